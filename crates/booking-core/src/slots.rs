@@ -1,9 +1,58 @@
 //! The slot engine: which start times a link offers in a window, given what is already busy.
+//!
+//! # How slots are found
+//!
+//! 1. **Working time.** For every local date (in the rules' zone) that can matter, each period of
+//!    [`AvailabilityRules::hours_on`] is turned into a range of UTC instants. A period ending at
+//!    24:00 ends at the next local date's 00:00. Local times that a clock change makes awkward
+//!    are resolved so that a period keeps all the real time it covers:
+//!    - a local time that does not exist (skipped by a spring-forward gap) resolves to the first
+//!      instant after the gap, the transition itself, for a start and for an end alike;
+//!    - a local time that happens twice (a fall-back fold) resolves to its *earlier* instant
+//!      when it starts a period and to its *later* instant when it ends one, so a period that
+//!      covers the fold keeps its full real length (01:00–03:00 on a fall-back night is three
+//!      hours long).
+//!
+//!    A period lying wholly inside a gap is empty and dropped.
+//! 2. **Stretches.** Ranges that overlap or touch are merged into stretches of working time, so
+//!    22:00–24:00 followed by the next day's 00:00–02:00 is one four-hour stretch and a meeting
+//!    may cross local midnight.
+//! 3. **Candidates.** Start times are stepped by [`AvailabilityRules::interval`] in absolute
+//!    time from the beginning of each stretch (which may lie before the window); a candidate
+//!    `[start, start + duration)` must lie wholly inside its stretch. A stretch that runs
+//!    without a break for more than [`MAX_LOOKBACK_DAYS`] local days before the window (a
+//!    round-the-clock schedule) has no beginning worth finding; its starts are aligned to whole
+//!    multiples of the interval since 1970-01-01T00:00Z instead, so that every window sees the
+//!    same grid.
+//! 4. **Filters.** A candidate is offered when
+//!    - its *start* lies in the window (its end may pass the window's end);
+//!    - its start is at least [`AvailabilityRules::minimum_notice`] after `now`;
+//!    - with a horizon of `n` days ([`AvailabilityRules::max_days_ahead`]), it starts before the
+//!      first instant of local date `today + n + 1`, `today` being `now`'s local date (so
+//!      `n = 0` offers only the rest of today);
+//!    - grown by its buffers ([`TimeRange::padded`]), it overlaps no busy range. Ranges are
+//!      half-open: a busy range that ends exactly where the buffered slot starts does not
+//!      block it.
+//!
+//! # Cost
+//!
+//! Busy ranges are sorted and merged once, `O(b log b)`, then swept together with the
+//! candidates, which come out in time order; the only allocations are the merged busy list,
+//! the working stretches and the returned `Vec`.
 
-use chrono::{DateTime, Utc};
+use std::cmp::Ordering;
 
-use crate::availability::AvailabilityRules;
+use chrono::{
+    DateTime, Days, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone, Utc,
+};
+use chrono_tz::Tz;
+
+use crate::availability::{AvailabilityRules, MINUTES_PER_DAY};
 use crate::time::TimeRange;
+
+/// How many local days before the window the engine looks for the beginning of a stretch of
+/// working time that reaches into it. See the module docs, step 3.
+pub const MAX_LOOKBACK_DAYS: u32 = 62;
 
 /// The slots `rules` offer inside `window`, earliest first.
 ///
@@ -11,13 +60,501 @@ use crate::time::TimeRange;
 /// the buffered ranges of other confirmed bookings and external busy times. A slot is offered
 /// when it lies within working hours in the rules' zone, its start is within `window`, at least
 /// the minimum notice after `now` and inside the horizon, and the slot grown by its buffers
-/// overlaps nothing busy.
+/// overlaps nothing busy. The [module docs](self) give the exact rules, including clock changes.
+///
+/// ```
+/// use booking_core::availability::{AvailabilityRules, DayPeriod, RulesDraft};
+/// use booking_core::slots::offered_slots;
+/// use booking_core::time::{TimeRange, TimeZoneName};
+/// use chrono::{TimeDelta, TimeZone, Utc};
+///
+/// let zone = TimeZoneName::parse("Europe/Berlin").unwrap();
+/// let hours = DayPeriod::parse("09:00-12:00").unwrap();
+/// let rules =
+///     AvailabilityRules::new(RulesDraft::weekdays(zone, hours, TimeDelta::hours(1))).unwrap();
+/// // Monday 2027-03-01; Berlin is at UTC+01:00.
+/// let day = Utc.with_ymd_and_hms(2027, 3, 1, 0, 0, 0).unwrap();
+/// let window = TimeRange::starting_at(day, TimeDelta::days(1)).unwrap();
+/// let busy = [TimeRange::starting_at(day + TimeDelta::hours(9), TimeDelta::hours(1)).unwrap()];
+///
+/// let starts: Vec<_> = offered_slots(&rules, &window, day, &busy)
+///     .iter()
+///     .map(|slot| slot.start().format("%H:%M").to_string())
+///     .collect();
+/// assert_eq!(starts, ["08:00", "10:00"]); // 09:00 and 11:00 in Berlin; 10:00 is busy
+/// ```
 pub fn offered_slots(
     rules: &AvailabilityRules,
     window: &TimeRange,
     now: DateTime<Utc>,
     busy: &[TimeRange],
 ) -> Vec<TimeRange> {
-    let _ = (rules, window, now, busy);
-    Vec::new() // being written: see the availability helper's task
+    let tz = rules.zone().tz();
+    let Some(not_before) = now.checked_add_signed(rules.minimum_notice()) else {
+        return Vec::new();
+    };
+    let earliest = window.start().max(not_before);
+    let mut before = window.end();
+    if let Some(days) = rules.max_days_ahead() {
+        let today = tz.from_utc_datetime(&now.naive_utc()).date_naive();
+        let limit = today
+            .checked_add_days(Days::new(u64::from(days) + 1))
+            .map(|date| resolve(tz, date.and_time(NaiveTime::MIN), Fold::Earlier));
+        if let Some(limit) = limit {
+            before = before.min(limit);
+        }
+    }
+    if earliest >= before {
+        return Vec::new();
+    }
+
+    let stretches = working_stretches(rules, earliest, before);
+    let busy = merged_busy(busy);
+    let (duration, step) = (rules.duration(), rules.interval());
+    let (buffer_before, buffer_after) = (rules.buffer_before(), rules.buffer_after());
+
+    let mut slots = Vec::new();
+    // Candidates come out in increasing start order, so their buffered starts only grow and
+    // the busy list is swept once.
+    let mut next_busy = 0;
+    for stretch in &stretches {
+        let Some(mut start) =
+            first_step_at_or_after(stretch.anchor, step, earliest.max(stretch.start))
+        else {
+            continue;
+        };
+        while start < before {
+            let Some(end) = start.checked_add_signed(duration) else {
+                break;
+            };
+            if end > stretch.end {
+                break;
+            }
+            let Ok(slot) = TimeRange::new(start, end) else {
+                break;
+            };
+            let padded = slot.padded(buffer_before, buffer_after);
+            while busy.get(next_busy).is_some_and(|b| b.end <= padded.start()) {
+                next_busy += 1;
+            }
+            if busy.get(next_busy).is_none_or(|b| b.start >= padded.end()) {
+                slots.push(slot);
+            }
+            let Some(next) = start.checked_add_signed(step) else {
+                break;
+            };
+            start = next;
+        }
+    }
+    slots
+}
+
+/// A half-open range of UTC instants; `anchor` is where the stepping grid of a working
+/// stretch starts (its beginning, or the Unix epoch for a stretch with no known beginning).
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    anchor: DateTime<Utc>,
+}
+
+impl Span {
+    fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
+        Self {
+            start,
+            end,
+            anchor: start,
+        }
+    }
+}
+
+/// Sorts spans by start and merges those that overlap or touch, in place.
+fn merge_in_place(spans: &mut Vec<Span>) {
+    spans.sort_unstable_by_key(|span| span.start);
+    let mut kept = 0;
+    for i in 0..spans.len() {
+        let span = spans[i];
+        if kept > 0 && span.start <= spans[kept - 1].end {
+            let last = &mut spans[kept - 1];
+            last.end = last.end.max(span.end);
+        } else {
+            spans[kept] = Span::new(span.start, span.end);
+            kept += 1;
+        }
+    }
+    spans.truncate(kept);
+}
+
+fn merged_busy(busy: &[TimeRange]) -> Vec<Span> {
+    let mut spans: Vec<Span> = busy.iter().map(|b| Span::new(b.start(), b.end())).collect();
+    merge_in_place(&mut spans);
+    spans
+}
+
+/// The merged working stretches that can hold a slot starting in `[from, until)`, each with
+/// its grid anchor.
+fn working_stretches(
+    rules: &AvailabilityRules,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Vec<Span> {
+    let tz = rules.zone().tz();
+    let local_date =
+        |instant: DateTime<Utc>| tz.from_utc_datetime(&instant.naive_utc()).date_naive();
+    // A date's working time lies between its own local midnight and the next one, so the date
+    // before `from`'s covers everything reaching `from`. A slot starting just before `until` may
+    // last up to a day and run through the following (possibly 23-hour) day into the one after.
+    let first = local_date(from).pred_opt().unwrap_or(NaiveDate::MIN);
+    let last = local_date(until)
+        .checked_add_days(Days::new(2))
+        .unwrap_or(NaiveDate::MAX);
+
+    let mut stretches = Vec::new();
+    for date in first.iter_days().take_while(|date| *date <= last) {
+        push_periods(rules, tz, date, &mut stretches);
+    }
+    merge_in_place(&mut stretches);
+
+    // The first stretch may have begun on earlier dates; its beginning anchors its grid.
+    let mut earliest_date = first;
+    let mut day = Vec::new();
+    let mut looked_back = 0;
+    while let Some(head) = stretches.first_mut() {
+        if head.end <= from {
+            break;
+        }
+        if looked_back == MAX_LOOKBACK_DAYS {
+            head.anchor = DateTime::UNIX_EPOCH;
+            break;
+        }
+        let Some(date) = earliest_date.pred_opt() else {
+            break;
+        };
+        day.clear();
+        push_periods(rules, tz, date, &mut day);
+        let head_start = head.start;
+        if !day.iter().any(|span| span.end >= head_start) {
+            break;
+        }
+        stretches.extend_from_slice(&day);
+        merge_in_place(&mut stretches);
+        earliest_date = date;
+        looked_back += 1;
+    }
+    stretches
+}
+
+/// Appends the non-empty UTC ranges of `date`'s working periods.
+fn push_periods(rules: &AvailabilityRules, tz: Tz, date: NaiveDate, out: &mut Vec<Span>) {
+    let midnight = date.and_time(NaiveTime::MIN);
+    for period in rules.hours_on(date).periods() {
+        let local_start = midnight + TimeDelta::minutes(i64::from(period.start_minute()));
+        let local_end = if period.end_minute() == MINUTES_PER_DAY {
+            // 24:00 is the next date's 00:00, which a clock change may affect differently.
+            match date.succ_opt() {
+                Some(next) => next.and_time(NaiveTime::MIN),
+                None => continue,
+            }
+        } else {
+            midnight + TimeDelta::minutes(i64::from(period.end_minute()))
+        };
+        let start = resolve(tz, local_start, Fold::Earlier);
+        let end = resolve(tz, local_end, Fold::Later);
+        if start < end {
+            out.push(Span::new(start, end));
+        }
+    }
+}
+
+/// Which instant a local time that happens twice resolves to.
+#[derive(Debug, Clone, Copy)]
+enum Fold {
+    Earlier,
+    Later,
+}
+
+/// The UTC instant of a local time: see the module docs, step 1.
+fn resolve(tz: Tz, local: NaiveDateTime, fold: Fold) -> DateTime<Utc> {
+    match tz.from_local_datetime(&local) {
+        LocalResult::Single(at) => at.with_timezone(&Utc),
+        LocalResult::Ambiguous(earlier, later) => match fold {
+            Fold::Earlier => earlier.with_timezone(&Utc),
+            Fold::Later => later.with_timezone(&Utc),
+        },
+        LocalResult::None => end_of_gap(tz, local),
+    }
+}
+
+/// The transition instant of the gap that swallows `local`: the first instant whose local
+/// time is later than `local`.
+fn end_of_gap(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
+    // UTC offsets stay within ±16 hours, so the transition lies within 16 hours of `local`
+    // read as UTC; near a single transition local time only grows with UTC, so bisect on
+    // whole seconds (transitions fall on whole seconds).
+    const REACH: i64 = 16 * 3600;
+    let local_at = |secs: i64| {
+        DateTime::from_timestamp(secs, 0)
+            .map(|t| tz.from_utc_datetime(&t.naive_utc()).naive_local())
+    };
+    let guess = local.and_utc().timestamp();
+    let (mut lo, mut hi) = (guess - REACH, guess + REACH); // local_at(lo) < local <= local_at(hi)
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        match local_at(mid).map(|at| at.cmp(&local)) {
+            Some(Ordering::Less) => lo = mid,
+            _ => hi = mid,
+        }
+    }
+    DateTime::from_timestamp(hi, 0).unwrap_or(local.and_utc())
+}
+
+/// The first instant at or after `at` that is a whole number of `step`s after `anchor`.
+fn first_step_at_or_after(
+    anchor: DateTime<Utc>,
+    step: TimeDelta,
+    at: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    if at <= anchor {
+        return Some(anchor);
+    }
+    let step = nanos(step);
+    let steps = (nanos(at - anchor) + step - 1) / step;
+    let offset = steps * step;
+    const NANOS_PER_SEC: i128 = 1_000_000_000;
+    let secs = i64::try_from(offset / NANOS_PER_SEC).ok()?;
+    let subsec = u32::try_from(offset % NANOS_PER_SEC).ok()?;
+    anchor.checked_add_signed(TimeDelta::new(secs, subsec)?)
+}
+
+fn nanos(delta: TimeDelta) -> i128 {
+    i128::from(delta.num_seconds()) * 1_000_000_000 + i128::from(delta.subsec_nanos())
+}
+
+/// The fixed slot-engine benchmark input of `BENCH-INPUT.md`, shared by the benchmark, its
+/// JSON export and the tests that pin it down. Not part of the engine's API.
+#[doc(hidden)]
+pub mod bench_fixture {
+    use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+
+    use crate::availability::{AvailabilityRules, DayPeriod, RulesDraft};
+    use crate::time::{TimeRange, TimeZoneName};
+
+    /// Number of busy intervals in the recipe.
+    pub const BUSY_COUNT: usize = 2_000;
+
+    /// `America/New_York`, Monday–Friday 09:00–17:00, 30-minute slots every 30 minutes, no
+    /// buffers, notice or horizon.
+    pub fn bench_input_rules() -> AvailabilityRules {
+        let zone = TimeZoneName::parse("America/New_York").expect("zone is in the database");
+        let hours = DayPeriod::parse("09:00-17:00").expect("valid period");
+        AvailabilityRules::new(RulesDraft::weekdays(zone, hours, TimeDelta::minutes(30)))
+            .expect("valid rules")
+    }
+
+    /// Local 2027-02-22 00:00 to local 2027-04-23 00:00 in New York (60 local days).
+    pub fn bench_input_window() -> TimeRange {
+        let tz = chrono_tz::America::New_York;
+        let start = tz
+            .with_ymd_and_hms(2027, 2, 22, 0, 0, 0)
+            .single()
+            .expect("not ambiguous");
+        let end = tz
+            .with_ymd_and_hms(2027, 4, 23, 0, 0, 0)
+            .single()
+            .expect("not ambiguous");
+        TimeRange::new(start.with_timezone(&Utc), end.with_timezone(&Utc)).expect("non-empty")
+    }
+
+    /// The clock: 2027-02-20T00:00:00Z.
+    pub fn bench_input_now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2027, 2, 20, 0, 0, 0).unwrap()
+    }
+
+    /// The 2,000 busy intervals: a 32-bit LCG (`state = 1664525 * state + 1013904223`, seed
+    /// 42) draws `a` then `b` per interval; it starts `a * 86400 / 2^32` minutes after
+    /// 2027-02-22T00:00Z and lasts `15 + b * 76 / 2^32` minutes.
+    pub fn bench_input_busy() -> Vec<TimeRange> {
+        let base = Utc.with_ymd_and_hms(2027, 2, 22, 0, 0, 0).unwrap();
+        let mut state: u32 = 42;
+        let mut draw = move || {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            i64::from(state)
+        };
+        (0..BUSY_COUNT)
+            .map(|_| {
+                let a = draw();
+                let b = draw();
+                let offset = (a * 86_400) >> 32;
+                let length = 15 + ((b * 76) >> 32);
+                let start = base + TimeDelta::minutes(offset);
+                TimeRange::starting_at(start, TimeDelta::minutes(length)).expect("positive")
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bench_fixture::*;
+    use super::*;
+    use crate::availability::{DayHours, DayPeriod, RulesDraft, WeeklyHours};
+    use crate::time::TimeZoneName;
+    use chrono::Weekday;
+
+    fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
+    }
+
+    fn range(start: DateTime<Utc>, end: DateTime<Utc>) -> TimeRange {
+        TimeRange::new(start, end).unwrap()
+    }
+
+    #[test]
+    fn bench_input_matches_the_recipe_check_values() {
+        let busy = bench_input_busy();
+        assert_eq!(busy.len(), 2_000);
+        assert_eq!(busy[0].start(), utc(2027, 3, 9, 3, 22));
+        assert_eq!(busy[0].length(), TimeDelta::minutes(21));
+        let base = utc(2027, 2, 22, 0, 0);
+        let offsets: i64 = busy.iter().map(|b| (b.start() - base).num_minutes()).sum();
+        let lengths: i64 = busy.iter().map(|b| b.length().num_minutes()).sum();
+        assert_eq!((offsets, lengths), (87_510_382, 105_476));
+        // EST is UTC-5 in February, EDT UTC-4 in April.
+        assert_eq!(
+            bench_input_window(),
+            range(utc(2027, 2, 22, 5, 0), utc(2027, 4, 23, 4, 0))
+        );
+    }
+
+    #[test]
+    fn busy_ranges_are_sorted_and_merged_when_overlapping_or_touching() {
+        let b = [
+            range(utc(2027, 1, 1, 12, 0), utc(2027, 1, 1, 13, 0)),
+            range(utc(2027, 1, 1, 9, 0), utc(2027, 1, 1, 10, 0)),
+            range(utc(2027, 1, 1, 10, 0), utc(2027, 1, 1, 10, 30)),
+            range(utc(2027, 1, 1, 9, 15), utc(2027, 1, 1, 9, 45)),
+        ];
+        let merged: Vec<_> = merged_busy(&b).iter().map(|s| (s.start, s.end)).collect();
+        assert_eq!(
+            merged,
+            [
+                (utc(2027, 1, 1, 9, 0), utc(2027, 1, 1, 10, 30)),
+                (utc(2027, 1, 1, 12, 0), utc(2027, 1, 1, 13, 0)),
+            ]
+        );
+    }
+
+    #[test]
+    fn gap_times_resolve_to_the_transition_instant() {
+        let ny = chrono_tz::America::New_York;
+        let local = NaiveDate::from_ymd_opt(2027, 3, 14)
+            .unwrap()
+            .and_hms_opt(2, 30, 0)
+            .unwrap();
+        // Clocks jump from 02:00 EST (07:00Z) to 03:00 EDT.
+        assert_eq!(resolve(ny, local, Fold::Earlier), utc(2027, 3, 14, 7, 0));
+        assert_eq!(resolve(ny, local, Fold::Later), utc(2027, 3, 14, 7, 0));
+    }
+
+    #[test]
+    fn fold_times_resolve_by_role() {
+        let ny = chrono_tz::America::New_York;
+        let local = NaiveDate::from_ymd_opt(2027, 11, 7)
+            .unwrap()
+            .and_hms_opt(1, 30, 0)
+            .unwrap();
+        assert_eq!(resolve(ny, local, Fold::Earlier), utc(2027, 11, 7, 5, 30)); // EDT
+        assert_eq!(resolve(ny, local, Fold::Later), utc(2027, 11, 7, 6, 30)); // EST
+    }
+
+    #[test]
+    fn grid_steps_are_counted_from_the_anchor() {
+        let anchor = utc(2027, 1, 1, 9, 0);
+        let step = TimeDelta::minutes(25);
+        let first = |at| first_step_at_or_after(anchor, step, at).unwrap();
+        assert_eq!(first(utc(2027, 1, 1, 8, 0)), anchor);
+        assert_eq!(first(anchor), anchor);
+        assert_eq!(first(utc(2027, 1, 1, 9, 1)), utc(2027, 1, 1, 9, 25));
+        assert_eq!(first(utc(2027, 1, 1, 9, 50)), utc(2027, 1, 1, 9, 50));
+    }
+
+    fn round_the_clock(interval: i64) -> AvailabilityRules {
+        let zone = TimeZoneName::parse("UTC").unwrap();
+        let all_day = DayHours::new(vec![DayPeriod::parse("00:00-24:00").unwrap()]).unwrap();
+        let days = [
+            Weekday::Mon,
+            Weekday::Tue,
+            Weekday::Wed,
+            Weekday::Thu,
+            Weekday::Fri,
+            Weekday::Sat,
+            Weekday::Sun,
+        ];
+        let mut draft = RulesDraft::weekdays(
+            zone,
+            DayPeriod::parse("09:00-17:00").unwrap(),
+            TimeDelta::minutes(50),
+        );
+        draft.weekly = WeeklyHours::on(&days, &all_day);
+        draft.interval = TimeDelta::minutes(interval);
+        AvailabilityRules::new(draft).unwrap()
+    }
+
+    #[test]
+    fn an_unbroken_schedule_is_aligned_to_the_epoch_whatever_the_window() {
+        let rules = round_the_clock(50);
+        let now = utc(2020, 1, 1, 0, 0);
+        for start_minute in [0, 7, 600] {
+            let start = utc(2027, 5, 3, 0, 0) + TimeDelta::minutes(start_minute);
+            let window = TimeRange::starting_at(start, TimeDelta::hours(5)).unwrap();
+            let slots = offered_slots(&rules, &window, now, &[]);
+            assert!(!slots.is_empty());
+            for slot in &slots {
+                let since_epoch = slot.start().timestamp();
+                assert_eq!(since_epoch % (50 * 60), 0, "{slot} is off the epoch grid");
+            }
+        }
+    }
+
+    #[test]
+    fn a_stretch_begun_before_the_window_keeps_its_grid() {
+        // Working time from Monday 00:00 without a break; the window starts on Wednesday.
+        let zone = TimeZoneName::parse("UTC").unwrap();
+        let all_day = DayHours::new(vec![DayPeriod::parse("00:00-24:00").unwrap()]).unwrap();
+        let days = [Weekday::Mon, Weekday::Tue, Weekday::Wed];
+        let mut draft = RulesDraft::weekdays(
+            zone,
+            DayPeriod::parse("09:00-17:00").unwrap(),
+            TimeDelta::minutes(50),
+        );
+        draft.weekly = WeeklyHours::on(&days, &all_day);
+        let rules = AvailabilityRules::new(draft).unwrap();
+        // From Monday 2027-05-03 00:00Z, 50-minute steps next land at Wednesday 00:20Z
+        // (2 days = 2880 min; 58 * 50 = 2900).
+        let window = range(utc(2027, 5, 5, 0, 0), utc(2027, 5, 5, 2, 0));
+        let starts: Vec<_> = offered_slots(&rules, &window, utc(2027, 1, 1, 0, 0), &[])
+            .iter()
+            .map(|s| s.start())
+            .collect();
+        assert_eq!(starts, [utc(2027, 5, 5, 0, 20), utc(2027, 5, 5, 1, 10)]);
+    }
+
+    #[test]
+    fn bench_input_slots_are_sorted_and_avoid_busy_time() {
+        let busy = bench_input_busy();
+        let slots = offered_slots(
+            &bench_input_rules(),
+            &bench_input_window(),
+            bench_input_now(),
+            &busy,
+        );
+        assert!(!slots.is_empty());
+        assert!(slots.windows(2).all(|w| w[0].start() < w[1].start()));
+        for slot in &slots {
+            assert!(
+                busy.iter().all(|b| !b.overlaps(slot)),
+                "{slot} overlaps busy time"
+            );
+        }
+    }
 }

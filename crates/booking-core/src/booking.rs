@@ -1,0 +1,603 @@
+//! A booking (one row of `scheduling_calendar_events`) and its state machine.
+//!
+//! | from \ action | reschedule(token) | cancel(token) | reconfirm(token) | host cancel | mark no-show |
+//! |---|---|---|---|---|---|
+//! | confirmed, before start | old → rescheduled, new confirmed row | → cancelled | sets `reconfirmed_at` | → cancelled | error: not started |
+//! | confirmed, after start | token expired | token expired | token expired | allowed until end | → no_show |
+//! | rescheduled | "booking already rescheduled" | token dead | token dead | follow chain | follow chain |
+//! | cancelled | error: cancelled | no-op, same row | error: cancelled | no-op | error |
+//! | no_show | expired | expired | expired | error | no-op; undo → confirmed |
+//!
+//! Every method returns a [`Transition`]: the rows to write and the effects the change implies.
+//! A no-op is a transition with nothing to write and no effects.
+
+use chrono::{DateTime, Utc};
+
+use crate::effects::{CalendarOp, EmailKind, Effect, PlannedEffect, Recipient, WebhookEvent};
+use crate::ids::{BookingId, ChainId, HostId, LinkId};
+use crate::invitee::{Answers, Invitee, Reason, Tracking};
+use crate::time::TimeRange;
+use crate::token::RescheduleToken;
+
+/// Who made a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Actor {
+    /// The invitee, through a token page or the token API.
+    Attendee,
+    /// The host, from the dashboard or the host API.
+    Host,
+    /// The host, by moving or deleting the event in their Google or Microsoft calendar.
+    Calendar,
+    /// Slotkeeper itself (e.g. the reconfirmation deadline passed).
+    System,
+}
+
+impl Actor {
+    /// Lower-case name as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Attendee => "attendee",
+            Self::Host => "host",
+            Self::Calendar => "calendar",
+            Self::System => "system",
+        }
+    }
+
+    /// Inverse of [`Actor::as_str`].
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Attendee, Self::Host, Self::Calendar, Self::System]
+            .into_iter()
+            .find(|a| a.as_str() == text)
+    }
+}
+
+/// How a cancellation happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cancellation {
+    /// Who cancelled.
+    pub by: Actor,
+    /// The reason they gave, if any.
+    pub reason: Option<Reason>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Where a row stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// The meeting is on; the row's token works until the meeting starts.
+    Confirmed,
+    /// Moved: `next` is the row that replaced this one. Kept for the audit trail.
+    Rescheduled {
+        /// The replacing row.
+        next: BookingId,
+        /// When it was moved.
+        at: DateTime<Utc>,
+    },
+    /// Called off; this row never changes again.
+    Cancelled(Cancellation),
+    /// The host marked that the attendee did not come.
+    NoShow {
+        /// When the host marked it.
+        marked_at: DateTime<Utc>,
+    },
+}
+
+impl Status {
+    /// `confirmed`, `rescheduled`, `cancelled` or `no_show`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Confirmed => "confirmed",
+            Self::Rescheduled { .. } => "rescheduled",
+            Self::Cancelled(_) => "cancelled",
+            Self::NoShow { .. } => "no_show",
+        }
+    }
+}
+
+/// How a row came to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Booked from a link: the first row of its chain.
+    Booked,
+    /// Created by moving `previous`.
+    Rescheduled {
+        /// The row this one replaced.
+        previous: BookingId,
+        /// Who moved it.
+        by: Actor,
+        /// Why, if they said.
+        reason: Option<Reason>,
+    },
+}
+
+/// The external calendar event a chain is mirrored to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ProviderEventRef {
+    /// `google` or `microsoft`.
+    pub provider: String,
+    /// The provider's event id.
+    pub event_id: String,
+}
+
+/// One version of a meeting. Fields are private: rows change only through the transition
+/// methods below, and are read back from storage through [`BookingRecord`](crate::record::BookingRecord).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Booking {
+    pub(crate) id: BookingId,
+    pub(crate) chain: ChainId,
+    pub(crate) host: HostId,
+    pub(crate) link: LinkId,
+    pub(crate) slot: TimeRange,
+    pub(crate) blocked: TimeRange,
+    pub(crate) status: Status,
+    pub(crate) origin: Origin,
+    pub(crate) token: RescheduleToken,
+    pub(crate) invitee: Invitee,
+    pub(crate) answers: Answers,
+    pub(crate) tracking: Tracking,
+    pub(crate) provider_event: Option<ProviderEventRef>,
+    pub(crate) reconfirm_by: Option<DateTime<Utc>>,
+    pub(crate) reconfirmed_at: Option<DateTime<Utc>>,
+    pub(crate) ics_sequence: u32,
+    pub(crate) version: u64,
+    pub(crate) created_at: DateTime<Utc>,
+}
+
+/// What a new booking is made of; see [`Booking::confirmed`].
+#[derive(Debug, Clone)]
+pub struct NewBooking {
+    /// Fresh id (also the chain id).
+    pub id: BookingId,
+    /// The host booked.
+    pub host: HostId,
+    /// The link booked through.
+    pub link: LinkId,
+    /// The meeting time.
+    pub slot: TimeRange,
+    /// The meeting time grown by the link's buffers: what no other meeting may overlap.
+    pub blocked: TimeRange,
+    /// Fresh token.
+    pub token: RescheduleToken,
+    /// Who booked.
+    pub invitee: Invitee,
+    /// Form answers.
+    pub answers: Answers,
+    /// UTM tracking.
+    pub tracking: Tracking,
+    /// Auto-cancel deadline if the link asks for reconfirmation.
+    pub reconfirm_by: Option<DateTime<Utc>>,
+    /// Now.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A row to write: inserted, or updated if its stored version is still `expected_version`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Write {
+    /// A new row.
+    Insert(Booking),
+    /// A changed row; its `version` is `expected_version + 1`.
+    Update {
+        /// The row as it must be stored.
+        booking: Booking,
+        /// The version the store must still hold, or the commit fails.
+        expected_version: u64,
+    },
+}
+
+impl Write {
+    /// The row written.
+    pub fn booking(&self) -> &Booking {
+        match self {
+            Self::Insert(b) | Self::Update { booking: b, .. } => b,
+        }
+    }
+}
+
+/// The outcome of a state-machine step: rows to write, effects to deliver, and the row the
+/// caller asked about as it is afterwards (the new row after a reschedule).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// Rows to write atomically.
+    pub writes: Vec<Write>,
+    /// Effects to commit with them.
+    pub effects: Vec<PlannedEffect>,
+    /// The resulting row.
+    pub result: Booking,
+}
+
+impl Transition {
+    fn noop(booking: &Booking) -> Self {
+        Self { writes: Vec::new(), effects: Vec::new(), result: booking.clone() }
+    }
+
+    /// Whether nothing changes.
+    pub fn is_noop(&self) -> bool {
+        self.writes.is_empty() && self.effects.is_empty()
+    }
+}
+
+/// Why a token no longer works for an action. Deliberately coarse: it is shown to whoever
+/// holds the link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenRefusal {
+    /// The booking was moved; the new row has a new token, sent to the attendee by email.
+    #[error("booking already rescheduled")]
+    AlreadyRescheduled,
+    /// The booking was cancelled.
+    #[error("booking already cancelled")]
+    Cancelled,
+    /// The meeting has started (or is over): attendees can no longer change it.
+    #[error("the meeting has already started")]
+    Expired,
+}
+
+/// Why a host-side action was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum HostActionRefusal {
+    /// No-show marks need a meeting that has started.
+    #[error("the meeting has not started yet")]
+    NotStarted,
+    /// Cancel is allowed only until the meeting ends.
+    #[error("the meeting is over")]
+    MeetingOver,
+    /// The booking is cancelled.
+    #[error("the booking is cancelled")]
+    Cancelled,
+    /// The booking is marked as a no-show; undo that first.
+    #[error("the booking is marked as a no-show")]
+    NoShow,
+    /// The booking is confirmed, not a no-show: nothing to undo.
+    #[error("the booking is not marked as a no-show")]
+    NotNoShow,
+    /// This row was moved; act on the chain's current row (the service follows the chain).
+    #[error("the booking was rescheduled")]
+    Rescheduled(BookingId),
+}
+
+/// Where a new row after a move comes from.
+#[derive(Debug, Clone)]
+pub struct MoveTo {
+    /// Fresh id for the new row.
+    pub id: BookingId,
+    /// Fresh token for the new row.
+    pub token: RescheduleToken,
+    /// New meeting time.
+    pub slot: TimeRange,
+    /// New time grown by the buffers.
+    pub blocked: TimeRange,
+    /// Who moves it.
+    pub by: Actor,
+    /// Why.
+    pub reason: Option<Reason>,
+    /// New auto-cancel deadline, if the link asks for reconfirmation.
+    pub reconfirm_by: Option<DateTime<Utc>>,
+}
+
+impl Booking {
+    /// A confirmed first booking of a new chain, with its effects: booked mail to attendee and
+    /// host, calendar create, `callBooked`.
+    pub fn confirmed(new: NewBooking) -> Transition {
+        let booking = Booking {
+            id: new.id,
+            chain: ChainId::started_by(new.id),
+            host: new.host,
+            link: new.link,
+            slot: new.slot,
+            blocked: new.blocked,
+            status: Status::Confirmed,
+            origin: Origin::Booked,
+            token: new.token,
+            invitee: new.invitee,
+            answers: new.answers,
+            tracking: new.tracking,
+            provider_event: None,
+            reconfirm_by: new.reconfirm_by,
+            reconfirmed_at: None,
+            ics_sequence: 0,
+            version: 1,
+            created_at: new.created_at,
+        };
+        let effects = notify(new.id, EmailKind::Booked, Some(CalendarOp::Create), WebhookEvent::CallBooked, new.created_at);
+        Transition { writes: vec![Write::Insert(booking.clone())], effects, result: booking }
+    }
+
+    /// Whether the row's token is accepted at `now`: confirmed and not yet started.
+    pub fn token_is_live(&self, now: DateTime<Utc>) -> bool {
+        matches!(self.status, Status::Confirmed) && now < self.slot.start()
+    }
+
+    /// Whether the row's token would be accepted at `now`, and if not, why.
+    ///
+    /// # Errors
+    /// [`TokenRefusal`] unless the row is confirmed and the meeting has not started.
+    pub fn check_token(&self, now: DateTime<Utc>) -> Result<(), TokenRefusal> {
+        match self.status {
+            Status::Rescheduled { .. } => Err(TokenRefusal::AlreadyRescheduled),
+            Status::Cancelled(_) => Err(TokenRefusal::Cancelled),
+            Status::NoShow { .. } => Err(TokenRefusal::Expired),
+            Status::Confirmed if now >= self.slot.start() => Err(TokenRefusal::Expired),
+            Status::Confirmed => Ok(()),
+        }
+    }
+
+    /// Moves the meeting by its token: this row becomes `rescheduled`, a new confirmed row
+    /// takes its place in the chain with a fresh token and a higher ics sequence. Effects:
+    /// rescheduled mail to attendee and host, calendar update in place, `callRescheduled`.
+    ///
+    /// # Errors
+    /// [`TokenRefusal`] unless the row is confirmed and the meeting has not started.
+    pub fn reschedule(&self, now: DateTime<Utc>, to: MoveTo) -> Result<Transition, TokenRefusal> {
+        self.check_token(now)?;
+        Ok(self.moved(now, to, Some(CalendarOp::UpdateInPlace)))
+    }
+
+    /// The host moved the event in their own calendar: like [`Booking::reschedule`] but
+    /// allowed whenever the row is confirmed, with no calendar op (the calendar already has
+    /// it). Our own update echoing back (same time) is a no-op.
+    ///
+    /// # Errors
+    /// [`TokenRefusal`] when the row is not confirmed.
+    pub fn calendar_moved(&self, now: DateTime<Utc>, to: MoveTo) -> Result<Transition, TokenRefusal> {
+        match self.status {
+            Status::Confirmed if to.slot == self.slot => Ok(Transition::noop(self)),
+            Status::Confirmed => Ok(self.moved(now, to, None)),
+            Status::Rescheduled { .. } => Err(TokenRefusal::AlreadyRescheduled),
+            Status::Cancelled(_) => Err(TokenRefusal::Cancelled),
+            Status::NoShow { .. } => Err(TokenRefusal::Expired),
+        }
+    }
+
+    fn moved(&self, now: DateTime<Utc>, to: MoveTo, calendar: Option<CalendarOp>) -> Transition {
+        let mut old = self.clone();
+        old.status = Status::Rescheduled { next: to.id, at: now };
+        old.version += 1;
+        let new = Booking {
+            id: to.id,
+            slot: to.slot,
+            blocked: to.blocked,
+            status: Status::Confirmed,
+            origin: Origin::Rescheduled { previous: self.id, by: to.by, reason: to.reason },
+            token: to.token,
+            reconfirm_by: to.reconfirm_by,
+            reconfirmed_at: None,
+            ics_sequence: self.ics_sequence + 1,
+            version: 1,
+            created_at: now,
+            ..self.clone()
+        };
+        let effects = notify(new.id, EmailKind::Rescheduled, calendar, WebhookEvent::CallRescheduled, now);
+        Transition {
+            writes: vec![Write::Update { booking: old, expected_version: self.version }, Write::Insert(new.clone())],
+            effects,
+            result: new,
+        }
+    }
+
+    /// Cancels by token. Cancelling a cancelled row again is a no-op returning it unchanged.
+    /// Effects: cancelled mail to attendee and host, calendar delete, `callCancelled`.
+    ///
+    /// # Errors
+    /// [`TokenRefusal::AlreadyRescheduled`] for a moved row, [`TokenRefusal::Expired`] once the
+    /// meeting has started or for a no-show.
+    pub fn cancel_by_attendee(&self, now: DateTime<Utc>, reason: Option<Reason>) -> Result<Transition, TokenRefusal> {
+        if let Status::Cancelled(_) = self.status {
+            return Ok(Transition::noop(self));
+        }
+        self.check_token(now)?;
+        Ok(self.cancelled(now, Actor::Attendee, reason, EmailKind::Cancelled, Some(CalendarOp::Delete)))
+    }
+
+    /// Cancels from the host's side, allowed until the meeting ends; a cancelled row is a no-op.
+    ///
+    /// # Errors
+    /// [`HostActionRefusal::Rescheduled`] (follow the chain), [`HostActionRefusal::MeetingOver`],
+    /// [`HostActionRefusal::NoShow`].
+    pub fn cancel_by_host(&self, now: DateTime<Utc>, reason: Option<Reason>) -> Result<Transition, HostActionRefusal> {
+        match self.status {
+            Status::Cancelled(_) => Ok(Transition::noop(self)),
+            Status::Rescheduled { next, .. } => Err(HostActionRefusal::Rescheduled(next)),
+            Status::NoShow { .. } => Err(HostActionRefusal::NoShow),
+            Status::Confirmed if now >= self.slot.end() => Err(HostActionRefusal::MeetingOver),
+            Status::Confirmed => {
+                Ok(self.cancelled(now, Actor::Host, reason, EmailKind::Cancelled, Some(CalendarOp::Delete)))
+            }
+        }
+    }
+
+    /// The host deleted the event in their calendar: cancels a confirmed row (no calendar op —
+    /// it is already gone); anything else is a no-op, including our own delete echoing back.
+    pub fn calendar_deleted(&self, now: DateTime<Utc>) -> Transition {
+        match self.status {
+            Status::Confirmed => self.cancelled(now, Actor::Calendar, None, EmailKind::Cancelled, None),
+            _ => Transition::noop(self),
+        }
+    }
+
+    /// The reconfirmation deadline passed without a click: cancels a confirmed, unreconfirmed
+    /// row that has not started; anything else is a no-op. Effects: "cancelled for no
+    /// reconfirmation" mail to both, calendar delete, `callCancelled`.
+    pub fn expire_unreconfirmed(&self, now: DateTime<Utc>) -> Transition {
+        let due = self.reconfirm_by.is_some_and(|deadline| deadline <= now);
+        if self.token_is_live(now) && self.reconfirmed_at.is_none() && due {
+            self.cancelled(now, Actor::System, None, EmailKind::CancelledNotReconfirmed, Some(CalendarOp::Delete))
+        } else {
+            Transition::noop(self)
+        }
+    }
+
+    fn cancelled(&self, now: DateTime<Utc>, by: Actor, reason: Option<Reason>, mail: EmailKind, calendar: Option<CalendarOp>) -> Transition {
+        let mut row = self.clone();
+        row.status = Status::Cancelled(Cancellation { by, reason, at: now });
+        row.ics_sequence += 1;
+        row.version += 1;
+        let effects = notify(row.id, mail, calendar, WebhookEvent::CallCancelled, now);
+        Transition { writes: vec![Write::Update { booking: row.clone(), expected_version: self.version }], effects, result: row }
+    }
+
+    /// Records the attendee's reconfirmation (idempotent: a second click changes nothing).
+    ///
+    /// # Errors
+    /// [`TokenRefusal`] unless the row is confirmed and the meeting has not started.
+    pub fn reconfirm(&self, now: DateTime<Utc>) -> Result<Transition, TokenRefusal> {
+        self.check_token(now)?;
+        if self.reconfirmed_at.is_some() {
+            return Ok(Transition::noop(self));
+        }
+        let mut row = self.clone();
+        row.reconfirmed_at = Some(now);
+        row.version += 1;
+        Ok(Transition { writes: vec![Write::Update { booking: row.clone(), expected_version: self.version }], effects: Vec::new(), result: row })
+    }
+
+    /// Marks a started meeting as a no-show (again: no-op).
+    ///
+    /// # Errors
+    /// [`HostActionRefusal::NotStarted`], [`HostActionRefusal::Cancelled`],
+    /// [`HostActionRefusal::Rescheduled`] (follow the chain).
+    pub fn mark_no_show(&self, now: DateTime<Utc>) -> Result<Transition, HostActionRefusal> {
+        match self.status {
+            Status::NoShow { .. } => Ok(Transition::noop(self)),
+            Status::Cancelled(_) => Err(HostActionRefusal::Cancelled),
+            Status::Rescheduled { next, .. } => Err(HostActionRefusal::Rescheduled(next)),
+            Status::Confirmed if now < self.slot.start() => Err(HostActionRefusal::NotStarted),
+            Status::Confirmed => Ok(self.with_status(Status::NoShow { marked_at: now })),
+        }
+    }
+
+    /// Takes a no-show mark back: the row is confirmed again.
+    ///
+    /// # Errors
+    /// [`HostActionRefusal::NotNoShow`] for a confirmed row, [`HostActionRefusal::Cancelled`],
+    /// [`HostActionRefusal::Rescheduled`] (follow the chain).
+    pub fn undo_no_show(&self) -> Result<Transition, HostActionRefusal> {
+        match self.status {
+            Status::NoShow { .. } => Ok(self.with_status(Status::Confirmed)),
+            Status::Confirmed => Err(HostActionRefusal::NotNoShow),
+            Status::Cancelled(_) => Err(HostActionRefusal::Cancelled),
+            Status::Rescheduled { next, .. } => Err(HostActionRefusal::Rescheduled(next)),
+        }
+    }
+
+    fn with_status(&self, status: Status) -> Transition {
+        let mut row = self.clone();
+        row.status = status;
+        row.version += 1;
+        Transition { writes: vec![Write::Update { booking: row.clone(), expected_version: self.version }], effects: Vec::new(), result: row }
+    }
+
+    /// Records the external calendar event this chain is mirrored to (set by the calendar
+    /// worker after it created the event).
+    pub fn with_provider_event(&self, event: ProviderEventRef) -> Write {
+        let mut row = self.clone();
+        row.provider_event = Some(event);
+        row.version += 1;
+        Write::Update { booking: row, expected_version: self.version }
+    }
+
+    /// Row id.
+    pub fn id(&self) -> BookingId {
+        self.id
+    }
+    /// The meeting across reschedules (the first row's id).
+    pub fn chain(&self) -> ChainId {
+        self.chain
+    }
+    /// The row this one replaced, if it came from a reschedule.
+    pub fn previous(&self) -> Option<BookingId> {
+        match &self.origin {
+            Origin::Booked => None,
+            Origin::Rescheduled { previous, .. } => Some(*previous),
+        }
+    }
+    /// The row that replaced this one, if it was rescheduled.
+    pub fn next(&self) -> Option<BookingId> {
+        match self.status {
+            Status::Rescheduled { next, .. } => Some(next),
+            _ => None,
+        }
+    }
+    /// Host booked.
+    pub fn host(&self) -> HostId {
+        self.host
+    }
+    /// Link booked through.
+    pub fn link(&self) -> LinkId {
+        self.link
+    }
+    /// Meeting time.
+    pub fn slot(&self) -> TimeRange {
+        self.slot
+    }
+    /// Meeting time with buffers: no other confirmed row of the host may overlap it.
+    pub fn blocked(&self) -> TimeRange {
+        self.blocked
+    }
+    /// Current status.
+    pub fn status(&self) -> &Status {
+        &self.status
+    }
+    /// How the row came to be.
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+    /// The row's token (dead unless [`Booking::token_is_live`]).
+    pub fn token(&self) -> &RescheduleToken {
+        &self.token
+    }
+    /// Who booked.
+    pub fn invitee(&self) -> &Invitee {
+        &self.invitee
+    }
+    /// Form answers.
+    pub fn answers(&self) -> &Answers {
+        &self.answers
+    }
+    /// UTM tracking.
+    pub fn tracking(&self) -> &Tracking {
+        &self.tracking
+    }
+    /// The mirrored calendar event, if any.
+    pub fn provider_event(&self) -> Option<&ProviderEventRef> {
+        self.provider_event.as_ref()
+    }
+    /// Auto-cancel deadline, if reconfirmation is asked for.
+    pub fn reconfirm_by(&self) -> Option<DateTime<Utc>> {
+        self.reconfirm_by
+    }
+    /// When the attendee reconfirmed.
+    pub fn reconfirmed_at(&self) -> Option<DateTime<Utc>> {
+        self.reconfirmed_at
+    }
+    /// The cancellation, if cancelled.
+    pub fn cancellation(&self) -> Option<&Cancellation> {
+        match &self.status {
+            Status::Cancelled(c) => Some(c),
+            _ => None,
+        }
+    }
+    /// iCalendar `SEQUENCE` of this row's invite.
+    pub fn ics_sequence(&self) -> u32 {
+        self.ics_sequence
+    }
+    /// Optimistic-concurrency version, raised by every update.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+    /// When the row was created.
+    pub fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+}
+
+/// The notifications every accepted change sends: mail to attendee and host, the calendar op
+/// (if any), and the webhook.
+fn notify(booking: BookingId, mail: EmailKind, calendar: Option<CalendarOp>, hook: WebhookEvent, now: DateTime<Utc>) -> Vec<PlannedEffect> {
+    let mut effects = vec![
+        Effect::Email { kind: mail, to: Recipient::Attendee, booking },
+        Effect::Email { kind: mail, to: Recipient::Host, booking },
+    ];
+    effects.extend(calendar.map(|op| Effect::Calendar { op, booking }));
+    effects.push(Effect::Webhook { event: hook, booking });
+    effects.into_iter().map(|e| PlannedEffect::now(e, now)).collect()
+}

@@ -1,0 +1,255 @@
+//! The ports the use cases run behind: storage, time, randomness and external busy times.
+//! Adapters live in their own crates; [`crate::testkit`] has in-memory ones.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::booking::{Booking, Write};
+use crate::effects::PlannedEffect;
+use crate::ids::{BookingId, ChainId, HostId, LinkId};
+use crate::link::{BookingLink, Host, Slug};
+use crate::time::TimeRange;
+use crate::token::RescheduleToken;
+
+/// An unexpected storage failure (connection lost, corrupt row, …), with its cause chain.
+#[derive(Debug, thiserror::Error)]
+#[error("storage failed: {context}")]
+pub struct StoreError {
+    context: String,
+    #[source]
+    source: Option<Box<dyn StdError + Send + Sync>>,
+}
+
+impl StoreError {
+    /// A failure described by `context`, caused by `source`.
+    pub fn new(context: impl Into<String>, source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+        Self { context: context.into(), source: Some(source.into()) }
+    }
+
+    /// A failure with no underlying error.
+    pub fn msg(context: impl Into<String>) -> Self {
+        Self { context: context.into(), source: None }
+    }
+}
+
+/// Why a [`Change`] was not committed. Nothing of it was written.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    /// An updated row no longer has the expected version: someone else changed it first.
+    #[error("booking {0} was changed concurrently")]
+    VersionConflict(BookingId),
+    /// A confirmed row would overlap another confirmed row of the same host (buffers included).
+    #[error("the slot is no longer available")]
+    SlotTaken,
+    /// Anything else.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a link could not be saved.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveLinkError {
+    /// Another link already uses the slug.
+    #[error("the slug is already taken")]
+    SlugTaken,
+    /// The link's host does not exist.
+    #[error("unknown host")]
+    UnknownHost,
+    /// Anything else.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Rows and effects to commit in one transaction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Change {
+    /// Inserted or version-checked updated rows.
+    pub writes: Vec<Write>,
+    /// Outbox entries.
+    pub effects: Vec<PlannedEffect>,
+}
+
+/// The host dashboard's tabs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DashboardTab {
+    /// Confirmed, not yet started; soonest first.
+    Upcoming,
+    /// Confirmed and started (no-shows excluded); latest first.
+    Past,
+    /// Marked no-show; latest first.
+    NoShows,
+    /// Cancelled; most recently cancelled first.
+    Cancelled,
+}
+
+/// How many meetings each tab holds. Rescheduled rows are never counted: a moved meeting
+/// counts once, as its current row.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TabCounts {
+    /// Upcoming.
+    pub upcoming: u64,
+    /// Past.
+    pub past: u64,
+    /// No-shows.
+    pub no_shows: u64,
+    /// Cancelled.
+    pub cancelled: u64,
+}
+
+/// One page of a dashboard tab.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DashboardPage {
+    /// The rows of the page.
+    pub rows: Vec<Booking>,
+    /// Counts of every tab.
+    pub counts: TabCounts,
+}
+
+/// Which slice of a list to return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// Rows to skip.
+    pub offset: u32,
+    /// Rows to return (at most).
+    pub limit: u32,
+}
+
+/// Where bookings, links and hosts are kept, and where effects are queued.
+///
+/// Implementations must make [`BookingStore::commit`] atomic: either every write and every
+/// effect is stored, or none.
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait BookingStore: Send + Sync {
+    /// Creates or replaces a host.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure.
+    async fn save_host(&self, host: &Host) -> Result<(), StoreError>;
+
+    /// Loads a host.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure (an unknown id is `Ok(None)`).
+    async fn host(&self, id: HostId) -> Result<Option<Host>, StoreError>;
+
+    /// Creates or replaces a link (matched by id).
+    ///
+    /// # Errors
+    /// [`SaveLinkError::SlugTaken`] when another link has the slug,
+    /// [`SaveLinkError::UnknownHost`] when the host does not exist.
+    async fn save_link(&self, link: &BookingLink) -> Result<(), SaveLinkError>;
+
+    /// Loads a link by its slug.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure (unknown slug is `Ok(None)`).
+    async fn link_by_slug(&self, slug: &Slug) -> Result<Option<BookingLink>, StoreError>;
+
+    /// Loads a link by id.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure (unknown id is `Ok(None)`).
+    async fn link(&self, id: LinkId) -> Result<Option<BookingLink>, StoreError>;
+
+    /// Loads a booking row by id.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure (unknown id is `Ok(None)`).
+    async fn booking(&self, id: BookingId) -> Result<Option<Booking>, StoreError>;
+
+    /// Loads the row whose token this is (live or dead), looked up by the token's hash.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure (unknown token is `Ok(None)`).
+    async fn booking_by_token(&self, token: &RescheduleToken) -> Result<Option<Booking>, StoreError>;
+
+    /// Loads the newest row of the chain mirrored to this external calendar event.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure (unknown event is `Ok(None)`).
+    async fn booking_by_provider_event(&self, provider: &str, event_id: &str) -> Result<Option<Booking>, StoreError>;
+
+    /// Every row of a chain, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure (unknown chain is an empty list).
+    async fn chain(&self, chain: ChainId) -> Result<Vec<Booking>, StoreError>;
+
+    /// The blocked (buffered) ranges of the host's confirmed rows that overlap `within`,
+    /// leaving out the rows of `except` (the meeting being moved).
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure.
+    async fn blocked_ranges(&self, host: HostId, within: TimeRange, except: Option<ChainId>) -> Result<Vec<TimeRange>, StoreError>;
+
+    /// One page of a dashboard tab, with the counts of all tabs, as of `now`.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure.
+    async fn dashboard(&self, host: HostId, tab: DashboardTab, now: DateTime<Utc>, page: Page) -> Result<DashboardPage, StoreError>;
+
+    /// Confirmed, unreconfirmed rows whose reconfirmation deadline is at or before `now` and
+    /// whose meeting has not started, at most `limit`.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure.
+    async fn reconfirmation_overdue(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Booking>, StoreError>;
+
+    /// Writes every row and queues every effect, atomically.
+    ///
+    /// # Errors
+    /// [`CommitError::VersionConflict`] when an updated row's stored version is not the
+    /// expected one; [`CommitError::SlotTaken`] when a confirmed row would overlap another
+    /// confirmed row of its host; [`CommitError::Store`] otherwise. Nothing is written on error.
+    async fn commit(&self, change: Change) -> Result<(), CommitError>;
+}
+
+/// Where the current time comes from.
+#[cfg_attr(test, mockall::automock)]
+pub trait Clock: Send + Sync {
+    /// Now. Infallible.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// Where tokens and fresh row ids come from: the OS CSPRNG in production, a counter in tests.
+#[cfg_attr(test, mockall::automock)]
+pub trait TokenSource: Send + Sync {
+    /// A fresh, unguessable reschedule token. Infallible: an adapter that cannot reach its
+    /// randomness source must abort rather than return a weak token.
+    fn new_token(&self) -> RescheduleToken;
+
+    /// A fresh booking id, never used before.
+    fn new_booking_id(&self) -> BookingId;
+}
+
+/// The host's external calendars could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("could not read the host's calendar: {0}")]
+pub struct BusyCalendarError(pub String);
+
+/// Busy times from the host's connected calendars (Google, Microsoft).
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait BusyCalendar: Send + Sync {
+    /// Busy ranges overlapping `within`, excluding events Slotkeeper itself created.
+    ///
+    /// # Errors
+    /// [`BusyCalendarError`] when a connected calendar cannot be read; the use cases then
+    /// refuse to offer slots rather than risk a double booking.
+    async fn busy(&self, host: HostId, within: TimeRange) -> Result<Vec<TimeRange>, BusyCalendarError>;
+}
+
+impl fmt::Display for DashboardTab {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Upcoming => "upcoming",
+            Self::Past => "past",
+            Self::NoShows => "no_shows",
+            Self::Cancelled => "cancelled",
+        })
+    }
+}

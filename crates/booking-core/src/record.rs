@@ -1,0 +1,187 @@
+//! The flat shape a booking row is stored in, shared by every store adapter so that the
+//! mapping between rows and [`Booking`] is written once and checked on the way in.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::booking::{Actor, Booking, Cancellation, Origin, ProviderEventRef, Status};
+use crate::ids::{BookingId, ChainId, HostId, LinkId};
+use crate::invitee::{Answers, Email, Invitee, PersonName, Phone, Reason, Tracking, UtmParam};
+use crate::time::{TimeRange, TimeZoneName};
+use crate::token::RescheduleToken;
+
+/// A booking as columns. Stores keep the token only hashed and sealed, and give it back here
+/// in the clear after unsealing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct BookingRecord {
+    pub id: Uuid,
+    pub chain_id: Uuid,
+    pub host_id: Uuid,
+    pub link_id: Uuid,
+    pub start_at: DateTime<Utc>,
+    pub end_at: DateTime<Utc>,
+    pub blocked_start: DateTime<Utc>,
+    pub blocked_end: DateTime<Utc>,
+    /// `confirmed`, `rescheduled`, `cancelled`, `no_show`.
+    pub status: String,
+    /// When the status last changed away from confirmed (moved, cancelled, marked).
+    pub status_changed_at: Option<DateTime<Utc>>,
+    pub next_id: Option<Uuid>,
+    pub cancelled_by: Option<String>,
+    pub cancel_reason: Option<String>,
+    pub previous_id: Option<Uuid>,
+    pub rescheduled_by: Option<String>,
+    pub reschedule_reason: Option<String>,
+    pub token: String,
+    pub invitee_name: String,
+    pub invitee_email: String,
+    pub invitee_phone: Option<String>,
+    pub invitee_time_zone: String,
+    /// Question/answer pairs in order.
+    pub answers: Vec<(String, String)>,
+    /// `utm_*` key/value pairs.
+    pub tracking: Vec<(String, String)>,
+    pub provider: Option<String>,
+    pub provider_event_id: Option<String>,
+    pub reconfirm_by: Option<DateTime<Utc>>,
+    pub reconfirmed_at: Option<DateTime<Utc>>,
+    pub ics_sequence: i64,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A stored row that does not make a valid booking (hand-edited or corrupted data).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("stored booking {id} is invalid: {what}")]
+pub struct CorruptRecord {
+    /// The row.
+    pub id: Uuid,
+    /// What is wrong with it.
+    pub what: String,
+}
+
+impl Booking {
+    /// The row as columns.
+    pub fn to_record(&self) -> BookingRecord {
+        let (status_changed_at, next_id, cancelled_by, cancel_reason) = match &self.status {
+            Status::Confirmed => (None, None, None, None),
+            Status::Rescheduled { next, at } => (Some(*at), Some(next.as_uuid()), None, None),
+            Status::Cancelled(c) => (
+                Some(c.at),
+                None,
+                Some(c.by.as_str().to_owned()),
+                c.reason.as_ref().map(|r| r.as_str().to_owned()),
+            ),
+            Status::NoShow { marked_at } => (Some(*marked_at), None, None, None),
+        };
+        let (previous_id, rescheduled_by, reschedule_reason) = match &self.origin {
+            Origin::Booked => (None, None, None),
+            Origin::Rescheduled { previous, by, reason } => (
+                Some(previous.as_uuid()),
+                Some(by.as_str().to_owned()),
+                reason.as_ref().map(|r| r.as_str().to_owned()),
+            ),
+        };
+        BookingRecord {
+            id: self.id.as_uuid(),
+            chain_id: self.chain.as_uuid(),
+            host_id: self.host.as_uuid(),
+            link_id: self.link.as_uuid(),
+            start_at: self.slot.start(),
+            end_at: self.slot.end(),
+            blocked_start: self.blocked.start(),
+            blocked_end: self.blocked.end(),
+            status: self.status.name().to_owned(),
+            status_changed_at,
+            next_id,
+            cancelled_by,
+            cancel_reason,
+            previous_id,
+            rescheduled_by,
+            reschedule_reason,
+            token: self.token.expose().to_owned(),
+            invitee_name: self.invitee.name().as_str().to_owned(),
+            invitee_email: self.invitee.email().as_str().to_owned(),
+            invitee_phone: self.invitee.phone().map(|p| p.as_str().to_owned()),
+            invitee_time_zone: self.invitee.time_zone().name().to_owned(),
+            answers: self.answers.pairs().to_vec(),
+            tracking: UtmParam::ALL
+                .iter()
+                .filter_map(|p| self.tracking.get(*p).map(|v| (p.key().to_owned(), v.to_owned())))
+                .collect(),
+            provider: self.provider_event.as_ref().map(|p| p.provider.clone()),
+            provider_event_id: self.provider_event.as_ref().map(|p| p.event_id.clone()),
+            reconfirm_by: self.reconfirm_by,
+            reconfirmed_at: self.reconfirmed_at,
+            ics_sequence: i64::from(self.ics_sequence),
+            version: i64::try_from(self.version).unwrap_or(i64::MAX),
+            created_at: self.created_at,
+        }
+    }
+
+    /// Reads a row back, checking every field.
+    ///
+    /// # Errors
+    /// [`CorruptRecord`] naming the first field that does not make sense.
+    pub fn from_record(r: BookingRecord) -> Result<Booking, CorruptRecord> {
+        let id = r.id;
+        let bad = |what: &str| CorruptRecord { id, what: what.to_owned() };
+        let actor = |a: &Option<String>| a.as_deref().and_then(Actor::parse).ok_or_else(|| bad("actor"));
+        let reason = |t: &Option<String>| Reason::parse_optional(t.as_deref()).map_err(|_| bad("reason"));
+        let changed_at = r.status_changed_at.ok_or_else(|| bad("status_changed_at"));
+        let status = match r.status.as_str() {
+            "confirmed" => Status::Confirmed,
+            "rescheduled" => Status::Rescheduled {
+                next: BookingId::from_uuid(r.next_id.ok_or_else(|| bad("next_id"))?),
+                at: changed_at?,
+            },
+            "cancelled" => Status::Cancelled(Cancellation {
+                by: actor(&r.cancelled_by)?,
+                reason: reason(&r.cancel_reason)?,
+                at: changed_at?,
+            }),
+            "no_show" => Status::NoShow { marked_at: changed_at? },
+            _ => return Err(bad("status")),
+        };
+        let origin = match r.previous_id {
+            None => Origin::Booked,
+            Some(previous) => Origin::Rescheduled {
+                previous: BookingId::from_uuid(previous),
+                by: actor(&r.rescheduled_by)?,
+                reason: reason(&r.reschedule_reason)?,
+            },
+        };
+        let invitee = Invitee::new(
+            PersonName::parse(&r.invitee_name).map_err(|_| bad("invitee_name"))?,
+            Email::parse(&r.invitee_email).map_err(|_| bad("invitee_email"))?,
+            r.invitee_phone.as_deref().map(Phone::parse).transpose().map_err(|_| bad("invitee_phone"))?,
+            TimeZoneName::parse(&r.invitee_time_zone).map_err(|_| bad("invitee_time_zone"))?,
+        );
+        let provider_event = match (r.provider, r.provider_event_id) {
+            (Some(provider), Some(event_id)) => Some(ProviderEventRef { provider, event_id }),
+            (None, None) => None,
+            _ => return Err(bad("provider event")),
+        };
+        Ok(Booking {
+            id: BookingId::from_uuid(r.id),
+            chain: ChainId::from_uuid(r.chain_id),
+            host: HostId::from_uuid(r.host_id),
+            link: LinkId::from_uuid(r.link_id),
+            slot: TimeRange::new(r.start_at, r.end_at).map_err(|_| bad("slot"))?,
+            blocked: TimeRange::new(r.blocked_start, r.blocked_end).map_err(|_| bad("blocked range"))?,
+            status,
+            origin,
+            token: RescheduleToken::parse(&r.token).map_err(|_| bad("token"))?,
+            invitee,
+            answers: Answers::new(r.answers).map_err(|_| bad("answers"))?,
+            tracking: Tracking::from_pairs(r.tracking.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+            provider_event,
+            reconfirm_by: r.reconfirm_by,
+            reconfirmed_at: r.reconfirmed_at,
+            ics_sequence: u32::try_from(r.ics_sequence).map_err(|_| bad("ics_sequence"))?,
+            version: u64::try_from(r.version).map_err(|_| bad("version"))?,
+            created_at: r.created_at,
+        })
+    }
+}

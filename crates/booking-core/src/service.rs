@@ -1,0 +1,524 @@
+//! The use cases: what attendees, hosts, calendars and timers can do to bookings. Each one
+//! loads through the ports, asks the state machine, and commits rows plus effects in one
+//! change. Nothing here performs an effect.
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::booking::{Actor, Booking, HostActionRefusal, MoveTo, NewBooking, TokenRefusal, Transition};
+use crate::effects::{EmailKind, Effect, PlannedEffect, Recipient};
+use crate::ids::{BookingId, HostId};
+use crate::invitee::{Answers, Invitee, Reason, Tracking};
+use crate::link::{BookingLink, Slug};
+use crate::ports::{BookingStore, BusyCalendar, BusyCalendarError, Change, Clock, CommitError, StoreError, TokenSource};
+use crate::slots::offered_slots;
+use crate::time::TimeRange;
+use crate::token::RescheduleToken;
+
+/// Longest window one slot query may cover.
+pub const MAX_WINDOW: TimeDelta = TimeDelta::days(62);
+/// How often a use case retries after losing an optimistic-concurrency race before giving up.
+const RACE_RETRIES: usize = 3;
+
+/// Why slots could not be listed.
+#[derive(Debug, thiserror::Error)]
+pub enum SlotsError {
+    /// No link has that slug.
+    #[error("no booking link with that name")]
+    LinkNotFound,
+    /// The window is longer than [`MAX_WINDOW`].
+    #[error("ask for at most 62 days of slots at once")]
+    WindowTooLong,
+    /// The host's calendar could not be read.
+    #[error(transparent)]
+    Calendar(#[from] BusyCalendarError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a booking was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum BookError {
+    /// No link has that slug.
+    #[error("no booking link with that name")]
+    LinkNotFound,
+    /// The start is not one the link offers now (taken meanwhile, outside hours, too soon…).
+    #[error("that time is no longer available")]
+    SlotUnavailable,
+    /// The host's calendar could not be read.
+    #[error(transparent)]
+    Calendar(#[from] BusyCalendarError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why an action by token was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenActionError {
+    /// Unknown or malformed token (told apart from neither, on purpose).
+    #[error("no booking for this link")]
+    NotFound,
+    /// The token no longer works for this action.
+    #[error(transparent)]
+    Refused(#[from] TokenRefusal),
+    /// The requested new time is not offered.
+    #[error("that time is no longer available")]
+    SlotUnavailable,
+    /// The requested new time is the booking's current time.
+    #[error("the booking is already at that time")]
+    SameSlot,
+    /// The host's calendar could not be read.
+    #[error(transparent)]
+    Calendar(#[from] BusyCalendarError),
+    /// Storage failed (or a race could not be settled).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a host action was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum HostActionError {
+    /// No such booking for this host (another host's booking looks the same).
+    #[error("no such booking")]
+    NotFound,
+    /// The state machine refused.
+    #[error(transparent)]
+    Refused(HostActionRefusal),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What the host did to an event in their own calendar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CalendarChange {
+    /// The event was deleted or its status became cancelled.
+    Deleted,
+    /// The event now has this time.
+    Moved(TimeRange),
+}
+
+/// A booking request whose parts are already validated.
+#[derive(Debug, Clone)]
+pub struct BookingRequest {
+    /// Chosen slot start.
+    pub start: DateTime<Utc>,
+    /// Who books.
+    pub invitee: Invitee,
+    /// Form answers.
+    pub answers: Answers,
+    /// UTM tracking.
+    pub tracking: Tracking,
+}
+
+/// What the reschedule page shows: the booking being moved, its link and the offered slots.
+#[derive(Debug, Clone)]
+pub struct ReschedulePage {
+    /// The booking being moved (its slot is the original time).
+    pub booking: Booking,
+    /// The link whose rules apply.
+    pub link: BookingLink,
+    /// Slots offered in the window, the booking itself not blocking.
+    pub slots: Vec<TimeRange>,
+}
+
+/// The use cases, generic over the ports.
+#[derive(Debug, Clone)]
+pub struct Scheduler<S, C, T, B> {
+    store: S,
+    clock: C,
+    tokens: T,
+    calendar: B,
+}
+
+impl<S, C, T, B> Scheduler<S, C, T, B>
+where
+    S: BookingStore,
+    C: Clock,
+    T: TokenSource,
+    B: BusyCalendar,
+{
+    /// Wires the use cases to their ports.
+    pub fn new(store: S, clock: C, tokens: T, calendar: B) -> Self {
+        Self { store, clock, tokens, calendar }
+    }
+
+    /// The store, for reads the use cases do not wrap.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
+    /// Slots a link offers in `window` as of now.
+    ///
+    /// # Errors
+    /// [`SlotsError`].
+    pub async fn available_slots(&self, slug: &Slug, window: TimeRange) -> Result<Vec<TimeRange>, SlotsError> {
+        if window.length() > MAX_WINDOW {
+            return Err(SlotsError::WindowTooLong);
+        }
+        let link = self.store.link_by_slug(slug).await?.ok_or(SlotsError::LinkNotFound)?;
+        Ok(self.slots_for(&link, window, None).await?)
+    }
+
+    async fn slots_for(&self, link: &BookingLink, window: TimeRange, moving: Option<&Booking>) -> Result<Vec<TimeRange>, SlotsOrStore> {
+        let rules = link.rules();
+        // Busy ranges matter up to a meeting plus its buffers beyond the window's ends.
+        let reach = rules.duration() + rules.buffer_before() + rules.buffer_after();
+        let around = window.padded(reach, reach);
+        let mut busy = self.store.blocked_ranges(link.host(), around, moving.map(Booking::chain)).await?;
+        busy.extend(self.calendar.busy(link.host(), around).await?);
+        if let Some(moving) = moving {
+            // The host's calendar still shows the meeting being moved; it must not block itself.
+            busy.retain(|b| *b != moving.slot());
+        }
+        Ok(offered_slots(rules, &window, self.clock.now(), &busy))
+    }
+
+    async fn is_offered(&self, link: &BookingLink, start: DateTime<Utc>, moving: Option<&Booking>) -> Result<bool, SlotsOrStore> {
+        let Ok(probe) = TimeRange::starting_at(start, TimeDelta::minutes(1)) else {
+            return Ok(false);
+        };
+        let slots = self.slots_for(link, probe, moving).await?;
+        Ok(slots.iter().any(|s| s.start() == start))
+    }
+
+    /// Books a slot of the link named `slug`.
+    ///
+    /// # Errors
+    /// [`BookError::SlotUnavailable`] when the start is not offered (also when another booking
+    /// took it between the check and the commit).
+    pub async fn book(&self, slug: &Slug, request: BookingRequest) -> Result<Booking, BookError> {
+        let link = self.store.link_by_slug(slug).await?.ok_or(BookError::LinkNotFound)?;
+        if !self.is_offered(&link, request.start, None).await.map_err(BookError::from)? {
+            return Err(BookError::SlotUnavailable);
+        }
+        let now = self.clock.now();
+        let rules = link.rules();
+        let slot = TimeRange::starting_at(request.start, rules.duration()).map_err(|_| BookError::SlotUnavailable)?;
+        let id = self.tokens.new_booking_id();
+        let mut transition = Booking::confirmed(NewBooking {
+            id,
+            host: link.host(),
+            link: link.id(),
+            slot,
+            blocked: slot.padded(rules.buffer_before(), rules.buffer_after()),
+            token: self.tokens.new_token(),
+            invitee: request.invitee,
+            answers: request.answers,
+            tracking: request.tracking,
+            reconfirm_by: reconfirm_deadline(&link, slot),
+            created_at: now,
+        });
+        if link.create_deal() {
+            let chain = transition.result.chain();
+            transition.effects.push(PlannedEffect::now(Effect::CreateDeal { chain, booking: id }, now));
+        }
+        transition.effects.extend(reconfirmation_request(&link, &transition.result, now));
+        match self.commit(&transition).await {
+            Ok(()) => Ok(transition.result),
+            Err(CommitError::SlotTaken) => Err(BookError::SlotUnavailable),
+            Err(CommitError::VersionConflict(_)) => Err(BookError::SlotUnavailable),
+            Err(CommitError::Store(e)) => Err(e.into()),
+        }
+    }
+
+    /// The booking a token belongs to, live or dead.
+    ///
+    /// # Errors
+    /// [`TokenActionError::NotFound`] for an unknown or malformed token.
+    pub async fn booking_by_token(&self, token: &str) -> Result<Booking, TokenActionError> {
+        let token = RescheduleToken::parse(token).map_err(|_| TokenActionError::NotFound)?;
+        self.store.booking_by_token(&token).await?.ok_or(TokenActionError::NotFound)
+    }
+
+    /// What the reschedule page shows for a live token.
+    ///
+    /// # Errors
+    /// [`TokenActionError::NotFound`], [`TokenActionError::Refused`] for a dead token.
+    pub async fn reschedule_page(&self, token: &str, window: TimeRange) -> Result<ReschedulePage, TokenActionError> {
+        let booking = self.booking_by_token(token).await?;
+        booking.check_token(self.clock.now())?;
+        let link = self.link_of(&booking).await?;
+        let window = TimeRange::new(window.start(), window.end().min(window.start() + MAX_WINDOW)).unwrap_or(window);
+        let slots = self.slots_for(&link, window, Some(&booking)).await.map_err(TokenActionError::from)?;
+        Ok(ReschedulePage { booking, link, slots })
+    }
+
+    async fn link_of(&self, booking: &Booking) -> Result<BookingLink, StoreError> {
+        self.store
+            .link(booking.link())
+            .await?
+            .ok_or_else(|| StoreError::msg(format!("booking {} refers to a missing link", booking.id())))
+    }
+
+    /// Moves the booking a live token belongs to; returns the new row (with a fresh token).
+    ///
+    /// # Errors
+    /// [`TokenActionError::Refused`] with [`TokenRefusal::AlreadyRescheduled`] for a used token
+    /// (also for every loser of a concurrent race), [`TokenActionError::SlotUnavailable`] when
+    /// the new start is not offered.
+    pub async fn reschedule(&self, token: &str, start: DateTime<Utc>, reason: Option<Reason>) -> Result<Booking, TokenActionError> {
+        for _ in 0..RACE_RETRIES {
+            let booking = self.booking_by_token(token).await?;
+            let now = self.clock.now();
+            // Refuse a dead token before looking at the slot.
+            booking.check_token(now)?;
+            if booking.slot().start() == start {
+                return Err(TokenActionError::SameSlot);
+            }
+            let link = self.link_of(&booking).await?;
+            if !self.is_offered(&link, start, Some(&booking)).await.map_err(TokenActionError::from)? {
+                return Err(TokenActionError::SlotUnavailable);
+            }
+            let to = self.move_to(&link, start, Actor::Attendee, reason.clone())?;
+            let mut transition = booking.reschedule(now, to)?;
+            transition.effects.extend(reconfirmation_request(&link, &transition.result, now));
+            match self.commit(&transition).await {
+                Ok(()) => return Ok(transition.result),
+                Err(CommitError::VersionConflict(_)) => continue,
+                Err(CommitError::SlotTaken) => return Err(TokenActionError::SlotUnavailable),
+                Err(CommitError::Store(e)) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::msg("reschedule kept losing concurrent races").into())
+    }
+
+    fn move_to(&self, link: &BookingLink, start: DateTime<Utc>, by: crate::booking::Actor, reason: Option<Reason>) -> Result<MoveTo, StoreError> {
+        let rules = link.rules();
+        let slot = TimeRange::starting_at(start, rules.duration()).map_err(|e| StoreError::new("link has no duration", e))?;
+        Ok(self.move_to_range(link, slot, by, reason))
+    }
+
+    fn move_to_range(&self, link: &BookingLink, slot: TimeRange, by: crate::booking::Actor, reason: Option<Reason>) -> MoveTo {
+        let rules = link.rules();
+        MoveTo {
+            id: self.tokens.new_booking_id(),
+            token: self.tokens.new_token(),
+            slot,
+            blocked: slot.padded(rules.buffer_before(), rules.buffer_after()),
+            by,
+            reason,
+            reconfirm_by: reconfirm_deadline(link, slot),
+        }
+    }
+
+    /// Cancels the booking a token belongs to. Idempotent: a cancelled booking is returned
+    /// unchanged, with no new effects.
+    ///
+    /// # Errors
+    /// [`TokenActionError::NotFound`], [`TokenActionError::Refused`].
+    pub async fn cancel(&self, token: &str, reason: Option<Reason>) -> Result<Booking, TokenActionError> {
+        self.retry_token_action(token, |booking, now| booking.cancel_by_attendee(now, reason.clone()))
+            .await
+    }
+
+    /// Records the attendee's reconfirmation (idempotent).
+    ///
+    /// # Errors
+    /// [`TokenActionError::NotFound`], [`TokenActionError::Refused`].
+    pub async fn reconfirm(&self, token: &str) -> Result<Booking, TokenActionError> {
+        self.retry_token_action(token, |booking, now| booking.reconfirm(now)).await
+    }
+
+    async fn retry_token_action<F>(&self, token: &str, step: F) -> Result<Booking, TokenActionError>
+    where
+        F: Fn(&Booking, DateTime<Utc>) -> Result<Transition, TokenRefusal> + Send + Sync,
+    {
+        for _ in 0..RACE_RETRIES {
+            let booking = self.booking_by_token(token).await?;
+            let transition = step(&booking, self.clock.now())?;
+            match self.commit(&transition).await {
+                Ok(()) => return Ok(transition.result),
+                Err(CommitError::VersionConflict(_)) => continue,
+                Err(CommitError::SlotTaken) => return Err(TokenActionError::SlotUnavailable),
+                Err(CommitError::Store(e)) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::msg("token action kept losing concurrent races").into())
+    }
+
+    /// The host cancels one of their bookings (a moved row is followed to the chain's
+    /// current row). A cancelled booking is returned unchanged.
+    ///
+    /// # Errors
+    /// [`HostActionError::NotFound`] for another host's or an unknown booking;
+    /// [`HostActionError::Refused`].
+    pub async fn host_cancel(&self, host: HostId, booking: BookingId, reason: Option<Reason>) -> Result<Booking, HostActionError> {
+        self.host_action(host, booking, |b, now| b.cancel_by_host(now, reason.clone())).await
+    }
+
+    /// The host marks a started meeting as a no-show.
+    ///
+    /// # Errors
+    /// As [`Scheduler::host_cancel`].
+    pub async fn mark_no_show(&self, host: HostId, booking: BookingId) -> Result<Booking, HostActionError> {
+        self.host_action(host, booking, |b, now| b.mark_no_show(now)).await
+    }
+
+    /// The host takes a no-show mark back.
+    ///
+    /// # Errors
+    /// As [`Scheduler::host_cancel`].
+    pub async fn undo_no_show(&self, host: HostId, booking: BookingId) -> Result<Booking, HostActionError> {
+        self.host_action(host, booking, |b, _| b.undo_no_show()).await
+    }
+
+    async fn host_action<F>(&self, host: HostId, mut id: BookingId, step: F) -> Result<Booking, HostActionError>
+    where
+        F: Fn(&Booking, DateTime<Utc>) -> Result<Transition, HostActionRefusal> + Send + Sync,
+    {
+        // Each pass either follows the chain one row forward or retries after a lost race;
+        // chains are short, so a generous bound only guards against corrupt data.
+        for _ in 0..64 {
+            let booking = self.store.booking(id).await?.filter(|b| b.host() == host).ok_or(HostActionError::NotFound)?;
+            let transition = match step(&booking, self.clock.now()) {
+                Ok(t) => t,
+                Err(HostActionRefusal::Rescheduled(next)) => {
+                    id = next;
+                    continue;
+                }
+                Err(refusal) => return Err(HostActionError::Refused(refusal)),
+            };
+            match self.commit(&transition).await {
+                Ok(()) => return Ok(transition.result),
+                Err(CommitError::VersionConflict(_)) => continue,
+                Err(CommitError::SlotTaken) => {
+                    return Err(StoreError::msg("undoing the no-show would overlap another booking").into());
+                }
+                Err(CommitError::Store(e)) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::msg("host action could not settle").into())
+    }
+
+    /// Applies a change the host made in their own calendar to the chain mirrored to
+    /// `event_id`. No availability rules apply (the host chose). Returns the resulting row, or
+    /// `None` when no booking is mirrored to that event. Our own changes echoing back, and
+    /// changes to bookings that are no longer confirmed, change nothing.
+    ///
+    /// # Errors
+    /// [`StoreError`] on storage failure.
+    pub async fn apply_calendar_change(&self, provider: &str, event_id: &str, change: CalendarChange) -> Result<Option<Booking>, StoreError> {
+        for _ in 0..RACE_RETRIES {
+            let Some(booking) = self.store.booking_by_provider_event(provider, event_id).await? else {
+                return Ok(None);
+            };
+            let now = self.clock.now();
+            let transition = match change {
+                CalendarChange::Deleted => booking.calendar_deleted(now),
+                CalendarChange::Moved(slot) => {
+                    let link = self.link_of(&booking).await?;
+                    let to = self.move_to_range(&link, slot, Actor::Calendar, None);
+                    match booking.calendar_moved(now, to) {
+                        Ok(t) => t,
+                        Err(_) => return Ok(Some(booking)),
+                    }
+                }
+            };
+            match self.commit(&transition).await {
+                Ok(()) => return Ok(Some(transition.result)),
+                Err(CommitError::VersionConflict(_)) => continue,
+                // The host double-booked themselves in their own calendar; keep our row as it
+                // is rather than break the no-overlap guarantee.
+                Err(CommitError::SlotTaken) => return Ok(Some(booking)),
+                Err(CommitError::Store(e)) => return Err(e),
+            }
+        }
+        Err(StoreError::msg("calendar change kept losing concurrent races"))
+    }
+
+    /// Cancels up to `limit` confirmed bookings whose reconfirmation deadline has passed
+    /// without a reconfirmation. Returns how many were cancelled.
+    ///
+    /// # Errors
+    /// [`StoreError`] on storage failure.
+    pub async fn expire_unreconfirmed(&self, limit: u32) -> Result<usize, StoreError> {
+        let now = self.clock.now();
+        let mut cancelled = 0;
+        for booking in self.store.reconfirmation_overdue(now, limit).await? {
+            let transition = booking.expire_unreconfirmed(now);
+            if transition.is_noop() {
+                continue;
+            }
+            match self.commit(&transition).await {
+                Ok(()) => cancelled += 1,
+                // Reconfirmed, moved or cancelled meanwhile: their change wins.
+                Err(CommitError::VersionConflict(_) | CommitError::SlotTaken) => {}
+                Err(CommitError::Store(e)) => return Err(e),
+            }
+        }
+        Ok(cancelled)
+    }
+
+    async fn commit(&self, transition: &Transition) -> Result<(), CommitError> {
+        if transition.is_noop() {
+            return Ok(());
+        }
+        let change = Change { writes: transition.writes.clone(), effects: transition.effects.clone() };
+        self.store.commit(change).await
+    }
+}
+
+/// The auto-cancel deadline of a booking at `slot` under the link's policy.
+fn reconfirm_deadline(link: &BookingLink, slot: TimeRange) -> Option<DateTime<Utc>> {
+    link.reconfirmation().map(|p| slot.start() - p.cancel_before())
+}
+
+/// The "are you still attending?" mail, due `ask_before` the meeting (or now, if later).
+fn reconfirmation_request(link: &BookingLink, booking: &Booking, now: DateTime<Utc>) -> Option<PlannedEffect> {
+    let policy = link.reconfirmation()?;
+    let effect = Effect::Email { kind: EmailKind::ReconfirmationRequest, to: Recipient::Attendee, booking: booking.id() };
+    Some(PlannedEffect { effect, due_at: (booking.slot().start() - policy.ask_before()).max(now) })
+}
+
+/// Internal: errors of the slot computation shared by several use cases.
+#[derive(Debug)]
+enum SlotsOrStore {
+    Calendar(BusyCalendarError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for SlotsOrStore {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+impl From<BusyCalendarError> for SlotsOrStore {
+    fn from(e: BusyCalendarError) -> Self {
+        Self::Calendar(e)
+    }
+}
+
+impl From<SlotsOrStore> for SlotsError {
+    fn from(e: SlotsOrStore) -> Self {
+        match e {
+            SlotsOrStore::Calendar(e) => Self::Calendar(e),
+            SlotsOrStore::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+impl From<SlotsOrStore> for BookError {
+    fn from(e: SlotsOrStore) -> Self {
+        match e {
+            SlotsOrStore::Calendar(e) => Self::Calendar(e),
+            SlotsOrStore::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+impl From<SlotsOrStore> for TokenActionError {
+    fn from(e: SlotsOrStore) -> Self {
+        match e {
+            SlotsOrStore::Calendar(e) => Self::Calendar(e),
+            SlotsOrStore::Store(e) => Self::Store(e),
+        }
+    }
+}

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::ids::{BookingId, ChainId};
 
@@ -141,5 +141,118 @@ impl PlannedEffect {
     /// Due at `now`.
     pub fn now(effect: Effect, now: DateTime<Utc>) -> Self {
         Self { effect, due_at: now }
+    }
+}
+
+impl Effect {
+    /// A short stable code naming the effect without its ids, as stored in the outbox
+    /// (`email/Booked/Attendee`, `calendar/UpdateInPlace`, `webhook/callBooked`, `deal`).
+    pub fn code(&self) -> String {
+        match *self {
+            Self::Email { kind, to, .. } => format!("email/{kind:?}/{to:?}"),
+            Self::Calendar { op, .. } => format!("calendar/{op:?}"),
+            Self::Webhook { event, .. } => format!("webhook/{}", event.name()),
+            Self::CreateDeal { .. } => "deal".to_owned(),
+        }
+    }
+
+    /// Inverse of [`Effect::code`], given the row and chain it is about.
+    pub fn from_code(code: &str, booking: BookingId, chain: ChainId) -> Option<Self> {
+        use CalendarOp::*;
+        use EmailKind::*;
+        let parts: Vec<&str> = code.split('/').collect();
+        Some(match parts.as_slice() {
+            ["email", kind, to] => {
+                let kind = [Booked, Rescheduled, Cancelled, ReconfirmationRequest, CancelledNotReconfirmed]
+                    .into_iter()
+                    .find(|k| format!("{k:?}") == *kind)?;
+                let to = [Recipient::Attendee, Recipient::Host].into_iter().find(|r| format!("{r:?}") == *to)?;
+                Self::Email { kind, to, booking }
+            }
+            ["calendar", op] => {
+                let op = [Create, UpdateInPlace, Delete].into_iter().find(|o| format!("{o:?}") == *op)?;
+                Self::Calendar { op, booking }
+            }
+            ["webhook", name] => {
+                let event = [WebhookEvent::CallBooked, WebhookEvent::CallRescheduled, WebhookEvent::CallCancelled]
+                    .into_iter()
+                    .find(|e| e.name() == *name)?;
+                Self::Webhook { event, booking }
+            }
+            ["deal"] => Self::CreateDeal { chain, booking },
+            _ => return None,
+        })
+    }
+}
+
+/// How often and how far apart failed deliveries are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included; after the last failure the entry is dead.
+    pub max_attempts: u32,
+    /// Delay after the first failure; doubled after each further one.
+    pub base_delay: TimeDelta,
+    /// Upper bound of any delay.
+    pub max_delay: TimeDelta,
+}
+
+impl Default for RetryPolicy {
+    /// 10 attempts, 30 s doubling up to 1 h (about 4.5 hours in all).
+    fn default() -> Self {
+        Self { max_attempts: 10, base_delay: TimeDelta::seconds(30), max_delay: TimeDelta::hours(1) }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait after failed attempt number `attempts` (1-based), or `None` when that was the
+    /// last attempt. `jitter` in `[0, 1)` spreads retries over the upper half of the delay
+    /// ("equal jitter") so that many failures at once do not retry in lockstep.
+    pub fn delay_after(&self, attempts: u32, jitter: f64) -> Option<TimeDelta> {
+        if attempts >= self.max_attempts {
+            return None;
+        }
+        let doublings = attempts.saturating_sub(1).min(30);
+        let full = self.base_delay.checked_mul(1 << doublings).unwrap_or(self.max_delay).min(self.max_delay);
+        let half_ms = full.num_milliseconds() / 2;
+        let jitter = jitter.clamp(0.0, 1.0);
+        // Truncation is intended: jitter only needs millisecond resolution.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+        let spread = (half_ms as f64 * jitter) as i64;
+        Some(TimeDelta::milliseconds(half_ms + spread))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    #[test]
+    fn codes_round_trip() {
+        let b = BookingId::from_uuid(Uuid::from_u128(7));
+        let c = ChainId::from_uuid(Uuid::from_u128(3));
+        let all = [
+            Effect::Email { kind: EmailKind::CancelledNotReconfirmed, to: Recipient::Host, booking: b },
+            Effect::Email { kind: EmailKind::Booked, to: Recipient::Attendee, booking: b },
+            Effect::Calendar { op: CalendarOp::UpdateInPlace, booking: b },
+            Effect::Webhook { event: WebhookEvent::CallRescheduled, booking: b },
+            Effect::CreateDeal { chain: c, booking: b },
+        ];
+        for e in all {
+            assert_eq!(Effect::from_code(&e.code(), b, c), Some(e), "{}", e.code());
+        }
+        assert_eq!(Effect::from_code("email/Nope/Host", b, c), None);
+        assert_eq!(Effect::from_code("", b, c), None);
+    }
+
+    #[test]
+    fn retries_back_off_exponentially_with_a_cap_and_end() {
+        let p = RetryPolicy { max_attempts: 5, base_delay: TimeDelta::seconds(10), max_delay: TimeDelta::seconds(60) };
+        assert_eq!(p.delay_after(1, 0.0), Some(TimeDelta::seconds(5)));
+        assert_eq!(p.delay_after(1, 0.999_999), Some(TimeDelta::milliseconds(9_999)));
+        assert_eq!(p.delay_after(2, 0.0), Some(TimeDelta::seconds(10)));
+        assert_eq!(p.delay_after(3, 0.0), Some(TimeDelta::seconds(20)));
+        assert_eq!(p.delay_after(4, 0.0), Some(TimeDelta::seconds(30)));
+        assert_eq!(p.delay_after(5, 0.0), None);
     }
 }

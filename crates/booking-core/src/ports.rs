@@ -253,3 +253,85 @@ impl fmt::Display for DashboardTab {
         })
     }
 }
+
+/// One queued effect, as handed to a delivery worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    /// The entry's key: [`Effect::idempotency_key`](crate::effects::Effect::idempotency_key).
+    /// Adapters pass it on (Message-ID, `webhook-id`, provider request ids) so receivers can
+    /// drop duplicates.
+    pub key: String,
+    /// What to deliver.
+    pub effect: crate::effects::Effect,
+    /// Attempts made before this one.
+    pub attempts: u32,
+    /// When it became due.
+    pub due_at: DateTime<Utc>,
+}
+
+/// What became of a failed delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureOutcome {
+    /// It will be tried again at this instant.
+    RetryAt(DateTime<Utc>),
+    /// That was the last attempt: the entry is dead and shown to the host.
+    Dead,
+}
+
+/// An entry whose every attempt failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadEntry {
+    /// The entry.
+    pub entry: OutboxEntry,
+    /// The last error.
+    pub last_error: String,
+    /// When it died.
+    pub died_at: DateTime<Utc>,
+}
+
+/// The delivery side of the outbox that [`BookingStore::commit`] fills.
+///
+/// A claim is a lease: an entry claimed by a worker is invisible to other workers until the
+/// lease ends, so a crashed worker's entries come back by themselves. Several processes may
+/// claim from one database at once; no entry is handed to two live leases.
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Leases up to `limit` due entries (due at or before `now`, not delivered, not dead, not
+    /// leased) until `now + lease`, oldest due first.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure.
+    async fn claim_due(&self, now: DateTime<Utc>, lease: chrono::TimeDelta, limit: u32) -> Result<Vec<OutboxEntry>, StoreError>;
+
+    /// Records a successful delivery; the entry is never handed out again.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure (an unknown key is not an error).
+    async fn mark_delivered(&self, key: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Records a failed attempt: schedules a retry per `policy` (with `jitter` in `[0, 1)`),
+    /// or marks the entry dead after its last attempt.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure or an unknown key.
+    async fn mark_failed(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        error: &str,
+        policy: &crate::effects::RetryPolicy,
+        jitter: f64,
+    ) -> Result<FailureOutcome, StoreError>;
+
+    /// Gives back a lease without counting an attempt (clean shutdown).
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure.
+    async fn release(&self, key: &str) -> Result<(), StoreError>;
+
+    /// Dead entries, most recent first, at most `limit`.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure.
+    async fn dead_entries(&self, limit: u32) -> Result<Vec<DeadEntry>, StoreError>;
+}

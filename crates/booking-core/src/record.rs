@@ -7,6 +7,7 @@ use uuid::Uuid;
 use crate::booking::{Actor, Booking, Cancellation, Origin, ProviderEventRef, Status};
 use crate::ids::{BookingId, ChainId, HostId, LinkId};
 use crate::invitee::{Answers, Email, Invitee, PersonName, Phone, Reason, Tracking, UtmParam};
+use crate::link::{BookingLink, LinkSettings, ReconfirmationPolicy, Slug};
 use crate::time::{TimeRange, TimeZoneName};
 use crate::token::RescheduleToken;
 
@@ -183,5 +184,121 @@ impl Booking {
             version: u64::try_from(r.version).map_err(|_| bad("version"))?,
             created_at: r.created_at,
         })
+    }
+}
+
+/// A booking link as columns. Periods are `(start_minute, end_minute)` after local midnight;
+/// durations are whole minutes. Stores keep `weekly`, `overrides` and `questions` as JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct LinkRecord {
+    pub id: Uuid,
+    pub host_id: Uuid,
+    pub slug: String,
+    pub title: String,
+    pub time_zone: String,
+    /// Monday first, seven entries.
+    pub weekly: Vec<Vec<(u16, u16)>>,
+    pub overrides: Vec<(chrono::NaiveDate, Vec<(u16, u16)>)>,
+    pub duration_minutes: i64,
+    pub interval_minutes: i64,
+    pub buffer_before_minutes: i64,
+    pub buffer_after_minutes: i64,
+    pub minimum_notice_minutes: i64,
+    pub max_days_ahead: Option<i64>,
+    pub reconfirm_ask_minutes: Option<i64>,
+    pub reconfirm_cancel_minutes: Option<i64>,
+    pub create_deal: bool,
+    pub questions: Vec<String>,
+}
+
+fn periods_of(hours: &crate::availability::DayHours) -> Vec<(u16, u16)> {
+    hours.periods().iter().map(|p| (p.start_minute(), p.end_minute())).collect()
+}
+
+impl BookingLink {
+    /// The link as columns.
+    pub fn to_record(&self) -> LinkRecord {
+        use chrono::Weekday;
+        let rules = self.rules();
+        let days = [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun];
+        LinkRecord {
+            id: self.id().as_uuid(),
+            host_id: self.host().as_uuid(),
+            slug: self.slug().as_str().to_owned(),
+            title: self.title().to_owned(),
+            time_zone: rules.zone().name().to_owned(),
+            weekly: days.iter().map(|d| periods_of(rules.weekly().day(*d))).collect(),
+            overrides: rules.overrides().iter().map(|(d, h)| (*d, periods_of(h))).collect(),
+            duration_minutes: rules.duration().num_minutes(),
+            interval_minutes: rules.interval().num_minutes(),
+            buffer_before_minutes: rules.buffer_before().num_minutes(),
+            buffer_after_minutes: rules.buffer_after().num_minutes(),
+            minimum_notice_minutes: rules.minimum_notice().num_minutes(),
+            max_days_ahead: rules.max_days_ahead().map(i64::from),
+            reconfirm_ask_minutes: self.reconfirmation().map(|p| p.ask_before().num_minutes()),
+            reconfirm_cancel_minutes: self.reconfirmation().map(|p| p.cancel_before().num_minutes()),
+            create_deal: self.create_deal(),
+            questions: self.questions().to_vec(),
+        }
+    }
+
+    /// Reads a link back, checking every field.
+    ///
+    /// # Errors
+    /// [`CorruptRecord`] naming the first field that does not make sense.
+    pub fn from_record(r: LinkRecord) -> Result<BookingLink, CorruptRecord> {
+        use crate::availability::{AvailabilityRules, DayHours, DayPeriod, RulesDraft, WeeklyHours};
+        use chrono::{TimeDelta, Weekday};
+        let id = r.id;
+        let bad = |what: &str| CorruptRecord { id, what: what.to_owned() };
+        let day = |periods: &[(u16, u16)]| -> Result<DayHours, CorruptRecord> {
+            let periods = periods
+                .iter()
+                .map(|(a, b)| DayPeriod::from_minutes(*a, *b))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| bad("period"))?;
+            DayHours::new(periods).map_err(|_| bad("periods overlap"))
+        };
+        if r.weekly.len() != 7 {
+            return Err(bad("weekly hours need seven days"));
+        }
+        let days = [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun];
+        let mut weekly = WeeklyHours::default();
+        for (d, periods) in days.iter().zip(&r.weekly) {
+            weekly = weekly.with_day(*d, day(periods)?);
+        }
+        let mut overrides = std::collections::BTreeMap::new();
+        for (date, periods) in &r.overrides {
+            overrides.insert(*date, day(periods)?);
+        }
+        let rules = AvailabilityRules::new(RulesDraft {
+            zone: TimeZoneName::parse(&r.time_zone).map_err(|_| bad("time_zone"))?,
+            weekly,
+            overrides,
+            duration: TimeDelta::minutes(r.duration_minutes),
+            interval: TimeDelta::minutes(r.interval_minutes),
+            buffer_before: TimeDelta::minutes(r.buffer_before_minutes),
+            buffer_after: TimeDelta::minutes(r.buffer_after_minutes),
+            minimum_notice: TimeDelta::minutes(r.minimum_notice_minutes),
+            max_days_ahead: r.max_days_ahead.map(u32::try_from).transpose().map_err(|_| bad("max_days_ahead"))?,
+        })
+        .map_err(|e| bad(&e.to_string()))?;
+        let reconfirmation = match (r.reconfirm_ask_minutes, r.reconfirm_cancel_minutes) {
+            (Some(ask), Some(cancel)) => Some(
+                ReconfirmationPolicy::new(TimeDelta::minutes(ask), TimeDelta::minutes(cancel))
+                    .map_err(|_| bad("reconfirmation"))?,
+            ),
+            (None, None) => None,
+            _ => return Err(bad("reconfirmation")),
+        };
+        let settings = LinkSettings { title: r.title, rules, reconfirmation, create_deal: r.create_deal, questions: r.questions };
+        BookingLink::new(
+            LinkId::from_uuid(r.id),
+            HostId::from_uuid(r.host_id),
+            Slug::parse(&r.slug).map_err(|_| bad("slug"))?,
+            settings,
+        )
+        .map_err(|e| bad(&e.to_string()))
     }
 }

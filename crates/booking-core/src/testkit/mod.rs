@@ -21,12 +21,16 @@ use crate::ports::{
 use crate::time::TimeRange;
 use crate::token::RescheduleToken;
 
+pub mod conformance;
+pub mod model;
+mod outbox;
+
 #[derive(Debug, Default)]
 struct State {
     hosts: BTreeMap<HostId, Host>,
     links: BTreeMap<LinkId, BookingLink>,
     bookings: BTreeMap<BookingId, Booking>,
-    outbox: Vec<PlannedEffect>,
+    outbox: Vec<outbox::OutboxRow>,
 }
 
 /// A [`BookingStore`] in memory, with the same guarantees as the database stores: atomic
@@ -49,7 +53,7 @@ impl InMemoryStore {
 
     /// Every effect committed so far, in commit order.
     pub fn outbox(&self) -> Vec<PlannedEffect> {
-        self.lock().outbox.clone()
+        self.lock().outbox.iter().map(|row| row.planned).collect()
     }
 
     /// Every booking row, in id order.
@@ -202,14 +206,14 @@ impl BookingStore for InMemoryStore {
                 }
             }
         }
-        let mut keys: HashSet<String> = state.outbox.iter().map(|e| e.effect.idempotency_key()).collect();
+        let mut keys: HashSet<String> = state.outbox.iter().map(|r| r.planned.effect.idempotency_key()).collect();
         for e in &change.effects {
             if !keys.insert(e.effect.idempotency_key()) {
                 return Err(StoreError::msg(format!("effect {} queued twice", e.effect)).into());
             }
         }
         state.bookings = next;
-        state.outbox.extend(change.effects);
+        state.outbox.extend(change.effects.into_iter().map(outbox::OutboxRow::new));
         Ok(())
     }
 }

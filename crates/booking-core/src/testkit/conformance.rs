@@ -1,0 +1,1 @@
+//! Placeholder: the shared store conformance suite is being written.

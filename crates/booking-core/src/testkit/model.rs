@@ -1,0 +1,1 @@
+//! Placeholder: the reference-model test is being written.

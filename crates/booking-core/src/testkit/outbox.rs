@@ -1,0 +1,114 @@
+//! The in-memory store's outbox: leases, retries and dead entries, as the database stores do.
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::InMemoryStore;
+use crate::effects::{PlannedEffect, RetryPolicy};
+use crate::ports::{DeadEntry, FailureOutcome, Outbox, OutboxEntry, StoreError};
+
+#[derive(Debug, Clone)]
+pub(super) struct OutboxRow {
+    pub(super) planned: PlannedEffect,
+    due_at: DateTime<Utc>,
+    attempts: u32,
+    leased_until: Option<DateTime<Utc>>,
+    delivered: bool,
+    dead: Option<(String, DateTime<Utc>)>,
+    last_error: Option<String>,
+}
+
+impl OutboxRow {
+    pub(super) fn new(planned: PlannedEffect) -> Self {
+        Self {
+            planned,
+            due_at: planned.due_at,
+            attempts: 0,
+            leased_until: None,
+            delivered: false,
+            dead: None,
+            last_error: None,
+        }
+    }
+
+    fn entry(&self) -> OutboxEntry {
+        OutboxEntry {
+            key: self.planned.effect.idempotency_key(),
+            effect: self.planned.effect,
+            attempts: self.attempts,
+            due_at: self.due_at,
+        }
+    }
+
+    fn is_claimable(&self, now: DateTime<Utc>) -> bool {
+        !self.delivered && self.dead.is_none() && self.due_at <= now && self.leased_until.is_none_or(|t| t <= now)
+    }
+}
+
+#[async_trait]
+impl Outbox for InMemoryStore {
+    async fn claim_due(&self, now: DateTime<Utc>, lease: TimeDelta, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut state = self.lock();
+        let mut due: Vec<&mut OutboxRow> = state.outbox.iter_mut().filter(|r| r.is_claimable(now)).collect();
+        due.sort_by_key(|r| r.due_at);
+        Ok(due
+            .into_iter()
+            .take(limit as usize)
+            .map(|r| {
+                r.leased_until = Some(now + lease);
+                r.entry()
+            })
+            .collect())
+    }
+
+    async fn mark_delivered(&self, key: &str, _now: DateTime<Utc>) -> Result<(), StoreError> {
+        if let Some(r) = self.lock().outbox.iter_mut().find(|r| r.planned.effect.idempotency_key() == key) {
+            r.delivered = true;
+            r.leased_until = None;
+        }
+        Ok(())
+    }
+
+    async fn mark_failed(&self, key: &str, now: DateTime<Utc>, error: &str, policy: &RetryPolicy, jitter: f64) -> Result<FailureOutcome, StoreError> {
+        let mut state = self.lock();
+        let row = state
+            .outbox
+            .iter_mut()
+            .find(|r| r.planned.effect.idempotency_key() == key)
+            .ok_or_else(|| StoreError::msg(format!("no outbox entry {key}")))?;
+        row.attempts += 1;
+        row.leased_until = None;
+        row.last_error = Some(error.to_owned());
+        Ok(match policy.delay_after(row.attempts, jitter) {
+            Some(delay) => {
+                row.due_at = now + delay;
+                FailureOutcome::RetryAt(row.due_at)
+            }
+            None => {
+                row.dead = Some((error.to_owned(), now));
+                FailureOutcome::Dead
+            }
+        })
+    }
+
+    async fn release(&self, key: &str) -> Result<(), StoreError> {
+        if let Some(r) = self.lock().outbox.iter_mut().find(|r| r.planned.effect.idempotency_key() == key) {
+            r.leased_until = None;
+        }
+        Ok(())
+    }
+
+    async fn dead_entries(&self, limit: u32) -> Result<Vec<DeadEntry>, StoreError> {
+        let state = self.lock();
+        let mut dead: Vec<DeadEntry> = state
+            .outbox
+            .iter()
+            .filter_map(|r| {
+                r.dead.as_ref().map(|(error, at)| DeadEntry { entry: r.entry(), last_error: error.clone(), died_at: *at })
+            })
+            .collect();
+        dead.sort_by_key(|d| std::cmp::Reverse(d.died_at));
+        dead.truncate(limit as usize);
+        Ok(dead)
+    }
+}

@@ -416,7 +416,13 @@ where
                     let link = self.link_of(&booking).await?;
                     let to = self.move_to_range(&link, slot, Actor::Calendar, None);
                     match booking.calendar_moved(now, to) {
-                        Ok(t) => t,
+                        Ok(mut t) => {
+                            if !t.is_noop() {
+                                // The new row has its own deadline, so it must be asked again.
+                                t.effects.extend(reconfirmation_request(&link, &t.result, now));
+                            }
+                            t
+                        }
                         Err(_) => return Ok(Some(booking)),
                     }
                 }

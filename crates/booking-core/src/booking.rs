@@ -601,3 +601,255 @@ fn notify(booking: BookingId, mail: EmailKind, calendar: Option<CalendarOp>, hoo
     effects.push(Effect::Webhook { event: hook, booking });
     effects.into_iter().map(|e| PlannedEffect::now(e, now)).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    //! One test per cell of the transition table in the module docs.
+    use super::*;
+    use crate::invitee::{Email, PersonName};
+    use crate::time::TimeZoneName;
+    use chrono::{TimeDelta, TimeZone};
+    use uuid::Uuid;
+
+    fn t(h: u32, m: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2027, 5, 10, h, m, 0).unwrap()
+    }
+    fn id(n: u128) -> BookingId {
+        BookingId::from_uuid(Uuid::from_u128(n))
+    }
+    fn token(n: u8) -> RescheduleToken {
+        RescheduleToken::from_bytes([n; 16])
+    }
+    fn range(h: u32) -> TimeRange {
+        TimeRange::new(t(h, 0), t(h, 30)).unwrap()
+    }
+
+    /// Confirmed 10:00–10:30, created at 08:00.
+    fn confirmed() -> Booking {
+        let invitee = Invitee::new(
+            PersonName::parse("Ada").unwrap(),
+            Email::parse("ada@example.org").unwrap(),
+            None,
+            TimeZoneName::parse("Europe/Berlin").unwrap(),
+        );
+        Booking::confirmed(NewBooking {
+            id: id(1),
+            host: HostId::from_uuid(Uuid::from_u128(9)),
+            link: LinkId::from_uuid(Uuid::from_u128(8)),
+            slot: range(10),
+            blocked: range(10).padded(TimeDelta::zero(), TimeDelta::minutes(10)),
+            token: token(1),
+            invitee,
+            answers: Answers::default(),
+            tracking: Tracking::default(),
+            reconfirm_by: Some(t(9, 0)),
+            created_at: t(8, 0),
+        })
+        .result
+    }
+
+    fn move_to(h: u32) -> MoveTo {
+        MoveTo {
+            id: id(2),
+            token: token(2),
+            slot: range(h),
+            blocked: range(h),
+            by: Actor::Attendee,
+            reason: Reason::parse_optional(Some("clash")).unwrap(),
+            reconfirm_by: None,
+        }
+    }
+
+    fn rescheduled() -> Booking {
+        confirmed().reschedule(t(9, 0), move_to(12)).unwrap().writes[0].booking().clone()
+    }
+    fn cancelled() -> Booking {
+        confirmed().cancel_by_attendee(t(9, 0), None).unwrap().result
+    }
+    fn no_show() -> Booking {
+        confirmed().mark_no_show(t(10, 5)).unwrap().result
+    }
+    fn effect_count(tr: &Transition) -> usize {
+        tr.effects.len()
+    }
+
+    const BEFORE: (u32, u32) = (9, 59);
+    const DURING: (u32, u32) = (10, 10);
+    const AFTER_END: (u32, u32) = (10, 30);
+
+    // confirmed, before start
+    #[test]
+    fn confirmed_before_start_reschedule_makes_a_new_row_with_a_fresh_token() {
+        let old = confirmed();
+        let tr = old.reschedule(t(BEFORE.0, BEFORE.1), move_to(12)).unwrap();
+        let [Write::Update { booking: moved, expected_version: 1 }, Write::Insert(new)] = tr.writes.as_slice() else {
+            panic!("{:?}", tr.writes)
+        };
+        assert_eq!(moved.status().name(), "rescheduled");
+        assert_eq!(moved.next(), Some(new.id()));
+        assert_eq!(new.previous(), Some(old.id()));
+        assert_eq!(new.chain(), old.chain());
+        assert_ne!(new.token(), old.token());
+        assert_eq!(new.ics_sequence(), old.ics_sequence() + 1);
+        assert_eq!((new.slot(), new.status().name()), (range(12), "confirmed"));
+        assert!(matches!(new.origin(), Origin::Rescheduled { by: Actor::Attendee, reason: Some(_), .. }));
+        let codes: Vec<String> = tr.effects.iter().map(|e| e.effect.code()).collect();
+        assert_eq!(codes, ["email/Rescheduled/Attendee", "email/Rescheduled/Host", "calendar/UpdateInPlace", "webhook/callRescheduled"]);
+        assert!(tr.effects.iter().all(|e| e.effect.booking() == new.id()));
+    }
+    #[test]
+    fn confirmed_before_start_cancel_keeps_the_reason() {
+        let reason = Reason::parse_optional(Some("sick")).unwrap();
+        let tr = confirmed().cancel_by_attendee(t(9, 0), reason.clone()).unwrap();
+        let c = tr.result.cancellation().unwrap();
+        assert_eq!((c.by, c.reason.clone(), c.at), (Actor::Attendee, reason, t(9, 0)));
+        assert_eq!(tr.result.ics_sequence(), 1);
+        let codes: Vec<String> = tr.effects.iter().map(|e| e.effect.code()).collect();
+        assert_eq!(codes, ["email/Cancelled/Attendee", "email/Cancelled/Host", "calendar/Delete", "webhook/callCancelled"]);
+    }
+    #[test]
+    fn confirmed_before_start_reconfirm_is_idempotent() {
+        let tr = confirmed().reconfirm(t(9, 0)).unwrap();
+        assert_eq!(tr.result.reconfirmed_at(), Some(t(9, 0)));
+        assert_eq!(effect_count(&tr), 0);
+        let again = tr.result.reconfirm(t(9, 30)).unwrap();
+        assert!(again.is_noop());
+        assert_eq!(again.result.reconfirmed_at(), Some(t(9, 0)));
+    }
+    #[test]
+    fn confirmed_before_start_host_cancel() {
+        let tr = confirmed().cancel_by_host(t(9, 0), None).unwrap();
+        assert_eq!(tr.result.cancellation().unwrap().by, Actor::Host);
+        assert_eq!(effect_count(&tr), 4);
+    }
+    #[test]
+    fn confirmed_before_start_no_show_is_refused() {
+        assert_eq!(confirmed().mark_no_show(t(BEFORE.0, BEFORE.1)), Err(HostActionRefusal::NotStarted));
+    }
+
+    // confirmed, after start
+    #[test]
+    fn confirmed_after_start_token_actions_expire() {
+        let b = confirmed();
+        for now in [t(10, 0), t(DURING.0, DURING.1), t(11, 0)] {
+            assert_eq!(b.reschedule(now, move_to(12)), Err(TokenRefusal::Expired));
+            assert_eq!(b.cancel_by_attendee(now, None), Err(TokenRefusal::Expired));
+            assert_eq!(b.reconfirm(now), Err(TokenRefusal::Expired));
+            assert!(!b.token_is_live(now));
+        }
+        assert!(b.token_is_live(t(9, 59)));
+    }
+    #[test]
+    fn confirmed_after_start_host_cancel_allowed_until_end() {
+        assert!(confirmed().cancel_by_host(t(DURING.0, DURING.1), None).is_ok());
+        assert_eq!(confirmed().cancel_by_host(t(AFTER_END.0, AFTER_END.1), None), Err(HostActionRefusal::MeetingOver));
+    }
+    #[test]
+    fn confirmed_after_start_no_show_and_undo() {
+        let tr = confirmed().mark_no_show(t(10, 0)).unwrap();
+        assert_eq!(tr.result.status().name(), "no_show");
+        assert_eq!(effect_count(&tr), 0);
+        let undo = tr.result.undo_no_show().unwrap();
+        assert_eq!(undo.result.status().name(), "confirmed");
+        assert_eq!(undo.result.version(), 3);
+    }
+
+    // rescheduled
+    #[test]
+    fn rescheduled_token_is_dead() {
+        let b = rescheduled();
+        assert_eq!(b.reschedule(t(9, 0), move_to(13)), Err(TokenRefusal::AlreadyRescheduled));
+        assert_eq!(b.cancel_by_attendee(t(9, 0), None), Err(TokenRefusal::AlreadyRescheduled));
+        assert_eq!(b.reconfirm(t(9, 0)), Err(TokenRefusal::AlreadyRescheduled));
+        assert_eq!(TokenRefusal::AlreadyRescheduled.to_string(), "booking already rescheduled");
+    }
+    #[test]
+    fn rescheduled_host_actions_follow_the_chain() {
+        let b = rescheduled();
+        assert_eq!(b.cancel_by_host(t(9, 0), None), Err(HostActionRefusal::Rescheduled(id(2))));
+        assert_eq!(b.mark_no_show(t(11, 0)), Err(HostActionRefusal::Rescheduled(id(2))));
+        assert_eq!(b.undo_no_show(), Err(HostActionRefusal::Rescheduled(id(2))));
+    }
+
+    // cancelled
+    #[test]
+    fn cancelled_reschedule_and_reconfirm_are_refused() {
+        let b = cancelled();
+        assert_eq!(b.reschedule(t(9, 0), move_to(12)), Err(TokenRefusal::Cancelled));
+        assert_eq!(b.reconfirm(t(9, 0)), Err(TokenRefusal::Cancelled));
+    }
+    #[test]
+    fn cancelled_cancel_twice_returns_the_same_row_and_no_effects() {
+        let b = cancelled();
+        for tr in [b.cancel_by_attendee(t(9, 30), None).unwrap(), b.cancel_by_host(t(9, 30), None).unwrap()] {
+            assert!(tr.is_noop());
+            assert_eq!(tr.result, b);
+        }
+        assert!(b.calendar_deleted(t(9, 30)).is_noop());
+        assert!(b.expire_unreconfirmed(t(9, 30)).is_noop());
+    }
+    #[test]
+    fn cancelled_no_show_is_refused() {
+        assert_eq!(cancelled().mark_no_show(t(11, 0)), Err(HostActionRefusal::Cancelled));
+        assert_eq!(cancelled().undo_no_show(), Err(HostActionRefusal::Cancelled));
+    }
+
+    // no_show
+    #[test]
+    fn no_show_token_actions_expire() {
+        let b = no_show();
+        assert_eq!(b.reschedule(t(9, 0), move_to(12)), Err(TokenRefusal::Expired));
+        assert_eq!(b.cancel_by_attendee(t(9, 0), None), Err(TokenRefusal::Expired));
+        assert_eq!(b.reconfirm(t(9, 0)), Err(TokenRefusal::Expired));
+    }
+    #[test]
+    fn no_show_host_cancel_is_refused() {
+        assert_eq!(no_show().cancel_by_host(t(10, 10), None), Err(HostActionRefusal::NoShow));
+    }
+    #[test]
+    fn no_show_mark_again_is_a_noop() {
+        let b = no_show();
+        let tr = b.mark_no_show(t(10, 20)).unwrap();
+        assert!(tr.is_noop());
+        assert_eq!(tr.result, b);
+    }
+
+    // calendar-side changes and the reconfirmation deadline
+    #[test]
+    fn calendar_move_echo_is_a_noop_and_a_real_move_skips_the_calendar_op() {
+        let b = confirmed();
+        let echo = MoveTo { slot: b.slot(), by: Actor::Calendar, ..move_to(10) };
+        assert!(b.calendar_moved(t(9, 0), echo).unwrap().is_noop());
+        let tr = b.calendar_moved(t(11, 0), MoveTo { by: Actor::Calendar, ..move_to(14) }).unwrap();
+        assert_eq!(tr.result.slot(), range(14));
+        assert!(tr.effects.iter().all(|e| !matches!(e.effect, Effect::Calendar { .. })));
+        assert_eq!(effect_count(&tr), 3);
+    }
+    #[test]
+    fn calendar_delete_cancels_confirmed_without_calendar_op() {
+        let tr = confirmed().calendar_deleted(t(9, 0));
+        assert_eq!(tr.result.cancellation().unwrap().by, Actor::Calendar);
+        assert_eq!(effect_count(&tr), 3);
+        assert!(no_show().calendar_deleted(t(11, 0)).is_noop());
+    }
+    #[test]
+    fn unreconfirmed_bookings_expire_at_their_deadline_only() {
+        let b = confirmed();
+        assert!(b.expire_unreconfirmed(t(8, 59)).is_noop());
+        let tr = b.expire_unreconfirmed(t(9, 0));
+        assert_eq!(tr.result.cancellation().unwrap().by, Actor::System);
+        assert!(tr.effects.iter().any(|e| e.effect.code() == "email/CancelledNotReconfirmed/Attendee"));
+        let reconfirmed = b.reconfirm(t(8, 30)).unwrap().result;
+        assert!(reconfirmed.expire_unreconfirmed(t(9, 30)).is_noop());
+        assert!(b.expire_unreconfirmed(t(10, 0)).is_noop(), "the meeting has started");
+    }
+    #[test]
+    fn records_round_trip() {
+        for b in [confirmed(), rescheduled(), cancelled(), no_show()] {
+            assert_eq!(Booking::from_record(b.to_record()).unwrap(), b);
+        }
+        let mut r = confirmed().to_record();
+        r.status = "rescheduled".into();
+        assert!(Booking::from_record(r).is_err(), "rescheduled without next id");
+    }
+}

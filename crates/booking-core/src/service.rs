@@ -528,3 +528,199 @@ impl From<SlotsOrStore> for TokenActionError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The use cases against mocked ports, where the exact calls matter.
+    use super::*;
+    use crate::availability::{AvailabilityRules, DayPeriod, RulesDraft};
+    use crate::booking::{Status, Write};
+    use crate::ids::LinkId;
+    use crate::invitee::{Email, PersonName};
+    use crate::link::LinkSettings;
+    use crate::ports::{MockBookingStore, MockBusyCalendar, MockClock, MockTokenSource};
+    use crate::time::TimeZoneName;
+    use chrono::TimeZone;
+    use mockall::predicate::eq;
+    use uuid::Uuid;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2027, 5, 10, 6, 0, 0).unwrap() // a Monday
+    }
+    fn at(h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2027, 5, 10, h, 0, 0).unwrap()
+    }
+    fn host() -> HostId {
+        HostId::from_uuid(Uuid::from_u128(1))
+    }
+    fn link(create_deal: bool) -> BookingLink {
+        let zone = TimeZoneName::parse("UTC").unwrap();
+        let draft = RulesDraft::weekdays(zone, DayPeriod::parse("09:00-17:00").unwrap(), TimeDelta::minutes(30));
+        let settings = LinkSettings {
+            title: "Intro".into(),
+            rules: AvailabilityRules::new(draft).unwrap(),
+            reconfirmation: None,
+            create_deal,
+            questions: vec![],
+        };
+        BookingLink::new(LinkId::from_uuid(Uuid::from_u128(2)), host(), Slug::parse("intro").unwrap(), settings).unwrap()
+    }
+    fn invitee() -> Invitee {
+        Invitee::new(PersonName::parse("Ada").unwrap(), Email::parse("ada@example.org").unwrap(), None, TimeZoneName::parse("UTC").unwrap())
+    }
+    fn request(h: u32) -> BookingRequest {
+        BookingRequest { start: at(h), invitee: invitee(), answers: Answers::default(), tracking: Tracking::default() }
+    }
+    fn clock() -> MockClock {
+        let mut c = MockClock::new();
+        c.expect_now().return_const(now());
+        c
+    }
+    fn tokens() -> MockTokenSource {
+        let mut t = MockTokenSource::new();
+        t.expect_new_token().returning(|| RescheduleToken::from_bytes([7; 16]));
+        t.expect_new_booking_id().returning(|| BookingId::from_uuid(Uuid::from_u128(42)));
+        t
+    }
+    fn free_calendar() -> MockBusyCalendar {
+        let mut c = MockBusyCalendar::new();
+        c.expect_busy().returning(|_, _| Ok(vec![]));
+        c
+    }
+    fn existing(h: u32) -> Booking {
+        let slot = TimeRange::new(at(h), at(h) + TimeDelta::minutes(30)).unwrap();
+        Booking::confirmed(NewBooking {
+            id: BookingId::from_uuid(Uuid::from_u128(5)),
+            host: host(),
+            link: link(false).id(),
+            slot,
+            blocked: slot,
+            token: RescheduleToken::from_bytes([5; 16]),
+            invitee: invitee(),
+            answers: Answers::default(),
+            tracking: Tracking::default(),
+            reconfirm_by: None,
+            created_at: now() - TimeDelta::days(1),
+        })
+        .result
+    }
+
+    #[tokio::test]
+    async fn booking_commits_one_row_with_its_effects_and_a_deal() {
+        let mut store = MockBookingStore::new();
+        store.expect_link_by_slug().returning(|_| Ok(Some(link(true))));
+        store.expect_blocked_ranges().withf(|h, _, except| *h == host() && except.is_none()).returning(|_, _, _| Ok(vec![]));
+        store
+            .expect_commit()
+            .times(1)
+            .withf(|change| {
+                let codes: Vec<String> = change.effects.iter().map(|e| e.effect.code()).collect();
+                matches!(change.writes.as_slice(), [Write::Insert(b)] if b.slot().start() == at(10))
+                    && codes == ["email/Booked/Attendee", "email/Booked/Host", "calendar/Create", "webhook/callBooked", "deal"]
+            })
+            .returning(|_| Ok(()));
+        let mut calendar = MockBusyCalendar::new();
+        calendar.expect_busy().withf(|h, _| *h == host()).times(1).returning(|_, _| Ok(vec![]));
+        let svc = Scheduler::new(store, clock(), tokens(), calendar);
+        let booked = svc.book(&Slug::parse("intro").unwrap(), request(10)).await.unwrap();
+        assert_eq!(booked.id(), BookingId::from_uuid(Uuid::from_u128(42)));
+    }
+
+    #[tokio::test]
+    async fn a_slot_taken_at_commit_is_reported_as_unavailable() {
+        let mut store = MockBookingStore::new();
+        store.expect_link_by_slug().returning(|_| Ok(Some(link(false))));
+        store.expect_blocked_ranges().returning(|_, _, _| Ok(vec![]));
+        store.expect_commit().times(1).returning(|_| Err(CommitError::SlotTaken));
+        let svc = Scheduler::new(store, clock(), tokens(), free_calendar());
+        let got = svc.book(&Slug::parse("intro").unwrap(), request(10)).await;
+        assert!(matches!(got, Err(BookError::SlotUnavailable)), "{got:?}");
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_calendar_stops_the_booking_before_any_write() {
+        let mut store = MockBookingStore::new();
+        store.expect_link_by_slug().returning(|_| Ok(Some(link(false))));
+        store.expect_blocked_ranges().returning(|_, _, _| Ok(vec![]));
+        store.expect_commit().times(0);
+        let mut calendar = MockBusyCalendar::new();
+        calendar.expect_busy().returning(|_, _| Err(BusyCalendarError("token revoked".into())));
+        let svc = Scheduler::new(store, clock(), tokens(), calendar);
+        let got = svc.book(&Slug::parse("intro").unwrap(), request(10)).await;
+        assert!(matches!(got, Err(BookError::Calendar(_))), "{got:?}");
+    }
+
+    #[tokio::test]
+    async fn a_start_outside_working_hours_is_refused_without_a_write() {
+        let mut store = MockBookingStore::new();
+        store.expect_link_by_slug().returning(|_| Ok(Some(link(false))));
+        store.expect_blocked_ranges().returning(|_, _, _| Ok(vec![]));
+        store.expect_commit().times(0);
+        let svc = Scheduler::new(store, clock(), tokens(), free_calendar());
+        let got = svc.book(&Slug::parse("intro").unwrap(), request(18)).await;
+        assert!(matches!(got, Err(BookError::SlotUnavailable)), "{got:?}");
+    }
+
+    #[tokio::test]
+    async fn a_reschedule_that_loses_the_race_reports_already_rescheduled() {
+        let mut store = MockBookingStore::new();
+        let mut seq = mockall::Sequence::new();
+        let before = existing(11);
+        let after = before.reschedule(now(), MoveTo {
+            id: BookingId::from_uuid(Uuid::from_u128(77)),
+            token: RescheduleToken::from_bytes([9; 16]),
+            slot: before.slot(),
+            blocked: before.blocked(),
+            by: Actor::Attendee,
+            reason: None,
+            reconfirm_by: None,
+        });
+        let after = after.unwrap().writes[0].booking().clone();
+        let b = before.clone();
+        store.expect_booking_by_token().times(1).in_sequence(&mut seq).returning(move |_| Ok(Some(b.clone())));
+        store.expect_link().returning(|_| Ok(Some(link(false))));
+        store
+            .expect_blocked_ranges()
+            .withf(move |_, _, except| *except == Some(before.chain()))
+            .returning(|_, _, _| Ok(vec![]));
+        store.expect_commit().times(1).in_sequence(&mut seq).returning(|c| Err(CommitError::VersionConflict(c.writes[0].booking().id())));
+        store.expect_booking_by_token().times(1).in_sequence(&mut seq).returning(move |_| Ok(Some(after.clone())));
+        let svc = Scheduler::new(store, clock(), tokens(), free_calendar());
+        let got = svc.reschedule(&"05".repeat(16), at(14), None).await;
+        assert!(matches!(got, Err(TokenActionError::Refused(TokenRefusal::AlreadyRescheduled))), "{got:?}");
+    }
+
+    #[tokio::test]
+    async fn cancelling_a_cancelled_booking_writes_nothing() {
+        let cancelled = existing(11).cancel_by_attendee(now(), None).unwrap().result;
+        let mut store = MockBookingStore::new();
+        let c = cancelled.clone();
+        store.expect_booking_by_token().returning(move |_| Ok(Some(c.clone())));
+        store.expect_commit().times(0);
+        let svc = Scheduler::new(store, clock(), tokens(), free_calendar());
+        let got = svc.cancel(&"05".repeat(16), None).await.unwrap();
+        assert_eq!(got, cancelled);
+        assert!(matches!(got.status(), Status::Cancelled(_)));
+    }
+
+    #[tokio::test]
+    async fn malformed_tokens_never_reach_the_store() {
+        let mut store = MockBookingStore::new();
+        store.expect_booking_by_token().times(0);
+        let svc = Scheduler::new(store, clock(), tokens(), free_calendar());
+        for bad in ["", "../etc/passwd", &"A".repeat(32)] {
+            assert!(matches!(svc.cancel(bad, None).await, Err(TokenActionError::NotFound)));
+        }
+    }
+
+    #[tokio::test]
+    async fn hosts_cannot_act_on_other_hosts_bookings() {
+        let mut store = MockBookingStore::new();
+        store.expect_booking().with(eq(BookingId::from_uuid(Uuid::from_u128(5)))).returning(|_| Ok(Some(existing(11))));
+        store.expect_commit().times(0);
+        let svc = Scheduler::new(store, clock(), tokens(), free_calendar());
+        let stranger = HostId::from_uuid(Uuid::from_u128(99));
+        let got = svc.host_cancel(stranger, BookingId::from_uuid(Uuid::from_u128(5)), None).await;
+        assert!(matches!(got, Err(HostActionError::NotFound)), "{got:?}");
+    }
+}

@@ -1,0 +1,105 @@
+//! Embedding booking-core: book, reschedule and cancel on the in-memory store (run with
+//! `cargo run -p booking-core --example embed --features testkit`).
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    use booking_core::availability::{AvailabilityRules, DayPeriod, RulesDraft};
+    use booking_core::invitee::{Answers, Email, Invitee, PersonName, Reason, Tracking};
+    use booking_core::link::{BookingLink, Host, LinkSettings, Slug};
+    use booking_core::ports::BookingStore;
+    use booking_core::service::BookingRequest;
+    use booking_core::testkit::{FixedBusy, InMemoryStore, ManualClock, SequentialTokens};
+    use booking_core::{HostId, LinkId, Scheduler, Status, TimeRange, TimeZoneName};
+    use chrono::{TimeDelta, TimeZone, Utc};
+
+    let zone = TimeZoneName::parse("Europe/Berlin")?;
+    let store = InMemoryStore::new();
+    let host = Host::new(
+        HostId::from_uuid(uuid::Uuid::from_u128(1)),
+        PersonName::parse("Hana")?,
+        Email::parse("hana@example.com")?,
+        zone,
+    );
+    store.save_host(&host).await?;
+    let rules = AvailabilityRules::new(RulesDraft::weekdays(
+        zone,
+        DayPeriod::parse("09:00-17:00")?,
+        TimeDelta::minutes(30),
+    ))?;
+    let settings = LinkSettings {
+        title: "Intro call".into(),
+        rules,
+        reconfirmation: None,
+        create_deal: false,
+        questions: vec![],
+    };
+    let slug = Slug::parse("intro")?;
+    store
+        .save_link(&BookingLink::new(
+            LinkId::from_uuid(uuid::Uuid::from_u128(2)),
+            host.id(),
+            slug.clone(),
+            settings,
+        )?)
+        .await?;
+
+    // Monday 2027-03-01, 08:00 UTC.
+    let clock = ManualClock::at(Utc.with_ymd_and_hms(2027, 3, 1, 8, 0, 0).unwrap());
+    let scheduler = Scheduler::new(
+        store.clone(),
+        clock,
+        SequentialTokens::new(),
+        FixedBusy::default(),
+    );
+
+    let today = TimeRange::new(
+        Utc.with_ymd_and_hms(2027, 3, 1, 0, 0, 0).unwrap(),
+        Utc.with_ymd_and_hms(2027, 3, 2, 0, 0, 0).unwrap(),
+    )?;
+    let slots = scheduler.available_slots(&slug, today).await?;
+    // 09:00 in Berlin is 08:00 UTC in winter: the first of 16 slots that day.
+    assert_eq!(
+        slots[0].start(),
+        Utc.with_ymd_and_hms(2027, 3, 1, 8, 0, 0).unwrap()
+    );
+    assert_eq!(slots.len(), 16);
+
+    let invitee = Invitee::new(
+        PersonName::parse("Ada")?,
+        Email::parse("ada@example.org")?,
+        None,
+        TimeZoneName::parse("America/New_York")?,
+    );
+    let request = BookingRequest {
+        start: slots[1].start(),
+        invitee,
+        answers: Answers::default(),
+        tracking: Tracking::default(),
+    };
+    let booked = scheduler.book(&slug, request).await?;
+
+    let token = booked.token().expose().to_owned(); // goes into the attendee's email link
+    let moved = scheduler
+        .reschedule(
+            &token,
+            slots[3].start(),
+            Reason::parse_optional(Some("clash"))?,
+        )
+        .await?;
+    assert_eq!(moved.chain(), booked.chain());
+    assert!(
+        scheduler
+            .reschedule(&token, slots[4].start(), None)
+            .await
+            .is_err()
+    ); // the old token is dead
+
+    let cancelled = scheduler.cancel(moved.token().expose(), None).await?;
+    assert!(matches!(cancelled.status(), Status::Cancelled(_)));
+    assert_eq!(store.outbox().len(), 4 + 4 + 4); // booked, rescheduled, cancelled: 2 mails, calendar, webhook each
+    println!(
+        "booked, moved and cancelled; {} effects queued for delivery",
+        store.outbox().len()
+    );
+    Ok(())
+}

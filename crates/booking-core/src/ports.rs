@@ -335,3 +335,102 @@ pub trait Outbox: Send + Sync {
     /// [`StoreError`] on any storage failure.
     async fn dead_entries(&self, limit: u32) -> Result<Vec<DeadEntry>, StoreError>;
 }
+
+/// Shared ports: an `Arc` of a port is the port, so one store can serve many schedulers and
+/// the binary can pick an adapter at run time (`Arc<dyn BookingStore>`).
+mod shared {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[async_trait]
+    impl<T: BookingStore + ?Sized> BookingStore for Arc<T> {
+        async fn save_host(&self, host: &Host) -> Result<(), StoreError> {
+            (**self).save_host(host).await
+        }
+        async fn host(&self, id: HostId) -> Result<Option<Host>, StoreError> {
+            (**self).host(id).await
+        }
+        async fn save_link(&self, link: &BookingLink) -> Result<(), SaveLinkError> {
+            (**self).save_link(link).await
+        }
+        async fn link_by_slug(&self, slug: &Slug) -> Result<Option<BookingLink>, StoreError> {
+            (**self).link_by_slug(slug).await
+        }
+        async fn link(&self, id: LinkId) -> Result<Option<BookingLink>, StoreError> {
+            (**self).link(id).await
+        }
+        async fn booking(&self, id: BookingId) -> Result<Option<Booking>, StoreError> {
+            (**self).booking(id).await
+        }
+        async fn booking_by_token(&self, token: &RescheduleToken) -> Result<Option<Booking>, StoreError> {
+            (**self).booking_by_token(token).await
+        }
+        async fn booking_by_provider_event(&self, provider: &str, event_id: &str) -> Result<Option<Booking>, StoreError> {
+            (**self).booking_by_provider_event(provider, event_id).await
+        }
+        async fn chain(&self, chain: ChainId) -> Result<Vec<Booking>, StoreError> {
+            (**self).chain(chain).await
+        }
+        async fn blocked_ranges(&self, host: HostId, within: TimeRange, except: Option<ChainId>) -> Result<Vec<TimeRange>, StoreError> {
+            (**self).blocked_ranges(host, within, except).await
+        }
+        async fn dashboard(&self, host: HostId, tab: DashboardTab, now: DateTime<Utc>, page: Page) -> Result<DashboardPage, StoreError> {
+            (**self).dashboard(host, tab, now, page).await
+        }
+        async fn reconfirmation_overdue(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Booking>, StoreError> {
+            (**self).reconfirmation_overdue(now, limit).await
+        }
+        async fn commit(&self, change: Change) -> Result<(), CommitError> {
+            (**self).commit(change).await
+        }
+    }
+
+    #[async_trait]
+    impl<T: Outbox + ?Sized> Outbox for Arc<T> {
+        async fn claim_due(&self, now: DateTime<Utc>, lease: chrono::TimeDelta, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
+            (**self).claim_due(now, lease, limit).await
+        }
+        async fn mark_delivered(&self, key: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+            (**self).mark_delivered(key, now).await
+        }
+        async fn mark_failed(
+            &self,
+            key: &str,
+            now: DateTime<Utc>,
+            error: &str,
+            policy: &crate::effects::RetryPolicy,
+            jitter: f64,
+        ) -> Result<FailureOutcome, StoreError> {
+            (**self).mark_failed(key, now, error, policy, jitter).await
+        }
+        async fn release(&self, key: &str) -> Result<(), StoreError> {
+            (**self).release(key).await
+        }
+        async fn dead_entries(&self, limit: u32) -> Result<Vec<DeadEntry>, StoreError> {
+            (**self).dead_entries(limit).await
+        }
+    }
+
+    impl<T: Clock + ?Sized> Clock for Arc<T> {
+        fn now(&self) -> DateTime<Utc> {
+            (**self).now()
+        }
+    }
+
+    impl<T: TokenSource + ?Sized> TokenSource for Arc<T> {
+        fn new_token(&self) -> RescheduleToken {
+            (**self).new_token()
+        }
+        fn new_booking_id(&self) -> BookingId {
+            (**self).new_booking_id()
+        }
+    }
+
+    #[async_trait]
+    impl<T: BusyCalendar + ?Sized> BusyCalendar for Arc<T> {
+        async fn busy(&self, host: HostId, within: TimeRange) -> Result<Vec<TimeRange>, BusyCalendarError> {
+            (**self).busy(host, within).await
+        }
+    }
+}

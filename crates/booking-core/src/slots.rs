@@ -4,14 +4,17 @@
 //!
 //! 1. **Working time.** For every local date (in the rules' zone) that can matter, each period of
 //!    [`AvailabilityRules::hours_on`] is turned into a range of UTC instants. A period ending at
-//!    24:00 ends at the next local date's 00:00. Local times that a clock change makes awkward
-//!    are resolved so that a period keeps all the real time it covers:
+//!    24:00 ends at the next local date's 00:00. A period `[s, e)` runs from the first instant
+//!    the wall clock reads `s` or later to the last instant it still reads earlier than `e`, so
+//!    it keeps all the real time it covers when the clocks change:
 //!    - a local time that does not exist (skipped by a spring-forward gap) resolves to the first
 //!      instant after the gap, the transition itself, for a start and for an end alike;
 //!    - a local time that happens twice (a fall-back fold) resolves to its *earlier* instant
 //!      when it starts a period and to its *later* instant when it ends one, so a period that
 //!      covers the fold keeps its full real length (01:00–03:00 on a fall-back night is three
-//!      hours long).
+//!      hours long). The one exception is an end at the very first repeated time (01:00 in New
+//!      York, 23:00 in Santiago): the period does not cover the repeated hour, so it ends at the
+//!      earlier instant, when the clock first reaches that time.
 //!
 //!    A period lying wholly inside a gap is empty and dropped.
 //! 2. **Stretches.** Ranges that overlap or touch are merged into stretches of working time, so
@@ -37,8 +40,9 @@
 //! # Cost
 //!
 //! Busy ranges are sorted and merged once, `O(b log b)`, then swept together with the
-//! candidates, which come out in time order; the only allocations are the merged busy list,
-//! the working stretches and the returned `Vec`.
+//! candidates, which come out in time order, so the whole is `O(b log b + d + s)` for `d` local
+//! days and `s` candidates. Nothing is allocated per candidate: only the merged busy list, the
+//! working stretches and the returned `Vec`.
 
 use std::cmp::Ordering;
 
@@ -96,10 +100,10 @@ pub fn offered_slots(
     let earliest = window.start().max(not_before);
     let mut before = window.end();
     if let Some(days) = rules.max_days_ahead() {
-        let today = tz.from_utc_datetime(&now.naive_utc()).date_naive();
+        let today = wall_clock(tz, now).date();
         let limit = today
             .checked_add_days(Days::new(u64::from(days) + 1))
-            .map(|date| resolve(tz, date.and_time(NaiveTime::MIN), Fold::Earlier));
+            .map(|date| resolve(tz, date.and_time(NaiveTime::MIN), Role::Start));
         if let Some(limit) = limit {
             before = before.min(limit);
         }
@@ -199,8 +203,7 @@ fn working_stretches(
     until: DateTime<Utc>,
 ) -> Vec<Span> {
     let tz = rules.zone().tz();
-    let local_date =
-        |instant: DateTime<Utc>| tz.from_utc_datetime(&instant.naive_utc()).date_naive();
+    let local_date = |instant: DateTime<Utc>| wall_clock(tz, instant).date();
     // A date's working time lies between its own local midnight and the next one, so the date
     // before `from`'s covers everything reaching `from`. A slot starting just before `until` may
     // last up to a day and run through the following (possibly 23-hour) day into the one after.
@@ -258,31 +261,44 @@ fn push_periods(rules: &AvailabilityRules, tz: Tz, date: NaiveDate, out: &mut Ve
         } else {
             midnight + TimeDelta::minutes(i64::from(period.end_minute()))
         };
-        let start = resolve(tz, local_start, Fold::Earlier);
-        let end = resolve(tz, local_end, Fold::Later);
+        let start = resolve(tz, local_start, Role::Start);
+        let end = resolve(tz, local_end, Role::End);
         if start < end {
             out.push(Span::new(start, end));
         }
     }
 }
 
-/// Which instant a local time that happens twice resolves to.
+/// Whether a local time starts or ends a period, which decides the instant it resolves to.
 #[derive(Debug, Clone, Copy)]
-enum Fold {
-    Earlier,
-    Later,
+enum Role {
+    /// The first instant the clock reads the time or later.
+    Start,
+    /// The last instant the clock still reads earlier than the time.
+    End,
 }
 
-/// The UTC instant of a local time: see the module docs, step 1.
-fn resolve(tz: Tz, local: NaiveDateTime, fold: Fold) -> DateTime<Utc> {
+/// The UTC instant of a local time in its role: see the module docs, step 1.
+fn resolve(tz: Tz, local: NaiveDateTime, role: Role) -> DateTime<Utc> {
     match tz.from_local_datetime(&local) {
         LocalResult::Single(at) => at.with_timezone(&Utc),
-        LocalResult::Ambiguous(earlier, later) => match fold {
-            Fold::Earlier => earlier.with_timezone(&Utc),
-            Fold::Later => later.with_timezone(&Utc),
-        },
+        LocalResult::Ambiguous(earlier, later) => {
+            let (earlier, later) = (earlier.with_timezone(&Utc), later.with_timezone(&Utc));
+            match role {
+                Role::Start => earlier,
+                // Unless the repeat begins right at `later`, the clock reads earlier than
+                // `local` again just before it.
+                Role::End if wall_clock(tz, later - TimeDelta::seconds(1)) < local => later,
+                Role::End => earlier,
+            }
+        }
         LocalResult::None => end_of_gap(tz, local),
     }
+}
+
+/// What a clock in `tz` reads at `at`.
+fn wall_clock(tz: Tz, at: DateTime<Utc>) -> NaiveDateTime {
+    tz.from_utc_datetime(&at.naive_utc()).naive_local()
 }
 
 /// The transition instant of the gap that swallows `local`: the first instant whose local
@@ -292,10 +308,7 @@ fn end_of_gap(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
     // read as UTC; near a single transition local time only grows with UTC, so bisect on
     // whole seconds (transitions fall on whole seconds).
     const REACH: i64 = 16 * 3600;
-    let local_at = |secs: i64| {
-        DateTime::from_timestamp(secs, 0)
-            .map(|t| tz.from_utc_datetime(&t.naive_utc()).naive_local())
-    };
+    let local_at = |secs: i64| DateTime::from_timestamp(secs, 0).map(|t| wall_clock(tz, t));
     let guess = local.and_utc().timestamp();
     let (mut lo, mut hi) = (guess - REACH, guess + REACH); // local_at(lo) < local <= local_at(hi)
     while hi - lo > 1 {
@@ -444,27 +457,38 @@ mod tests {
         );
     }
 
+    fn local(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(y, mo, d)
+            .unwrap()
+            .and_hms_opt(h, mi, 0)
+            .unwrap()
+    }
+
     #[test]
     fn gap_times_resolve_to_the_transition_instant() {
         let ny = chrono_tz::America::New_York;
-        let local = NaiveDate::from_ymd_opt(2027, 3, 14)
-            .unwrap()
-            .and_hms_opt(2, 30, 0)
-            .unwrap();
         // Clocks jump from 02:00 EST (07:00Z) to 03:00 EDT.
-        assert_eq!(resolve(ny, local, Fold::Earlier), utc(2027, 3, 14, 7, 0));
-        assert_eq!(resolve(ny, local, Fold::Later), utc(2027, 3, 14, 7, 0));
+        let skipped = local(2027, 3, 14, 2, 30);
+        assert_eq!(resolve(ny, skipped, Role::Start), utc(2027, 3, 14, 7, 0));
+        assert_eq!(resolve(ny, skipped, Role::End), utc(2027, 3, 14, 7, 0));
     }
 
     #[test]
     fn fold_times_resolve_by_role() {
         let ny = chrono_tz::America::New_York;
-        let local = NaiveDate::from_ymd_opt(2027, 11, 7)
-            .unwrap()
-            .and_hms_opt(1, 30, 0)
-            .unwrap();
-        assert_eq!(resolve(ny, local, Fold::Earlier), utc(2027, 11, 7, 5, 30)); // EDT
-        assert_eq!(resolve(ny, local, Fold::Later), utc(2027, 11, 7, 6, 30)); // EST
+        // 02:00 EDT (06:00Z) becomes 01:00 EST: 01:00-01:59 happens at 05:xxZ and 06:xxZ.
+        let twice = local(2027, 11, 7, 1, 30);
+        assert_eq!(resolve(ny, twice, Role::Start), utc(2027, 11, 7, 5, 30));
+        assert_eq!(resolve(ny, twice, Role::End), utc(2027, 11, 7, 6, 30));
+        let repeat_begins = local(2027, 11, 7, 1, 0);
+        assert_eq!(
+            resolve(ny, repeat_begins, Role::Start),
+            utc(2027, 11, 7, 5, 0)
+        );
+        assert_eq!(
+            resolve(ny, repeat_begins, Role::End),
+            utc(2027, 11, 7, 5, 0)
+        );
     }
 
     #[test]

@@ -97,10 +97,6 @@ fn series(first: &str, step: i64, count: i64) -> Vec<String> {
         .collect()
 }
 
-fn concat(parts: &[Vec<String>]) -> Vec<String> {
-    parts.concat()
-}
-
 const LONG_AGO: &str = "2026-01-01T00:00";
 
 // ---------------------------------------------------------------------------------------------
@@ -108,7 +104,8 @@ const LONG_AGO: &str = "2026-01-01T00:00";
 // New York EST -05:00 / EDT -04:00, changes 2027-03-14 02:00 EST and 2027-11-07 02:00 EDT;
 // Berlin CET +01:00 / CEST +02:00, changes 2027-03-28 01:00Z and 2027-10-31 01:00Z;
 // Lord Howe +10:30 / +11:00, back 2027-04-04 02:00 (15:00Z on the 3rd), forward 2027-10-03
-// 02:00 (15:30Z on the 2nd); Santiago -04:00 / -03:00, forward 2027-09-05 00:00 (04:00Z);
+// 02:00 (15:30Z on the 2nd); Santiago -04:00 / -03:00, back 2027-04-04 03:00Z (Saturday
+// 24:00 to 23:00), forward 2027-09-05 00:00 (04:00Z);
 // Kolkata +05:30, Tokyo +09:00, Auckland +13:00 until April.
 // ---------------------------------------------------------------------------------------------
 
@@ -123,12 +120,13 @@ fn new_york_spring_forward_day_is_an_hour_short() {
     let day = window("2027-03-14T05:00", "2027-03-15T04:00");
     assert_eq!(
         starts(&rules, &day, LONG_AGO, &[]),
-        concat(&[
+        [
             // 00:00-05:00 local is 05:00Z-09:00Z: four real hours, 02:00 never happens.
             series("2027-03-14T05:00", 60, 4),
             // 09:00-17:00 EDT.
             series("2027-03-14T13:00", 60, 8),
-        ])
+        ]
+        .concat()
     );
 }
 
@@ -162,12 +160,13 @@ fn new_york_fall_back_day_is_an_hour_long() {
     let day = window("2027-11-07T04:00", "2027-11-08T05:00");
     assert_eq!(
         starts(&rules, &day, LONG_AGO, &[]),
-        concat(&[
+        [
             // 00:00 EDT (04:00Z) to 05:00 EST (10:00Z): six real hours.
             series("2027-11-07T04:00", 60, 6),
             // 09:00-17:00 EST.
             series("2027-11-07T14:00", 60, 8),
-        ])
+        ]
+        .concat()
     );
 }
 
@@ -196,6 +195,42 @@ fn new_york_periods_touching_the_fold_keep_their_real_length() {
 }
 
 #[test]
+fn new_york_period_ending_where_the_repeat_begins_does_not_take_the_repeated_hour() {
+    let day = window("2027-11-07T04:00", "2027-11-08T05:00");
+    let mut draft = every_day("America/New_York", &["09:00-17:00"], 30);
+    // 01:00 first comes at 05:00Z; the hour 05:00Z-06:00Z reads 01:xx, outside 00:00-01:00.
+    draft
+        .overrides
+        .insert(date("2027-11-07"), hours(&["00:00-01:00"]));
+    assert_eq!(
+        starts(&build(draft), &day, LONG_AGO, &[]),
+        series("2027-11-07T04:00", 30, 2)
+    );
+}
+
+#[test]
+fn santiago_fold_at_midnight() {
+    let mut draft = weekdays("America/Santiago", "09:00-17:00", 60);
+    // Saturday 2027-04-03 24:00 -03:00 (03:00Z) becomes 23:00 -04:00: 23:00-23:59 happens twice.
+    // Local Saturday runs from 03:00Z on the 3rd to 04:00Z on the 4th.
+    let saturday = window("2027-04-03T03:00", "2027-04-04T04:00");
+
+    // 01:00 -03:00 is 04:00Z; 23:00 first comes at 02:00Z: 22 hours.
+    draft.weekly = WeeklyHours::default().with_day(Weekday::Sat, hours(&["01:00-23:00"]));
+    assert_eq!(
+        starts(&build(draft.clone()), &saturday, LONG_AGO, &[]),
+        series("2027-04-03T04:00", 60, 22)
+    );
+
+    // 22:00 -03:00 is 01:00Z; 24:00 is Sunday 00:00 -04:00, 04:00Z: three real hours.
+    draft.weekly = WeeklyHours::default().with_day(Weekday::Sat, hours(&["22:00-24:00"]));
+    assert_eq!(
+        starts(&build(draft), &saturday, LONG_AGO, &[]),
+        series("2027-04-04T01:00", 60, 3)
+    );
+}
+
+#[test]
 fn berlin_spring_forward() {
     let rules = build(every_day(
         "Europe/Berlin",
@@ -206,10 +241,11 @@ fn berlin_spring_forward() {
     let day = window("2027-03-27T23:00", "2027-03-28T22:00");
     assert_eq!(
         starts(&rules, &day, LONG_AGO, &[]),
-        concat(&[
+        [
             series("2027-03-27T23:00", 60, 4),
             series("2027-03-28T07:00", 60, 8)
-        ])
+        ]
+        .concat()
     );
 }
 
@@ -224,10 +260,11 @@ fn berlin_fall_back() {
     let day = window("2027-10-30T22:00", "2027-10-31T23:00");
     assert_eq!(
         starts(&rules, &day, LONG_AGO, &[]),
-        concat(&[
+        [
             series("2027-10-30T22:00", 60, 6),
             series("2027-10-31T08:00", 60, 8)
-        ])
+        ]
+        .concat()
     );
 }
 
@@ -277,10 +314,11 @@ fn auckland_working_day_crosses_utc_midnight() {
     let utc_day = window("2027-03-01T00:00", "2027-03-02T00:00");
     assert_eq!(
         starts(&rules, &utc_day, LONG_AGO, &[]),
-        concat(&[
+        [
             series("2027-03-01T00:00", 60, 4),
             series("2027-03-01T20:00", 60, 4)
-        ])
+        ]
+        .concat()
     );
 }
 
@@ -457,7 +495,7 @@ fn nothing_is_offered_in_an_empty_schedule_or_a_past_window() {
 
 mod properties {
     use super::*;
-    use chrono::{Datelike, Offset};
+    use chrono::{Datelike, Offset, Timelike};
     use proptest::prelude::*;
     use proptest::sample::select;
 
@@ -597,23 +635,12 @@ mod properties {
 
     /// Whether local wall-clock time `local` falls inside a working period of its own date.
     fn within_local_hours(rules: &AvailabilityRules, local: NaiveDateTime) -> bool {
-        let minute = local.hour_minute();
+        let minute = (local.hour() * 60 + local.minute()) as u16;
         rules
             .hours_on(local.date())
             .periods()
             .iter()
             .any(|p| p.start_minute() <= minute && minute < p.end_minute())
-    }
-
-    trait HourMinute {
-        fn hour_minute(&self) -> u16;
-    }
-
-    impl HourMinute for NaiveDateTime {
-        fn hour_minute(&self) -> u16 {
-            use chrono::Timelike;
-            (self.hour() * 60 + self.minute()) as u16
-        }
     }
 
     fn local(rules: &AvailabilityRules, at: DateTime<Utc>) -> NaiveDateTime {

@@ -206,7 +206,7 @@ fn target(offered: &[TimeRange], now: DateTime<Utc>, pick: u16, from_offered: bo
         offered[usize::from(pick) % offered.len()].start()
     } else {
         // A 15-minute grid over the next four days, on or off working hours.
-        let base = now - TimeDelta::minutes(i64::from(now.timestamp() / 60 % 15));
+        let base = now - TimeDelta::minutes(now.timestamp() / 60 % 15);
         base + TimeDelta::minutes(15 * i64::from(pick % 400))
     }
 }

@@ -1,0 +1,95 @@
+//! Request input: extractor settings that answer malformed input with problem+json, and the
+//! checks that turn raw fields into domain values, collecting every message for the form.
+
+use actix_web::error::InternalError;
+use actix_web::web;
+use booking_core::TimeZoneName;
+use booking_core::invitee::{Answers, Email, Invitee, PersonName, Phone, Reason};
+use chrono::{DateTime, Utc};
+
+use crate::errors::Failure;
+
+fn reject(message: String) -> actix_web::Error {
+    InternalError::from_response(message.clone(), Failure::Malformed(message).problem()).into()
+}
+
+pub(crate) fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default().limit(256 * 1024).error_handler(|e, _| reject(format!("the JSON body could not be read: {e}")))
+}
+
+pub(crate) fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|e, _| reject(format!("invalid query parameters: {e}")))
+}
+
+pub(crate) fn form_config() -> web::FormConfig {
+    web::FormConfig::default().limit(256 * 1024).error_handler(|e, _| reject(format!("the form could not be read: {e}")))
+}
+
+pub(crate) fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|e, _| reject(format!("invalid path: {e}")))
+}
+
+/// Messages per form field, in the order found.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct FieldErrors(pub(crate) Vec<(&'static str, String)>);
+
+impl FieldErrors {
+    pub(crate) fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.push((field, message.into()));
+    }
+
+    pub(crate) fn get(&self, field: &str) -> Option<&str> {
+        self.0.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// All messages as one sentence list, for the API.
+    pub(crate) fn summary(&self) -> String {
+        self.0.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join("; ")
+    }
+}
+
+/// Raw invitee fields, as typed.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct InviteeInput {
+    pub(crate) name: String,
+    pub(crate) email: String,
+    pub(crate) phone: Option<String>,
+    pub(crate) timezone: String,
+}
+
+pub(crate) fn parse_invitee(input: &InviteeInput, errors: &mut FieldErrors) -> Option<Invitee> {
+    let name = PersonName::parse(&input.name).map_err(|e| errors.add("name", e.to_string())).ok();
+    let email = Email::parse(&input.email).map_err(|e| errors.add("email", e.to_string())).ok();
+    let phone = match input.phone.as_deref().map(str::trim) {
+        None | Some("") => Some(None),
+        Some(p) => Phone::parse(p).map(Some).map_err(|e| errors.add("phone", e.to_string())).ok(),
+    };
+    let zone = TimeZoneName::parse(&input.timezone).map_err(|e| errors.add("timezone", e.to_string())).ok();
+    Some(Invitee::new(name?, email?, phone?, zone?))
+}
+
+pub(crate) fn parse_answers(pairs: Vec<(String, String)>, errors: &mut FieldErrors) -> Answers {
+    Answers::new(pairs).unwrap_or_else(|e| {
+        errors.add("answers", e.to_string());
+        Answers::default()
+    })
+}
+
+pub(crate) fn parse_reason(text: Option<&str>, errors: &mut FieldErrors) -> Option<Reason> {
+    Reason::parse_optional(text).unwrap_or_else(|e| {
+        errors.add("reason", e.to_string());
+        None
+    })
+}
+
+/// An RFC 3339 instant with an offset (`2027-03-01T09:00:00+01:00` or `…Z`).
+pub(crate) fn parse_instant(text: &str, field: &'static str, errors: &mut FieldErrors) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| errors.add(field, "expected an RFC 3339 date-time with offset, e.g. 2027-03-01T09:00:00Z"))
+        .ok()
+}

@@ -1,0 +1,62 @@
+//! Slotkeeper's HTTP surface: the public booking pages (book, reschedule, cancel, reconfirm)
+//! and the public JSON API. Handlers turn requests into domain values, call the
+//! [`Scheduler`](booking_core::Scheduler), and hand view models to `views`; they never build
+//! HTML themselves.
+
+use std::sync::Arc;
+
+use actix_web::web;
+use booking_core::Scheduler;
+use booking_core::ports::{BookingStore, BusyCalendar, Clock, TokenSource};
+
+mod api;
+mod errors;
+mod forms;
+mod headers;
+mod openapi;
+mod pages;
+mod present;
+mod views;
+
+pub use headers::{redact_tokens, security_headers};
+
+/// The use cases with adapters chosen at run time.
+pub type DynScheduler = Scheduler<Arc<dyn BookingStore>, Arc<dyn Clock>, Arc<dyn TokenSource>, Arc<dyn BusyCalendar>>;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The use cases.
+    pub scheduler: Arc<DynScheduler>,
+    /// Where the site is reachable from outside, without a trailing slash
+    /// (`https://book.example.com`); used in links sent by mail and returned by the API.
+    pub public_base_url: String,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("public_base_url", &self.public_base_url).finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// State for the given use cases and public URL.
+    pub fn new(scheduler: DynScheduler, public_base_url: &str) -> Self {
+        Self { scheduler: Arc::new(scheduler), public_base_url: public_base_url.trim_end_matches('/').to_owned() }
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.public_base_url)
+    }
+}
+
+/// Registers every public route (pages, JSON API, static assets). Wrap the app in
+/// [`security_headers`] to send the Content-Security-Policy on every response.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(forms::json_config())
+        .app_data(forms::query_config())
+        .app_data(forms::form_config())
+        .app_data(forms::path_config());
+    api::configure(cfg);
+    pages::configure(cfg);
+}

@@ -1,0 +1,142 @@
+//! The booking flow: slot picker, the invitee form, and the confirmation.
+
+use maud::{Markup, html};
+
+use super::layout::{layout, window_nav, zone_picker};
+use super::{DayView, PickerNav};
+use crate::forms::FieldErrors;
+
+#[derive(Debug)]
+pub(crate) struct SlotPickerView {
+    pub(crate) title: String,
+    pub(crate) duration_minutes: i64,
+    pub(crate) days: Vec<DayView>,
+    pub(crate) nav: PickerNav,
+    /// Base of each slot's link; the slot start is appended as `start=`.
+    pub(crate) slot_href: String,
+    pub(crate) notice: Option<String>,
+}
+
+pub(crate) fn slot_picker(vm: &SlotPickerView) -> Markup {
+    layout(
+        &vm.title,
+        html! {
+            h1 { (vm.title) }
+            p.meta { (vm.duration_minutes) " minutes" }
+            @if let Some(notice) = &vm.notice { p.notice role="alert" { (notice) } }
+            (zone_picker(&vm.nav))
+            (days(&vm.days, |start| html! {
+                a.slot href={ (vm.slot_href) "&start=" (start.start) } { (start.label) }
+            }))
+            (window_nav(&vm.nav))
+        },
+    )
+}
+
+/// Days with their slots, or a message when there are none.
+pub(crate) fn days(days: &[DayView], slot: impl Fn(&super::SlotView) -> Markup) -> Markup {
+    html! {
+        @if days.is_empty() {
+            p.empty { "No free times in this period. Try later dates." }
+        }
+        @for day in days {
+            section.day {
+                h2 { (day.label) }
+                ul.slots {
+                    @for s in &day.slots { li { (slot(s)) } }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct BookingFormView {
+    pub(crate) title: String,
+    pub(crate) slug: String,
+    pub(crate) when: String,
+    pub(crate) start: String,
+    pub(crate) zone: String,
+    pub(crate) name: String,
+    pub(crate) email: String,
+    pub(crate) phone: String,
+    /// (question, current answer)
+    pub(crate) questions: Vec<(String, String)>,
+    pub(crate) tracking: Vec<(String, String)>,
+    pub(crate) errors: FieldErrors,
+    pub(crate) back: String,
+}
+
+fn field_error(errors: &FieldErrors, field: &str) -> Markup {
+    html! {
+        @if let Some(message) = errors.get(field) {
+            span.error id={ (field) "-error" } { (message) }
+        }
+    }
+}
+
+pub(crate) fn booking_form(vm: &BookingFormView) -> Markup {
+    layout(
+        &vm.title,
+        html! {
+            h1 { (vm.title) }
+            p.when { (vm.when) }
+            @if !vm.errors.is_empty() {
+                p.notice role="alert" { "Please correct the fields marked below." }
+                @if let Some(m) = vm.errors.get("start") { p.error { (m) } }
+            }
+            form method="post" action={ "/book/" (vm.slug) } {
+                input type="hidden" name="start" value=(vm.start);
+                input type="hidden" name="tz" value=(vm.zone);
+                @for (k, v) in &vm.tracking { input type="hidden" name=(k) value=(v); }
+                label for="name" { "Your name" }
+                input #name name="name" required maxlength="200" value=(vm.name) autocomplete="name";
+                (field_error(&vm.errors, "name"))
+                label for="email" { "Email" }
+                input #email type="email" name="email" required value=(vm.email) autocomplete="email";
+                (field_error(&vm.errors, "email"))
+                label for="phone" { "Phone (optional, for text reminders)" }
+                input #phone type="tel" name="phone" value=(vm.phone) autocomplete="tel";
+                (field_error(&vm.errors, "phone"))
+                @for (i, (question, answer)) in vm.questions.iter().enumerate() {
+                    label for={ "q" (i) } { (question) }
+                    textarea id={ "q" (i) } name={ "q" (i) } maxlength="10000" { (answer) }
+                }
+                (field_error(&vm.errors, "answers"))
+                (field_error(&vm.errors, "timezone"))
+                button type="submit" { "Confirm booking" }
+            }
+            p { a href=(vm.back) { "← Pick another time" } }
+        },
+    )
+}
+
+#[derive(Debug)]
+pub(crate) struct ConfirmedView {
+    pub(crate) heading: String,
+    pub(crate) title: String,
+    pub(crate) when: String,
+    pub(crate) invitee_email: String,
+    pub(crate) ics_href: String,
+    pub(crate) reschedule_href: String,
+    pub(crate) cancel_href: String,
+}
+
+pub(crate) fn confirmed(vm: &ConfirmedView) -> Markup {
+    layout(
+        &vm.heading,
+        html! {
+            h1 { (vm.heading) }
+            p.when { strong { (vm.title) } br; (vm.when) }
+            p { "A confirmation with a calendar invitation is on its way to " (vm.invitee_email) "." }
+            p { a.button href=(vm.ics_href) download="invite.ics" { "Add to calendar (.ics)" } }
+            p.manage {
+                "Need a change? "
+                a #reschedule href=(vm.reschedule_href) { "Reschedule" }
+                " or "
+                a #cancel href=(vm.cancel_href) { "cancel" }
+                " — these links work until the meeting starts, so keep them private."
+            }
+        },
+    )
+}

@@ -1,0 +1,6 @@
+//! The web crate's integration tests: every page state and every API error, through actix's
+//! test service on the in-memory store with a fixed clock.
+
+mod api;
+mod helpers;
+mod pages;

@@ -33,6 +33,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .route("/static/app.css", web::get().to(|| async { asset("text/css; charset=utf-8", include_str!("../static/app.css")) }))
         .route("/static/tz.js", web::get().to(|| async { asset("text/javascript; charset=utf-8", include_str!("../static/tz.js")) }))
         .route("/book/confirmed/{token}", web::get().to(confirmed))
+        .route("/book/confirmed/{token}/invite.ics", web::get().to(invite))
         .route("/book/reschedule/{token}", web::get().to(reschedule_page))
         .route("/book/reschedule/{token}", web::post().to(reschedule_submit))
         .route("/book/cancel/{token}", web::get().to(cancel_page))
@@ -303,6 +304,39 @@ async fn confirmed(state: web::Data<AppState>, token: web::Path<String>) -> Http
     .await;
     match result {
         Ok(vm) => token_html(actix_web::http::StatusCode::OK, book::confirmed(&vm)),
+        Err(failure) => token_failure_page(&failure),
+    }
+}
+
+/// The booking's calendar invitation, for "add to calendar" (a cancelled booking's cancels).
+async fn invite(state: web::Data<AppState>, token: web::Path<String>) -> HttpResponse {
+    let result = async {
+        let booking = booking_of(&state, &token).await?;
+        let store = state.scheduler.store();
+        let link = store.link(booking.link()).await?.ok_or(Failure::Internal)?;
+        let host = store.host(link.host()).await?.ok_or(Failure::Internal)?;
+        let previous = match booking.previous() {
+            Some(id) => store.booking(id).await?,
+            None => None,
+        };
+        let ctx = mailer_smtp::NotificationContext {
+            booking: &booking,
+            previous: previous.as_ref(),
+            link: &link,
+            host: &host,
+            public_base_url: &state.public_base_url,
+        };
+        Ok::<_, Failure>(mailer_smtp::invite_ics(&ctx))
+    }
+    .await;
+    match result {
+        Ok(ics) => {
+            let mut builder = HttpResponse::Ok();
+            token_page(&mut builder)
+                .content_type("text/calendar; charset=utf-8")
+                .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"invite.ics\""))
+                .body(ics)
+        }
         Err(failure) => token_failure_page(&failure),
     }
 }

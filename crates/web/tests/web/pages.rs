@@ -254,3 +254,22 @@ async fn assets_and_health() {
         assert!(header(&resp, "content-type").starts_with(kind));
     }
 }
+
+#[actix_web::test]
+async fn the_confirmation_offers_an_ics_that_parses() {
+    let app = setup().await;
+    let booking = book(&app, at(9, 0)).await;
+    let svc = service!(app);
+    let uri = format!("/book/confirmed/{}/invite.ics", booking.token().expose());
+    let resp = call_service(&svc, TestRequest::get().uri(&uri).to_request()).await;
+    assert_eq!(resp.status(), 200);
+    assert!(header(&resp, "content-type").starts_with("text/calendar"));
+    assert_eq!(header(&resp, "cache-control"), "no-store");
+    let text = body(resp).await;
+    let calendar: icalendar::Calendar = text.parse().expect("a valid iCalendar document");
+    assert_eq!(calendar.property_value("METHOD"), Some("REQUEST"));
+    assert!(text.contains("DTSTART:20270301T090000Z"), "{text}");
+    assert!(text.contains(&format!("UID:{}@slotkeeper", booking.chain())));
+    let resp = call_service(&svc, TestRequest::get().uri("/book/confirmed/0123456789abcdef0123456789abcdef/invite.ics").to_request()).await;
+    assert_eq!(resp.status(), 404);
+}

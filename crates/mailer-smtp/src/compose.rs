@@ -1,0 +1,177 @@
+//! Turns one email effect into a MIME message: HTML and plain text, plus the invite.
+
+use std::fmt::Write as _;
+
+use booking_core::effects::{EmailKind, Recipient};
+use lettre::Message;
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use maud::{DOCTYPE, Markup, html};
+use sha2::{Digest, Sha256};
+
+use crate::invite::{InviteMethod, render_invite};
+use crate::text::{Letter, letter};
+use crate::{MailError, NotificationContext};
+
+/// `<{sha256-hex of the key}@slotkeeper>`: the same outbox row always yields the same id, and
+/// the id reveals nothing about the booking.
+pub fn message_id(idempotency_key: &str) -> String {
+    let digest = Sha256::digest(idempotency_key.as_bytes());
+    let mut hex = String::with_capacity(64);
+    for byte in digest {
+        let _ = write!(hex, "{byte:02x}");
+    }
+    format!("<{hex}@slotkeeper>")
+}
+
+/// Renders the `kind` mail for `to` about `ctx.booking`, from `from`.
+///
+/// Booked and rescheduled mails carry a `METHOD:REQUEST` invite, cancellations a
+/// `METHOD:CANCEL` one — each both as a `text/calendar` alternative (what calendar-aware
+/// clients act on) and as an `invite.ics` attachment (what the rest offer to import). The
+/// reconfirmation request carries none.
+///
+/// # Errors
+/// [`MailError::Address`] when a stored address is not acceptable to lettre,
+/// [`MailError::Build`] when the message cannot be assembled.
+pub fn compose(
+    kind: EmailKind,
+    to: Recipient,
+    ctx: &NotificationContext<'_>,
+    from: &Mailbox,
+    idempotency_key: &str,
+) -> Result<Message, MailError> {
+    let invitee = ctx.booking.invitee();
+    let (recipient, reply_to) = match to {
+        Recipient::Attendee => (
+            mailbox(invitee.name().as_str(), invitee.email().as_str())?,
+            mailbox(ctx.host.name().as_str(), ctx.host.email().as_str())?,
+        ),
+        Recipient::Host => (
+            mailbox(ctx.host.name().as_str(), ctx.host.email().as_str())?,
+            mailbox(invitee.name().as_str(), invitee.email().as_str())?,
+        ),
+    };
+    let letter = letter(kind, to, ctx);
+    let alternative = MultiPart::alternative()
+        .singlepart(SinglePart::plain(plain_text(&letter)))
+        .singlepart(SinglePart::html(html_page(&letter).into_string()));
+
+    let method = match kind {
+        EmailKind::Booked | EmailKind::Rescheduled => Some(InviteMethod::Request),
+        EmailKind::Cancelled | EmailKind::CancelledNotReconfirmed => Some(InviteMethod::Cancel),
+        EmailKind::ReconfirmationRequest => None,
+    };
+
+    let builder = Message::builder()
+        .from(from.clone())
+        .reply_to(reply_to)
+        .to(recipient)
+        .subject(letter.subject.clone())
+        .message_id(Some(message_id(idempotency_key)));
+
+    let message =
+        match method {
+            None => builder.multipart(alternative)?,
+            Some(method) => {
+                let ics = render_invite(ctx, method);
+                let calendar_type = content_type(&format!(
+                    "text/calendar; method={}; charset=UTF-8",
+                    method.name()
+                ));
+                let attachment_type = content_type("application/ics");
+                let alternative = alternative.singlepart(
+                    SinglePart::builder()
+                        .header(calendar_type)
+                        .body(ics.clone()),
+                );
+                builder.multipart(MultiPart::mixed().multipart(alternative).singlepart(
+                    Attachment::new("invite.ics".to_owned()).body(ics, attachment_type),
+                ))?
+            }
+        };
+    Ok(message)
+}
+
+/// Parses one of the constant content types above; they are covered by the tests.
+fn content_type(text: &str) -> ContentType {
+    ContentType::parse(text).expect("constant content types are valid")
+}
+
+fn mailbox(name: &str, email: &str) -> Result<Mailbox, MailError> {
+    let address = email
+        .parse()
+        .map_err(|_| MailError::Address(email.to_owned()))?;
+    Ok(Mailbox::new(Some(name.to_owned()), address))
+}
+
+fn plain_text(letter: &Letter) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}\n\n{}\n", letter.greeting, letter.lead);
+    for (label, value) in &letter.facts {
+        let _ = writeln!(out, "{label}: {value}");
+    }
+    if !letter.answers.is_empty() {
+        out.push_str("\nAnswers\n");
+        for (question, answer) in &letter.answers {
+            let _ = writeln!(out, "{question}: {answer}");
+        }
+    }
+    if !letter.actions.is_empty() {
+        out.push('\n');
+        for (label, url) in &letter.actions {
+            let _ = writeln!(out, "{label}: {url}");
+        }
+    }
+    if !letter.footer.is_empty() {
+        let _ = writeln!(out, "\n{}", letter.footer);
+    }
+    out.push_str("\n-- \nSent by Slotkeeper\n");
+    out
+}
+
+fn html_page(letter: &Letter) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (letter.subject) }
+            }
+            body style="font-family: sans-serif; line-height: 1.5; color: #1f2933; max-width: 40em;" {
+                p { (letter.greeting) }
+                p { (letter.lead) }
+                table style="border-collapse: collapse;" {
+                    @for (label, value) in &letter.facts {
+                        tr {
+                            th style="text-align: left; vertical-align: top; padding: 0.2em 1em 0.2em 0;" { (label) }
+                            td style="white-space: pre-wrap; padding: 0.2em 0;" { (value) }
+                        }
+                    }
+                }
+                @if !letter.answers.is_empty() {
+                    h2 style="font-size: 1em; margin-top: 1.5em;" { "Answers" }
+                    dl {
+                        @for (question, answer) in &letter.answers {
+                            dt style="font-weight: bold;" { (question) }
+                            dd style="white-space: pre-wrap; margin: 0 0 0.5em 0;" { (answer) }
+                        }
+                    }
+                }
+                @if !letter.actions.is_empty() {
+                    p style="margin-top: 1.5em;" {
+                        @for (label, url) in &letter.actions {
+                            a href=(url) style="display: inline-block; margin: 0 1em 0.5em 0; padding: 0.4em 0.9em; border: 1px solid #1f2933; border-radius: 4px; color: #1f2933; text-decoration: none;" { (label) }
+                            " "
+                        }
+                    }
+                }
+                @if !letter.footer.is_empty() {
+                    p style="color: #52606d; font-size: 0.9em;" { (letter.footer) }
+                }
+                p style="color: #52606d; font-size: 0.8em;" { "Sent by Slotkeeper" }
+            }
+        }
+    }
+}

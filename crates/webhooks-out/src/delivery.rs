@@ -1,0 +1,182 @@
+//! One signed delivery attempt. Retrying is the outbox dispatcher's business.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+
+use crate::signing::{WebhookSecret, sign};
+
+/// The total time a receiver gets to answer: connecting, sending and the response headers.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What one attempt came to. `delivered` is true exactly for a 2xx answer; anything else is
+/// worth a retry (the dispatcher decides how often).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryReport {
+    /// The receiver's HTTP status, if it answered at all.
+    pub status: Option<u16>,
+    /// From the start of the request to the answer (or the failure).
+    pub latency_ms: u64,
+    /// Why it was not delivered: a non-2xx status, a timeout, a connection error.
+    pub error: Option<String>,
+    /// Whether the receiver acknowledged it with a 2xx status.
+    pub delivered: bool,
+}
+
+/// The HTTP client could not be set up (its TLS backend failed to initialise).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the webhook HTTP client")]
+pub struct WebhookClientError(#[source] reqwest::Error);
+
+/// Posts signed webhook bodies. Cheap to clone; keep one per process (it pools connections).
+#[derive(Debug, Clone)]
+pub struct WebhookClient {
+    http: reqwest::Client,
+    timeout: Duration,
+}
+
+impl WebhookClient {
+    /// A client with the 5-second [`DEFAULT_TIMEOUT`].
+    ///
+    /// # Errors
+    /// [`WebhookClientError`] when the TLS backend cannot be initialised.
+    pub fn new() -> Result<Self, WebhookClientError> {
+        Self::with_timeout(DEFAULT_TIMEOUT)
+    }
+
+    /// A client with another total timeout (tests use a short one).
+    ///
+    /// # Errors
+    /// [`WebhookClientError`] when the TLS backend cannot be initialised.
+    pub fn with_timeout(timeout: Duration) -> Result<Self, WebhookClientError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            // A redirect would be followed without the receiver's say-so and to hosts the
+            // subscriber never named: a 3xx is simply not a delivery.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("Slotkeeper-Webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(WebhookClientError)?;
+        Ok(Self { http, timeout })
+    }
+
+    /// The total timeout of one attempt.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// POSTs `body` to `url`, signed with `secret`, with `webhook-id: msg_id` (the outbox
+    /// idempotency key, so receivers can drop duplicates) and the current time as
+    /// `webhook-timestamp`.
+    pub async fn deliver(
+        &self,
+        url: &str,
+        secret: &WebhookSecret,
+        msg_id: &str,
+        body: &[u8],
+    ) -> DeliveryReport {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.deliver_at(
+            url,
+            secret,
+            msg_id,
+            i64::try_from(now).unwrap_or(i64::MAX),
+            body,
+        )
+        .await
+    }
+
+    /// [`WebhookClient::deliver`] with a given `webhook-timestamp` (Unix seconds).
+    pub async fn deliver_at(
+        &self,
+        url: &str,
+        secret: &WebhookSecret,
+        msg_id: &str,
+        timestamp: i64,
+        body: &[u8],
+    ) -> DeliveryReport {
+        let started = Instant::now();
+        let elapsed = || u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let failed = |status: Option<u16>, error: String| DeliveryReport {
+            status,
+            latency_ms: elapsed(),
+            error: Some(error),
+            delivered: false,
+        };
+
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let signature = sign(secret, msg_id, timestamp, body);
+        for (name, value) in [
+            ("webhook-id", msg_id),
+            ("webhook-timestamp", &timestamp.to_string()),
+            ("webhook-signature", &signature),
+        ] {
+            match HeaderValue::from_str(value) {
+                Ok(value) => {
+                    headers.insert(name, value);
+                }
+                Err(_) => return failed(None, format!("{name} is not a valid header value")),
+            }
+        }
+
+        let sent = self
+            .http
+            .post(url)
+            .headers(headers)
+            .body(body.to_vec())
+            .send()
+            .await;
+        match sent {
+            Ok(response) => {
+                let status = response.status();
+                // The body is not needed; dropping the response closes or returns the
+                // connection without waiting for it.
+                drop(response);
+                if status.is_success() {
+                    DeliveryReport {
+                        status: Some(status.as_u16()),
+                        latency_ms: elapsed(),
+                        error: None,
+                        delivered: true,
+                    }
+                } else {
+                    failed(Some(status.as_u16()), format!("receiver answered {status}"))
+                }
+            }
+            Err(error) if error.is_timeout() => failed(
+                None,
+                format!("no answer within {} ms", self.timeout.as_millis()),
+            ),
+            Err(error) if error.is_builder() => failed(
+                None,
+                format!("invalid webhook URL: {}", without_url(&error)),
+            ),
+            Err(error) => failed(None, format!("request failed: {}", error_chain(&error))),
+        }
+    }
+}
+
+/// The error's own text without the URL (which may carry credentials or tokens).
+fn without_url(error: &reqwest::Error) -> String {
+    let mut error = error.to_string();
+    if let Some(i) = error.find(" for url (") {
+        error.truncate(i);
+    }
+    error
+}
+
+/// The error and its causes, `: `-separated, without the URL.
+fn error_chain(error: &reqwest::Error) -> String {
+    let mut text = without_url(error);
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -1,1 +1,188 @@
-fn main() {}
+//! Project automation: `cargo xtask test | tidy | bench | load | e2e`. Standard library only,
+//! so it builds in seconds on a fresh clone.
+
+mod e2e;
+mod load;
+mod postgres;
+mod tidy;
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(),
+        Some("tidy") => tidy::check(&root()).map_err(|problems| problems.join("\n")),
+        Some("bench") => bench(&args[1..]),
+        Some("e2e") => e2e::e2e(),
+        Some("load") => load::load(),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <command>\n\n\
+                 test                 fmt check, clippy (warnings are errors), tidy, and every test;\n\
+                 \u{20}                    provisions Postgres when TEST_DATABASE_URL is unset\n\
+                 tidy                 the tree's own rules (file headers, booking-core's dependencies)\n\
+                 load                 wrk load run on loopback: reschedule page and slots vs /healthz,\n\
+                 \u{20}                    on SQLite and Postgres (docs/PERFORMANCE.md)\n\
+                 e2e                  book, reschedule and cancel in headless Chromium (screenshots in target/e2e)\n\
+                 bench [--emit-slots FILE]\n\
+                 \u{20}                    slot-engine benchmark on the fixed input (docs/PERFORMANCE.md),\n\
+                 \u{20}                    its instruction count under callgrind, and the store benchmarks"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (the parent of this crate's directory).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root());
+    cmd
+}
+
+fn run(what: &str, cmd: &mut Command) -> Result<(), String> {
+    eprintln!("xtask: {what}");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("{what}: could not start: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{what} failed ({status})"))
+    }
+}
+
+fn test() -> Result<(), String> {
+    run(
+        "cargo fmt --check",
+        cargo().args(["fmt", "--all", "--", "--check"]),
+    )?;
+    run(
+        "cargo clippy (warnings are errors)",
+        cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    tidy::check(&root()).map_err(|problems| format!("tidy:\n{}", problems.join("\n")))?;
+    let database = match env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => postgres::ensure_postgres(&root().join("target"))
+            .map_err(|e| format!("Postgres for the tests: {e}"))?,
+    };
+    eprintln!("xtask: Postgres tests use {}", redact(&database));
+    run(
+        "cargo test --workspace",
+        cargo()
+            .args(["test", "--workspace", "--all-features"])
+            .env("TEST_DATABASE_URL", &database),
+    )?;
+    e2e::e2e()
+}
+
+/// Hides a password in a database URL before printing it.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => match url[scheme + 3..at].split_once(':') {
+            Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+            None => url.to_owned(),
+        },
+        _ => url.to_owned(),
+    }
+}
+
+fn bench(args: &[String]) -> Result<(), String> {
+    let mut emit = None;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--emit-slots" => {
+                emit = Some(rest.next().ok_or("--emit-slots needs a file name")?.clone())
+            }
+            other => return Err(format!("unknown bench option {other}")),
+        }
+    }
+    let mut slots = cargo();
+    slots.args(["bench", "-p", "booking-core", "--bench", "slots"]);
+    if let Some(path) = &emit {
+        let path = env::current_dir().map_err(|e| e.to_string())?.join(path);
+        slots.env("SLOTKEEPER_EMIT_SLOTS", path);
+    }
+    run("slot-engine benchmark (criterion)", &mut slots)?;
+    callgrind_slots()?;
+    let database = match env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => postgres::ensure_postgres(&root().join("target"))
+            .map_err(|e| format!("Postgres for the benchmarks: {e}"))?,
+    };
+    run(
+        "SQLite store benchmark",
+        cargo().args(["bench", "-p", "store-sqlite", "--bench", "commit"]),
+    )?;
+    run(
+        "Postgres store benchmark",
+        cargo()
+            .args(["bench", "-p", "store-postgres", "--bench", "commit"])
+            .env("TEST_DATABASE_URL", &database),
+    )
+}
+
+/// Counts the instructions of one slot computation on the fixed input with callgrind, which is
+/// repeatable on a noisy shared machine where wall-clock time is not.
+fn callgrind_slots() -> Result<(), String> {
+    if Command::new("valgrind").arg("--version").output().is_err() {
+        eprintln!("xtask: valgrind not found; skipping the instruction count");
+        return Ok(());
+    }
+    run(
+        "build the one-shot slot example",
+        cargo().args([
+            "build",
+            "--release",
+            "-p",
+            "booking-core",
+            "--example",
+            "bench_input_once",
+        ]),
+    )?;
+    let out = root().join("target/callgrind.slots.out");
+    let exe = root().join("target/release/examples/bench_input_once");
+    let output = Command::new("valgrind")
+        .args(["--tool=callgrind", "--toggle-collect=*offered_slots*"])
+        .arg(format!("--callgrind-out-file={}", out.display()))
+        .arg(&exe)
+        .output()
+        .map_err(|e| format!("valgrind: {e}"))?;
+    let log = String::from_utf8_lossy(&output.stderr);
+    let total = log
+        .lines()
+        .find(|l| l.contains("Collected"))
+        .unwrap_or("no count reported");
+    eprintln!(
+        "xtask: callgrind, offered_slots on the fixed input: {}",
+        total.trim()
+    );
+    Ok(())
+}

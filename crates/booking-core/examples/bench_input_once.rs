@@ -6,6 +6,11 @@ use booking_core::slots::{bench_fixture, offered_slots};
 fn main() {
     let rules = bench_fixture::bench_input_rules();
     let busy = bench_fixture::bench_input_busy();
-    let slots = offered_slots(&rules, &bench_fixture::bench_input_window(), bench_fixture::bench_input_now(), &busy);
+    let slots = offered_slots(
+        &rules,
+        &bench_fixture::bench_input_window(),
+        bench_fixture::bench_input_now(),
+        &busy,
+    );
     println!("{} slots", slots.len());
 }

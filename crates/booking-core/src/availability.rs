@@ -47,7 +47,11 @@ impl DayPeriod {
     /// [`InvalidRules::Period`] unless `start < end <= 1440`.
     pub fn from_minutes(start: u16, end: u16) -> Result<Self, InvalidRules> {
         if start >= end || end > MINUTES_PER_DAY {
-            return Err(InvalidRules::Period(format!("{}-{}", hhmm(start), hhmm(end))));
+            return Err(InvalidRules::Period(format!(
+                "{}-{}",
+                hhmm(start),
+                hhmm(end)
+            )));
         }
         Ok(Self { start, end })
     }
@@ -59,7 +63,10 @@ impl DayPeriod {
     pub fn parse(text: &str) -> Result<Self, InvalidRules> {
         let bad = || InvalidRules::Period(text.to_owned());
         let (a, b) = text.trim().split_once('-').ok_or_else(bad)?;
-        Self::from_minutes(parse_hhmm(a).ok_or_else(bad)?, parse_hhmm(b).ok_or_else(bad)?)
+        Self::from_minutes(
+            parse_hhmm(a).ok_or_else(bad)?,
+            parse_hhmm(b).ok_or_else(bad)?,
+        )
     }
 
     /// Minutes after local midnight the period starts.
@@ -315,7 +322,14 @@ mod tests {
         let p = DayPeriod::parse("09:00-17:30").unwrap();
         assert_eq!((p.start_minute(), p.end_minute()), (540, 1050));
         assert_eq!(DayPeriod::parse("22:00-24:00").unwrap().end_minute(), 1440);
-        for bad in ["17:00-09:00", "09:00-09:00", "9:00-10:00", "24:30-25:00", "x", "10:60-11:00"] {
+        for bad in [
+            "17:00-09:00",
+            "09:00-09:00",
+            "9:00-10:00",
+            "24:30-25:00",
+            "x",
+            "10:60-11:00",
+        ] {
             assert!(DayPeriod::parse(bad).is_err(), "{bad} accepted");
         }
     }
@@ -343,6 +357,9 @@ mod tests {
         assert_eq!(AvailabilityRules::new(d), Err(InvalidRules::Interval));
         let mut d = ok;
         d.buffer_after = TimeDelta::minutes(-5);
-        assert!(matches!(AvailabilityRules::new(d), Err(InvalidRules::Negative(_))));
+        assert!(matches!(
+            AvailabilityRules::new(d),
+            Err(InvalidRules::Negative(_))
+        ));
     }
 }

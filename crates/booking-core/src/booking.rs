@@ -13,7 +13,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::effects::{CalendarOp, EmailKind, Effect, PlannedEffect, Recipient, WebhookEvent};
+use crate::effects::{CalendarOp, Effect, EmailKind, PlannedEffect, Recipient, WebhookEvent};
 use crate::ids::{BookingId, ChainId, HostId, LinkId};
 use crate::invitee::{Answers, Invitee, Reason, Tracking};
 use crate::time::TimeRange;
@@ -208,7 +208,11 @@ pub struct Transition {
 
 impl Transition {
     fn noop(booking: &Booking) -> Self {
-        Self { writes: Vec::new(), effects: Vec::new(), result: booking.clone() }
+        Self {
+            writes: Vec::new(),
+            effects: Vec::new(),
+            result: booking.clone(),
+        }
     }
 
     /// Whether nothing changes.
@@ -298,8 +302,18 @@ impl Booking {
             version: 1,
             created_at: new.created_at,
         };
-        let effects = notify(new.id, EmailKind::Booked, Some(CalendarOp::Create), WebhookEvent::CallBooked, new.created_at);
-        Transition { writes: vec![Write::Insert(booking.clone())], effects, result: booking }
+        let effects = notify(
+            new.id,
+            EmailKind::Booked,
+            Some(CalendarOp::Create),
+            WebhookEvent::CallBooked,
+            new.created_at,
+        );
+        Transition {
+            writes: vec![Write::Insert(booking.clone())],
+            effects,
+            result: booking,
+        }
     }
 
     /// Whether the row's token is accepted at `now`: confirmed and not yet started.
@@ -338,7 +352,11 @@ impl Booking {
     ///
     /// # Errors
     /// [`TokenRefusal`] when the row is not confirmed.
-    pub fn calendar_moved(&self, now: DateTime<Utc>, to: MoveTo) -> Result<Transition, TokenRefusal> {
+    pub fn calendar_moved(
+        &self,
+        now: DateTime<Utc>,
+        to: MoveTo,
+    ) -> Result<Transition, TokenRefusal> {
         match self.status {
             Status::Confirmed if to.slot == self.slot => Ok(Transition::noop(self)),
             Status::Confirmed => Ok(self.moved(now, to, None)),
@@ -350,14 +368,21 @@ impl Booking {
 
     fn moved(&self, now: DateTime<Utc>, to: MoveTo, calendar: Option<CalendarOp>) -> Transition {
         let mut old = self.clone();
-        old.status = Status::Rescheduled { next: to.id, at: now };
+        old.status = Status::Rescheduled {
+            next: to.id,
+            at: now,
+        };
         old.version += 1;
         let new = Booking {
             id: to.id,
             slot: to.slot,
             blocked: to.blocked,
             status: Status::Confirmed,
-            origin: Origin::Rescheduled { previous: self.id, by: to.by, reason: to.reason },
+            origin: Origin::Rescheduled {
+                previous: self.id,
+                by: to.by,
+                reason: to.reason,
+            },
             token: to.token,
             reconfirm_by: to.reconfirm_by,
             reconfirmed_at: None,
@@ -366,9 +391,21 @@ impl Booking {
             created_at: now,
             ..self.clone()
         };
-        let effects = notify(new.id, EmailKind::Rescheduled, calendar, WebhookEvent::CallRescheduled, now);
+        let effects = notify(
+            new.id,
+            EmailKind::Rescheduled,
+            calendar,
+            WebhookEvent::CallRescheduled,
+            now,
+        );
         Transition {
-            writes: vec![Write::Update { booking: old, expected_version: self.version }, Write::Insert(new.clone())],
+            writes: vec![
+                Write::Update {
+                    booking: old,
+                    expected_version: self.version,
+                },
+                Write::Insert(new.clone()),
+            ],
             effects,
             result: new,
         }
@@ -380,12 +417,22 @@ impl Booking {
     /// # Errors
     /// [`TokenRefusal::AlreadyRescheduled`] for a moved row, [`TokenRefusal::Expired`] once the
     /// meeting has started or for a no-show.
-    pub fn cancel_by_attendee(&self, now: DateTime<Utc>, reason: Option<Reason>) -> Result<Transition, TokenRefusal> {
+    pub fn cancel_by_attendee(
+        &self,
+        now: DateTime<Utc>,
+        reason: Option<Reason>,
+    ) -> Result<Transition, TokenRefusal> {
         if let Status::Cancelled(_) = self.status {
             return Ok(Transition::noop(self));
         }
         self.check_token(now)?;
-        Ok(self.cancelled(now, Actor::Attendee, reason, EmailKind::Cancelled, Some(CalendarOp::Delete)))
+        Ok(self.cancelled(
+            now,
+            Actor::Attendee,
+            reason,
+            EmailKind::Cancelled,
+            Some(CalendarOp::Delete),
+        ))
     }
 
     /// Cancels from the host's side, allowed until the meeting ends; a cancelled row is a no-op.
@@ -393,15 +440,23 @@ impl Booking {
     /// # Errors
     /// [`HostActionRefusal::Rescheduled`] (follow the chain), [`HostActionRefusal::MeetingOver`],
     /// [`HostActionRefusal::NoShow`].
-    pub fn cancel_by_host(&self, now: DateTime<Utc>, reason: Option<Reason>) -> Result<Transition, HostActionRefusal> {
+    pub fn cancel_by_host(
+        &self,
+        now: DateTime<Utc>,
+        reason: Option<Reason>,
+    ) -> Result<Transition, HostActionRefusal> {
         match self.status {
             Status::Cancelled(_) => Ok(Transition::noop(self)),
             Status::Rescheduled { next, .. } => Err(HostActionRefusal::Rescheduled(next)),
             Status::NoShow { .. } => Err(HostActionRefusal::NoShow),
             Status::Confirmed if now >= self.slot.end() => Err(HostActionRefusal::MeetingOver),
-            Status::Confirmed => {
-                Ok(self.cancelled(now, Actor::Host, reason, EmailKind::Cancelled, Some(CalendarOp::Delete)))
-            }
+            Status::Confirmed => Ok(self.cancelled(
+                now,
+                Actor::Host,
+                reason,
+                EmailKind::Cancelled,
+                Some(CalendarOp::Delete),
+            )),
         }
     }
 
@@ -409,7 +464,9 @@ impl Booking {
     /// it is already gone); anything else is a no-op, including our own delete echoing back.
     pub fn calendar_deleted(&self, now: DateTime<Utc>) -> Transition {
         match self.status {
-            Status::Confirmed => self.cancelled(now, Actor::Calendar, None, EmailKind::Cancelled, None),
+            Status::Confirmed => {
+                self.cancelled(now, Actor::Calendar, None, EmailKind::Cancelled, None)
+            }
             _ => Transition::noop(self),
         }
     }
@@ -420,19 +477,43 @@ impl Booking {
     pub fn expire_unreconfirmed(&self, now: DateTime<Utc>) -> Transition {
         let due = self.reconfirm_by.is_some_and(|deadline| deadline <= now);
         if self.token_is_live(now) && self.reconfirmed_at.is_none() && due {
-            self.cancelled(now, Actor::System, None, EmailKind::CancelledNotReconfirmed, Some(CalendarOp::Delete))
+            self.cancelled(
+                now,
+                Actor::System,
+                None,
+                EmailKind::CancelledNotReconfirmed,
+                Some(CalendarOp::Delete),
+            )
         } else {
             Transition::noop(self)
         }
     }
 
-    fn cancelled(&self, now: DateTime<Utc>, by: Actor, reason: Option<Reason>, mail: EmailKind, calendar: Option<CalendarOp>) -> Transition {
+    fn cancelled(
+        &self,
+        now: DateTime<Utc>,
+        by: Actor,
+        reason: Option<Reason>,
+        mail: EmailKind,
+        calendar: Option<CalendarOp>,
+    ) -> Transition {
         let mut row = self.clone();
-        row.status = Status::Cancelled(Cancellation { by, reason, at: now });
+        row.status = Status::Cancelled(Cancellation {
+            by,
+            reason,
+            at: now,
+        });
         row.ics_sequence += 1;
         row.version += 1;
         let effects = notify(row.id, mail, calendar, WebhookEvent::CallCancelled, now);
-        Transition { writes: vec![Write::Update { booking: row.clone(), expected_version: self.version }], effects, result: row }
+        Transition {
+            writes: vec![Write::Update {
+                booking: row.clone(),
+                expected_version: self.version,
+            }],
+            effects,
+            result: row,
+        }
     }
 
     /// Records the attendee's reconfirmation (idempotent: a second click changes nothing).
@@ -447,7 +528,14 @@ impl Booking {
         let mut row = self.clone();
         row.reconfirmed_at = Some(now);
         row.version += 1;
-        Ok(Transition { writes: vec![Write::Update { booking: row.clone(), expected_version: self.version }], effects: Vec::new(), result: row })
+        Ok(Transition {
+            writes: vec![Write::Update {
+                booking: row.clone(),
+                expected_version: self.version,
+            }],
+            effects: Vec::new(),
+            result: row,
+        })
     }
 
     /// Marks a started meeting as a no-show (again: no-op).
@@ -483,7 +571,14 @@ impl Booking {
         let mut row = self.clone();
         row.status = status;
         row.version += 1;
-        Transition { writes: vec![Write::Update { booking: row.clone(), expected_version: self.version }], effects: Vec::new(), result: row }
+        Transition {
+            writes: vec![Write::Update {
+                booking: row.clone(),
+                expected_version: self.version,
+            }],
+            effects: Vec::new(),
+            result: row,
+        }
     }
 
     /// Records the external calendar event this chain is mirrored to (set by the calendar
@@ -492,7 +587,10 @@ impl Booking {
         let mut row = self.clone();
         row.provider_event = Some(event);
         row.version += 1;
-        Write::Update { booking: row, expected_version: self.version }
+        Write::Update {
+            booking: row,
+            expected_version: self.version,
+        }
     }
 
     /// Row id.
@@ -592,14 +690,34 @@ impl Booking {
 
 /// The notifications every accepted change sends: mail to attendee and host, the calendar op
 /// (if any), and the webhook.
-fn notify(booking: BookingId, mail: EmailKind, calendar: Option<CalendarOp>, hook: WebhookEvent, now: DateTime<Utc>) -> Vec<PlannedEffect> {
+fn notify(
+    booking: BookingId,
+    mail: EmailKind,
+    calendar: Option<CalendarOp>,
+    hook: WebhookEvent,
+    now: DateTime<Utc>,
+) -> Vec<PlannedEffect> {
     let mut effects = vec![
-        Effect::Email { kind: mail, to: Recipient::Attendee, booking },
-        Effect::Email { kind: mail, to: Recipient::Host, booking },
+        Effect::Email {
+            kind: mail,
+            to: Recipient::Attendee,
+            booking,
+        },
+        Effect::Email {
+            kind: mail,
+            to: Recipient::Host,
+            booking,
+        },
     ];
     effects.extend(calendar.map(|op| Effect::Calendar { op, booking }));
-    effects.push(Effect::Webhook { event: hook, booking });
-    effects.into_iter().map(|e| PlannedEffect::now(e, now)).collect()
+    effects.push(Effect::Webhook {
+        event: hook,
+        booking,
+    });
+    effects
+        .into_iter()
+        .map(|e| PlannedEffect::now(e, now))
+        .collect()
 }
 
 #[cfg(test)]
@@ -661,10 +779,15 @@ mod tests {
     }
 
     fn rescheduled() -> Booking {
-        confirmed().reschedule(t(9, 0), move_to(12)).unwrap().writes[0].booking().clone()
+        confirmed().reschedule(t(9, 0), move_to(12)).unwrap().writes[0]
+            .booking()
+            .clone()
     }
     fn cancelled() -> Booking {
-        confirmed().cancel_by_attendee(t(9, 0), None).unwrap().result
+        confirmed()
+            .cancel_by_attendee(t(9, 0), None)
+            .unwrap()
+            .result
     }
     fn no_show() -> Booking {
         confirmed().mark_no_show(t(10, 5)).unwrap().result
@@ -682,7 +805,14 @@ mod tests {
     fn confirmed_before_start_reschedule_makes_a_new_row_with_a_fresh_token() {
         let old = confirmed();
         let tr = old.reschedule(t(BEFORE.0, BEFORE.1), move_to(12)).unwrap();
-        let [Write::Update { booking: moved, expected_version: 1 }, Write::Insert(new)] = tr.writes.as_slice() else {
+        let [
+            Write::Update {
+                booking: moved,
+                expected_version: 1,
+            },
+            Write::Insert(new),
+        ] = tr.writes.as_slice()
+        else {
             panic!("{:?}", tr.writes)
         };
         assert_eq!(moved.status().name(), "rescheduled");
@@ -692,20 +822,48 @@ mod tests {
         assert_ne!(new.token(), old.token());
         assert_eq!(new.ics_sequence(), old.ics_sequence() + 1);
         assert_eq!((new.slot(), new.status().name()), (range(12), "confirmed"));
-        assert!(matches!(new.origin(), Origin::Rescheduled { by: Actor::Attendee, reason: Some(_), .. }));
+        assert!(matches!(
+            new.origin(),
+            Origin::Rescheduled {
+                by: Actor::Attendee,
+                reason: Some(_),
+                ..
+            }
+        ));
         let codes: Vec<String> = tr.effects.iter().map(|e| e.effect.code()).collect();
-        assert_eq!(codes, ["email/Rescheduled/Attendee", "email/Rescheduled/Host", "calendar/UpdateInPlace", "webhook/callRescheduled"]);
+        assert_eq!(
+            codes,
+            [
+                "email/Rescheduled/Attendee",
+                "email/Rescheduled/Host",
+                "calendar/UpdateInPlace",
+                "webhook/callRescheduled"
+            ]
+        );
         assert!(tr.effects.iter().all(|e| e.effect.booking() == new.id()));
     }
     #[test]
     fn confirmed_before_start_cancel_keeps_the_reason() {
         let reason = Reason::parse_optional(Some("sick")).unwrap();
-        let tr = confirmed().cancel_by_attendee(t(9, 0), reason.clone()).unwrap();
+        let tr = confirmed()
+            .cancel_by_attendee(t(9, 0), reason.clone())
+            .unwrap();
         let c = tr.result.cancellation().unwrap();
-        assert_eq!((c.by, c.reason.clone(), c.at), (Actor::Attendee, reason, t(9, 0)));
+        assert_eq!(
+            (c.by, c.reason.clone(), c.at),
+            (Actor::Attendee, reason, t(9, 0))
+        );
         assert_eq!(tr.result.ics_sequence(), 1);
         let codes: Vec<String> = tr.effects.iter().map(|e| e.effect.code()).collect();
-        assert_eq!(codes, ["email/Cancelled/Attendee", "email/Cancelled/Host", "calendar/Delete", "webhook/callCancelled"]);
+        assert_eq!(
+            codes,
+            [
+                "email/Cancelled/Attendee",
+                "email/Cancelled/Host",
+                "calendar/Delete",
+                "webhook/callCancelled"
+            ]
+        );
     }
     #[test]
     fn confirmed_before_start_reconfirm_is_idempotent() {
@@ -724,7 +882,10 @@ mod tests {
     }
     #[test]
     fn confirmed_before_start_no_show_is_refused() {
-        assert_eq!(confirmed().mark_no_show(t(BEFORE.0, BEFORE.1)), Err(HostActionRefusal::NotStarted));
+        assert_eq!(
+            confirmed().mark_no_show(t(BEFORE.0, BEFORE.1)),
+            Err(HostActionRefusal::NotStarted)
+        );
     }
 
     // confirmed, after start
@@ -741,8 +902,15 @@ mod tests {
     }
     #[test]
     fn confirmed_after_start_host_cancel_allowed_until_end() {
-        assert!(confirmed().cancel_by_host(t(DURING.0, DURING.1), None).is_ok());
-        assert_eq!(confirmed().cancel_by_host(t(AFTER_END.0, AFTER_END.1), None), Err(HostActionRefusal::MeetingOver));
+        assert!(
+            confirmed()
+                .cancel_by_host(t(DURING.0, DURING.1), None)
+                .is_ok()
+        );
+        assert_eq!(
+            confirmed().cancel_by_host(t(AFTER_END.0, AFTER_END.1), None),
+            Err(HostActionRefusal::MeetingOver)
+        );
     }
     #[test]
     fn confirmed_after_start_no_show_and_undo() {
@@ -758,16 +926,31 @@ mod tests {
     #[test]
     fn rescheduled_token_is_dead() {
         let b = rescheduled();
-        assert_eq!(b.reschedule(t(9, 0), move_to(13)), Err(TokenRefusal::AlreadyRescheduled));
-        assert_eq!(b.cancel_by_attendee(t(9, 0), None), Err(TokenRefusal::AlreadyRescheduled));
+        assert_eq!(
+            b.reschedule(t(9, 0), move_to(13)),
+            Err(TokenRefusal::AlreadyRescheduled)
+        );
+        assert_eq!(
+            b.cancel_by_attendee(t(9, 0), None),
+            Err(TokenRefusal::AlreadyRescheduled)
+        );
         assert_eq!(b.reconfirm(t(9, 0)), Err(TokenRefusal::AlreadyRescheduled));
-        assert_eq!(TokenRefusal::AlreadyRescheduled.to_string(), "booking already rescheduled");
+        assert_eq!(
+            TokenRefusal::AlreadyRescheduled.to_string(),
+            "booking already rescheduled"
+        );
     }
     #[test]
     fn rescheduled_host_actions_follow_the_chain() {
         let b = rescheduled();
-        assert_eq!(b.cancel_by_host(t(9, 0), None), Err(HostActionRefusal::Rescheduled(id(2))));
-        assert_eq!(b.mark_no_show(t(11, 0)), Err(HostActionRefusal::Rescheduled(id(2))));
+        assert_eq!(
+            b.cancel_by_host(t(9, 0), None),
+            Err(HostActionRefusal::Rescheduled(id(2)))
+        );
+        assert_eq!(
+            b.mark_no_show(t(11, 0)),
+            Err(HostActionRefusal::Rescheduled(id(2)))
+        );
         assert_eq!(b.undo_no_show(), Err(HostActionRefusal::Rescheduled(id(2))));
     }
 
@@ -775,13 +958,19 @@ mod tests {
     #[test]
     fn cancelled_reschedule_and_reconfirm_are_refused() {
         let b = cancelled();
-        assert_eq!(b.reschedule(t(9, 0), move_to(12)), Err(TokenRefusal::Cancelled));
+        assert_eq!(
+            b.reschedule(t(9, 0), move_to(12)),
+            Err(TokenRefusal::Cancelled)
+        );
         assert_eq!(b.reconfirm(t(9, 0)), Err(TokenRefusal::Cancelled));
     }
     #[test]
     fn cancelled_cancel_twice_returns_the_same_row_and_no_effects() {
         let b = cancelled();
-        for tr in [b.cancel_by_attendee(t(9, 30), None).unwrap(), b.cancel_by_host(t(9, 30), None).unwrap()] {
+        for tr in [
+            b.cancel_by_attendee(t(9, 30), None).unwrap(),
+            b.cancel_by_host(t(9, 30), None).unwrap(),
+        ] {
             assert!(tr.is_noop());
             assert_eq!(tr.result, b);
         }
@@ -790,21 +979,36 @@ mod tests {
     }
     #[test]
     fn cancelled_no_show_is_refused() {
-        assert_eq!(cancelled().mark_no_show(t(11, 0)), Err(HostActionRefusal::Cancelled));
-        assert_eq!(cancelled().undo_no_show(), Err(HostActionRefusal::Cancelled));
+        assert_eq!(
+            cancelled().mark_no_show(t(11, 0)),
+            Err(HostActionRefusal::Cancelled)
+        );
+        assert_eq!(
+            cancelled().undo_no_show(),
+            Err(HostActionRefusal::Cancelled)
+        );
     }
 
     // no_show
     #[test]
     fn no_show_token_actions_expire() {
         let b = no_show();
-        assert_eq!(b.reschedule(t(9, 0), move_to(12)), Err(TokenRefusal::Expired));
-        assert_eq!(b.cancel_by_attendee(t(9, 0), None), Err(TokenRefusal::Expired));
+        assert_eq!(
+            b.reschedule(t(9, 0), move_to(12)),
+            Err(TokenRefusal::Expired)
+        );
+        assert_eq!(
+            b.cancel_by_attendee(t(9, 0), None),
+            Err(TokenRefusal::Expired)
+        );
         assert_eq!(b.reconfirm(t(9, 0)), Err(TokenRefusal::Expired));
     }
     #[test]
     fn no_show_host_cancel_is_refused() {
-        assert_eq!(no_show().cancel_by_host(t(10, 10), None), Err(HostActionRefusal::NoShow));
+        assert_eq!(
+            no_show().cancel_by_host(t(10, 10), None),
+            Err(HostActionRefusal::NoShow)
+        );
     }
     #[test]
     fn no_show_mark_again_is_a_noop() {
@@ -818,11 +1022,27 @@ mod tests {
     #[test]
     fn calendar_move_echo_is_a_noop_and_a_real_move_skips_the_calendar_op() {
         let b = confirmed();
-        let echo = MoveTo { slot: b.slot(), by: Actor::Calendar, ..move_to(10) };
+        let echo = MoveTo {
+            slot: b.slot(),
+            by: Actor::Calendar,
+            ..move_to(10)
+        };
         assert!(b.calendar_moved(t(9, 0), echo).unwrap().is_noop());
-        let tr = b.calendar_moved(t(11, 0), MoveTo { by: Actor::Calendar, ..move_to(14) }).unwrap();
+        let tr = b
+            .calendar_moved(
+                t(11, 0),
+                MoveTo {
+                    by: Actor::Calendar,
+                    ..move_to(14)
+                },
+            )
+            .unwrap();
         assert_eq!(tr.result.slot(), range(14));
-        assert!(tr.effects.iter().all(|e| !matches!(e.effect, Effect::Calendar { .. })));
+        assert!(
+            tr.effects
+                .iter()
+                .all(|e| !matches!(e.effect, Effect::Calendar { .. }))
+        );
         assert_eq!(effect_count(&tr), 3);
     }
     #[test]
@@ -838,10 +1058,17 @@ mod tests {
         assert!(b.expire_unreconfirmed(t(8, 59)).is_noop());
         let tr = b.expire_unreconfirmed(t(9, 0));
         assert_eq!(tr.result.cancellation().unwrap().by, Actor::System);
-        assert!(tr.effects.iter().any(|e| e.effect.code() == "email/CancelledNotReconfirmed/Attendee"));
+        assert!(
+            tr.effects
+                .iter()
+                .any(|e| e.effect.code() == "email/CancelledNotReconfirmed/Attendee")
+        );
         let reconfirmed = b.reconfirm(t(8, 30)).unwrap().result;
         assert!(reconfirmed.expire_unreconfirmed(t(9, 30)).is_noop());
-        assert!(b.expire_unreconfirmed(t(10, 0)).is_noop(), "the meeting has started");
+        assert!(
+            b.expire_unreconfirmed(t(10, 0)).is_noop(),
+            "the meeting has started"
+        );
     }
     #[test]
     fn records_round_trip() {
@@ -850,6 +1077,9 @@ mod tests {
         }
         let mut r = confirmed().to_record();
         r.status = "rescheduled".into();
-        assert!(Booking::from_record(r).is_err(), "rescheduled without next id");
+        assert!(
+            Booking::from_record(r).is_err(),
+            "rescheduled without next id"
+        );
     }
 }

@@ -140,7 +140,10 @@ pub struct PlannedEffect {
 impl PlannedEffect {
     /// Due at `now`.
     pub fn now(effect: Effect, now: DateTime<Utc>) -> Self {
-        Self { effect, due_at: now }
+        Self {
+            effect,
+            due_at: now,
+        }
     }
 }
 
@@ -163,20 +166,34 @@ impl Effect {
         let parts: Vec<&str> = code.split('/').collect();
         Some(match parts.as_slice() {
             ["email", kind, to] => {
-                let kind = [Booked, Rescheduled, Cancelled, ReconfirmationRequest, CancelledNotReconfirmed]
+                let kind = [
+                    Booked,
+                    Rescheduled,
+                    Cancelled,
+                    ReconfirmationRequest,
+                    CancelledNotReconfirmed,
+                ]
+                .into_iter()
+                .find(|k| format!("{k:?}") == *kind)?;
+                let to = [Recipient::Attendee, Recipient::Host]
                     .into_iter()
-                    .find(|k| format!("{k:?}") == *kind)?;
-                let to = [Recipient::Attendee, Recipient::Host].into_iter().find(|r| format!("{r:?}") == *to)?;
+                    .find(|r| format!("{r:?}") == *to)?;
                 Self::Email { kind, to, booking }
             }
             ["calendar", op] => {
-                let op = [Create, UpdateInPlace, Delete].into_iter().find(|o| format!("{o:?}") == *op)?;
+                let op = [Create, UpdateInPlace, Delete]
+                    .into_iter()
+                    .find(|o| format!("{o:?}") == *op)?;
                 Self::Calendar { op, booking }
             }
             ["webhook", name] => {
-                let event = [WebhookEvent::CallBooked, WebhookEvent::CallRescheduled, WebhookEvent::CallCancelled]
-                    .into_iter()
-                    .find(|e| e.name() == *name)?;
+                let event = [
+                    WebhookEvent::CallBooked,
+                    WebhookEvent::CallRescheduled,
+                    WebhookEvent::CallCancelled,
+                ]
+                .into_iter()
+                .find(|e| e.name() == *name)?;
                 Self::Webhook { event, booking }
             }
             ["deal"] => Self::CreateDeal { chain, booking },
@@ -199,7 +216,11 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     /// 10 attempts, 30 s doubling up to 1 h (about 4.5 hours in all).
     fn default() -> Self {
-        Self { max_attempts: 10, base_delay: TimeDelta::seconds(30), max_delay: TimeDelta::hours(1) }
+        Self {
+            max_attempts: 10,
+            base_delay: TimeDelta::seconds(30),
+            max_delay: TimeDelta::hours(1),
+        }
     }
 }
 
@@ -212,7 +233,11 @@ impl RetryPolicy {
             return None;
         }
         let doublings = attempts.saturating_sub(1).min(30);
-        let full = self.base_delay.checked_mul(1 << doublings).unwrap_or(self.max_delay).min(self.max_delay);
+        let full = self
+            .base_delay
+            .checked_mul(1 << doublings)
+            .unwrap_or(self.max_delay)
+            .min(self.max_delay);
         let half_ms = full.num_milliseconds() / 2;
         let jitter = jitter.clamp(0.0, 1.0);
         // Truncation is intended: jitter only needs millisecond resolution.
@@ -232,11 +257,28 @@ mod tests {
         let b = BookingId::from_uuid(Uuid::from_u128(7));
         let c = ChainId::from_uuid(Uuid::from_u128(3));
         let all = [
-            Effect::Email { kind: EmailKind::CancelledNotReconfirmed, to: Recipient::Host, booking: b },
-            Effect::Email { kind: EmailKind::Booked, to: Recipient::Attendee, booking: b },
-            Effect::Calendar { op: CalendarOp::UpdateInPlace, booking: b },
-            Effect::Webhook { event: WebhookEvent::CallRescheduled, booking: b },
-            Effect::CreateDeal { chain: c, booking: b },
+            Effect::Email {
+                kind: EmailKind::CancelledNotReconfirmed,
+                to: Recipient::Host,
+                booking: b,
+            },
+            Effect::Email {
+                kind: EmailKind::Booked,
+                to: Recipient::Attendee,
+                booking: b,
+            },
+            Effect::Calendar {
+                op: CalendarOp::UpdateInPlace,
+                booking: b,
+            },
+            Effect::Webhook {
+                event: WebhookEvent::CallRescheduled,
+                booking: b,
+            },
+            Effect::CreateDeal {
+                chain: c,
+                booking: b,
+            },
         ];
         for e in all {
             assert_eq!(Effect::from_code(&e.code(), b, c), Some(e), "{}", e.code());
@@ -247,9 +289,16 @@ mod tests {
 
     #[test]
     fn retries_back_off_exponentially_with_a_cap_and_end() {
-        let p = RetryPolicy { max_attempts: 5, base_delay: TimeDelta::seconds(10), max_delay: TimeDelta::seconds(60) };
+        let p = RetryPolicy {
+            max_attempts: 5,
+            base_delay: TimeDelta::seconds(10),
+            max_delay: TimeDelta::seconds(60),
+        };
         assert_eq!(p.delay_after(1, 0.0), Some(TimeDelta::seconds(5)));
-        assert_eq!(p.delay_after(1, 0.999_999), Some(TimeDelta::milliseconds(9_999)));
+        assert_eq!(
+            p.delay_after(1, 0.999_999),
+            Some(TimeDelta::milliseconds(9_999))
+        );
         assert_eq!(p.delay_after(2, 0.0), Some(TimeDelta::seconds(10)));
         assert_eq!(p.delay_after(3, 0.0), Some(TimeDelta::seconds(20)));
         assert_eq!(p.delay_after(4, 0.0), Some(TimeDelta::seconds(30)));

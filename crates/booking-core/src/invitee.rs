@@ -49,7 +49,17 @@ impl Email {
         let text = text.trim();
         let bad = || InvalidInput::Email(text.chars().take(80).collect());
         let (local, domain) = text.rsplit_once('@').ok_or_else(bad)?;
-        let clean = |s: &str| !s.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ',' || c == ';' || c == '"');
+        let clean = |s: &str| {
+            !s.chars().any(|c| {
+                c.is_whitespace()
+                    || c.is_control()
+                    || c == '<'
+                    || c == '>'
+                    || c == ','
+                    || c == ';'
+                    || c == '"'
+            })
+        };
         let domain_ok = domain.contains('.')
             && !domain.starts_with('.')
             && !domain.ends_with('.')
@@ -85,7 +95,8 @@ impl PersonName {
     /// [`InvalidInput::Name`] when empty, too long or containing control characters.
     pub fn parse(text: &str) -> Result<Self, InvalidInput> {
         let text = text.trim();
-        if text.is_empty() || text.chars().count() > NAME_MAX || text.chars().any(char::is_control) {
+        if text.is_empty() || text.chars().count() > NAME_MAX || text.chars().any(char::is_control)
+        {
             return Err(InvalidInput::Name);
         }
         Ok(Self(text.to_owned()))
@@ -108,7 +119,9 @@ impl Phone {
     /// [`InvalidInput::Phone`] otherwise.
     pub fn parse(text: &str) -> Result<Self, InvalidInput> {
         let text = text.trim();
-        let allowed = text.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
+        let allowed = text
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
         let digits = text.chars().filter(char::is_ascii_digit).count();
         if !allowed || digits < 3 || text.len() > 32 {
             return Err(InvalidInput::Phone);
@@ -135,9 +148,10 @@ impl Reason {
     pub fn parse_optional(text: Option<&str>) -> Result<Option<Self>, InvalidInput> {
         match text.map(str::trim) {
             None | Some("") => Ok(None),
-            Some(t) if t.chars().count() > TEXT_MAX => {
-                Err(InvalidInput::TooLong { field: "reason", max: TEXT_MAX })
-            }
+            Some(t) if t.chars().count() > TEXT_MAX => Err(InvalidInput::TooLong {
+                field: "reason",
+                max: TEXT_MAX,
+            }),
             Some(t) => Ok(Some(Self(t.to_owned()))),
         }
     }
@@ -159,8 +173,18 @@ pub struct Invitee {
 
 impl Invitee {
     /// An invitee from already-checked parts.
-    pub fn new(name: PersonName, email: Email, phone: Option<Phone>, time_zone: TimeZoneName) -> Self {
-        Self { name, email, phone, time_zone }
+    pub fn new(
+        name: PersonName,
+        email: Email,
+        phone: Option<Phone>,
+        time_zone: TimeZoneName,
+    ) -> Self {
+        Self {
+            name,
+            email,
+            phone,
+            time_zone,
+        }
     }
     /// Display name.
     pub fn name(&self) -> &PersonName {
@@ -201,7 +225,10 @@ impl Answers {
                 return Err(InvalidInput::Answers);
             }
             if a.chars().count() > TEXT_MAX {
-                return Err(InvalidInput::TooLong { field: "answer", max: TEXT_MAX });
+                return Err(InvalidInput::TooLong {
+                    field: "answer",
+                    max: TEXT_MAX,
+                });
             }
             if !a.trim().is_empty() {
                 kept.push((q.to_owned(), a.trim().to_owned()));
@@ -233,7 +260,13 @@ pub enum UtmParam {
 
 impl UtmParam {
     /// All five, in a stable order.
-    pub const ALL: [UtmParam; 5] = [Self::Source, Self::Medium, Self::Campaign, Self::Term, Self::Content];
+    pub const ALL: [UtmParam; 5] = [
+        Self::Source,
+        Self::Medium,
+        Self::Campaign,
+        Self::Term,
+        Self::Content,
+    ];
 
     /// The query-string key, e.g. `utm_source`.
     pub fn key(self) -> &'static str {
@@ -284,8 +317,21 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(Email::parse(" Ann@Example.COM ").unwrap().as_str(), "Ann@example.com");
-        for bad in ["", "ann", "ann@", "@x.com", "ann@x", "a b@x.com", "ann@x..com", "a@x.com\r\nBcc: e@v.il", "<a@x.com>"] {
+        assert_eq!(
+            Email::parse(" Ann@Example.COM ").unwrap().as_str(),
+            "Ann@example.com"
+        );
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@x.com",
+            "ann@x",
+            "a b@x.com",
+            "ann@x..com",
+            "a@x.com\r\nBcc: e@v.il",
+            "<a@x.com>",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?}");
         }
     }
@@ -293,7 +339,10 @@ mod tests {
     #[test]
     fn names_refuse_line_breaks_and_excess() {
         assert!(PersonName::parse("Zoë O'Brien <b>").is_ok());
-        assert_eq!(PersonName::parse("A\r\nBcc: x@y.z"), Err(InvalidInput::Name));
+        assert_eq!(
+            PersonName::parse("A\r\nBcc: x@y.z"),
+            Err(InvalidInput::Name)
+        );
         assert_eq!(PersonName::parse("   "), Err(InvalidInput::Name));
         assert_eq!(PersonName::parse(&"x".repeat(201)), Err(InvalidInput::Name));
     }
@@ -302,7 +351,13 @@ mod tests {
     fn reasons_keep_text_up_to_the_limit() {
         assert_eq!(Reason::parse_optional(Some("  ")).unwrap(), None);
         let long = "é".repeat(TEXT_MAX);
-        assert_eq!(Reason::parse_optional(Some(&long)).unwrap().unwrap().as_str(), long);
+        assert_eq!(
+            Reason::parse_optional(Some(&long))
+                .unwrap()
+                .unwrap()
+                .as_str(),
+            long
+        );
         assert!(Reason::parse_optional(Some(&format!("{long}x"))).is_err());
     }
 
@@ -318,7 +373,11 @@ mod tests {
     fn phones_and_answers() {
         assert!(Phone::parse("+32 123 12 12 12").is_ok());
         assert!(Phone::parse("call me").is_err());
-        let a = Answers::new(vec![("Topic".into(), "Pricing".into()), ("Skip".into(), " ".into())]).unwrap();
+        let a = Answers::new(vec![
+            ("Topic".into(), "Pricing".into()),
+            ("Skip".into(), " ".into()),
+        ])
+        .unwrap();
         assert_eq!(a.pairs().len(), 1);
         assert!(Answers::new(vec![(" ".into(), "x".into())]).is_err());
     }

@@ -23,7 +23,9 @@ pub enum InvalidLink {
     #[error("title must be 1 to 200 characters")]
     Title,
     /// The reconfirmation request must come before the auto-cancel deadline.
-    #[error("ask for reconfirmation earlier than the auto-cancel deadline (both before the meeting)")]
+    #[error(
+        "ask for reconfirmation earlier than the auto-cancel deadline (both before the meeting)"
+    )]
     Reconfirmation,
 }
 
@@ -34,10 +36,16 @@ impl Slug {
     /// [`InvalidLink::Slug`] when it breaks the rule above.
     pub fn parse(text: &str) -> Result<Self, InvalidLink> {
         let ok = (1..=64).contains(&text.len())
-            && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !text.starts_with('-')
             && !text.ends_with('-');
-        if ok { Ok(Self(text.to_owned())) } else { Err(InvalidLink::Slug) }
+        if ok {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(InvalidLink::Slug)
+        }
     }
 
     /// The slug.
@@ -68,7 +76,10 @@ impl ReconfirmationPolicy {
         if cancel_before < TimeDelta::zero() || ask_before <= cancel_before {
             return Err(InvalidLink::Reconfirmation);
         }
-        Ok(Self { ask_before, cancel_before })
+        Ok(Self {
+            ask_before,
+            cancel_before,
+        })
     }
     /// How long before the meeting the request goes out.
     pub fn ask_before(&self) -> TimeDelta {
@@ -113,7 +124,12 @@ impl BookingLink {
     ///
     /// # Errors
     /// [`InvalidLink::Title`] for an empty or over-long title.
-    pub fn new(id: LinkId, host: HostId, slug: Slug, settings: LinkSettings) -> Result<Self, InvalidLink> {
+    pub fn new(
+        id: LinkId,
+        host: HostId,
+        slug: Slug,
+        settings: LinkSettings,
+    ) -> Result<Self, InvalidLink> {
         let title = settings.title.trim().to_owned();
         if title.is_empty() || title.chars().count() > 200 {
             return Err(InvalidLink::Title);
@@ -175,7 +191,12 @@ pub struct Host {
 impl Host {
     /// A host from checked parts.
     pub fn new(id: HostId, name: PersonName, email: Email, time_zone: TimeZoneName) -> Self {
-        Self { id, name, email, time_zone }
+        Self {
+            id,
+            name,
+            email,
+            time_zone,
+        }
     }
     /// Id.
     pub fn id(&self) -> HostId {

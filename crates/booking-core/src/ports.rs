@@ -25,13 +25,22 @@ pub struct StoreError {
 
 impl StoreError {
     /// A failure described by `context`, caused by `source`.
-    pub fn new(context: impl Into<String>, source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
-        Self { context: context.into(), source: Some(source.into()) }
+    pub fn new(
+        context: impl Into<String>,
+        source: impl Into<Box<dyn StdError + Send + Sync>>,
+    ) -> Self {
+        Self {
+            context: context.into(),
+            source: Some(source.into()),
+        }
     }
 
     /// A failure with no underlying error.
     pub fn msg(context: impl Into<String>) -> Self {
-        Self { context: context.into(), source: None }
+        Self {
+            context: context.into(),
+            source: None,
+        }
     }
 }
 
@@ -165,13 +174,20 @@ pub trait BookingStore: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError`] on any storage failure (unknown token is `Ok(None)`).
-    async fn booking_by_token(&self, token: &RescheduleToken) -> Result<Option<Booking>, StoreError>;
+    async fn booking_by_token(
+        &self,
+        token: &RescheduleToken,
+    ) -> Result<Option<Booking>, StoreError>;
 
     /// Loads the newest row of the chain mirrored to this external calendar event.
     ///
     /// # Errors
     /// [`StoreError`] on any storage failure (unknown event is `Ok(None)`).
-    async fn booking_by_provider_event(&self, provider: &str, event_id: &str) -> Result<Option<Booking>, StoreError>;
+    async fn booking_by_provider_event(
+        &self,
+        provider: &str,
+        event_id: &str,
+    ) -> Result<Option<Booking>, StoreError>;
 
     /// Every row of a chain, oldest first.
     ///
@@ -184,20 +200,35 @@ pub trait BookingStore: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError`] on any storage failure.
-    async fn blocked_ranges(&self, host: HostId, within: TimeRange, except: Option<ChainId>) -> Result<Vec<TimeRange>, StoreError>;
+    async fn blocked_ranges(
+        &self,
+        host: HostId,
+        within: TimeRange,
+        except: Option<ChainId>,
+    ) -> Result<Vec<TimeRange>, StoreError>;
 
     /// One page of a dashboard tab, with the counts of all tabs, as of `now`.
     ///
     /// # Errors
     /// [`StoreError`] on any storage failure.
-    async fn dashboard(&self, host: HostId, tab: DashboardTab, now: DateTime<Utc>, page: Page) -> Result<DashboardPage, StoreError>;
+    async fn dashboard(
+        &self,
+        host: HostId,
+        tab: DashboardTab,
+        now: DateTime<Utc>,
+        page: Page,
+    ) -> Result<DashboardPage, StoreError>;
 
     /// Confirmed, unreconfirmed rows whose reconfirmation deadline is at or before `now` and
     /// whose meeting has not started, at most `limit`.
     ///
     /// # Errors
     /// [`StoreError`] on any storage failure.
-    async fn reconfirmation_overdue(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Booking>, StoreError>;
+    async fn reconfirmation_overdue(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Booking>, StoreError>;
 
     /// Writes every row and queues every effect, atomically.
     ///
@@ -240,7 +271,11 @@ pub trait BusyCalendar: Send + Sync {
     /// # Errors
     /// [`BusyCalendarError`] when a connected calendar cannot be read; the use cases then
     /// refuse to offer slots rather than risk a double booking.
-    async fn busy(&self, host: HostId, within: TimeRange) -> Result<Vec<TimeRange>, BusyCalendarError>;
+    async fn busy(
+        &self,
+        host: HostId,
+        within: TimeRange,
+    ) -> Result<Vec<TimeRange>, BusyCalendarError>;
 }
 
 impl fmt::Display for DashboardTab {
@@ -301,7 +336,12 @@ pub trait Outbox: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError`] on any storage failure.
-    async fn claim_due(&self, now: DateTime<Utc>, lease: chrono::TimeDelta, limit: u32) -> Result<Vec<OutboxEntry>, StoreError>;
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease: chrono::TimeDelta,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>, StoreError>;
 
     /// Records a successful delivery; the entry is never handed out again.
     ///
@@ -363,22 +403,44 @@ mod shared {
         async fn booking(&self, id: BookingId) -> Result<Option<Booking>, StoreError> {
             (**self).booking(id).await
         }
-        async fn booking_by_token(&self, token: &RescheduleToken) -> Result<Option<Booking>, StoreError> {
+        async fn booking_by_token(
+            &self,
+            token: &RescheduleToken,
+        ) -> Result<Option<Booking>, StoreError> {
             (**self).booking_by_token(token).await
         }
-        async fn booking_by_provider_event(&self, provider: &str, event_id: &str) -> Result<Option<Booking>, StoreError> {
+        async fn booking_by_provider_event(
+            &self,
+            provider: &str,
+            event_id: &str,
+        ) -> Result<Option<Booking>, StoreError> {
             (**self).booking_by_provider_event(provider, event_id).await
         }
         async fn chain(&self, chain: ChainId) -> Result<Vec<Booking>, StoreError> {
             (**self).chain(chain).await
         }
-        async fn blocked_ranges(&self, host: HostId, within: TimeRange, except: Option<ChainId>) -> Result<Vec<TimeRange>, StoreError> {
+        async fn blocked_ranges(
+            &self,
+            host: HostId,
+            within: TimeRange,
+            except: Option<ChainId>,
+        ) -> Result<Vec<TimeRange>, StoreError> {
             (**self).blocked_ranges(host, within, except).await
         }
-        async fn dashboard(&self, host: HostId, tab: DashboardTab, now: DateTime<Utc>, page: Page) -> Result<DashboardPage, StoreError> {
+        async fn dashboard(
+            &self,
+            host: HostId,
+            tab: DashboardTab,
+            now: DateTime<Utc>,
+            page: Page,
+        ) -> Result<DashboardPage, StoreError> {
             (**self).dashboard(host, tab, now, page).await
         }
-        async fn reconfirmation_overdue(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Booking>, StoreError> {
+        async fn reconfirmation_overdue(
+            &self,
+            now: DateTime<Utc>,
+            limit: u32,
+        ) -> Result<Vec<Booking>, StoreError> {
             (**self).reconfirmation_overdue(now, limit).await
         }
         async fn commit(&self, change: Change) -> Result<(), CommitError> {
@@ -388,7 +450,12 @@ mod shared {
 
     #[async_trait]
     impl<T: Outbox + ?Sized> Outbox for Arc<T> {
-        async fn claim_due(&self, now: DateTime<Utc>, lease: chrono::TimeDelta, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
+        async fn claim_due(
+            &self,
+            now: DateTime<Utc>,
+            lease: chrono::TimeDelta,
+            limit: u32,
+        ) -> Result<Vec<OutboxEntry>, StoreError> {
             (**self).claim_due(now, lease, limit).await
         }
         async fn mark_delivered(&self, key: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
@@ -429,7 +496,11 @@ mod shared {
 
     #[async_trait]
     impl<T: BusyCalendar + ?Sized> BusyCalendar for Arc<T> {
-        async fn busy(&self, host: HostId, within: TimeRange) -> Result<Vec<TimeRange>, BusyCalendarError> {
+        async fn busy(
+            &self,
+            host: HostId,
+            within: TimeRange,
+        ) -> Result<Vec<TimeRange>, BusyCalendarError> {
             (**self).busy(host, within).await
         }
     }

@@ -78,7 +78,11 @@ impl Booking {
         };
         let (previous_id, rescheduled_by, reschedule_reason) = match &self.origin {
             Origin::Booked => (None, None, None),
-            Origin::Rescheduled { previous, by, reason } => (
+            Origin::Rescheduled {
+                previous,
+                by,
+                reason,
+            } => (
                 Some(previous.as_uuid()),
                 Some(by.as_str().to_owned()),
                 reason.as_ref().map(|r| r.as_str().to_owned()),
@@ -109,7 +113,11 @@ impl Booking {
             answers: self.answers.pairs().to_vec(),
             tracking: UtmParam::ALL
                 .iter()
-                .filter_map(|p| self.tracking.get(*p).map(|v| (p.key().to_owned(), v.to_owned())))
+                .filter_map(|p| {
+                    self.tracking
+                        .get(*p)
+                        .map(|v| (p.key().to_owned(), v.to_owned()))
+                })
                 .collect(),
             provider: self.provider_event.as_ref().map(|p| p.provider.clone()),
             provider_event_id: self.provider_event.as_ref().map(|p| p.event_id.clone()),
@@ -127,9 +135,17 @@ impl Booking {
     /// [`CorruptRecord`] naming the first field that does not make sense.
     pub fn from_record(r: BookingRecord) -> Result<Booking, CorruptRecord> {
         let id = r.id;
-        let bad = |what: &str| CorruptRecord { id, what: what.to_owned() };
-        let actor = |a: &Option<String>| a.as_deref().and_then(Actor::parse).ok_or_else(|| bad("actor"));
-        let reason = |t: &Option<String>| Reason::parse_optional(t.as_deref()).map_err(|_| bad("reason"));
+        let bad = |what: &str| CorruptRecord {
+            id,
+            what: what.to_owned(),
+        };
+        let actor = |a: &Option<String>| {
+            a.as_deref()
+                .and_then(Actor::parse)
+                .ok_or_else(|| bad("actor"))
+        };
+        let reason =
+            |t: &Option<String>| Reason::parse_optional(t.as_deref()).map_err(|_| bad("reason"));
         let changed_at = r.status_changed_at.ok_or_else(|| bad("status_changed_at"));
         let status = match r.status.as_str() {
             "confirmed" => Status::Confirmed,
@@ -142,7 +158,9 @@ impl Booking {
                 reason: reason(&r.cancel_reason)?,
                 at: changed_at?,
             }),
-            "no_show" => Status::NoShow { marked_at: changed_at? },
+            "no_show" => Status::NoShow {
+                marked_at: changed_at?,
+            },
             _ => return Err(bad("status")),
         };
         let origin = match r.previous_id {
@@ -156,7 +174,11 @@ impl Booking {
         let invitee = Invitee::new(
             PersonName::parse(&r.invitee_name).map_err(|_| bad("invitee_name"))?,
             Email::parse(&r.invitee_email).map_err(|_| bad("invitee_email"))?,
-            r.invitee_phone.as_deref().map(Phone::parse).transpose().map_err(|_| bad("invitee_phone"))?,
+            r.invitee_phone
+                .as_deref()
+                .map(Phone::parse)
+                .transpose()
+                .map_err(|_| bad("invitee_phone"))?,
             TimeZoneName::parse(&r.invitee_time_zone).map_err(|_| bad("invitee_time_zone"))?,
         );
         let provider_event = match (r.provider, r.provider_event_id) {
@@ -170,13 +192,16 @@ impl Booking {
             host: HostId::from_uuid(r.host_id),
             link: LinkId::from_uuid(r.link_id),
             slot: TimeRange::new(r.start_at, r.end_at).map_err(|_| bad("slot"))?,
-            blocked: TimeRange::new(r.blocked_start, r.blocked_end).map_err(|_| bad("blocked range"))?,
+            blocked: TimeRange::new(r.blocked_start, r.blocked_end)
+                .map_err(|_| bad("blocked range"))?,
             status,
             origin,
             token: RescheduleToken::parse(&r.token).map_err(|_| bad("token"))?,
             invitee,
             answers: Answers::new(r.answers).map_err(|_| bad("answers"))?,
-            tracking: Tracking::from_pairs(r.tracking.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+            tracking: Tracking::from_pairs(
+                r.tracking.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            ),
             provider_event,
             reconfirm_by: r.reconfirm_by,
             reconfirmed_at: r.reconfirmed_at,
@@ -213,7 +238,11 @@ pub struct LinkRecord {
 }
 
 fn periods_of(hours: &crate::availability::DayHours) -> Vec<(u16, u16)> {
-    hours.periods().iter().map(|p| (p.start_minute(), p.end_minute())).collect()
+    hours
+        .periods()
+        .iter()
+        .map(|p| (p.start_minute(), p.end_minute()))
+        .collect()
 }
 
 impl BookingLink {
@@ -221,15 +250,30 @@ impl BookingLink {
     pub fn to_record(&self) -> LinkRecord {
         use chrono::Weekday;
         let rules = self.rules();
-        let days = [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun];
+        let days = [
+            Weekday::Mon,
+            Weekday::Tue,
+            Weekday::Wed,
+            Weekday::Thu,
+            Weekday::Fri,
+            Weekday::Sat,
+            Weekday::Sun,
+        ];
         LinkRecord {
             id: self.id().as_uuid(),
             host_id: self.host().as_uuid(),
             slug: self.slug().as_str().to_owned(),
             title: self.title().to_owned(),
             time_zone: rules.zone().name().to_owned(),
-            weekly: days.iter().map(|d| periods_of(rules.weekly().day(*d))).collect(),
-            overrides: rules.overrides().iter().map(|(d, h)| (*d, periods_of(h))).collect(),
+            weekly: days
+                .iter()
+                .map(|d| periods_of(rules.weekly().day(*d)))
+                .collect(),
+            overrides: rules
+                .overrides()
+                .iter()
+                .map(|(d, h)| (*d, periods_of(h)))
+                .collect(),
             duration_minutes: rules.duration().num_minutes(),
             interval_minutes: rules.interval().num_minutes(),
             buffer_before_minutes: rules.buffer_before().num_minutes(),
@@ -237,7 +281,9 @@ impl BookingLink {
             minimum_notice_minutes: rules.minimum_notice().num_minutes(),
             max_days_ahead: rules.max_days_ahead().map(i64::from),
             reconfirm_ask_minutes: self.reconfirmation().map(|p| p.ask_before().num_minutes()),
-            reconfirm_cancel_minutes: self.reconfirmation().map(|p| p.cancel_before().num_minutes()),
+            reconfirm_cancel_minutes: self
+                .reconfirmation()
+                .map(|p| p.cancel_before().num_minutes()),
             create_deal: self.create_deal(),
             questions: self.questions().to_vec(),
         }
@@ -248,10 +294,15 @@ impl BookingLink {
     /// # Errors
     /// [`CorruptRecord`] naming the first field that does not make sense.
     pub fn from_record(r: LinkRecord) -> Result<BookingLink, CorruptRecord> {
-        use crate::availability::{AvailabilityRules, DayHours, DayPeriod, RulesDraft, WeeklyHours};
+        use crate::availability::{
+            AvailabilityRules, DayHours, DayPeriod, RulesDraft, WeeklyHours,
+        };
         use chrono::{TimeDelta, Weekday};
         let id = r.id;
-        let bad = |what: &str| CorruptRecord { id, what: what.to_owned() };
+        let bad = |what: &str| CorruptRecord {
+            id,
+            what: what.to_owned(),
+        };
         let day = |periods: &[(u16, u16)]| -> Result<DayHours, CorruptRecord> {
             let periods = periods
                 .iter()
@@ -263,7 +314,15 @@ impl BookingLink {
         if r.weekly.len() != 7 {
             return Err(bad("weekly hours need seven days"));
         }
-        let days = [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun];
+        let days = [
+            Weekday::Mon,
+            Weekday::Tue,
+            Weekday::Wed,
+            Weekday::Thu,
+            Weekday::Fri,
+            Weekday::Sat,
+            Weekday::Sun,
+        ];
         let mut weekly = WeeklyHours::default();
         for (d, periods) in days.iter().zip(&r.weekly) {
             weekly = weekly.with_day(*d, day(periods)?);
@@ -281,7 +340,11 @@ impl BookingLink {
             buffer_before: TimeDelta::minutes(r.buffer_before_minutes),
             buffer_after: TimeDelta::minutes(r.buffer_after_minutes),
             minimum_notice: TimeDelta::minutes(r.minimum_notice_minutes),
-            max_days_ahead: r.max_days_ahead.map(u32::try_from).transpose().map_err(|_| bad("max_days_ahead"))?,
+            max_days_ahead: r
+                .max_days_ahead
+                .map(u32::try_from)
+                .transpose()
+                .map_err(|_| bad("max_days_ahead"))?,
         })
         .map_err(|e| bad(&e.to_string()))?;
         let reconfirmation = match (r.reconfirm_ask_minutes, r.reconfirm_cancel_minutes) {
@@ -292,7 +355,13 @@ impl BookingLink {
             (None, None) => None,
             _ => return Err(bad("reconfirmation")),
         };
-        let settings = LinkSettings { title: r.title, rules, reconfirmation, create_deal: r.create_deal, questions: r.questions };
+        let settings = LinkSettings {
+            title: r.title,
+            rules,
+            reconfirmation,
+            create_deal: r.create_deal,
+            questions: r.questions,
+        };
         BookingLink::new(
             LinkId::from_uuid(r.id),
             HostId::from_uuid(r.host_id),

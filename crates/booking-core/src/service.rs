@@ -4,12 +4,17 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::booking::{Actor, Booking, HostActionRefusal, MoveTo, NewBooking, TokenRefusal, Transition};
-use crate::effects::{EmailKind, Effect, PlannedEffect, Recipient};
+use crate::booking::{
+    Actor, Booking, HostActionRefusal, MoveTo, NewBooking, TokenRefusal, Transition,
+};
+use crate::effects::{Effect, EmailKind, PlannedEffect, Recipient};
 use crate::ids::{BookingId, HostId};
 use crate::invitee::{Answers, Invitee, Reason, Tracking};
 use crate::link::{BookingLink, Slug};
-use crate::ports::{BookingStore, BusyCalendar, BusyCalendarError, Change, Clock, CommitError, StoreError, TokenSource};
+use crate::ports::{
+    BookingStore, BusyCalendar, BusyCalendarError, Change, Clock, CommitError, StoreError,
+    TokenSource,
+};
 use crate::slots::offered_slots;
 use crate::time::TimeRange;
 use crate::token::RescheduleToken;
@@ -141,7 +146,12 @@ where
 {
     /// Wires the use cases to their ports.
     pub fn new(store: S, clock: C, tokens: T, calendar: B) -> Self {
-        Self { store, clock, tokens, calendar }
+        Self {
+            store,
+            clock,
+            tokens,
+            calendar,
+        }
     }
 
     /// The store, for reads the use cases do not wrap.
@@ -158,20 +168,36 @@ where
     ///
     /// # Errors
     /// [`SlotsError`].
-    pub async fn available_slots(&self, slug: &Slug, window: TimeRange) -> Result<Vec<TimeRange>, SlotsError> {
+    pub async fn available_slots(
+        &self,
+        slug: &Slug,
+        window: TimeRange,
+    ) -> Result<Vec<TimeRange>, SlotsError> {
         if window.length() > MAX_WINDOW {
             return Err(SlotsError::WindowTooLong);
         }
-        let link = self.store.link_by_slug(slug).await?.ok_or(SlotsError::LinkNotFound)?;
+        let link = self
+            .store
+            .link_by_slug(slug)
+            .await?
+            .ok_or(SlotsError::LinkNotFound)?;
         Ok(self.slots_for(&link, window, None).await?)
     }
 
-    async fn slots_for(&self, link: &BookingLink, window: TimeRange, moving: Option<&Booking>) -> Result<Vec<TimeRange>, SlotsOrStore> {
+    async fn slots_for(
+        &self,
+        link: &BookingLink,
+        window: TimeRange,
+        moving: Option<&Booking>,
+    ) -> Result<Vec<TimeRange>, SlotsOrStore> {
         let rules = link.rules();
         // Busy ranges matter up to a meeting plus its buffers beyond the window's ends.
         let reach = rules.duration() + rules.buffer_before() + rules.buffer_after();
         let around = window.padded(reach, reach);
-        let mut busy = self.store.blocked_ranges(link.host(), around, moving.map(Booking::chain)).await?;
+        let mut busy = self
+            .store
+            .blocked_ranges(link.host(), around, moving.map(Booking::chain))
+            .await?;
         busy.extend(self.calendar.busy(link.host(), around).await?);
         if let Some(moving) = moving {
             // The host's calendar still shows the meeting being moved; it must not block itself.
@@ -180,7 +206,12 @@ where
         Ok(offered_slots(rules, &window, self.clock.now(), &busy))
     }
 
-    async fn is_offered(&self, link: &BookingLink, start: DateTime<Utc>, moving: Option<&Booking>) -> Result<bool, SlotsOrStore> {
+    async fn is_offered(
+        &self,
+        link: &BookingLink,
+        start: DateTime<Utc>,
+        moving: Option<&Booking>,
+    ) -> Result<bool, SlotsOrStore> {
         let Ok(probe) = TimeRange::starting_at(start, TimeDelta::minutes(1)) else {
             return Ok(false);
         };
@@ -194,13 +225,22 @@ where
     /// [`BookError::SlotUnavailable`] when the start is not offered (also when another booking
     /// took it between the check and the commit).
     pub async fn book(&self, slug: &Slug, request: BookingRequest) -> Result<Booking, BookError> {
-        let link = self.store.link_by_slug(slug).await?.ok_or(BookError::LinkNotFound)?;
-        if !self.is_offered(&link, request.start, None).await.map_err(BookError::from)? {
+        let link = self
+            .store
+            .link_by_slug(slug)
+            .await?
+            .ok_or(BookError::LinkNotFound)?;
+        if !self
+            .is_offered(&link, request.start, None)
+            .await
+            .map_err(BookError::from)?
+        {
             return Err(BookError::SlotUnavailable);
         }
         let now = self.clock.now();
         let rules = link.rules();
-        let slot = TimeRange::starting_at(request.start, rules.duration()).map_err(|_| BookError::SlotUnavailable)?;
+        let slot = TimeRange::starting_at(request.start, rules.duration())
+            .map_err(|_| BookError::SlotUnavailable)?;
         let id = self.tokens.new_booking_id();
         let mut transition = Booking::confirmed(NewBooking {
             id,
@@ -217,9 +257,14 @@ where
         });
         if link.create_deal() {
             let chain = transition.result.chain();
-            transition.effects.push(PlannedEffect::now(Effect::CreateDeal { chain, booking: id }, now));
+            transition.effects.push(PlannedEffect::now(
+                Effect::CreateDeal { chain, booking: id },
+                now,
+            ));
         }
-        transition.effects.extend(reconfirmation_request(&link, &transition.result, now));
+        transition
+            .effects
+            .extend(reconfirmation_request(&link, &transition.result, now));
         match self.commit(&transition).await {
             Ok(()) => Ok(transition.result),
             Err(CommitError::SlotTaken) => Err(BookError::SlotUnavailable),
@@ -234,27 +279,44 @@ where
     /// [`TokenActionError::NotFound`] for an unknown or malformed token.
     pub async fn booking_by_token(&self, token: &str) -> Result<Booking, TokenActionError> {
         let token = RescheduleToken::parse(token).map_err(|_| TokenActionError::NotFound)?;
-        self.store.booking_by_token(&token).await?.ok_or(TokenActionError::NotFound)
+        self.store
+            .booking_by_token(&token)
+            .await?
+            .ok_or(TokenActionError::NotFound)
     }
 
     /// What the reschedule page shows for a live token.
     ///
     /// # Errors
     /// [`TokenActionError::NotFound`], [`TokenActionError::Refused`] for a dead token.
-    pub async fn reschedule_page(&self, token: &str, window: TimeRange) -> Result<ReschedulePage, TokenActionError> {
+    pub async fn reschedule_page(
+        &self,
+        token: &str,
+        window: TimeRange,
+    ) -> Result<ReschedulePage, TokenActionError> {
         let booking = self.booking_by_token(token).await?;
         booking.check_token(self.clock.now())?;
         let link = self.link_of(&booking).await?;
-        let window = TimeRange::new(window.start(), window.end().min(window.start() + MAX_WINDOW)).unwrap_or(window);
-        let slots = self.slots_for(&link, window, Some(&booking)).await.map_err(TokenActionError::from)?;
-        Ok(ReschedulePage { booking, link, slots })
+        let window = TimeRange::new(
+            window.start(),
+            window.end().min(window.start() + MAX_WINDOW),
+        )
+        .unwrap_or(window);
+        let slots = self
+            .slots_for(&link, window, Some(&booking))
+            .await
+            .map_err(TokenActionError::from)?;
+        Ok(ReschedulePage {
+            booking,
+            link,
+            slots,
+        })
     }
 
     async fn link_of(&self, booking: &Booking) -> Result<BookingLink, StoreError> {
-        self.store
-            .link(booking.link())
-            .await?
-            .ok_or_else(|| StoreError::msg(format!("booking {} refers to a missing link", booking.id())))
+        self.store.link(booking.link()).await?.ok_or_else(|| {
+            StoreError::msg(format!("booking {} refers to a missing link", booking.id()))
+        })
     }
 
     /// Moves the booking a live token belongs to; returns the new row (with a fresh token).
@@ -263,7 +325,12 @@ where
     /// [`TokenActionError::Refused`] with [`TokenRefusal::AlreadyRescheduled`] for a used token
     /// (also for every loser of a concurrent race), [`TokenActionError::SlotUnavailable`] when
     /// the new start is not offered.
-    pub async fn reschedule(&self, token: &str, start: DateTime<Utc>, reason: Option<Reason>) -> Result<Booking, TokenActionError> {
+    pub async fn reschedule(
+        &self,
+        token: &str,
+        start: DateTime<Utc>,
+        reason: Option<Reason>,
+    ) -> Result<Booking, TokenActionError> {
         for _ in 0..RACE_RETRIES {
             let booking = self.booking_by_token(token).await?;
             let now = self.clock.now();
@@ -273,12 +340,18 @@ where
                 return Err(TokenActionError::SameSlot);
             }
             let link = self.link_of(&booking).await?;
-            if !self.is_offered(&link, start, Some(&booking)).await.map_err(TokenActionError::from)? {
+            if !self
+                .is_offered(&link, start, Some(&booking))
+                .await
+                .map_err(TokenActionError::from)?
+            {
                 return Err(TokenActionError::SlotUnavailable);
             }
             let to = self.move_to(&link, start, Actor::Attendee, reason.clone())?;
             let mut transition = booking.reschedule(now, to)?;
-            transition.effects.extend(reconfirmation_request(&link, &transition.result, now));
+            transition
+                .effects
+                .extend(reconfirmation_request(&link, &transition.result, now));
             match self.commit(&transition).await {
                 Ok(()) => return Ok(transition.result),
                 Err(CommitError::VersionConflict(_)) => continue,
@@ -289,13 +362,26 @@ where
         Err(StoreError::msg("reschedule kept losing concurrent races").into())
     }
 
-    fn move_to(&self, link: &BookingLink, start: DateTime<Utc>, by: crate::booking::Actor, reason: Option<Reason>) -> Result<MoveTo, StoreError> {
+    fn move_to(
+        &self,
+        link: &BookingLink,
+        start: DateTime<Utc>,
+        by: crate::booking::Actor,
+        reason: Option<Reason>,
+    ) -> Result<MoveTo, StoreError> {
         let rules = link.rules();
-        let slot = TimeRange::starting_at(start, rules.duration()).map_err(|e| StoreError::new("link has no duration", e))?;
+        let slot = TimeRange::starting_at(start, rules.duration())
+            .map_err(|e| StoreError::new("link has no duration", e))?;
         Ok(self.move_to_range(link, slot, by, reason))
     }
 
-    fn move_to_range(&self, link: &BookingLink, slot: TimeRange, by: crate::booking::Actor, reason: Option<Reason>) -> MoveTo {
+    fn move_to_range(
+        &self,
+        link: &BookingLink,
+        slot: TimeRange,
+        by: crate::booking::Actor,
+        reason: Option<Reason>,
+    ) -> MoveTo {
         let rules = link.rules();
         MoveTo {
             id: self.tokens.new_booking_id(),
@@ -313,9 +399,15 @@ where
     ///
     /// # Errors
     /// [`TokenActionError::NotFound`], [`TokenActionError::Refused`].
-    pub async fn cancel(&self, token: &str, reason: Option<Reason>) -> Result<Booking, TokenActionError> {
-        self.retry_token_action(token, |booking, now| booking.cancel_by_attendee(now, reason.clone()))
-            .await
+    pub async fn cancel(
+        &self,
+        token: &str,
+        reason: Option<Reason>,
+    ) -> Result<Booking, TokenActionError> {
+        self.retry_token_action(token, |booking, now| {
+            booking.cancel_by_attendee(now, reason.clone())
+        })
+        .await
     }
 
     /// Records the attendee's reconfirmation (idempotent).
@@ -323,7 +415,8 @@ where
     /// # Errors
     /// [`TokenActionError::NotFound`], [`TokenActionError::Refused`].
     pub async fn reconfirm(&self, token: &str) -> Result<Booking, TokenActionError> {
-        self.retry_token_action(token, |booking, now| booking.reconfirm(now)).await
+        self.retry_token_action(token, |booking, now| booking.reconfirm(now))
+            .await
     }
 
     async fn retry_token_action<F>(&self, token: &str, step: F) -> Result<Booking, TokenActionError>
@@ -349,34 +442,62 @@ where
     /// # Errors
     /// [`HostActionError::NotFound`] for another host's or an unknown booking;
     /// [`HostActionError::Refused`].
-    pub async fn host_cancel(&self, host: HostId, booking: BookingId, reason: Option<Reason>) -> Result<Booking, HostActionError> {
-        self.host_action(host, booking, |b, now| b.cancel_by_host(now, reason.clone())).await
+    pub async fn host_cancel(
+        &self,
+        host: HostId,
+        booking: BookingId,
+        reason: Option<Reason>,
+    ) -> Result<Booking, HostActionError> {
+        self.host_action(host, booking, |b, now| {
+            b.cancel_by_host(now, reason.clone())
+        })
+        .await
     }
 
     /// The host marks a started meeting as a no-show.
     ///
     /// # Errors
     /// As [`Scheduler::host_cancel`].
-    pub async fn mark_no_show(&self, host: HostId, booking: BookingId) -> Result<Booking, HostActionError> {
-        self.host_action(host, booking, |b, now| b.mark_no_show(now)).await
+    pub async fn mark_no_show(
+        &self,
+        host: HostId,
+        booking: BookingId,
+    ) -> Result<Booking, HostActionError> {
+        self.host_action(host, booking, |b, now| b.mark_no_show(now))
+            .await
     }
 
     /// The host takes a no-show mark back.
     ///
     /// # Errors
     /// As [`Scheduler::host_cancel`].
-    pub async fn undo_no_show(&self, host: HostId, booking: BookingId) -> Result<Booking, HostActionError> {
-        self.host_action(host, booking, |b, _| b.undo_no_show()).await
+    pub async fn undo_no_show(
+        &self,
+        host: HostId,
+        booking: BookingId,
+    ) -> Result<Booking, HostActionError> {
+        self.host_action(host, booking, |b, _| b.undo_no_show())
+            .await
     }
 
-    async fn host_action<F>(&self, host: HostId, mut id: BookingId, step: F) -> Result<Booking, HostActionError>
+    async fn host_action<F>(
+        &self,
+        host: HostId,
+        mut id: BookingId,
+        step: F,
+    ) -> Result<Booking, HostActionError>
     where
         F: Fn(&Booking, DateTime<Utc>) -> Result<Transition, HostActionRefusal> + Send + Sync,
     {
         // Each pass either follows the chain one row forward or retries after a lost race;
         // chains are short, so a generous bound only guards against corrupt data.
         for _ in 0..64 {
-            let booking = self.store.booking(id).await?.filter(|b| b.host() == host).ok_or(HostActionError::NotFound)?;
+            let booking = self
+                .store
+                .booking(id)
+                .await?
+                .filter(|b| b.host() == host)
+                .ok_or(HostActionError::NotFound)?;
             let transition = match step(&booking, self.clock.now()) {
                 Ok(t) => t,
                 Err(HostActionRefusal::Rescheduled(next)) => {
@@ -389,7 +510,10 @@ where
                 Ok(()) => return Ok(transition.result),
                 Err(CommitError::VersionConflict(_)) => continue,
                 Err(CommitError::SlotTaken) => {
-                    return Err(StoreError::msg("undoing the no-show would overlap another booking").into());
+                    return Err(StoreError::msg(
+                        "undoing the no-show would overlap another booking",
+                    )
+                    .into());
                 }
                 Err(CommitError::Store(e)) => return Err(e.into()),
             }
@@ -404,9 +528,18 @@ where
     ///
     /// # Errors
     /// [`StoreError`] on storage failure.
-    pub async fn apply_calendar_change(&self, provider: &str, event_id: &str, change: CalendarChange) -> Result<Option<Booking>, StoreError> {
+    pub async fn apply_calendar_change(
+        &self,
+        provider: &str,
+        event_id: &str,
+        change: CalendarChange,
+    ) -> Result<Option<Booking>, StoreError> {
         for _ in 0..RACE_RETRIES {
-            let Some(booking) = self.store.booking_by_provider_event(provider, event_id).await? else {
+            let Some(booking) = self
+                .store
+                .booking_by_provider_event(provider, event_id)
+                .await?
+            else {
                 return Ok(None);
             };
             let now = self.clock.now();
@@ -419,7 +552,8 @@ where
                         Ok(mut t) => {
                             if !t.is_noop() {
                                 // The new row has its own deadline, so it must be asked again.
-                                t.effects.extend(reconfirmation_request(&link, &t.result, now));
+                                t.effects
+                                    .extend(reconfirmation_request(&link, &t.result, now));
                             }
                             t
                         }
@@ -436,7 +570,9 @@ where
                 Err(CommitError::Store(e)) => return Err(e),
             }
         }
-        Err(StoreError::msg("calendar change kept losing concurrent races"))
+        Err(StoreError::msg(
+            "calendar change kept losing concurrent races",
+        ))
     }
 
     /// Cancels up to `limit` confirmed bookings whose reconfirmation deadline has passed
@@ -466,21 +602,36 @@ where
         if transition.is_noop() {
             return Ok(());
         }
-        let change = Change { writes: transition.writes.clone(), effects: transition.effects.clone() };
+        let change = Change {
+            writes: transition.writes.clone(),
+            effects: transition.effects.clone(),
+        };
         self.store.commit(change).await
     }
 }
 
 /// The auto-cancel deadline of a booking at `slot` under the link's policy.
 fn reconfirm_deadline(link: &BookingLink, slot: TimeRange) -> Option<DateTime<Utc>> {
-    link.reconfirmation().map(|p| slot.start() - p.cancel_before())
+    link.reconfirmation()
+        .map(|p| slot.start() - p.cancel_before())
 }
 
 /// The "are you still attending?" mail, due `ask_before` the meeting (or now, if later).
-fn reconfirmation_request(link: &BookingLink, booking: &Booking, now: DateTime<Utc>) -> Option<PlannedEffect> {
+fn reconfirmation_request(
+    link: &BookingLink,
+    booking: &Booking,
+    now: DateTime<Utc>,
+) -> Option<PlannedEffect> {
     let policy = link.reconfirmation()?;
-    let effect = Effect::Email { kind: EmailKind::ReconfirmationRequest, to: Recipient::Attendee, booking: booking.id() };
-    Some(PlannedEffect { effect, due_at: (booking.slot().start() - policy.ask_before()).max(now) })
+    let effect = Effect::Email {
+        kind: EmailKind::ReconfirmationRequest,
+        to: Recipient::Attendee,
+        booking: booking.id(),
+    };
+    Some(PlannedEffect {
+        effect,
+        due_at: (booking.slot().start() - policy.ask_before()).max(now),
+    })
 }
 
 /// Internal: errors of the slot computation shared by several use cases.
@@ -555,7 +706,11 @@ mod tests {
     }
     fn link(create_deal: bool) -> BookingLink {
         let zone = TimeZoneName::parse("UTC").unwrap();
-        let draft = RulesDraft::weekdays(zone, DayPeriod::parse("09:00-17:00").unwrap(), TimeDelta::minutes(30));
+        let draft = RulesDraft::weekdays(
+            zone,
+            DayPeriod::parse("09:00-17:00").unwrap(),
+            TimeDelta::minutes(30),
+        );
         let settings = LinkSettings {
             title: "Intro".into(),
             rules: AvailabilityRules::new(draft).unwrap(),
@@ -563,13 +718,29 @@ mod tests {
             create_deal,
             questions: vec![],
         };
-        BookingLink::new(LinkId::from_uuid(Uuid::from_u128(2)), host(), Slug::parse("intro").unwrap(), settings).unwrap()
+        BookingLink::new(
+            LinkId::from_uuid(Uuid::from_u128(2)),
+            host(),
+            Slug::parse("intro").unwrap(),
+            settings,
+        )
+        .unwrap()
     }
     fn invitee() -> Invitee {
-        Invitee::new(PersonName::parse("Ada").unwrap(), Email::parse("ada@example.org").unwrap(), None, TimeZoneName::parse("UTC").unwrap())
+        Invitee::new(
+            PersonName::parse("Ada").unwrap(),
+            Email::parse("ada@example.org").unwrap(),
+            None,
+            TimeZoneName::parse("UTC").unwrap(),
+        )
     }
     fn request(h: u32) -> BookingRequest {
-        BookingRequest { start: at(h), invitee: invitee(), answers: Answers::default(), tracking: Tracking::default() }
+        BookingRequest {
+            start: at(h),
+            invitee: invitee(),
+            answers: Answers::default(),
+            tracking: Tracking::default(),
+        }
     }
     fn clock() -> MockClock {
         let mut c = MockClock::new();
@@ -578,8 +749,10 @@ mod tests {
     }
     fn tokens() -> MockTokenSource {
         let mut t = MockTokenSource::new();
-        t.expect_new_token().returning(|| RescheduleToken::from_bytes([7; 16]));
-        t.expect_new_booking_id().returning(|| BookingId::from_uuid(Uuid::from_u128(42)));
+        t.expect_new_token()
+            .returning(|| RescheduleToken::from_bytes([7; 16]));
+        t.expect_new_booking_id()
+            .returning(|| BookingId::from_uuid(Uuid::from_u128(42)));
         t
     }
     fn free_calendar() -> MockBusyCalendar {
@@ -608,30 +781,56 @@ mod tests {
     #[tokio::test]
     async fn booking_commits_one_row_with_its_effects_and_a_deal() {
         let mut store = MockBookingStore::new();
-        store.expect_link_by_slug().returning(|_| Ok(Some(link(true))));
-        store.expect_blocked_ranges().withf(|h, _, except| *h == host() && except.is_none()).returning(|_, _, _| Ok(vec![]));
+        store
+            .expect_link_by_slug()
+            .returning(|_| Ok(Some(link(true))));
+        store
+            .expect_blocked_ranges()
+            .withf(|h, _, except| *h == host() && except.is_none())
+            .returning(|_, _, _| Ok(vec![]));
         store
             .expect_commit()
             .times(1)
             .withf(|change| {
                 let codes: Vec<String> = change.effects.iter().map(|e| e.effect.code()).collect();
                 matches!(change.writes.as_slice(), [Write::Insert(b)] if b.slot().start() == at(10))
-                    && codes == ["email/Booked/Attendee", "email/Booked/Host", "calendar/Create", "webhook/callBooked", "deal"]
+                    && codes
+                        == [
+                            "email/Booked/Attendee",
+                            "email/Booked/Host",
+                            "calendar/Create",
+                            "webhook/callBooked",
+                            "deal",
+                        ]
             })
             .returning(|_| Ok(()));
         let mut calendar = MockBusyCalendar::new();
-        calendar.expect_busy().withf(|h, _| *h == host()).times(1).returning(|_, _| Ok(vec![]));
+        calendar
+            .expect_busy()
+            .withf(|h, _| *h == host())
+            .times(1)
+            .returning(|_, _| Ok(vec![]));
         let svc = Scheduler::new(store, clock(), tokens(), calendar);
-        let booked = svc.book(&Slug::parse("intro").unwrap(), request(10)).await.unwrap();
+        let booked = svc
+            .book(&Slug::parse("intro").unwrap(), request(10))
+            .await
+            .unwrap();
         assert_eq!(booked.id(), BookingId::from_uuid(Uuid::from_u128(42)));
     }
 
     #[tokio::test]
     async fn a_slot_taken_at_commit_is_reported_as_unavailable() {
         let mut store = MockBookingStore::new();
-        store.expect_link_by_slug().returning(|_| Ok(Some(link(false))));
-        store.expect_blocked_ranges().returning(|_, _, _| Ok(vec![]));
-        store.expect_commit().times(1).returning(|_| Err(CommitError::SlotTaken));
+        store
+            .expect_link_by_slug()
+            .returning(|_| Ok(Some(link(false))));
+        store
+            .expect_blocked_ranges()
+            .returning(|_, _, _| Ok(vec![]));
+        store
+            .expect_commit()
+            .times(1)
+            .returning(|_| Err(CommitError::SlotTaken));
         let svc = Scheduler::new(store, clock(), tokens(), free_calendar());
         let got = svc.book(&Slug::parse("intro").unwrap(), request(10)).await;
         assert!(matches!(got, Err(BookError::SlotUnavailable)), "{got:?}");
@@ -640,11 +839,17 @@ mod tests {
     #[tokio::test]
     async fn an_unreadable_calendar_stops_the_booking_before_any_write() {
         let mut store = MockBookingStore::new();
-        store.expect_link_by_slug().returning(|_| Ok(Some(link(false))));
-        store.expect_blocked_ranges().returning(|_, _, _| Ok(vec![]));
+        store
+            .expect_link_by_slug()
+            .returning(|_| Ok(Some(link(false))));
+        store
+            .expect_blocked_ranges()
+            .returning(|_, _, _| Ok(vec![]));
         store.expect_commit().times(0);
         let mut calendar = MockBusyCalendar::new();
-        calendar.expect_busy().returning(|_, _| Err(BusyCalendarError("token revoked".into())));
+        calendar
+            .expect_busy()
+            .returning(|_, _| Err(BusyCalendarError("token revoked".into())));
         let svc = Scheduler::new(store, clock(), tokens(), calendar);
         let got = svc.book(&Slug::parse("intro").unwrap(), request(10)).await;
         assert!(matches!(got, Err(BookError::Calendar(_))), "{got:?}");
@@ -653,8 +858,12 @@ mod tests {
     #[tokio::test]
     async fn a_start_outside_working_hours_is_refused_without_a_write() {
         let mut store = MockBookingStore::new();
-        store.expect_link_by_slug().returning(|_| Ok(Some(link(false))));
-        store.expect_blocked_ranges().returning(|_, _, _| Ok(vec![]));
+        store
+            .expect_link_by_slug()
+            .returning(|_| Ok(Some(link(false))));
+        store
+            .expect_blocked_ranges()
+            .returning(|_, _, _| Ok(vec![]));
         store.expect_commit().times(0);
         let svc = Scheduler::new(store, clock(), tokens(), free_calendar());
         let got = svc.book(&Slug::parse("intro").unwrap(), request(18)).await;
@@ -666,28 +875,49 @@ mod tests {
         let mut store = MockBookingStore::new();
         let mut seq = mockall::Sequence::new();
         let before = existing(11);
-        let after = before.reschedule(now(), MoveTo {
-            id: BookingId::from_uuid(Uuid::from_u128(77)),
-            token: RescheduleToken::from_bytes([9; 16]),
-            slot: before.slot(),
-            blocked: before.blocked(),
-            by: Actor::Attendee,
-            reason: None,
-            reconfirm_by: None,
-        });
+        let after = before.reschedule(
+            now(),
+            MoveTo {
+                id: BookingId::from_uuid(Uuid::from_u128(77)),
+                token: RescheduleToken::from_bytes([9; 16]),
+                slot: before.slot(),
+                blocked: before.blocked(),
+                by: Actor::Attendee,
+                reason: None,
+                reconfirm_by: None,
+            },
+        );
         let after = after.unwrap().writes[0].booking().clone();
         let b = before.clone();
-        store.expect_booking_by_token().times(1).in_sequence(&mut seq).returning(move |_| Ok(Some(b.clone())));
+        store
+            .expect_booking_by_token()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(move |_| Ok(Some(b.clone())));
         store.expect_link().returning(|_| Ok(Some(link(false))));
         store
             .expect_blocked_ranges()
             .withf(move |_, _, except| *except == Some(before.chain()))
             .returning(|_, _, _| Ok(vec![]));
-        store.expect_commit().times(1).in_sequence(&mut seq).returning(|c| Err(CommitError::VersionConflict(c.writes[0].booking().id())));
-        store.expect_booking_by_token().times(1).in_sequence(&mut seq).returning(move |_| Ok(Some(after.clone())));
+        store
+            .expect_commit()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|c| Err(CommitError::VersionConflict(c.writes[0].booking().id())));
+        store
+            .expect_booking_by_token()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(move |_| Ok(Some(after.clone())));
         let svc = Scheduler::new(store, clock(), tokens(), free_calendar());
         let got = svc.reschedule(&"05".repeat(16), at(14), None).await;
-        assert!(matches!(got, Err(TokenActionError::Refused(TokenRefusal::AlreadyRescheduled))), "{got:?}");
+        assert!(
+            matches!(
+                got,
+                Err(TokenActionError::Refused(TokenRefusal::AlreadyRescheduled))
+            ),
+            "{got:?}"
+        );
     }
 
     #[tokio::test]
@@ -695,7 +925,9 @@ mod tests {
         let cancelled = existing(11).cancel_by_attendee(now(), None).unwrap().result;
         let mut store = MockBookingStore::new();
         let c = cancelled.clone();
-        store.expect_booking_by_token().returning(move |_| Ok(Some(c.clone())));
+        store
+            .expect_booking_by_token()
+            .returning(move |_| Ok(Some(c.clone())));
         store.expect_commit().times(0);
         let svc = Scheduler::new(store, clock(), tokens(), free_calendar());
         let got = svc.cancel(&"05".repeat(16), None).await.unwrap();
@@ -709,18 +941,26 @@ mod tests {
         store.expect_booking_by_token().times(0);
         let svc = Scheduler::new(store, clock(), tokens(), free_calendar());
         for bad in ["", "../etc/passwd", &"A".repeat(32)] {
-            assert!(matches!(svc.cancel(bad, None).await, Err(TokenActionError::NotFound)));
+            assert!(matches!(
+                svc.cancel(bad, None).await,
+                Err(TokenActionError::NotFound)
+            ));
         }
     }
 
     #[tokio::test]
     async fn hosts_cannot_act_on_other_hosts_bookings() {
         let mut store = MockBookingStore::new();
-        store.expect_booking().with(eq(BookingId::from_uuid(Uuid::from_u128(5)))).returning(|_| Ok(Some(existing(11))));
+        store
+            .expect_booking()
+            .with(eq(BookingId::from_uuid(Uuid::from_u128(5))))
+            .returning(|_| Ok(Some(existing(11))));
         store.expect_commit().times(0);
         let svc = Scheduler::new(store, clock(), tokens(), free_calendar());
         let stranger = HostId::from_uuid(Uuid::from_u128(99));
-        let got = svc.host_cancel(stranger, BookingId::from_uuid(Uuid::from_u128(5)), None).await;
+        let got = svc
+            .host_cancel(stranger, BookingId::from_uuid(Uuid::from_u128(5)), None)
+            .await;
         assert!(matches!(got, Err(HostActionError::NotFound)), "{got:?}");
     }
 }

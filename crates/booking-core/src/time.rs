@@ -86,7 +86,12 @@ impl TimeRange {
 
 impl fmt::Display for TimeRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} .. {}", self.start.to_rfc3339(), self.end.to_rfc3339())
+        write!(
+            f,
+            "{} .. {}",
+            self.start.to_rfc3339(),
+            self.end.to_rfc3339()
+        )
     }
 }
 
@@ -159,7 +164,10 @@ mod tests {
 
     #[test]
     fn zones_parse_only_iana_names() {
-        assert_eq!(TimeZoneName::parse("Europe/Berlin").unwrap().name(), "Europe/Berlin");
+        assert_eq!(
+            TimeZoneName::parse("Europe/Berlin").unwrap().name(),
+            "Europe/Berlin"
+        );
         assert!(TimeZoneName::parse("Mars/Olympus").is_err());
         assert!(TimeZoneName::parse("").is_err());
     }

@@ -27,8 +27,14 @@ impl RescheduleToken {
     /// [`MalformedToken`] for anything else (upper case, other length, other characters).
     pub fn parse(text: &str) -> Result<Self, MalformedToken> {
         let ok = text.len() == TOKEN_LEN
-            && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if ok { Ok(Self(text.to_owned())) } else { Err(MalformedToken) }
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if ok {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(MalformedToken)
+        }
     }
 
     /// Encodes 16 random bytes as a token.

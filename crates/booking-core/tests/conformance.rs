@@ -1,8 +1,6 @@
 //! Runs the store conformance suite against the in-memory store, the reference the database
 //! stores are held to.
 
-use std::future::Future;
-
 use booking_core::testkit::InMemoryStore;
 use booking_core::testkit::conformance::{Inline, StoreFactory};
 
@@ -11,8 +9,8 @@ struct Memory;
 impl StoreFactory for Memory {
     type Store = InMemoryStore;
 
-    fn fresh(&self) -> impl Future<Output = InMemoryStore> + Send {
-        async { InMemoryStore::new() }
+    async fn fresh(&self) -> InMemoryStore {
+        InMemoryStore::new()
     }
 }
 

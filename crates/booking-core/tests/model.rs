@@ -8,17 +8,26 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().build().expect("runtime")
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime")
 }
 
 #[test]
 fn booking_state_machine_matches_the_model() {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256);
-    let mut runner = TestRunner::new(Config { cases, ..Config::default() });
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256);
+    let mut runner = TestRunner::new(Config {
+        cases,
+        ..Config::default()
+    });
     let rt = runtime();
     runner
         .run(&ops(), |ops: Vec<Op>| {
-            rt.block_on(run_case(InMemoryStore::new(), &ops)).map_err(TestCaseError::fail)
+            rt.block_on(run_case(InMemoryStore::new(), &ops))
+                .map_err(TestCaseError::fail)
         })
         .unwrap();
 }

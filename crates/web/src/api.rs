@@ -15,20 +15,31 @@ use serde_json::json;
 
 use crate::AppState;
 use crate::errors::Failure;
-use crate::forms::{FieldErrors, InviteeInput, parse_answers, parse_instant, parse_invitee, parse_reason};
+use crate::forms::{
+    FieldErrors, InviteeInput, parse_answers, parse_instant, parse_invitee, parse_reason,
+};
 use crate::headers::token_page;
 use crate::present::{booking_json, rfc3339};
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
-            .route("/openapi.json", web::get().to(|| async { HttpResponse::Ok().json(crate::openapi::document()) }))
+            .route(
+                "/openapi.json",
+                web::get().to(|| async { HttpResponse::Ok().json(crate::openapi::document()) }),
+            )
             .route("/links/{slug}/slots", web::get().to(slots))
             .route("/links/{slug}/bookings", web::post().to(create_booking))
             .route("/bookings/by-token/{token}", web::get().to(by_token))
-            .route("/bookings/by-token/{token}/reschedule", web::post().to(reschedule))
+            .route(
+                "/bookings/by-token/{token}/reschedule",
+                web::post().to(reschedule),
+            )
             .route("/bookings/by-token/{token}/cancel", web::post().to(cancel))
-            .route("/bookings/by-token/{token}/reconfirm", web::post().to(reconfirm))
+            .route(
+                "/bookings/by-token/{token}/reconfirm",
+                web::post().to(reconfirm),
+            )
             .default_service(web::to(|| async { Failure::NotFound.problem() })),
     );
 }
@@ -40,11 +51,20 @@ struct SlotsQuery {
     tz: Option<String>,
 }
 
-async fn slots(state: web::Data<AppState>, slug: web::Path<String>, query: web::Query<SlotsQuery>) -> HttpResponse {
-    let Ok(slug) = Slug::parse(&slug) else { return Failure::NotFound.problem() };
+async fn slots(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    query: web::Query<SlotsQuery>,
+) -> HttpResponse {
+    let Ok(slug) = Slug::parse(&slug) else {
+        return Failure::NotFound.problem();
+    };
     let mut errors = FieldErrors::default();
     let now = state.scheduler.clock().now();
-    let from = query.from.as_deref().map_or(Some(now), |f| parse_instant(f, "from", &mut errors));
+    let from = query
+        .from
+        .as_deref()
+        .map_or(Some(now), |f| parse_instant(f, "from", &mut errors));
     let to = match (from, query.to.as_deref()) {
         (_, Some(t)) => parse_instant(t, "to", &mut errors),
         (Some(from), None) => Some(from + TimeDelta::days(7)),
@@ -68,8 +88,10 @@ async fn slots(state: web::Data<AppState>, slug: web::Path<String>, query: web::
     };
     match state.scheduler.available_slots(&slug, window).await {
         Ok(slots) => {
-            let slots: Vec<_> =
-                slots.iter().map(|s| json!({"start": rfc3339(s.start(), zone), "end": rfc3339(s.end(), zone)})).collect();
+            let slots: Vec<_> = slots
+                .iter()
+                .map(|s| json!({"start": rfc3339(s.start(), zone), "end": rfc3339(s.end(), zone)}))
+                .collect();
             HttpResponse::Ok().json(json!({ "slots": slots }))
         }
         Err(e) => Failure::from(e).problem(),
@@ -106,23 +128,55 @@ fn token_json(status: actix_web::http::StatusCode, body: serde_json::Value) -> H
     token_page(&mut builder).json(body)
 }
 
-async fn create_booking(state: web::Data<AppState>, slug: web::Path<String>, body: web::Json<BookingBody>) -> HttpResponse {
-    let Ok(slug) = Slug::parse(&slug) else { return Failure::NotFound.problem() };
+async fn create_booking(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    body: web::Json<BookingBody>,
+) -> HttpResponse {
+    let Ok(slug) = Slug::parse(&slug) else {
+        return Failure::NotFound.problem();
+    };
     let body = body.into_inner();
     let mut errors = FieldErrors::default();
     let start = parse_instant(&body.start, "start", &mut errors);
-    let input = InviteeInput { name: body.invitee.name, email: body.invitee.email, phone: body.invitee.phone, timezone: body.invitee.timezone };
+    let input = InviteeInput {
+        name: body.invitee.name,
+        email: body.invitee.email,
+        phone: body.invitee.phone,
+        timezone: body.invitee.timezone,
+    };
     let invitee = parse_invitee(&input, &mut errors);
-    let answers = parse_answers(body.answers.into_iter().map(|a| (a.question, a.answer)).collect(), &mut errors);
-    let tracking = Tracking::from_pairs(body.tracking.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let answers = parse_answers(
+        body.answers
+            .into_iter()
+            .map(|a| (a.question, a.answer))
+            .collect(),
+        &mut errors,
+    );
+    let tracking =
+        Tracking::from_pairs(body.tracking.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let (Some(start), Some(invitee), true) = (start, invitee, errors.is_empty()) else {
         return Failure::Invalid(errors.summary()).problem();
     };
-    match state.scheduler.book(&slug, BookingRequest { start, invitee, answers, tracking }).await {
+    match state
+        .scheduler
+        .book(
+            &slug,
+            BookingRequest {
+                start,
+                invitee,
+                answers,
+                tracking,
+            },
+        )
+        .await
+    {
         Ok(b) => {
             let location = format!("/api/v1/bookings/by-token/{}", b.token().expose());
             let mut builder = HttpResponse::Created();
-            token_page(&mut builder).insert_header(("Location", location)).json(booking_json(&state, &b, true))
+            token_page(&mut builder)
+                .insert_header(("Location", location))
+                .json(booking_json(&state, &b, true))
         }
         Err(e) => Failure::from(e).problem(),
     }
@@ -132,7 +186,10 @@ async fn by_token(state: web::Data<AppState>, token: web::Path<String>) -> HttpR
     match state.scheduler.booking_by_token(&token).await {
         Ok(b) => {
             let live = b.token_is_live(state.scheduler.clock().now());
-            token_json(actix_web::http::StatusCode::OK, booking_json(&state, &b, live))
+            token_json(
+                actix_web::http::StatusCode::OK,
+                booking_json(&state, &b, live),
+            )
         }
         Err(e) => Failure::from(e).problem(),
     }
@@ -145,13 +202,22 @@ struct RescheduleBody {
     reason: Option<String>,
 }
 
-async fn reschedule(state: web::Data<AppState>, token: web::Path<String>, body: web::Json<RescheduleBody>) -> HttpResponse {
+async fn reschedule(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    body: web::Json<RescheduleBody>,
+) -> HttpResponse {
     let mut errors = FieldErrors::default();
     let start = parse_instant(&body.start, "start", &mut errors);
     let reason = parse_reason(body.reason.as_deref(), &mut errors);
-    let (Some(start), true) = (start, errors.is_empty()) else { return Failure::Invalid(errors.summary()).problem() };
+    let (Some(start), true) = (start, errors.is_empty()) else {
+        return Failure::Invalid(errors.summary()).problem();
+    };
     match state.scheduler.reschedule(&token, start, reason).await {
-        Ok(b) => token_json(actix_web::http::StatusCode::OK, booking_json(&state, &b, true)),
+        Ok(b) => token_json(
+            actix_web::http::StatusCode::OK,
+            booking_json(&state, &b, true),
+        ),
         Err(e) => Failure::from(e).problem(),
     }
 }
@@ -162,14 +228,21 @@ struct CancelBody {
     reason: Option<String>,
 }
 
-async fn cancel(state: web::Data<AppState>, token: web::Path<String>, body: web::Bytes) -> HttpResponse {
+async fn cancel(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
     // The body is optional: an empty one cancels without a reason.
     let body: CancelBody = if body.iter().all(u8::is_ascii_whitespace) {
         CancelBody::default()
     } else {
         match serde_json::from_slice(&body) {
             Ok(b) => b,
-            Err(e) => return Failure::Malformed(format!("the JSON body could not be read: {e}")).problem(),
+            Err(e) => {
+                return Failure::Malformed(format!("the JSON body could not be read: {e}"))
+                    .problem();
+            }
         }
     };
     let mut errors = FieldErrors::default();
@@ -178,15 +251,20 @@ async fn cancel(state: web::Data<AppState>, token: web::Path<String>, body: web:
         return Failure::Invalid(errors.summary()).problem();
     }
     match state.scheduler.cancel(&token, reason).await {
-        Ok(b) => token_json(actix_web::http::StatusCode::OK, booking_json(&state, &b, false)),
+        Ok(b) => token_json(
+            actix_web::http::StatusCode::OK,
+            booking_json(&state, &b, false),
+        ),
         Err(e) => Failure::from(e).problem(),
     }
 }
 
 async fn reconfirm(state: web::Data<AppState>, token: web::Path<String>) -> HttpResponse {
     match state.scheduler.reconfirm(&token).await {
-        Ok(b) => token_json(actix_web::http::StatusCode::OK, booking_json(&state, &b, true)),
+        Ok(b) => token_json(
+            actix_web::http::StatusCode::OK,
+            booking_json(&state, &b, true),
+        ),
         Err(e) => Failure::from(e).problem(),
     }
 }
-

@@ -96,7 +96,9 @@ impl Failure {
             "status": self.status().as_u16(),
             "detail": self.detail(),
         });
-        HttpResponse::build(self.status()).content_type("application/problem+json").body(body.to_string())
+        HttpResponse::build(self.status())
+            .content_type("application/problem+json")
+            .body(body.to_string())
     }
 
     fn internal(error: &dyn std::error::Error) -> Self {

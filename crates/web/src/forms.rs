@@ -14,15 +14,20 @@ fn reject(message: String) -> actix_web::Error {
 }
 
 pub(crate) fn json_config() -> web::JsonConfig {
-    web::JsonConfig::default().limit(256 * 1024).error_handler(|e, _| reject(format!("the JSON body could not be read: {e}")))
+    web::JsonConfig::default()
+        .limit(256 * 1024)
+        .error_handler(|e, _| reject(format!("the JSON body could not be read: {e}")))
 }
 
 pub(crate) fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|e, _| reject(format!("invalid query parameters: {e}")))
+    web::QueryConfig::default()
+        .error_handler(|e, _| reject(format!("invalid query parameters: {e}")))
 }
 
 pub(crate) fn form_config() -> web::FormConfig {
-    web::FormConfig::default().limit(256 * 1024).error_handler(|e, _| reject(format!("the form could not be read: {e}")))
+    web::FormConfig::default()
+        .limit(256 * 1024)
+        .error_handler(|e, _| reject(format!("the form could not be read: {e}")))
 }
 
 pub(crate) fn path_config() -> web::PathConfig {
@@ -39,7 +44,10 @@ impl FieldErrors {
     }
 
     pub(crate) fn get(&self, field: &str) -> Option<&str> {
-        self.0.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+        self.0
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -48,7 +56,11 @@ impl FieldErrors {
 
     /// All messages as one sentence list, for the API.
     pub(crate) fn summary(&self) -> String {
-        self.0.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join("; ")
+        self.0
+            .iter()
+            .map(|(f, m)| format!("{f}: {m}"))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 }
 
@@ -62,13 +74,22 @@ pub(crate) struct InviteeInput {
 }
 
 pub(crate) fn parse_invitee(input: &InviteeInput, errors: &mut FieldErrors) -> Option<Invitee> {
-    let name = PersonName::parse(&input.name).map_err(|e| errors.add("name", e.to_string())).ok();
-    let email = Email::parse(&input.email).map_err(|e| errors.add("email", e.to_string())).ok();
+    let name = PersonName::parse(&input.name)
+        .map_err(|e| errors.add("name", e.to_string()))
+        .ok();
+    let email = Email::parse(&input.email)
+        .map_err(|e| errors.add("email", e.to_string()))
+        .ok();
     let phone = match input.phone.as_deref().map(str::trim) {
         None | Some("") => Some(None),
-        Some(p) => Phone::parse(p).map(Some).map_err(|e| errors.add("phone", e.to_string())).ok(),
+        Some(p) => Phone::parse(p)
+            .map(Some)
+            .map_err(|e| errors.add("phone", e.to_string()))
+            .ok(),
     };
-    let zone = TimeZoneName::parse(&input.timezone).map_err(|e| errors.add("timezone", e.to_string())).ok();
+    let zone = TimeZoneName::parse(&input.timezone)
+        .map_err(|e| errors.add("timezone", e.to_string()))
+        .ok();
     Some(Invitee::new(name?, email?, phone?, zone?))
 }
 
@@ -87,9 +108,18 @@ pub(crate) fn parse_reason(text: Option<&str>, errors: &mut FieldErrors) -> Opti
 }
 
 /// An RFC 3339 instant with an offset (`2027-03-01T09:00:00+01:00` or `…Z`).
-pub(crate) fn parse_instant(text: &str, field: &'static str, errors: &mut FieldErrors) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_instant(
+    text: &str,
+    field: &'static str,
+    errors: &mut FieldErrors,
+) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text.trim())
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| errors.add(field, "expected an RFC 3339 date-time with offset, e.g. 2027-03-01T09:00:00Z"))
+        .map_err(|_| {
+            errors.add(
+                field,
+                "expected an RFC 3339 date-time with offset, e.g. 2027-03-01T09:00:00Z",
+            )
+        })
         .ok()
 }

@@ -18,9 +18,14 @@ pub fn security_headers() -> DefaultHeaders {
 
 /// Adds the headers of a page or API response that carries a token: it must not leak through
 /// the Referer header of links on the page, nor be kept in a cache.
-pub(crate) fn token_page(builder: &mut actix_web::HttpResponseBuilder) -> &mut actix_web::HttpResponseBuilder {
+pub(crate) fn token_page(
+    builder: &mut actix_web::HttpResponseBuilder,
+) -> &mut actix_web::HttpResponseBuilder {
     builder
-        .insert_header((header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .insert_header((
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
         .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
 }
 
@@ -28,7 +33,8 @@ pub(crate) fn token_page(builder: &mut actix_web::HttpResponseBuilder) -> &mut a
 pub fn redact_tokens(path: &str) -> String {
     path.split('/')
         .map(|segment| {
-            let hexish = segment.len() >= 32 && segment.bytes().take(32).all(|b| b.is_ascii_hexdigit());
+            let hexish =
+                segment.len() >= 32 && segment.bytes().take(32).all(|b| b.is_ascii_hexdigit());
             if hexish { "<token>" } else { segment }
         })
         .collect::<Vec<_>>()
@@ -42,8 +48,14 @@ mod tests {
     #[test]
     fn tokens_are_redacted_from_paths() {
         let token = "0123456789abcdef0123456789abcdef";
-        assert_eq!(redact_tokens(&format!("/book/cancel/{token}")), "/book/cancel/<token>");
-        assert_eq!(redact_tokens(&format!("/api/v1/bookings/by-token/{token}/reschedule")), "/api/v1/bookings/by-token/<token>/reschedule");
+        assert_eq!(
+            redact_tokens(&format!("/book/cancel/{token}")),
+            "/book/cancel/<token>"
+        );
+        assert_eq!(
+            redact_tokens(&format!("/api/v1/bookings/by-token/{token}/reschedule")),
+            "/api/v1/bookings/by-token/<token>/reschedule"
+        );
         assert_eq!(redact_tokens("/book/intro"), "/book/intro");
     }
 }

@@ -21,7 +21,8 @@ mod views;
 pub use headers::{redact_tokens, security_headers};
 
 /// The use cases with adapters chosen at run time.
-pub type DynScheduler = Scheduler<Arc<dyn BookingStore>, Arc<dyn Clock>, Arc<dyn TokenSource>, Arc<dyn BusyCalendar>>;
+pub type DynScheduler =
+    Scheduler<Arc<dyn BookingStore>, Arc<dyn Clock>, Arc<dyn TokenSource>, Arc<dyn BusyCalendar>>;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -35,14 +36,19 @@ pub struct AppState {
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").field("public_base_url", &self.public_base_url).finish_non_exhaustive()
+        f.debug_struct("AppState")
+            .field("public_base_url", &self.public_base_url)
+            .finish_non_exhaustive()
     }
 }
 
 impl AppState {
     /// State for the given use cases and public URL.
     pub fn new(scheduler: DynScheduler, public_base_url: &str) -> Self {
-        Self { scheduler: Arc::new(scheduler), public_base_url: public_base_url.trim_end_matches('/').to_owned() }
+        Self {
+            scheduler: Arc::new(scheduler),
+            public_base_url: public_base_url.trim_end_matches('/').to_owned(),
+        }
     }
 
     pub(crate) fn url(&self, path: &str) -> String {

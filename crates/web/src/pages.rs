@@ -8,15 +8,17 @@ use actix_web::{HttpResponse, web};
 use booking_core::booking::Booking;
 use booking_core::invitee::{Tracking, UtmParam};
 use booking_core::link::Slug;
-use booking_core::service::{BookingRequest, TokenActionError};
 use booking_core::ports::{BookingStore, Clock};
+use booking_core::service::{BookingRequest, TokenActionError};
 use booking_core::{TimeRange, TimeZoneName};
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use maud::Markup;
 
 use crate::AppState;
 use crate::errors::Failure;
-use crate::forms::{FieldErrors, InviteeInput, parse_answers, parse_instant, parse_invitee, parse_reason};
+use crate::forms::{
+    FieldErrors, InviteeInput, parse_answers, parse_instant, parse_invitee, parse_reason,
+};
 use crate::headers::token_page;
 use crate::present::{actor_label, day_label, group_by_day, rfc3339, slot_label};
 use crate::views::book::{BookingFormView, ConfirmedView, SlotPickerView};
@@ -29,19 +31,37 @@ const PICKER_DAYS: u64 = 7;
 type Query = web::Query<HashMap<String, String>>;
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(|| async { HttpResponse::Ok().content_type("text/plain").body("ok") }))
-        .route("/static/app.css", web::get().to(|| async { asset("text/css; charset=utf-8", include_str!("../static/app.css")) }))
-        .route("/static/tz.js", web::get().to(|| async { asset("text/javascript; charset=utf-8", include_str!("../static/tz.js")) }))
-        .route("/book/confirmed/{token}", web::get().to(confirmed))
-        .route("/book/confirmed/{token}/invite.ics", web::get().to(invite))
-        .route("/book/reschedule/{token}", web::get().to(reschedule_page))
-        .route("/book/reschedule/{token}", web::post().to(reschedule_submit))
-        .route("/book/cancel/{token}", web::get().to(cancel_page))
-        .route("/book/cancel/{token}", web::post().to(cancel_submit))
-        .route("/book/reconfirm/{token}", web::get().to(reconfirm_page))
-        .route("/book/reconfirm/{token}", web::post().to(reconfirm_submit))
-        .route("/book/{slug}", web::get().to(link_page))
-        .route("/book/{slug}", web::post().to(book_submit));
+    cfg.route(
+        "/healthz",
+        web::get().to(|| async { HttpResponse::Ok().content_type("text/plain").body("ok") }),
+    )
+    .route(
+        "/static/app.css",
+        web::get()
+            .to(|| async { asset("text/css; charset=utf-8", include_str!("../static/app.css")) }),
+    )
+    .route(
+        "/static/tz.js",
+        web::get().to(|| async {
+            asset(
+                "text/javascript; charset=utf-8",
+                include_str!("../static/tz.js"),
+            )
+        }),
+    )
+    .route("/book/confirmed/{token}", web::get().to(confirmed))
+    .route("/book/confirmed/{token}/invite.ics", web::get().to(invite))
+    .route("/book/reschedule/{token}", web::get().to(reschedule_page))
+    .route(
+        "/book/reschedule/{token}",
+        web::post().to(reschedule_submit),
+    )
+    .route("/book/cancel/{token}", web::get().to(cancel_page))
+    .route("/book/cancel/{token}", web::post().to(cancel_submit))
+    .route("/book/reconfirm/{token}", web::get().to(reconfirm_page))
+    .route("/book/reconfirm/{token}", web::post().to(reconfirm_submit))
+    .route("/book/{slug}", web::get().to(link_page))
+    .route("/book/{slug}", web::post().to(book_submit));
 }
 
 fn asset(content_type: &str, body: &'static str) -> HttpResponse {
@@ -52,7 +72,9 @@ fn asset(content_type: &str, body: &'static str) -> HttpResponse {
 }
 
 fn html(status: actix_web::http::StatusCode, markup: Markup) -> HttpResponse {
-    HttpResponse::build(status).content_type("text/html; charset=utf-8").body(markup.into_string())
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(markup.into_string())
 }
 
 fn ok_html(markup: Markup) -> HttpResponse {
@@ -61,7 +83,10 @@ fn ok_html(markup: Markup) -> HttpResponse {
 
 /// A page for a failure, with its status.
 fn failure_page(failure: &Failure) -> HttpResponse {
-    html(failure.status(), message::message_page(failure.title(), &failure.detail(), None))
+    html(
+        failure.status(),
+        message::message_page(failure.title(), &failure.detail(), None),
+    )
 }
 
 /// The same with the token-page headers.
@@ -74,21 +99,32 @@ fn token_failure_page(failure: &Failure) -> HttpResponse {
 
 fn token_html(status: actix_web::http::StatusCode, markup: Markup) -> HttpResponse {
     let mut builder = HttpResponse::build(status);
-    token_page(&mut builder).content_type("text/html; charset=utf-8").body(markup.into_string())
+    token_page(&mut builder)
+        .content_type("text/html; charset=utf-8")
+        .body(markup.into_string())
 }
 
 fn see_other(location: &str) -> HttpResponse {
     let mut builder = HttpResponse::SeeOther();
-    token_page(&mut builder).insert_header((header::LOCATION, location.to_owned())).finish()
+    token_page(&mut builder)
+        .insert_header((header::LOCATION, location.to_owned()))
+        .finish()
 }
 
 /// The reader's zone: `tz` if valid, else the fallback.
 fn zone_from(query: &HashMap<String, String>, fallback: TimeZoneName) -> TimeZoneName {
-    query.get("tz").and_then(|z| TimeZoneName::parse(z).ok()).unwrap_or(fallback)
+    query
+        .get("tz")
+        .and_then(|z| TimeZoneName::parse(z).ok())
+        .unwrap_or(fallback)
 }
 
 /// The picker's window: `PICKER_DAYS` local days from `from` (default: today) in `zone`.
-fn picker_window(query: &HashMap<String, String>, zone: TimeZoneName, now: DateTime<Utc>) -> (NaiveDate, TimeRange) {
+fn picker_window(
+    query: &HashMap<String, String>,
+    zone: TimeZoneName,
+    now: DateTime<Utc>,
+) -> (NaiveDate, TimeRange) {
     let today = now.with_timezone(&zone.tz()).date_naive();
     let from = query
         .get("from")
@@ -97,7 +133,8 @@ fn picker_window(query: &HashMap<String, String>, zone: TimeZoneName, now: DateT
         .unwrap_or(today);
     let start = local_midnight(from, zone);
     let end = local_midnight(from + Days::new(PICKER_DAYS), zone);
-    let window = TimeRange::new(start.max(now), end).unwrap_or_else(|_| TimeRange::new(start, end).expect("a week is not empty"));
+    let window = TimeRange::new(start.max(now), end)
+        .unwrap_or_else(|_| TimeRange::new(start, end).expect("a week is not empty"));
     (from, window)
 }
 
@@ -107,14 +144,23 @@ fn local_midnight(date: NaiveDate, zone: TimeZoneName) -> DateTime<Utc> {
     zone.tz()
         .from_local_datetime(&naive)
         .earliest()
-        .or_else(|| zone.tz().from_local_datetime(&(naive + chrono::TimeDelta::hours(1))).earliest())
+        .or_else(|| {
+            zone.tz()
+                .from_local_datetime(&(naive + chrono::TimeDelta::hours(1)))
+                .earliest()
+        })
         .map_or_else(|| Utc.from_utc_datetime(&naive), |t| t.with_timezone(&Utc))
 }
 
 fn utm_pairs(query: &HashMap<String, String>) -> Vec<(String, String)> {
     UtmParam::ALL
         .iter()
-        .filter_map(|p| query.get(p.key()).filter(|v| !v.trim().is_empty()).map(|v| (p.key().to_owned(), v.clone())))
+        .filter_map(|p| {
+            query
+                .get(p.key())
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| (p.key().to_owned(), v.clone()))
+        })
         .collect()
 }
 
@@ -149,24 +195,54 @@ fn day_views(slots: &[TimeRange], zone: TimeZoneName) -> Vec<DayView> {
             label: day_label(date),
             slots: slots
                 .iter()
-                .map(|s| SlotView { start: rfc3339(s.start(), None), label: crate::present::clock_label(s.start(), zone) })
+                .map(|s| SlotView {
+                    start: rfc3339(s.start(), None),
+                    label: crate::present::clock_label(s.start(), zone),
+                })
                 .collect(),
         })
         .collect()
 }
 
-fn picker_nav(path: &str, zone: TimeZoneName, from: NaiveDate, today: NaiveDate, keep: Vec<(String, String)>) -> PickerNav {
+fn picker_nav(
+    path: &str,
+    zone: TimeZoneName,
+    from: NaiveDate,
+    today: NaiveDate,
+    keep: Vec<(String, String)>,
+) -> PickerNav {
     let link = |date: NaiveDate| {
-        let mut pairs = vec![("tz".to_owned(), zone.name().to_owned()), ("from".to_owned(), date.to_string())];
+        let mut pairs = vec![
+            ("tz".to_owned(), zone.name().to_owned()),
+            ("from".to_owned(), date.to_string()),
+        ];
         pairs.extend(keep.iter().cloned());
         format!("{path}{}", query_string(&pairs))
     };
-    let earlier = (from > today).then(|| link(from.checked_sub_days(Days::new(PICKER_DAYS)).unwrap_or(today).max(today)));
-    PickerNav { zone: zone.name().to_owned(), from: from.to_string(), earlier, later: link(from + Days::new(PICKER_DAYS)), keep }
+    let earlier = (from > today).then(|| {
+        link(
+            from.checked_sub_days(Days::new(PICKER_DAYS))
+                .unwrap_or(today)
+                .max(today),
+        )
+    });
+    PickerNav {
+        zone: zone.name().to_owned(),
+        from: from.to_string(),
+        earlier,
+        later: link(from + Days::new(PICKER_DAYS)),
+        keep,
+    }
 }
 
-async fn link_page(state: web::Data<AppState>, slug: web::Path<String>, query: Query) -> HttpResponse {
-    let Ok(slug) = Slug::parse(&slug) else { return failure_page(&Failure::NotFound) };
+async fn link_page(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    query: Query,
+) -> HttpResponse {
+    let Ok(slug) = Slug::parse(&slug) else {
+        return failure_page(&Failure::NotFound);
+    };
     let link = match state.scheduler.store().link_by_slug(&slug).await {
         Ok(Some(link)) => link,
         Ok(None) => return failure_page(&Failure::NotFound),
@@ -175,22 +251,41 @@ async fn link_page(state: web::Data<AppState>, slug: web::Path<String>, query: Q
     let zone = zone_from(&query, link.rules().zone());
     if let Some(start) = query.get("start") {
         let mut errors = FieldErrors::default();
-        let Some(start) = parse_instant(start, "start", &mut errors) else { return failure_page(&Failure::Invalid(errors.summary())) };
-        let Ok(slot) = TimeRange::starting_at(start, link.rules().duration()) else { return failure_page(&Failure::Internal) };
+        let Some(start) = parse_instant(start, "start", &mut errors) else {
+            return failure_page(&Failure::Invalid(errors.summary()));
+        };
+        let Ok(slot) = TimeRange::starting_at(start, link.rules().duration()) else {
+            return failure_page(&Failure::Internal);
+        };
         let vm = BookingFormView {
             title: link.title().to_owned(),
             slug: slug.to_string(),
             when: slot_label(slot, zone),
             start: rfc3339(start, None),
             zone: zone.name().to_owned(),
-            questions: link.questions().iter().map(|q| (q.clone(), String::new())).collect(),
+            questions: link
+                .questions()
+                .iter()
+                .map(|q| (q.clone(), String::new()))
+                .collect(),
             tracking: utm_pairs(&query),
-            back: format!("/book/{slug}{}", query_string(&[("tz".into(), zone.name().into())])),
+            back: format!(
+                "/book/{slug}{}",
+                query_string(&[("tz".into(), zone.name().into())])
+            ),
             ..BookingFormView::default()
         };
         return ok_html(book::booking_form(&vm));
     }
-    picker(&state, &link, zone, &query, None, actix_web::http::StatusCode::OK).await
+    picker(
+        &state,
+        &link,
+        zone,
+        &query,
+        None,
+        actix_web::http::StatusCode::OK,
+    )
+    .await
 }
 
 async fn picker(
@@ -209,7 +304,13 @@ async fn picker(
     };
     let keep = utm_pairs(query);
     let path = format!("/book/{}", link.slug());
-    let nav = picker_nav(&path, zone, from, now.with_timezone(&zone.tz()).date_naive(), keep.clone());
+    let nav = picker_nav(
+        &path,
+        zone,
+        from,
+        now.with_timezone(&zone.tz()).date_naive(),
+        keep.clone(),
+    );
     let mut base = vec![("tz".to_owned(), zone.name().to_owned())];
     base.extend(keep);
     let vm = SlotPickerView {
@@ -223,8 +324,14 @@ async fn picker(
     html(status, book::slot_picker(&vm))
 }
 
-async fn book_submit(state: web::Data<AppState>, slug: web::Path<String>, form: web::Form<HashMap<String, String>>) -> HttpResponse {
-    let Ok(slug) = Slug::parse(&slug) else { return failure_page(&Failure::NotFound) };
+async fn book_submit(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let Ok(slug) = Slug::parse(&slug) else {
+        return failure_page(&Failure::NotFound);
+    };
     let link = match state.scheduler.store().link_by_slug(&slug).await {
         Ok(Some(link)) => link,
         Ok(None) => return failure_page(&Failure::NotFound),
@@ -234,10 +341,24 @@ async fn book_submit(state: web::Data<AppState>, slug: web::Path<String>, form: 
     let field = |k: &str| form.get(k).cloned().unwrap_or_default();
     let mut errors = FieldErrors::default();
     let zone = zone_from(&form, link.rules().zone());
-    let input = InviteeInput { name: field("name"), email: field("email"), phone: form.get("phone").cloned(), timezone: zone.name().to_owned() };
+    let input = InviteeInput {
+        name: field("name"),
+        email: field("email"),
+        phone: form.get("phone").cloned(),
+        timezone: zone.name().to_owned(),
+    };
     let invitee = parse_invitee(&input, &mut errors);
-    let pairs: Vec<(String, String)> =
-        link.questions().iter().enumerate().map(|(i, q)| (q.clone(), form.get(&format!("q{i}")).cloned().unwrap_or_default())).collect();
+    let pairs: Vec<(String, String)> = link
+        .questions()
+        .iter()
+        .enumerate()
+        .map(|(i, q)| {
+            (
+                q.clone(),
+                form.get(&format!("q{i}")).cloned().unwrap_or_default(),
+            )
+        })
+        .collect();
     let answers = parse_answers(pairs.clone(), &mut errors);
     let start = parse_instant(&field("start"), "start", &mut errors);
     let tracking = Tracking::from_pairs(form.iter().map(|(k, v)| (k.as_str(), v.as_str())));
@@ -260,14 +381,38 @@ async fn book_submit(state: web::Data<AppState>, slug: web::Path<String>, form: 
             errors,
             back: format!("/book/{slug}"),
         };
-        return html(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, book::booking_form(&vm));
+        return html(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            book::booking_form(&vm),
+        );
     };
-    match state.scheduler.book(&slug, BookingRequest { start, invitee, answers, tracking }).await {
+    match state
+        .scheduler
+        .book(
+            &slug,
+            BookingRequest {
+                start,
+                invitee,
+                answers,
+                tracking,
+            },
+        )
+        .await
+    {
         Ok(booking) => see_other(&format!("/book/confirmed/{}", booking.token().expose())),
         Err(e) => match Failure::from(e) {
             Failure::SlotUnavailable => {
-                let notice = "Sorry, that time was just taken. Here are the times still free.".to_owned();
-                picker(&state, &link, zone, &form, Some(notice), actix_web::http::StatusCode::CONFLICT).await
+                let notice =
+                    "Sorry, that time was just taken. Here are the times still free.".to_owned();
+                picker(
+                    &state,
+                    &link,
+                    zone,
+                    &form,
+                    Some(notice),
+                    actix_web::http::StatusCode::CONFLICT,
+                )
+                .await
             }
             other => failure_page(&other),
         },
@@ -275,7 +420,11 @@ async fn book_submit(state: web::Data<AppState>, slug: web::Path<String>, form: 
 }
 
 async fn booking_of(state: &AppState, token: &str) -> Result<Booking, Failure> {
-    state.scheduler.booking_by_token(token).await.map_err(Failure::from)
+    state
+        .scheduler
+        .booking_by_token(token)
+        .await
+        .map_err(Failure::from)
 }
 
 async fn link_title(state: &AppState, booking: &Booking) -> Result<String, Failure> {
@@ -288,11 +437,17 @@ async fn link_title(state: &AppState, booking: &Booking) -> Result<String, Failu
 async fn confirmed(state: web::Data<AppState>, token: web::Path<String>) -> HttpResponse {
     let result = async {
         let booking = booking_of(&state, &token).await?;
-        booking.check_token(state.scheduler.clock().now()).map_err(Failure::Refused)?;
+        booking
+            .check_token(state.scheduler.clock().now())
+            .map_err(Failure::Refused)?;
         let zone = booking.invitee().time_zone();
         let t = booking.token().expose();
         Ok(ConfirmedView {
-            heading: if booking.previous().is_some() { "Your booking was moved".into() } else { "You are booked".into() },
+            heading: if booking.previous().is_some() {
+                "Your booking was moved".into()
+            } else {
+                "You are booked".into()
+            },
             title: link_title(&state, &booking).await?,
             when: slot_label(booking.slot(), zone),
             invitee_email: booking.invitee().email().to_string(),
@@ -334,7 +489,10 @@ async fn invite(state: web::Data<AppState>, token: web::Path<String>) -> HttpRes
             let mut builder = HttpResponse::Ok();
             token_page(&mut builder)
                 .content_type("text/calendar; charset=utf-8")
-                .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"invite.ics\""))
+                .insert_header((
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"invite.ics\"",
+                ))
                 .body(ics)
         }
         Err(failure) => token_failure_page(&failure),
@@ -354,14 +512,24 @@ async fn reschedule_view(
     let now = state.scheduler.clock().now();
     let (from, window) = picker_window(query, zone, now);
     let page = state.scheduler.reschedule_page(token, window).await?;
-    let slots: Vec<TimeRange> = page.slots.into_iter().filter(|s| *s != booking.slot()).collect();
+    let slots: Vec<TimeRange> = page
+        .slots
+        .into_iter()
+        .filter(|s| *s != booking.slot())
+        .collect();
     let path = format!("/book/reschedule/{token}");
     Ok(RescheduleView {
         title: page.link.title().to_owned(),
         original: slot_label(booking.slot(), zone),
         invitee_name: booking.invitee().name().as_str().to_owned(),
         days: day_views(&slots, zone),
-        nav: picker_nav(&path, zone, from, now.with_timezone(&zone.tz()).date_naive(), Vec::new()),
+        nav: picker_nav(
+            &path,
+            zone,
+            from,
+            now.with_timezone(&zone.tz()).date_naive(),
+            Vec::new(),
+        ),
         action: path,
         reason,
         notice,
@@ -369,14 +537,31 @@ async fn reschedule_view(
     })
 }
 
-async fn reschedule_page(state: web::Data<AppState>, token: web::Path<String>, query: Query) -> HttpResponse {
-    match reschedule_view(&state, &token, &query, None, FieldErrors::default(), String::new()).await {
+async fn reschedule_page(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    query: Query,
+) -> HttpResponse {
+    match reschedule_view(
+        &state,
+        &token,
+        &query,
+        None,
+        FieldErrors::default(),
+        String::new(),
+    )
+    .await
+    {
         Ok(vm) => token_html(actix_web::http::StatusCode::OK, token::reschedule(&vm)),
         Err(failure) => token_failure_page(&failure),
     }
 }
 
-async fn reschedule_submit(state: web::Data<AppState>, token: web::Path<String>, form: web::Form<HashMap<String, String>>) -> HttpResponse {
+async fn reschedule_submit(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
     let form = form.into_inner();
     let mut errors = FieldErrors::default();
     let reason = parse_reason(form.get("reason").map(String::as_str), &mut errors);
@@ -389,7 +574,12 @@ async fn reschedule_submit(state: web::Data<AppState>, token: web::Path<String>,
     };
     let reason_text = form.get("reason").cloned().unwrap_or_default();
     let again = |notice: Option<String>, errors: FieldErrors, status| {
-        let (state, token, form, reason_text) = (state.clone(), token.clone(), form.clone(), reason_text.clone());
+        let (state, token, form, reason_text) = (
+            state.clone(),
+            token.clone(),
+            form.clone(),
+            reason_text.clone(),
+        );
         async move {
             match reschedule_view(&state, &token, &form, notice, errors, reason_text).await {
                 Ok(vm) => token_html(status, token::reschedule(&vm)),
@@ -398,34 +588,72 @@ async fn reschedule_submit(state: web::Data<AppState>, token: web::Path<String>,
         }
     };
     let (Some(start), true) = (start, errors.is_empty()) else {
-        return again(None, errors, actix_web::http::StatusCode::UNPROCESSABLE_ENTITY).await;
+        return again(
+            None,
+            errors,
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
     match state.scheduler.reschedule(&token, start, reason).await {
         Ok(new) => see_other(&format!("/book/confirmed/{}", new.token().expose())),
         Err(TokenActionError::SlotUnavailable) => {
-            let notice = "Sorry, that time was just taken. Here are the times still free.".to_owned();
-            again(Some(notice), FieldErrors::default(), actix_web::http::StatusCode::CONFLICT).await
+            let notice =
+                "Sorry, that time was just taken. Here are the times still free.".to_owned();
+            again(
+                Some(notice),
+                FieldErrors::default(),
+                actix_web::http::StatusCode::CONFLICT,
+            )
+            .await
         }
         Err(TokenActionError::SameSlot) => {
             let notice = Failure::SameSlot.detail();
-            again(Some(notice), FieldErrors::default(), actix_web::http::StatusCode::UNPROCESSABLE_ENTITY).await
+            again(
+                Some(notice),
+                FieldErrors::default(),
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(e) => token_failure_page(&e.into()),
     }
 }
 
-async fn cancel_view(state: &AppState, token: &str, errors: FieldErrors, reason: String) -> Result<CancelView, Failure> {
+async fn cancel_view(
+    state: &AppState,
+    token: &str,
+    errors: FieldErrors,
+    reason: String,
+) -> Result<CancelView, Failure> {
     let booking = booking_of(state, token).await?;
     let zone = booking.invitee().time_zone();
     let title = link_title(state, &booking).await?;
     let when = slot_label(booking.slot(), zone);
     if let Some(c) = booking.cancellation() {
-        let at = c.at.with_timezone(&zone.tz()).format("%B %-d, %Y at %H:%M").to_string();
-        let state = CancelState::Cancelled { by: actor_label(c.by).to_owned(), reason: c.reason.as_ref().map(|r| r.as_str().to_owned()), at };
+        let at =
+            c.at.with_timezone(&zone.tz())
+                .format("%B %-d, %Y at %H:%M")
+                .to_string();
+        let state = CancelState::Cancelled {
+            by: actor_label(c.by).to_owned(),
+            reason: c.reason.as_ref().map(|r| r.as_str().to_owned()),
+            at,
+        };
         return Ok(CancelView { title, when, state });
     }
-    booking.check_token(state.scheduler.clock().now()).map_err(Failure::Refused)?;
-    Ok(CancelView { title, when, state: CancelState::Confirm { action: format!("/book/cancel/{token}"), errors, reason } })
+    booking
+        .check_token(state.scheduler.clock().now())
+        .map_err(Failure::Refused)?;
+    Ok(CancelView {
+        title,
+        when,
+        state: CancelState::Confirm {
+            action: format!("/book/cancel/{token}"),
+            errors,
+            reason,
+        },
+    })
 }
 
 async fn cancel_page(state: web::Data<AppState>, token: web::Path<String>) -> HttpResponse {
@@ -435,13 +663,20 @@ async fn cancel_page(state: web::Data<AppState>, token: web::Path<String>) -> Ht
     }
 }
 
-async fn cancel_submit(state: web::Data<AppState>, token: web::Path<String>, form: web::Form<HashMap<String, String>>) -> HttpResponse {
+async fn cancel_submit(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
     let mut errors = FieldErrors::default();
     let text = form.get("reason").cloned().unwrap_or_default();
     let reason = parse_reason(Some(&text), &mut errors);
     if !errors.is_empty() {
         return match cancel_view(&state, &token, errors, text).await {
-            Ok(vm) => token_html(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, token::cancel(&vm)),
+            Ok(vm) => token_html(
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                token::cancel(&vm),
+            ),
             Err(failure) => token_failure_page(&failure),
         };
     }
@@ -453,10 +688,19 @@ async fn cancel_submit(state: web::Data<AppState>, token: web::Path<String>, for
 
 async fn reconfirm_view(state: &AppState, token: &str) -> Result<ReconfirmView, Failure> {
     let booking = booking_of(state, token).await?;
-    booking.check_token(state.scheduler.clock().now()).map_err(Failure::Refused)?;
+    booking
+        .check_token(state.scheduler.clock().now())
+        .map_err(Failure::Refused)?;
     let title = link_title(state, &booking).await?;
-    let action = booking.reconfirmed_at().is_none().then(|| format!("/book/reconfirm/{token}"));
-    Ok(ReconfirmView { title, when: slot_label(booking.slot(), booking.invitee().time_zone()), action })
+    let action = booking
+        .reconfirmed_at()
+        .is_none()
+        .then(|| format!("/book/reconfirm/{token}"));
+    Ok(ReconfirmView {
+        title,
+        when: slot_label(booking.slot(), booking.invitee().time_zone()),
+        action,
+    })
 }
 
 async fn reconfirm_page(state: web::Data<AppState>, token: web::Path<String>) -> HttpResponse {

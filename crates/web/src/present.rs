@@ -15,7 +15,10 @@ pub(crate) fn day_label(date: NaiveDate) -> String {
 
 /// "09:30" in `zone`.
 pub(crate) fn clock_label(instant: DateTime<Utc>, zone: TimeZoneName) -> String {
-    instant.with_timezone(&zone.tz()).format("%H:%M").to_string()
+    instant
+        .with_timezone(&zone.tz())
+        .format("%H:%M")
+        .to_string()
 }
 
 /// "Monday, March 1, 2027, 09:30–10:00 (Europe/Berlin)".
@@ -33,13 +36,18 @@ pub(crate) fn slot_label(slot: TimeRange, zone: TimeZoneName) -> String {
 /// RFC 3339 in `zone`'s offset (UTC gives a `Z`).
 pub(crate) fn rfc3339(instant: DateTime<Utc>, zone: Option<TimeZoneName>) -> String {
     match zone {
-        Some(zone) => instant.with_timezone(&zone.tz()).to_rfc3339_opts(SecondsFormat::Secs, true),
+        Some(zone) => instant
+            .with_timezone(&zone.tz())
+            .to_rfc3339_opts(SecondsFormat::Secs, true),
         None => instant.to_rfc3339_opts(SecondsFormat::Secs, true),
     }
 }
 
 /// Slots grouped by local day in `zone`, in order.
-pub(crate) fn group_by_day(slots: &[TimeRange], zone: TimeZoneName) -> Vec<(NaiveDate, Vec<TimeRange>)> {
+pub(crate) fn group_by_day(
+    slots: &[TimeRange],
+    zone: TimeZoneName,
+) -> Vec<(NaiveDate, Vec<TimeRange>)> {
     let mut days: Vec<(NaiveDate, Vec<TimeRange>)> = Vec::new();
     for slot in slots {
         let date = slot.start().with_timezone(&zone.tz()).date_naive();
@@ -57,7 +65,9 @@ pub(crate) fn actor_label(actor: booking_core::Actor) -> &'static str {
         booking_core::Actor::Attendee => "the attendee",
         booking_core::Actor::Host => "the host",
         booking_core::Actor::Calendar => "the host, in their calendar",
-        booking_core::Actor::System => "Slotkeeper, because the booking was not reconfirmed in time",
+        booking_core::Actor::System => {
+            "Slotkeeper, because the booking was not reconfirmed in time"
+        }
     }
 }
 
@@ -72,10 +82,19 @@ pub(crate) fn booking_json(state: &AppState, b: &Booking, live: bool) -> Value {
             "at": rfc3339(c.at, None),
         })
     });
-    let answers: Vec<Value> = b.answers().pairs().iter().map(|(q, a)| json!({"question": q, "answer": a})).collect();
+    let answers: Vec<Value> = b
+        .answers()
+        .pairs()
+        .iter()
+        .map(|(q, a)| json!({"question": q, "answer": a}))
+        .collect();
     let tracking: serde_json::Map<String, Value> = UtmParam::ALL
         .iter()
-        .filter_map(|p| b.tracking().get(*p).map(|v| (p.key().to_owned(), Value::from(v))))
+        .filter_map(|p| {
+            b.tracking()
+                .get(*p)
+                .map(|v| (p.key().to_owned(), Value::from(v)))
+        })
         .collect();
     let mut body = json!({
         "id": b.id().to_string(),
@@ -114,10 +133,20 @@ mod tests {
     #[test]
     fn labels_are_in_the_readers_zone() {
         let berlin = TimeZoneName::parse("Europe/Berlin").unwrap();
-        let slot = TimeRange::new(Utc.with_ymd_and_hms(2027, 3, 1, 8, 0, 0).unwrap(), Utc.with_ymd_and_hms(2027, 3, 1, 8, 30, 0).unwrap()).unwrap();
-        assert_eq!(slot_label(slot, berlin), "Monday, March 1, 2027, 09:00–09:30 (Europe/Berlin)");
+        let slot = TimeRange::new(
+            Utc.with_ymd_and_hms(2027, 3, 1, 8, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(2027, 3, 1, 8, 30, 0).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            slot_label(slot, berlin),
+            "Monday, March 1, 2027, 09:00–09:30 (Europe/Berlin)"
+        );
         let kolkata = TimeZoneName::parse("Asia/Kolkata").unwrap();
-        assert_eq!(rfc3339(slot.start(), Some(kolkata)), "2027-03-01T13:30:00+05:30");
+        assert_eq!(
+            rfc3339(slot.start(), Some(kolkata)),
+            "2027-03-01T13:30:00+05:30"
+        );
         assert_eq!(rfc3339(slot.start(), None), "2027-03-01T08:00:00Z");
     }
 }

@@ -15,8 +15,8 @@ use crate::effects::PlannedEffect;
 use crate::ids::{BookingId, ChainId, HostId, LinkId};
 use crate::link::{BookingLink, Host, Slug};
 use crate::ports::{
-    BookingStore, BusyCalendar, BusyCalendarError, Change, Clock, CommitError, DashboardPage, DashboardTab, Page,
-    SaveLinkError, StoreError, TabCounts, TokenSource,
+    BookingStore, BusyCalendar, BusyCalendarError, Change, Clock, CommitError, DashboardPage,
+    DashboardTab, Page, SaveLinkError, StoreError, TabCounts, TokenSource,
 };
 use crate::time::TimeRange;
 use crate::token::RescheduleToken;
@@ -48,7 +48,9 @@ impl InMemoryStore {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock leaves consistent data (commits apply at the end).
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Every effect committed so far, in commit order.
@@ -88,7 +90,11 @@ impl BookingStore for InMemoryStore {
         if !state.hosts.contains_key(&link.host()) {
             return Err(SaveLinkError::UnknownHost);
         }
-        if state.links.values().any(|l| l.slug() == link.slug() && l.id() != link.id()) {
+        if state
+            .links
+            .values()
+            .any(|l| l.slug() == link.slug() && l.id() != link.id())
+        {
             return Err(SaveLinkError::SlugTaken);
         }
         state.links.insert(link.id(), link.clone());
@@ -96,7 +102,12 @@ impl BookingStore for InMemoryStore {
     }
 
     async fn link_by_slug(&self, slug: &Slug) -> Result<Option<BookingLink>, StoreError> {
-        Ok(self.lock().links.values().find(|l| l.slug() == slug).cloned())
+        Ok(self
+            .lock()
+            .links
+            .values()
+            .find(|l| l.slug() == slug)
+            .cloned())
     }
 
     async fn link(&self, id: LinkId) -> Result<Option<BookingLink>, StoreError> {
@@ -107,30 +118,61 @@ impl BookingStore for InMemoryStore {
         Ok(self.lock().bookings.get(&id).cloned())
     }
 
-    async fn booking_by_token(&self, token: &RescheduleToken) -> Result<Option<Booking>, StoreError> {
+    async fn booking_by_token(
+        &self,
+        token: &RescheduleToken,
+    ) -> Result<Option<Booking>, StoreError> {
         let hash = token.lookup_hash();
-        Ok(self.lock().bookings.values().find(|b| b.token().lookup_hash() == hash).cloned())
+        Ok(self
+            .lock()
+            .bookings
+            .values()
+            .find(|b| b.token().lookup_hash() == hash)
+            .cloned())
     }
 
-    async fn booking_by_provider_event(&self, provider: &str, event_id: &str) -> Result<Option<Booking>, StoreError> {
+    async fn booking_by_provider_event(
+        &self,
+        provider: &str,
+        event_id: &str,
+    ) -> Result<Option<Booking>, StoreError> {
         let state = self.lock();
         let chain = state
             .bookings
             .values()
-            .find(|b| b.provider_event().is_some_and(|p| p.provider == provider && p.event_id == event_id))
+            .find(|b| {
+                b.provider_event()
+                    .is_some_and(|p| p.provider == provider && p.event_id == event_id)
+            })
             .map(Booking::chain);
         Ok(chain.and_then(|c| {
-            state.bookings.values().filter(|b| b.chain() == c && b.next().is_none()).max_by_key(|b| b.created_at()).cloned()
+            state
+                .bookings
+                .values()
+                .filter(|b| b.chain() == c && b.next().is_none())
+                .max_by_key(|b| b.created_at())
+                .cloned()
         }))
     }
 
     async fn chain(&self, chain: ChainId) -> Result<Vec<Booking>, StoreError> {
-        let mut rows: Vec<Booking> = self.lock().bookings.values().filter(|b| b.chain() == chain).cloned().collect();
+        let mut rows: Vec<Booking> = self
+            .lock()
+            .bookings
+            .values()
+            .filter(|b| b.chain() == chain)
+            .cloned()
+            .collect();
         rows.sort_by_key(|b| (b.created_at(), b.ics_sequence()));
         Ok(rows)
     }
 
-    async fn blocked_ranges(&self, host: HostId, within: TimeRange, except: Option<ChainId>) -> Result<Vec<TimeRange>, StoreError> {
+    async fn blocked_ranges(
+        &self,
+        host: HostId,
+        within: TimeRange,
+        except: Option<ChainId>,
+    ) -> Result<Vec<TimeRange>, StoreError> {
         Ok(self
             .lock()
             .bookings
@@ -141,9 +183,19 @@ impl BookingStore for InMemoryStore {
             .collect())
     }
 
-    async fn dashboard(&self, host: HostId, tab: DashboardTab, now: DateTime<Utc>, page: Page) -> Result<DashboardPage, StoreError> {
+    async fn dashboard(
+        &self,
+        host: HostId,
+        tab: DashboardTab,
+        now: DateTime<Utc>,
+        page: Page,
+    ) -> Result<DashboardPage, StoreError> {
         let state = self.lock();
-        let mine: Vec<&Booking> = state.bookings.values().filter(|b| b.host() == host).collect();
+        let mine: Vec<&Booking> = state
+            .bookings
+            .values()
+            .filter(|b| b.host() == host)
+            .collect();
         let mut counts = TabCounts::default();
         for b in &mine {
             match tab_of(b, now) {
@@ -154,24 +206,42 @@ impl BookingStore for InMemoryStore {
                 None => {}
             }
         }
-        let mut rows: Vec<Booking> = mine.into_iter().filter(|b| tab_of(b, now) == Some(tab)).cloned().collect();
+        let mut rows: Vec<Booking> = mine
+            .into_iter()
+            .filter(|b| tab_of(b, now) == Some(tab))
+            .cloned()
+            .collect();
         match tab {
             DashboardTab::Upcoming => rows.sort_by_key(|b| (b.slot().start(), b.id())),
-            DashboardTab::Past | DashboardTab::NoShows => rows.sort_by_key(|b| (std::cmp::Reverse(b.slot().start()), b.id())),
+            DashboardTab::Past | DashboardTab::NoShows => {
+                rows.sort_by_key(|b| (std::cmp::Reverse(b.slot().start()), b.id()))
+            }
             DashboardTab::Cancelled => {
                 rows.sort_by_key(|b| (std::cmp::Reverse(b.cancellation().map(|c| c.at)), b.id()));
             }
         }
-        let rows = rows.into_iter().skip(page.offset as usize).take(page.limit as usize).collect();
+        let rows = rows
+            .into_iter()
+            .skip(page.offset as usize)
+            .take(page.limit as usize)
+            .collect();
         Ok(DashboardPage { rows, counts })
     }
 
-    async fn reconfirmation_overdue(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Booking>, StoreError> {
+    async fn reconfirmation_overdue(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Booking>, StoreError> {
         Ok(self
             .lock()
             .bookings
             .values()
-            .filter(|b| b.token_is_live(now) && b.reconfirmed_at().is_none() && b.reconfirm_by().is_some_and(|d| d <= now))
+            .filter(|b| {
+                b.token_is_live(now)
+                    && b.reconfirmed_at().is_none()
+                    && b.reconfirm_by().is_some_and(|d| d <= now)
+            })
             .take(limit as usize)
             .cloned()
             .collect())
@@ -184,10 +254,15 @@ impl BookingStore for InMemoryStore {
             match write {
                 Write::Insert(b) => {
                     if next.insert(b.id(), b.clone()).is_some() {
-                        return Err(StoreError::msg(format!("booking {} already exists", b.id())).into());
+                        return Err(
+                            StoreError::msg(format!("booking {} already exists", b.id())).into(),
+                        );
                     }
                 }
-                Write::Update { booking, expected_version } => match next.get(&booking.id()) {
+                Write::Update {
+                    booking,
+                    expected_version,
+                } => match next.get(&booking.id()) {
                     Some(stored) if stored.version() == *expected_version => {
                         next.insert(booking.id(), booking.clone());
                     }
@@ -199,21 +274,30 @@ impl BookingStore for InMemoryStore {
             let b = write.booking();
             if matches!(b.status(), Status::Confirmed) {
                 let clash = next.values().any(|o| {
-                    o.id() != b.id() && o.host() == b.host() && matches!(o.status(), Status::Confirmed) && o.blocked().overlaps(&b.blocked())
+                    o.id() != b.id()
+                        && o.host() == b.host()
+                        && matches!(o.status(), Status::Confirmed)
+                        && o.blocked().overlaps(&b.blocked())
                 });
                 if clash {
                     return Err(CommitError::SlotTaken);
                 }
             }
         }
-        let mut keys: HashSet<String> = state.outbox.iter().map(|r| r.planned.effect.idempotency_key()).collect();
+        let mut keys: HashSet<String> = state
+            .outbox
+            .iter()
+            .map(|r| r.planned.effect.idempotency_key())
+            .collect();
         for e in &change.effects {
             if !keys.insert(e.effect.idempotency_key()) {
                 return Err(StoreError::msg(format!("effect {} queued twice", e.effect)).into());
             }
         }
         state.bookings = next;
-        state.outbox.extend(change.effects.into_iter().map(outbox::OutboxRow::new));
+        state
+            .outbox
+            .extend(change.effects.into_iter().map(outbox::OutboxRow::new));
         Ok(())
     }
 }
@@ -230,19 +314,28 @@ impl ManualClock {
 
     /// Sets the time.
     pub fn set(&self, now: DateTime<Utc>) {
-        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = now;
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = now;
     }
 
     /// Moves the time forward (or back, for a negative delta).
     pub fn advance(&self, by: TimeDelta) {
-        let mut now = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut now = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         *now += by;
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -277,7 +370,16 @@ pub struct FixedBusy(pub Vec<TimeRange>);
 
 #[async_trait]
 impl BusyCalendar for FixedBusy {
-    async fn busy(&self, _host: HostId, within: TimeRange) -> Result<Vec<TimeRange>, BusyCalendarError> {
-        Ok(self.0.iter().filter(|b| b.overlaps(&within)).copied().collect())
+    async fn busy(
+        &self,
+        _host: HostId,
+        within: TimeRange,
+    ) -> Result<Vec<TimeRange>, BusyCalendarError> {
+        Ok(self
+            .0
+            .iter()
+            .filter(|b| b.overlaps(&within))
+            .copied()
+            .collect())
     }
 }

@@ -21,7 +21,9 @@ use crate::ids::{BookingId, ChainId, HostId, LinkId};
 use crate::invitee::{Answers, Email, Invitee, PersonName, Reason, Tracking};
 use crate::link::{BookingLink, Host, LinkSettings, ReconfirmationPolicy, Slug};
 use crate::ports::{BookingStore, Change, Clock, Outbox};
-use crate::service::{BookingRequest, CalendarChange, HostActionError, Scheduler, TokenActionError};
+use crate::service::{
+    BookingRequest, CalendarChange, HostActionError, Scheduler, TokenActionError,
+};
 use crate::time::{TimeRange, TimeZoneName};
 
 /// One step of a generated scenario. Indices pick among the rows created so far (modulo
@@ -75,9 +77,22 @@ pub fn fixture() -> (Host, BookingLink, DateTime<Utc>) {
         Email::parse("host@example.com").expect("valid"),
         zone,
     );
-    let all_days = [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun];
-    let hours = DayHours::new(vec![DayPeriod::parse("08:00-20:00").expect("valid")]).expect("valid");
-    let mut draft = RulesDraft::weekdays(zone, DayPeriod::parse("08:00-20:00").expect("valid"), TimeDelta::minutes(30));
+    let all_days = [
+        Weekday::Mon,
+        Weekday::Tue,
+        Weekday::Wed,
+        Weekday::Thu,
+        Weekday::Fri,
+        Weekday::Sat,
+        Weekday::Sun,
+    ];
+    let hours =
+        DayHours::new(vec![DayPeriod::parse("08:00-20:00").expect("valid")]).expect("valid");
+    let mut draft = RulesDraft::weekdays(
+        zone,
+        DayPeriod::parse("08:00-20:00").expect("valid"),
+        TimeDelta::minutes(30),
+    );
     draft.weekly = WeeklyHours::on(&all_days, &hours);
     draft.interval = TimeDelta::minutes(15);
     draft.buffer_after = TimeDelta::minutes(10);
@@ -86,13 +101,26 @@ pub fn fixture() -> (Host, BookingLink, DateTime<Utc>) {
     let settings = LinkSettings {
         title: "Model call".into(),
         rules: AvailabilityRules::new(draft).expect("valid rules"),
-        reconfirmation: Some(ReconfirmationPolicy::new(TimeDelta::hours(24), TimeDelta::hours(2)).expect("valid")),
+        reconfirmation: Some(
+            ReconfirmationPolicy::new(TimeDelta::hours(24), TimeDelta::hours(2)).expect("valid"),
+        ),
         create_deal: true,
         questions: vec![],
     };
-    let link = BookingLink::new(LinkId::from_uuid(uuid::Uuid::from_u128(0x1171)), host.id(), Slug::parse("model").expect("valid"), settings)
-        .expect("valid link");
-    (host, link, Utc.with_ymd_and_hms(2027, 3, 12, 12, 0, 0).single().expect("valid"))
+    let link = BookingLink::new(
+        LinkId::from_uuid(uuid::Uuid::from_u128(0x1171)),
+        host.id(),
+        Slug::parse("model").expect("valid"),
+        settings,
+    )
+    .expect("valid link");
+    (
+        host,
+        link,
+        Utc.with_ymd_and_hms(2027, 3, 12, 12, 0, 0)
+            .single()
+            .expect("valid"),
+    )
 }
 
 /// The model's view of one row.
@@ -143,22 +171,44 @@ impl Model {
     }
 
     fn overlaps_confirmed(&self, blocked: TimeRange, except_chain: ChainId) -> bool {
-        self.rows.values().any(|r| r.status == "confirmed" && r.chain != except_chain && r.blocked.overlaps(&blocked))
+        self.rows.values().any(|r| {
+            r.status == "confirmed" && r.chain != except_chain && r.blocked.overlaps(&blocked)
+        })
     }
 }
 
-fn notify(booking: BookingId, mail: EmailKind, calendar: Option<CalendarOp>, hook: WebhookEvent) -> BTreeSet<Effect> {
+fn notify(
+    booking: BookingId,
+    mail: EmailKind,
+    calendar: Option<CalendarOp>,
+    hook: WebhookEvent,
+) -> BTreeSet<Effect> {
     let mut set = BTreeSet::from([
-        Effect::Email { kind: mail, to: Recipient::Attendee, booking },
-        Effect::Email { kind: mail, to: Recipient::Host, booking },
-        Effect::Webhook { event: hook, booking },
+        Effect::Email {
+            kind: mail,
+            to: Recipient::Attendee,
+            booking,
+        },
+        Effect::Email {
+            kind: mail,
+            to: Recipient::Host,
+            booking,
+        },
+        Effect::Webhook {
+            event: hook,
+            booking,
+        },
     ]);
     set.extend(calendar.map(|op| Effect::Calendar { op, booking }));
     set
 }
 
 fn reconfirm_request(booking: BookingId) -> Effect {
-    Effect::Email { kind: EmailKind::ReconfirmationRequest, to: Recipient::Attendee, booking }
+    Effect::Email {
+        kind: EmailKind::ReconfirmationRequest,
+        to: Recipient::Attendee,
+        booking,
+    }
 }
 
 type Svc<S> = Scheduler<S, ManualClock, SequentialTokens, FixedBusy>;
@@ -175,25 +225,45 @@ where
     store.save_host(&host).await.map_err(|e| e.to_string())?;
     store.save_link(&link).await.map_err(|e| e.to_string())?;
     let clock = ManualClock::at(start);
-    let svc = Scheduler::new(store.clone(), clock.clone(), SequentialTokens::new(), FixedBusy::default());
+    let svc = Scheduler::new(
+        store.clone(),
+        clock.clone(),
+        SequentialTokens::new(),
+        FixedBusy::default(),
+    );
     let mut model = Model::default();
     for (step, op) in ops.iter().enumerate() {
-        let expected = apply(&svc, &store, &link, &mut model, op).await.map_err(|e| format!("step {step} {op:?}: {e}"))?;
+        let expected = apply(&svc, &store, &link, &mut model, op)
+            .await
+            .map_err(|e| format!("step {step} {op:?}: {e}"))?;
         let emitted = drain_outbox(&store).await?;
         if emitted != expected {
-            return Err(format!("step {step} {op:?}: effects {emitted:?}, expected {expected:?}"));
+            return Err(format!(
+                "step {step} {op:?}: effects {emitted:?}, expected {expected:?}"
+            ));
         }
-        check_invariants(&svc, &store, &model).await.map_err(|e| format!("after step {step} {op:?}: {e}"))?;
+        check_invariants(&svc, &store, &model)
+            .await
+            .map_err(|e| format!("after step {step} {op:?}: {e}"))?;
     }
     Ok(())
 }
 
 async fn drain_outbox<S: Outbox>(store: &S) -> Result<BTreeSet<Effect>, String> {
-    let far = Utc.with_ymd_and_hms(2100, 1, 1, 0, 0, 0).single().expect("valid");
-    let entries = store.claim_due(far, TimeDelta::minutes(5), 10_000).await.map_err(|e| e.to_string())?;
+    let far = Utc
+        .with_ymd_and_hms(2100, 1, 1, 0, 0, 0)
+        .single()
+        .expect("valid");
+    let entries = store
+        .claim_due(far, TimeDelta::minutes(5), 10_000)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut set = BTreeSet::new();
     for entry in entries {
-        store.mark_delivered(&entry.key, far).await.map_err(|e| e.to_string())?;
+        store
+            .mark_delivered(&entry.key, far)
+            .await
+            .map_err(|e| e.to_string())?;
         if !set.insert(entry.effect) {
             return Err(format!("effect {} emitted twice", entry.effect));
         }
@@ -201,7 +271,12 @@ async fn drain_outbox<S: Outbox>(store: &S) -> Result<BTreeSet<Effect>, String> 
     Ok(set)
 }
 
-fn target(offered: &[TimeRange], now: DateTime<Utc>, pick: u16, from_offered: bool) -> DateTime<Utc> {
+fn target(
+    offered: &[TimeRange],
+    now: DateTime<Utc>,
+    pick: u16,
+    from_offered: bool,
+) -> DateTime<Utc> {
     if from_offered && !offered.is_empty() {
         offered[usize::from(pick) % offered.len()].start()
     } else {
@@ -215,7 +290,13 @@ fn window(now: DateTime<Utc>) -> TimeRange {
     TimeRange::new(now, now + TimeDelta::days(5)).expect("non-empty")
 }
 
-async fn apply<S>(svc: &Svc<S>, store: &S, link: &BookingLink, model: &mut Model, op: &Op) -> Result<BTreeSet<Effect>, String>
+async fn apply<S>(
+    svc: &Svc<S>,
+    store: &S,
+    link: &BookingLink,
+    model: &mut Model,
+    op: &Op,
+) -> Result<BTreeSet<Effect>, String>
 where
     S: BookingStore + Outbox + Clone,
 {
@@ -223,7 +304,10 @@ where
     let none = BTreeSet::new();
     match *op {
         Op::Book { pick, offered } => {
-            let slots = svc.available_slots(link.slug(), window(now)).await.map_err(|e| e.to_string())?;
+            let slots = svc
+                .available_slots(link.slug(), window(now))
+                .await
+                .map_err(|e| e.to_string())?;
             let start = target(&slots, now, pick, offered);
             let accept = slots.iter().any(|s| s.start() == start);
             let request = BookingRequest {
@@ -239,8 +323,16 @@ where
             };
             match (svc.book(link.slug(), request).await, accept) {
                 (Ok(b), true) => {
-                    let mut fx = notify(b.id(), EmailKind::Booked, Some(CalendarOp::Create), WebhookEvent::CallBooked);
-                    fx.insert(Effect::CreateDeal { chain: b.chain(), booking: b.id() });
+                    let mut fx = notify(
+                        b.id(),
+                        EmailKind::Booked,
+                        Some(CalendarOp::Create),
+                        WebhookEvent::CallBooked,
+                    );
+                    fx.insert(Effect::CreateDeal {
+                        chain: b.chain(),
+                        booking: b.id(),
+                    });
                     fx.insert(reconfirm_request(b.id()));
                     // The calendar worker would record the provider's event id.
                     let write = b.with_provider_event(crate::booking::ProviderEventRef {
@@ -248,7 +340,13 @@ where
                         event_id: format!("evt-{}", b.chain()),
                     });
                     let stored = write.booking().clone();
-                    store.commit(Change { writes: vec![write], effects: vec![] }).await.map_err(|e| e.to_string())?;
+                    store
+                        .commit(Change {
+                            writes: vec![write],
+                            effects: vec![],
+                        })
+                        .await
+                        .map_err(|e| e.to_string())?;
                     insert_row(model, &stored)?;
                     Ok(fx)
                 }
@@ -257,7 +355,9 @@ where
             }
         }
         Op::Reschedule { row, pick, offered } => {
-            let Some(id) = model.pick(row) else { return Ok(none) };
+            let Some(id) = model.pick(row) else {
+                return Ok(none);
+            };
             let token = model.rows[&id].token.clone();
             let refusal = model.token_refusal(id, now);
             let slots = match svc.reschedule_page(&token, window(now)).await {
@@ -265,15 +365,34 @@ where
                 Err(_) => Vec::new(),
             };
             let start = target(&slots, now, pick, offered);
-            let got = svc.reschedule(&token, start, Reason::parse_optional(Some("conflict")).expect("valid")).await;
+            let got = svc
+                .reschedule(
+                    &token,
+                    start,
+                    Reason::parse_optional(Some("conflict")).expect("valid"),
+                )
+                .await;
             match (got, refusal) {
                 (Err(TokenActionError::Refused(r)), Some(want)) if r == want => Ok(none),
-                (Err(TokenActionError::SameSlot), None) if model.rows[&id].slot.start() == start => Ok(none),
-                (Err(TokenActionError::SlotUnavailable), None) if !slots.iter().any(|s| s.start() == start) => Ok(none),
+                (Err(TokenActionError::SameSlot), None)
+                    if model.rows[&id].slot.start() == start =>
+                {
+                    Ok(none)
+                }
+                (Err(TokenActionError::SlotUnavailable), None)
+                    if !slots.iter().any(|s| s.start() == start) =>
+                {
+                    Ok(none)
+                }
                 (Ok(new), None) if slots.iter().any(|s| s.start() == start) => {
                     model.rows.get_mut(&id).ok_or("row")?.status = "rescheduled";
                     insert_row(model, &new)?;
-                    let mut fx = notify(new.id(), EmailKind::Rescheduled, Some(CalendarOp::UpdateInPlace), WebhookEvent::CallRescheduled);
+                    let mut fx = notify(
+                        new.id(),
+                        EmailKind::Rescheduled,
+                        Some(CalendarOp::UpdateInPlace),
+                        WebhookEvent::CallRescheduled,
+                    );
                     fx.insert(reconfirm_request(new.id()));
                     Ok(fx)
                 }
@@ -281,10 +400,16 @@ where
             }
         }
         Op::Cancel { row } => {
-            let Some(id) = model.pick(row) else { return Ok(none) };
+            let Some(id) = model.pick(row) else {
+                return Ok(none);
+            };
             let token = model.rows[&id].token.clone();
             let was_cancelled = model.rows[&id].status == "cancelled";
-            let refusal = if was_cancelled { None } else { model.token_refusal(id, now) };
+            let refusal = if was_cancelled {
+                None
+            } else {
+                model.token_refusal(id, now)
+            };
             match (svc.cancel(&token, None).await, refusal) {
                 (Ok(b), None) if was_cancelled => {
                     same_row(model, &b)?;
@@ -292,14 +417,21 @@ where
                 }
                 (Ok(b), None) => {
                     cancel_row(model, id, &b)?;
-                    Ok(notify(id, EmailKind::Cancelled, Some(CalendarOp::Delete), WebhookEvent::CallCancelled))
+                    Ok(notify(
+                        id,
+                        EmailKind::Cancelled,
+                        Some(CalendarOp::Delete),
+                        WebhookEvent::CallCancelled,
+                    ))
                 }
                 (Err(TokenActionError::Refused(r)), Some(want)) if r == want => Ok(none),
                 (got, want) => Err(format!("cancel: got {got:?}, model refusal {want:?}")),
             }
         }
         Op::Reconfirm { row } => {
-            let Some(id) = model.pick(row) else { return Ok(none) };
+            let Some(id) = model.pick(row) else {
+                return Ok(none);
+            };
             let token = model.rows[&id].token.clone();
             match (svc.reconfirm(&token).await, model.token_refusal(id, now)) {
                 (Ok(b), None) => {
@@ -314,30 +446,57 @@ where
             }
         }
         Op::HostCancel { row } => {
-            let Some(picked) = model.pick(row) else { return Ok(none) };
+            let Some(picked) = model.pick(row) else {
+                return Ok(none);
+            };
             let id = model.current(picked);
             let r = model.rows[&id].clone();
-            let got = svc.host_cancel(HostId::from_uuid(uuid::Uuid::from_u128(0x4057)), picked, None).await;
+            let got = svc
+                .host_cancel(
+                    HostId::from_uuid(uuid::Uuid::from_u128(0x4057)),
+                    picked,
+                    None,
+                )
+                .await;
             match (r.status, got) {
                 ("cancelled", Ok(b)) => same_row(model, &b).map(|()| none),
                 ("no_show", Err(HostActionError::Refused(HostActionRefusal::NoShow))) => Ok(none),
-                ("confirmed", Err(HostActionError::Refused(HostActionRefusal::MeetingOver))) if now >= r.slot.end() => Ok(none),
+                ("confirmed", Err(HostActionError::Refused(HostActionRefusal::MeetingOver)))
+                    if now >= r.slot.end() =>
+                {
+                    Ok(none)
+                }
                 ("confirmed", Ok(b)) if now < r.slot.end() => {
                     cancel_row(model, id, &b)?;
-                    Ok(notify(id, EmailKind::Cancelled, Some(CalendarOp::Delete), WebhookEvent::CallCancelled))
+                    Ok(notify(
+                        id,
+                        EmailKind::Cancelled,
+                        Some(CalendarOp::Delete),
+                        WebhookEvent::CallCancelled,
+                    ))
                 }
                 (status, got) => Err(format!("host cancel of {status} row: got {got:?}")),
             }
         }
         Op::MarkNoShow { row } => {
-            let Some(picked) = model.pick(row) else { return Ok(none) };
+            let Some(picked) = model.pick(row) else {
+                return Ok(none);
+            };
             let id = model.current(picked);
             let r = model.rows[&id].clone();
-            let got = svc.mark_no_show(HostId::from_uuid(uuid::Uuid::from_u128(0x4057)), picked).await;
+            let got = svc
+                .mark_no_show(HostId::from_uuid(uuid::Uuid::from_u128(0x4057)), picked)
+                .await;
             match (r.status, got) {
                 ("no_show", Ok(_)) => Ok(none),
-                ("cancelled", Err(HostActionError::Refused(HostActionRefusal::Cancelled))) => Ok(none),
-                ("confirmed", Err(HostActionError::Refused(HostActionRefusal::NotStarted))) if now < r.slot.start() => Ok(none),
+                ("cancelled", Err(HostActionError::Refused(HostActionRefusal::Cancelled))) => {
+                    Ok(none)
+                }
+                ("confirmed", Err(HostActionError::Refused(HostActionRefusal::NotStarted)))
+                    if now < r.slot.start() =>
+                {
+                    Ok(none)
+                }
                 ("confirmed", Ok(b)) if now >= r.slot.start() && b.status().name() == "no_show" => {
                     model.rows.get_mut(&id).ok_or("row")?.status = "no_show";
                     Ok(none)
@@ -346,23 +505,37 @@ where
             }
         }
         Op::UndoNoShow { row } => {
-            let Some(picked) = model.pick(row) else { return Ok(none) };
+            let Some(picked) = model.pick(row) else {
+                return Ok(none);
+            };
             let id = model.current(picked);
             let r = model.rows[&id].clone();
-            let got = svc.undo_no_show(HostId::from_uuid(uuid::Uuid::from_u128(0x4057)), picked).await;
+            let got = svc
+                .undo_no_show(HostId::from_uuid(uuid::Uuid::from_u128(0x4057)), picked)
+                .await;
             match (r.status, got) {
                 ("no_show", Ok(_)) if !model.overlaps_confirmed(r.blocked, r.chain) => {
                     model.rows.get_mut(&id).ok_or("row")?.status = "confirmed";
                     Ok(none)
                 }
-                ("no_show", Err(HostActionError::Store(_))) if model.overlaps_confirmed(r.blocked, r.chain) => Ok(none),
-                ("confirmed", Err(HostActionError::Refused(HostActionRefusal::NotNoShow))) => Ok(none),
-                ("cancelled", Err(HostActionError::Refused(HostActionRefusal::Cancelled))) => Ok(none),
+                ("no_show", Err(HostActionError::Store(_)))
+                    if model.overlaps_confirmed(r.blocked, r.chain) =>
+                {
+                    Ok(none)
+                }
+                ("confirmed", Err(HostActionError::Refused(HostActionRefusal::NotNoShow))) => {
+                    Ok(none)
+                }
+                ("cancelled", Err(HostActionError::Refused(HostActionRefusal::Cancelled))) => {
+                    Ok(none)
+                }
                 (status, got) => Err(format!("undo no-show of {status} row: got {got:?}")),
             }
         }
         Op::CalendarDelete { row } => {
-            let Some(picked) = model.pick(row) else { return Ok(none) };
+            let Some(picked) = model.pick(row) else {
+                return Ok(none);
+            };
             let id = model.current(picked);
             let chain = model.rows[&id].chain;
             let got = svc
@@ -372,31 +545,50 @@ where
                 .ok_or("calendar event not found")?;
             if model.rows[&id].status == "confirmed" {
                 cancel_row(model, id, &got)?;
-                Ok(notify(id, EmailKind::Cancelled, None, WebhookEvent::CallCancelled))
+                Ok(notify(
+                    id,
+                    EmailKind::Cancelled,
+                    None,
+                    WebhookEvent::CallCancelled,
+                ))
             } else {
                 same_row(model, &got).map(|()| none)
             }
         }
         Op::CalendarMove { row, pick } => {
-            let Some(picked) = model.pick(row) else { return Ok(none) };
+            let Some(picked) = model.pick(row) else {
+                return Ok(none);
+            };
             let id = model.current(picked);
             let r = model.rows[&id].clone();
             let start = target(&[], now - TimeDelta::days(1), pick, false);
-            let slot = TimeRange::starting_at(start, TimeDelta::minutes(30)).map_err(|e| e.to_string())?;
+            let slot =
+                TimeRange::starting_at(start, TimeDelta::minutes(30)).map_err(|e| e.to_string())?;
             let blocked = slot.padded(TimeDelta::zero(), TimeDelta::minutes(10));
             let got = svc
-                .apply_calendar_change("google", &format!("evt-{}", r.chain), CalendarChange::Moved(slot))
+                .apply_calendar_change(
+                    "google",
+                    &format!("evt-{}", r.chain),
+                    CalendarChange::Moved(slot),
+                )
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or("calendar event not found")?;
-            let moves = r.status == "confirmed" && slot != r.slot && !model.overlaps_confirmed(blocked, r.chain);
+            let moves = r.status == "confirmed"
+                && slot != r.slot
+                && !model.overlaps_confirmed(blocked, r.chain);
             if moves {
                 if got.slot() != slot || got.id() == id {
                     return Err(format!("calendar move: got {got:?}"));
                 }
                 model.rows.get_mut(&id).ok_or("row")?.status = "rescheduled";
                 insert_row(model, &got)?;
-                let mut fx = notify(got.id(), EmailKind::Rescheduled, None, WebhookEvent::CallRescheduled);
+                let mut fx = notify(
+                    got.id(),
+                    EmailKind::Rescheduled,
+                    None,
+                    WebhookEvent::CallRescheduled,
+                );
                 fx.insert(reconfirm_request(got.id()));
                 Ok(fx)
             } else {
@@ -415,18 +607,35 @@ where
             let due: Vec<BookingId> = model
                 .rows
                 .iter()
-                .filter(|(_, r)| r.status == "confirmed" && !r.reconfirmed && r.reconfirm_by <= now && now < r.slot.start())
+                .filter(|(_, r)| {
+                    r.status == "confirmed"
+                        && !r.reconfirmed
+                        && r.reconfirm_by <= now
+                        && now < r.slot.start()
+                })
                 .map(|(id, _)| *id)
                 .collect();
-            let n = svc.expire_unreconfirmed(1000).await.map_err(|e| e.to_string())?;
+            let n = svc
+                .expire_unreconfirmed(1000)
+                .await
+                .map_err(|e| e.to_string())?;
             if n != due.len() {
                 return Err(format!("expired {n}, model expected {}", due.len()));
             }
             let mut fx = BTreeSet::new();
             for id in due {
-                let b = store.booking(id).await.map_err(|e| e.to_string())?.ok_or("row vanished")?;
+                let b = store
+                    .booking(id)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .ok_or("row vanished")?;
                 cancel_row(model, id, &b)?;
-                fx.extend(notify(id, EmailKind::CancelledNotReconfirmed, Some(CalendarOp::Delete), WebhookEvent::CallCancelled));
+                fx.extend(notify(
+                    id,
+                    EmailKind::CancelledNotReconfirmed,
+                    Some(CalendarOp::Delete),
+                    WebhookEvent::CallCancelled,
+                ));
             }
             Ok(fx)
         }
@@ -477,9 +686,19 @@ where
     let mut confirmed: Vec<Booking> = Vec::new();
     let mut tokens = HashSet::new();
     for (id, row) in &model.rows {
-        let stored = store.booking(*id).await.map_err(|e| e.to_string())?.ok_or("row missing")?;
+        let stored = store
+            .booking(*id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("row missing")?;
         if stored.status().name() != row.status || stored.slot() != row.slot {
-            return Err(format!("row {id}: stored {} {}, model {} {}", stored.status().name(), stored.slot(), row.status, row.slot));
+            return Err(format!(
+                "row {id}: stored {} {}, model {} {}",
+                stored.status().name(),
+                stored.slot(),
+                row.status,
+                row.slot
+            ));
         }
         if !tokens.insert(stored.token().expose().to_owned()) {
             return Err("two rows share a token".into());
@@ -498,15 +717,25 @@ where
         let probe = TimeRange::new(now, now + TimeDelta::hours(1)).expect("non-empty");
         let accepted = svc.reschedule_page(&row.token, probe).await.is_ok();
         if accepted != live {
-            return Err(format!("token of {} row {id} accepted: {accepted}, should be {live}", row.status));
+            return Err(format!(
+                "token of {} row {id} accepted: {accepted}, should be {live}",
+                row.status
+            ));
         }
     }
     if let Some((chain, n)) = confirmed_per_chain.iter().find(|(_, n)| **n > 1) {
         return Err(format!("chain {chain} has {n} confirmed rows"));
     }
     for (i, a) in confirmed.iter().enumerate() {
-        if let Some(b) = confirmed[i + 1..].iter().find(|b| b.blocked().overlaps(&a.blocked())) {
-            return Err(format!("confirmed rows overlap: {} and {}", a.blocked(), b.blocked()));
+        if let Some(b) = confirmed[i + 1..]
+            .iter()
+            .find(|b| b.blocked().overlaps(&a.blocked()))
+        {
+            return Err(format!(
+                "confirmed rows overlap: {} and {}",
+                a.blocked(),
+                b.blocked()
+            ));
         }
     }
     Ok(())

@@ -41,15 +41,27 @@ impl OutboxRow {
     }
 
     fn is_claimable(&self, now: DateTime<Utc>) -> bool {
-        !self.delivered && self.dead.is_none() && self.due_at <= now && self.leased_until.is_none_or(|t| t <= now)
+        !self.delivered
+            && self.dead.is_none()
+            && self.due_at <= now
+            && self.leased_until.is_none_or(|t| t <= now)
     }
 }
 
 #[async_trait]
 impl Outbox for InMemoryStore {
-    async fn claim_due(&self, now: DateTime<Utc>, lease: TimeDelta, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease: TimeDelta,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
         let mut state = self.lock();
-        let mut due: Vec<&mut OutboxRow> = state.outbox.iter_mut().filter(|r| r.is_claimable(now)).collect();
+        let mut due: Vec<&mut OutboxRow> = state
+            .outbox
+            .iter_mut()
+            .filter(|r| r.is_claimable(now))
+            .collect();
         due.sort_by_key(|r| r.due_at);
         Ok(due
             .into_iter()
@@ -62,14 +74,26 @@ impl Outbox for InMemoryStore {
     }
 
     async fn mark_delivered(&self, key: &str, _now: DateTime<Utc>) -> Result<(), StoreError> {
-        if let Some(r) = self.lock().outbox.iter_mut().find(|r| r.planned.effect.idempotency_key() == key) {
+        if let Some(r) = self
+            .lock()
+            .outbox
+            .iter_mut()
+            .find(|r| r.planned.effect.idempotency_key() == key)
+        {
             r.delivered = true;
             r.leased_until = None;
         }
         Ok(())
     }
 
-    async fn mark_failed(&self, key: &str, now: DateTime<Utc>, error: &str, policy: &RetryPolicy, jitter: f64) -> Result<FailureOutcome, StoreError> {
+    async fn mark_failed(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        error: &str,
+        policy: &RetryPolicy,
+        jitter: f64,
+    ) -> Result<FailureOutcome, StoreError> {
         let mut state = self.lock();
         let row = state
             .outbox
@@ -92,7 +116,12 @@ impl Outbox for InMemoryStore {
     }
 
     async fn release(&self, key: &str) -> Result<(), StoreError> {
-        if let Some(r) = self.lock().outbox.iter_mut().find(|r| r.planned.effect.idempotency_key() == key) {
+        if let Some(r) = self
+            .lock()
+            .outbox
+            .iter_mut()
+            .find(|r| r.planned.effect.idempotency_key() == key)
+        {
             r.leased_until = None;
         }
         Ok(())
@@ -104,7 +133,11 @@ impl Outbox for InMemoryStore {
             .outbox
             .iter()
             .filter_map(|r| {
-                r.dead.as_ref().map(|(error, at)| DeadEntry { entry: r.entry(), last_error: error.clone(), died_at: *at })
+                r.dead.as_ref().map(|(error, at)| DeadEntry {
+                    entry: r.entry(),
+                    last_error: error.clone(),
+                    died_at: *at,
+                })
             })
             .collect();
         dead.sort_by_key(|d| std::cmp::Reverse(d.died_at));

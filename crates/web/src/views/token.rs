@@ -53,9 +53,17 @@ pub(crate) fn reschedule(vm: &RescheduleView) -> Markup {
 #[derive(Debug)]
 pub(crate) enum CancelState {
     /// Ask for confirmation and an optional reason.
-    Confirm { action: String, errors: FieldErrors, reason: String },
+    Confirm {
+        action: String,
+        errors: FieldErrors,
+        reason: String,
+    },
     /// Already cancelled.
-    Cancelled { by: String, reason: Option<String>, at: String },
+    Cancelled {
+        by: String,
+        reason: Option<String>,
+        at: String,
+    },
 }
 
 #[derive(Debug)]
@@ -67,7 +75,11 @@ pub(crate) struct CancelView {
 
 pub(crate) fn cancel(vm: &CancelView) -> Markup {
     match &vm.state {
-        CancelState::Confirm { action, errors, reason } => layout(
+        CancelState::Confirm {
+            action,
+            errors,
+            reason,
+        } => layout(
             "Cancel booking",
             html! {
                 h1 { "Cancel " (vm.title) "?" }

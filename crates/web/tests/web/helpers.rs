@@ -36,11 +36,33 @@ pub fn rfc(t: DateTime<Utc>) -> String {
 pub async fn setup() -> TestApp {
     let store = InMemoryStore::new();
     let zone = TimeZoneName::parse("Europe/Berlin").unwrap();
-    let host = Host::new(HostId::from_uuid(uuid::Uuid::from_u128(1)), PersonName::parse("Hana Host").unwrap(), Email::parse("hana@example.com").unwrap(), zone);
+    let host = Host::new(
+        HostId::from_uuid(uuid::Uuid::from_u128(1)),
+        PersonName::parse("Hana Host").unwrap(),
+        Email::parse("hana@example.com").unwrap(),
+        zone,
+    );
     store.save_host(&host).await.unwrap();
-    let rules = AvailabilityRules::new(RulesDraft::weekdays(zone, DayPeriod::parse("09:00-17:00").unwrap(), TimeDelta::minutes(30))).unwrap();
-    let settings = LinkSettings { title: "Intro call".into(), rules, reconfirmation: None, create_deal: false, questions: vec!["What should we talk about?".into()] };
-    let link = BookingLink::new(LinkId::from_uuid(uuid::Uuid::from_u128(2)), host.id(), Slug::parse("intro").unwrap(), settings).unwrap();
+    let rules = AvailabilityRules::new(RulesDraft::weekdays(
+        zone,
+        DayPeriod::parse("09:00-17:00").unwrap(),
+        TimeDelta::minutes(30),
+    ))
+    .unwrap();
+    let settings = LinkSettings {
+        title: "Intro call".into(),
+        rules,
+        reconfirmation: None,
+        create_deal: false,
+        questions: vec!["What should we talk about?".into()],
+    };
+    let link = BookingLink::new(
+        LinkId::from_uuid(uuid::Uuid::from_u128(2)),
+        host.id(),
+        Slug::parse("intro").unwrap(),
+        settings,
+    )
+    .unwrap();
     store.save_link(&link).await.unwrap();
     let clock = ManualClock::at(now());
     let scheduler = Scheduler::new(
@@ -49,7 +71,11 @@ pub async fn setup() -> TestApp {
         Arc::new(SequentialTokens::new()) as _,
         Arc::new(FixedBusy::default()) as _,
     );
-    TestApp { store, clock, state: ::web::AppState::new(scheduler, "http://book.test") }
+    TestApp {
+        store,
+        clock,
+        state: ::web::AppState::new(scheduler, "http://book.test"),
+    }
 }
 
 /// The app as an actix test service.
@@ -71,13 +97,30 @@ pub async fn body(resp: ServiceResponse) -> String {
 }
 
 pub fn header(resp: &ServiceResponse, name: &str) -> String {
-    resp.headers().get(name).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
+    resp.headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
 }
 
 /// Books 10:00 Berlin (09:00 UTC) through the store's use cases, returning the booking.
 pub async fn book(app: &TestApp, start: DateTime<Utc>) -> Booking {
     use booking_core::invitee::{Answers, Invitee, Tracking};
-    let invitee = Invitee::new(PersonName::parse("Ada").unwrap(), Email::parse("ada@example.org").unwrap(), None, TimeZoneName::parse("Europe/Berlin").unwrap());
-    let request = booking_core::service::BookingRequest { start, invitee, answers: Answers::default(), tracking: Tracking::default() };
-    app.state.scheduler.book(&Slug::parse("intro").unwrap(), request).await.unwrap()
+    let invitee = Invitee::new(
+        PersonName::parse("Ada").unwrap(),
+        Email::parse("ada@example.org").unwrap(),
+        None,
+        TimeZoneName::parse("Europe/Berlin").unwrap(),
+    );
+    let request = booking_core::service::BookingRequest {
+        start,
+        invitee,
+        answers: Answers::default(),
+        tracking: Tracking::default(),
+    };
+    app.state
+        .scheduler
+        .book(&Slug::parse("intro").unwrap(), request)
+        .await
+        .unwrap()
 }

@@ -8,13 +8,25 @@ use crate::helpers::*;
 use crate::service;
 
 fn form(pairs: &[(&str, &str)]) -> TestRequest {
-    let body = pairs.iter().map(|(k, v)| format!("{k}={}", urlencode(v))).collect::<Vec<_>>().join("&");
-    TestRequest::post().insert_header(("content-type", "application/x-www-form-urlencoded")).set_payload(body)
+    let body = pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    TestRequest::post()
+        .insert_header(("content-type", "application/x-www-form-urlencoded"))
+        .set_payload(body)
 }
 
 fn urlencode(v: &str) -> String {
     v.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -32,7 +44,13 @@ async fn the_slot_picker_groups_slots_by_day_in_the_chosen_zone() {
     assert!(page.contains("start=2027-03-01T08:00:00Z"));
     assert!(!page.contains("Saturday"));
 
-    let resp = call_service(&svc, TestRequest::get().uri("/book/intro?tz=Asia/Kolkata").to_request()).await;
+    let resp = call_service(
+        &svc,
+        TestRequest::get()
+            .uri("/book/intro?tz=Asia/Kolkata")
+            .to_request(),
+    )
+    .await;
     let page = body(resp).await;
     assert!(page.contains(">13:30<"), "09:00 Berlin is 13:30 in Kolkata");
     assert!(page.contains(r#"<option value="Asia/Kolkata" selected>"#));
@@ -53,21 +71,45 @@ async fn unknown_links_get_a_404_page() {
 async fn booking_through_the_form_confirms_with_links_and_keeps_utm() {
     let app = setup().await;
     let svc = service!(app);
-    let uri = format!("/book/intro?tz=Europe/Berlin&utm_source=newsletter&start={}", rfc(at(9, 0)));
+    let uri = format!(
+        "/book/intro?tz=Europe/Berlin&utm_source=newsletter&start={}",
+        rfc(at(9, 0))
+    );
     let page = body(call_service(&svc, TestRequest::get().uri(&uri).to_request()).await).await;
-    assert!(page.contains("Monday, March 1, 2027, 10:00–10:30 (Europe/Berlin)"), "{page}");
+    assert!(
+        page.contains("Monday, March 1, 2027, 10:00–10:30 (Europe/Berlin)"),
+        "{page}"
+    );
     assert!(page.contains(r#"name="utm_source" value="newsletter""#));
     assert!(app.store.bookings().is_empty(), "GET never changes state");
 
     let start = rfc(at(9, 0));
-    let req = form(&[("start", &start), ("tz", "Europe/Berlin"), ("name", "Ada Lovelace"), ("email", "ada@example.org"), ("q0", "Pricing"), ("utm_source", "newsletter")]);
+    let req = form(&[
+        ("start", &start),
+        ("tz", "Europe/Berlin"),
+        ("name", "Ada Lovelace"),
+        ("email", "ada@example.org"),
+        ("q0", "Pricing"),
+        ("utm_source", "newsletter"),
+    ]);
     let resp = call_service(&svc, req.uri("/book/intro").to_request()).await;
     assert_eq!(resp.status(), 303);
     let location = header(&resp, "location");
     assert!(location.starts_with("/book/confirmed/"), "{location}");
     let booking = &app.store.bookings()[0];
-    assert_eq!(booking.tracking().get(booking_core::invitee::UtmParam::Source), Some("newsletter"));
-    assert_eq!(booking.answers().pairs(), &[("What should we talk about?".to_owned(), "Pricing".to_owned())]);
+    assert_eq!(
+        booking
+            .tracking()
+            .get(booking_core::invitee::UtmParam::Source),
+        Some("newsletter")
+    );
+    assert_eq!(
+        booking.answers().pairs(),
+        &[(
+            "What should we talk about?".to_owned(),
+            "Pricing".to_owned()
+        )]
+    );
 
     let resp = call_service(&svc, TestRequest::get().uri(&location).to_request()).await;
     assert_eq!(resp.status(), 200);
@@ -75,7 +117,10 @@ async fn booking_through_the_form_confirms_with_links_and_keeps_utm() {
     assert_eq!(header(&resp, "cache-control"), "no-store");
     let page = body(resp).await;
     let token = booking.token().expose();
-    assert!(page.contains(&format!("/book/reschedule/{token}")) && page.contains(&format!("/book/cancel/{token}")));
+    assert!(
+        page.contains(&format!("/book/reschedule/{token}"))
+            && page.contains(&format!("/book/cancel/{token}"))
+    );
     assert!(page.contains("10:00–10:30 (Europe/Berlin)"));
 }
 
@@ -84,14 +129,22 @@ async fn invalid_form_input_shows_the_form_again_with_messages() {
     let app = setup().await;
     let svc = service!(app);
     let start = rfc(at(9, 0));
-    let req = form(&[("start", &start), ("name", ""), ("email", "not-an-email"), ("phone", "call me")]);
+    let req = form(&[
+        ("start", &start),
+        ("name", ""),
+        ("email", "not-an-email"),
+        ("phone", "call me"),
+    ]);
     let resp = call_service(&svc, req.uri("/book/intro").to_request()).await;
     assert_eq!(resp.status(), 422);
     let page = body(resp).await;
     assert!(page.contains("name must be"), "{page}");
     assert!(page.contains("is not a valid email address"));
     assert!(page.contains("phone number may contain only"));
-    assert!(page.contains(r#"value="not-an-email""#), "typed values are kept");
+    assert!(
+        page.contains(r#"value="not-an-email""#),
+        "typed values are kept"
+    );
     assert!(app.store.bookings().is_empty());
 }
 
@@ -101,12 +154,19 @@ async fn a_slot_taken_meanwhile_offers_fresh_slots() {
     book(&app, at(9, 0)).await;
     let svc = service!(app);
     let start = rfc(at(9, 0));
-    let req = form(&[("start", &start), ("name", "Bo"), ("email", "bo@example.org")]);
+    let req = form(&[
+        ("start", &start),
+        ("name", "Bo"),
+        ("email", "bo@example.org"),
+    ]);
     let resp = call_service(&svc, req.uri("/book/intro").to_request()).await;
     assert_eq!(resp.status(), 409);
     let page = body(resp).await;
     assert!(page.contains("that time was just taken"));
-    assert!(page.contains(&format!("start={}", rfc(at(9, 30)))), "fresh slots are offered");
+    assert!(
+        page.contains(&format!("start={}", rfc(at(9, 30)))),
+        "fresh slots are offered"
+    );
     assert!(!page.contains(&format!("start={}", rfc(at(9, 0)))));
 }
 
@@ -121,23 +181,49 @@ async fn rescheduling_moves_the_booking_and_kills_the_old_link() {
     assert_eq!(header(&resp, "referrer-policy"), "no-referrer");
     assert_eq!(header(&resp, "cache-control"), "no-store");
     let page = body(resp).await;
-    assert!(page.contains("<del>Monday, March 1, 2027, 10:00–10:30 (Europe/Berlin)</del>"), "{page}");
+    assert!(
+        page.contains("<del>Monday, March 1, 2027, 10:00–10:30 (Europe/Berlin)</del>"),
+        "{page}"
+    );
     assert!(page.contains(&format!(r#"value="{}""#, rfc(at(10, 0)))));
 
     let new_start = rfc(at(10, 0));
-    let resp = call_service(&svc, form(&[("start", &new_start), ("reason", "clash")]).uri(&uri).to_request()).await;
+    let resp = call_service(
+        &svc,
+        form(&[("start", &new_start), ("reason", "clash")])
+            .uri(&uri)
+            .to_request(),
+    )
+    .await;
     assert_eq!(resp.status(), 303);
     let rows = app.store.bookings();
-    let new = rows.iter().find(|b| matches!(b.status(), Status::Confirmed)).unwrap();
-    assert_eq!(header(&resp, "location"), format!("/book/confirmed/{}", new.token().expose()));
+    let new = rows
+        .iter()
+        .find(|b| matches!(b.status(), Status::Confirmed))
+        .unwrap();
+    assert_eq!(
+        header(&resp, "location"),
+        format!("/book/confirmed/{}", new.token().expose())
+    );
     assert_eq!(new.slot().start(), at(10, 0));
 
     let resp = call_service(&svc, TestRequest::get().uri(&uri).to_request()).await;
     assert_eq!(resp.status(), 409);
     let page = body(resp).await;
-    assert!(page.contains("Booking already rescheduled") && page.contains("sent to the attendee by email"));
-    let resp = call_service(&svc, form(&[("start", &rfc(at(11, 0)))]).uri(&uri).to_request()).await;
-    assert_eq!(resp.status(), 409, "a second reschedule of the old token is refused");
+    assert!(
+        page.contains("Booking already rescheduled")
+            && page.contains("sent to the attendee by email")
+    );
+    let resp = call_service(
+        &svc,
+        form(&[("start", &rfc(at(11, 0)))]).uri(&uri).to_request(),
+    )
+    .await;
+    assert_eq!(
+        resp.status(),
+        409,
+        "a second reschedule of the old token is refused"
+    );
 }
 
 #[actix_web::test]
@@ -150,13 +236,27 @@ async fn reschedule_form_errors_and_taken_slots() {
     let resp = call_service(&svc, form(&[("reason", "x")]).uri(&uri).to_request()).await;
     assert_eq!(resp.status(), 422);
     assert!(body(resp).await.contains("Pick a new time."));
-    let resp = call_service(&svc, form(&[("start", &rfc(at(12, 0)))]).uri(&uri).to_request()).await;
+    let resp = call_service(
+        &svc,
+        form(&[("start", &rfc(at(12, 0)))]).uri(&uri).to_request(),
+    )
+    .await;
     assert_eq!(resp.status(), 409);
     assert!(body(resp).await.contains("that time was just taken"));
-    let resp = call_service(&svc, form(&[("start", &rfc(at(9, 0)))]).uri(&uri).to_request()).await;
+    let resp = call_service(
+        &svc,
+        form(&[("start", &rfc(at(9, 0)))]).uri(&uri).to_request(),
+    )
+    .await;
     assert_eq!(resp.status(), 422, "same slot");
     let long = "x".repeat(10_001);
-    let resp = call_service(&svc, form(&[("start", &rfc(at(10, 0))), ("reason", &long)]).uri(&uri).to_request()).await;
+    let resp = call_service(
+        &svc,
+        form(&[("start", &rfc(at(10, 0))), ("reason", &long)])
+            .uri(&uri)
+            .to_request(),
+    )
+    .await;
     assert_eq!(resp.status(), 422);
     assert_eq!(app.store.bookings().len(), 2, "nothing was written");
 }
@@ -170,28 +270,52 @@ async fn cancelling_shows_the_cancelled_state_and_is_idempotent() {
     let resp = call_service(&svc, TestRequest::get().uri(&uri).to_request()).await;
     assert_eq!(resp.status(), 200);
     assert!(body(resp).await.contains("Cancel the booking"));
-    assert!(matches!(app.store.bookings()[0].status(), Status::Confirmed), "GET never changes state");
+    assert!(
+        matches!(app.store.bookings()[0].status(), Status::Confirmed),
+        "GET never changes state"
+    );
 
-    let resp = call_service(&svc, form(&[("reason", "<b>sick</b>")]).uri(&uri).to_request()).await;
+    let resp = call_service(
+        &svc,
+        form(&[("reason", "<b>sick</b>")]).uri(&uri).to_request(),
+    )
+    .await;
     assert_eq!(resp.status(), 303);
     assert_eq!(header(&resp, "location"), uri);
     let page = body(call_service(&svc, TestRequest::get().uri(&uri).to_request()).await).await;
     assert!(page.contains("This booking is cancelled"));
-    assert!(page.contains("&lt;b&gt;sick&lt;/b&gt;"), "the reason is shown, escaped");
+    assert!(
+        page.contains("&lt;b&gt;sick&lt;/b&gt;"),
+        "the reason is shown, escaped"
+    );
     assert!(page.contains("Cancelled by the attendee"));
 
     let resp = call_service(&svc, form(&[]).uri(&uri).to_request()).await;
     assert_eq!(resp.status(), 303, "cancelling again is a no-op");
-    assert_eq!(app.store.outbox().len(), 8, "4 effects for the booking, 4 for the one cancel");
+    assert_eq!(
+        app.store.outbox().len(),
+        8,
+        "4 effects for the booking, 4 for the one cancel"
+    );
 }
 
 #[actix_web::test]
 async fn unknown_and_malformed_tokens_look_the_same() {
     let app = setup().await;
     let svc = service!(app);
-    for token in ["0123456789abcdef0123456789abcdef", "nope", "0123456789ABCDEF0123456789ABCDEF"] {
+    for token in [
+        "0123456789abcdef0123456789abcdef",
+        "nope",
+        "0123456789ABCDEF0123456789ABCDEF",
+    ] {
         for page in ["reschedule", "cancel", "reconfirm", "confirmed"] {
-            let resp = call_service(&svc, TestRequest::get().uri(&format!("/book/{page}/{token}")).to_request()).await;
+            let resp = call_service(
+                &svc,
+                TestRequest::get()
+                    .uri(&format!("/book/{page}/{token}"))
+                    .to_request(),
+            )
+            .await;
             assert_eq!(resp.status(), 404, "{page} {token}");
             assert_eq!(header(&resp, "referrer-policy"), "no-referrer");
         }
@@ -209,7 +333,11 @@ async fn token_pages_are_gone_once_the_meeting_started() {
         let resp = call_service(&svc, TestRequest::get().uri(&uri).to_request()).await;
         assert_eq!(resp.status(), 410, "{page}");
         assert!(body(resp).await.contains("already started"));
-        let resp = call_service(&svc, form(&[("start", &rfc(at(12, 0)))]).uri(&uri).to_request()).await;
+        let resp = call_service(
+            &svc,
+            form(&[("start", &rfc(at(12, 0)))]).uri(&uri).to_request(),
+        )
+        .await;
         assert_eq!(resp.status(), 410, "POST {page}");
     }
 }
@@ -234,7 +362,11 @@ async fn reconfirming_records_the_click_once() {
 async fn a_cancelled_booking_cannot_be_rescheduled() {
     let app = setup().await;
     let booking = book(&app, at(9, 0)).await;
-    app.state.scheduler.cancel(booking.token().expose(), None).await.unwrap();
+    app.state
+        .scheduler
+        .cancel(booking.token().expose(), None)
+        .await
+        .unwrap();
     let svc = service!(app);
     let uri = format!("/book/reschedule/{}", booking.token().expose());
     let resp = call_service(&svc, TestRequest::get().uri(&uri).to_request()).await;
@@ -248,7 +380,11 @@ async fn a_cancelled_booking_cannot_be_rescheduled() {
 async fn assets_and_health() {
     let app = setup().await;
     let svc = service!(app);
-    for (uri, kind) in [("/static/app.css", "text/css"), ("/static/tz.js", "text/javascript"), ("/healthz", "text/plain")] {
+    for (uri, kind) in [
+        ("/static/app.css", "text/css"),
+        ("/static/tz.js", "text/javascript"),
+        ("/healthz", "text/plain"),
+    ] {
         let resp = call_service(&svc, TestRequest::get().uri(uri).to_request()).await;
         assert_eq!(resp.status(), 200);
         assert!(header(&resp, "content-type").starts_with(kind));
@@ -270,6 +406,12 @@ async fn the_confirmation_offers_an_ics_that_parses() {
     assert_eq!(calendar.property_value("METHOD"), Some("REQUEST"));
     assert!(text.contains("DTSTART:20270301T090000Z"), "{text}");
     assert!(text.contains(&format!("UID:{}@slotkeeper", booking.chain())));
-    let resp = call_service(&svc, TestRequest::get().uri("/book/confirmed/0123456789abcdef0123456789abcdef/invite.ics").to_request()).await;
+    let resp = call_service(
+        &svc,
+        TestRequest::get()
+            .uri("/book/confirmed/0123456789abcdef0123456789abcdef/invite.ics")
+            .to_request(),
+    )
+    .await;
     assert_eq!(resp.status(), 404);
 }

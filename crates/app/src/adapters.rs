@@ -1,0 +1,71 @@
+//! The production adapters of the small ports: the system clock, the OS CSPRNG, and the
+//! external-calendar port for hosts with no calendar connected.
+
+use async_trait::async_trait;
+use booking_core::ports::{BusyCalendar, BusyCalendarError, Clock, TokenSource};
+use booking_core::{BookingId, HostId, RescheduleToken, TimeRange};
+use chrono::{DateTime, Utc};
+
+/// Reads the system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// Tokens and ids from the operating system's CSPRNG.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsRandom;
+
+fn random<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    // Without the OS's randomness no safe token can be made: stop rather than go on weakly.
+    if let Err(e) = getrandom::fill(&mut bytes) {
+        panic!("the OS random source failed: {e}");
+    }
+    bytes
+}
+
+impl TokenSource for OsRandom {
+    fn new_token(&self) -> RescheduleToken {
+        RescheduleToken::from_bytes(random())
+    }
+
+    fn new_booking_id(&self) -> BookingId {
+        BookingId::from_uuid(uuid::Builder::from_random_bytes(random()).into_uuid())
+    }
+}
+
+/// The busy times of a host with no Google or Microsoft calendar connected: none beyond their
+/// Slotkeeper bookings, which the store already supplies.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoConnectedCalendars;
+
+#[async_trait]
+impl BusyCalendar for NoConnectedCalendars {
+    async fn busy(
+        &self,
+        _host: HostId,
+        _within: TimeRange,
+    ) -> Result<Vec<TimeRange>, BusyCalendarError> {
+        Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn os_tokens_parse_and_do_not_repeat() {
+        let tokens: std::collections::HashSet<String> = (0..1000)
+            .map(|_| OsRandom.new_token().expose().to_owned())
+            .collect();
+        assert_eq!(tokens.len(), 1000);
+        assert!(tokens.iter().all(|t| RescheduleToken::parse(t).is_ok()));
+        assert_eq!(OsRandom.new_booking_id().as_uuid().get_version_num(), 4);
+    }
+}

@@ -1,0 +1,75 @@
+//! The HTTP server: the web crate's routes, access logs without tokens, graceful shutdown.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use actix_web::middleware::Logger;
+use actix_web::{App, HttpServer};
+use anyhow::{Context, Result};
+use booking_core::Scheduler;
+
+use crate::adapters::{NoConnectedCalendars, OsRandom, SystemClock};
+use crate::config::Config;
+use crate::storage::Storage;
+
+/// The use cases on the production adapters.
+pub fn scheduler(storage: &Storage) -> web::DynScheduler {
+    Scheduler::new(
+        storage.bookings.clone(),
+        Arc::new(SystemClock),
+        Arc::new(OsRandom),
+        Arc::new(NoConnectedCalendars),
+    )
+}
+
+/// A bound, not yet running server.
+#[derive(Debug)]
+pub struct Bound {
+    /// The address actually listened on.
+    pub addr: SocketAddr,
+    /// The public URL links point to.
+    pub base_url: String,
+    listener: TcpListener,
+}
+
+/// Binds `config.bind` (port 0 picks a free port).
+///
+/// # Errors
+/// When the address cannot be bound.
+pub fn bind(config: &Config) -> Result<Bound> {
+    let listener = TcpListener::bind(&config.bind)
+        .with_context(|| format!("listening on {} (BIND)", config.bind))?;
+    let addr = listener.local_addr()?;
+    Ok(Bound {
+        addr,
+        base_url: config.base_url_for(addr),
+        listener,
+    })
+}
+
+/// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish (up to 30 s).
+///
+/// # Errors
+/// When the server fails.
+pub async fn run(bound: Bound, storage: &Storage) -> Result<()> {
+    let state = web::AppState::new(scheduler(storage), &bound.base_url);
+    tracing::info!(addr = %bound.addr, base_url = %bound.base_url, "listening");
+    HttpServer::new(move || {
+        App::new()
+            .wrap(web::security_headers())
+            .wrap(
+                Logger::new("%{request}xi %s %b %Dms").custom_request_replace("request", |req| {
+                    format!("{} {}", req.method(), web::redact_tokens(req.path()))
+                }),
+            )
+            .app_data(actix_web::web::Data::new(state.clone()))
+            .configure(web::configure)
+    })
+    .shutdown_timeout(30)
+    .listen(bound.listener)?
+    .run()
+    .await
+    .context("the HTTP server failed")?;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,61 @@
+//! Opens the store named by `DATABASE_URL`: SQLite (the embedded default) or Postgres.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use booking_core::ports::{BookingStore, Outbox};
+
+/// One database, seen through both of its ports.
+#[derive(Clone)]
+pub struct Storage {
+    /// Bookings, links, hosts.
+    pub bookings: Arc<dyn BookingStore>,
+    /// The effects waiting for delivery.
+    #[allow(
+        dead_code,
+        reason = "read by the outbox dispatcher, which lands with the notifications work"
+    )]
+    pub outbox: Arc<dyn Outbox>,
+}
+
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Storage")
+    }
+}
+
+fn both<S: BookingStore + Outbox + 'static>(store: S) -> Storage {
+    let store = Arc::new(store);
+    Storage {
+        bookings: store.clone(),
+        outbox: store,
+    }
+}
+
+/// Connects and applies pending migrations.
+///
+/// # Errors
+/// When the database cannot be reached, created or migrated.
+pub async fn open(database_url: &str, seal_key: [u8; 32]) -> Result<Storage> {
+    if database_url.starts_with("sqlite:") {
+        let path = database_url
+            .trim_start_matches("sqlite://")
+            .trim_start_matches("sqlite:");
+        let path = path.split('?').next().unwrap_or(path);
+        if let Some(dir) = std::path::Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let store = store_sqlite::SqliteStore::connect(database_url, seal_key)
+            .await
+            .with_context(|| format!("opening the SQLite database {path}"))?;
+        Ok(both(store))
+    } else {
+        let store = store_postgres::PostgresStore::connect(database_url, seal_key)
+            .await
+            .context("connecting to Postgres (DATABASE_URL)")?;
+        Ok(both(store))
+    }
+}

@@ -1,0 +1,258 @@
+//! The `slotkeeper` binary over a real socket: the demo starts on a fresh SQLite file, its
+//! printed links work, a cancel goes through, SIGTERM stops it cleanly; bad configuration
+//! gets a clear error.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+fn slotkeeper(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_slotkeeper"));
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("BIND", "127.0.0.1:0")
+        .env("RUST_LOG", "info");
+    cmd
+}
+
+/// A minimal HTTP/1.1 client: returns (status, headers+body text).
+fn http(base: &str, method: &str, path: &str, form: Option<&str>) -> (u16, String) {
+    let addr = base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let body = form.unwrap_or("");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, response)
+}
+
+struct Demo {
+    child: Child,
+    lines: Vec<String>,
+}
+
+impl Demo {
+    fn start(dir: &std::path::Path) -> Self {
+        let mut child = slotkeeper(dir)
+            .arg("demo")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = Vec::new();
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            let done = line.contains("Ctrl-C");
+            lines.push(line);
+            if done {
+                break;
+            }
+        }
+        Self { child, lines }
+    }
+
+    fn url(&self, label: &str) -> String {
+        let line = self
+            .lines
+            .iter()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_else(|| panic!("no {label} in {:?}", self.lines));
+        line.split_whitespace().last().unwrap().to_owned()
+    }
+}
+
+fn split(url: &str) -> (String, String) {
+    let rest = url.trim_start_matches("http://");
+    let slash = rest.find('/').unwrap();
+    (
+        format!("http://{}", &rest[..slash]),
+        rest[slash..].to_owned(),
+    )
+}
+
+#[test]
+fn the_demo_serves_its_printed_links_and_stops_cleanly_on_sigterm() {
+    let dir = tempdir("demo");
+    let mut demo = Demo::start(&dir);
+    let (base, book_path) = split(&demo.url("Booking page:"));
+    assert_eq!(book_path, "/book/intro");
+    let (status, page) = http(&base, "GET", &book_path, None);
+    assert_eq!(status, 200);
+    assert!(page.contains("Intro call"));
+
+    let (_, cancel_path) = split(&demo.url("cancel:"));
+    let (status, page) = http(&base, "GET", &cancel_path, None);
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.to_ascii_lowercase()
+            .contains("referrer-policy: no-referrer")
+    );
+    let (status, _) = http(&base, "POST", &cancel_path, Some("reason=testing"));
+    assert_eq!(status, 303);
+    let (status, page) = http(&base, "GET", &cancel_path, None);
+    assert_eq!(status, 200);
+    assert!(page.contains("This booking is cancelled"));
+
+    let (status, body) = http(&base, "GET", "/healthz", None);
+    assert_eq!((status, body.ends_with("ok")), (200, true));
+    assert!(
+        dir.join("data/slotkeeper.db").exists(),
+        "the SQLite file is created on first run"
+    );
+
+    let pid = demo.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = demo.child.wait().unwrap();
+    assert!(status.success(), "graceful shutdown exits 0, got {status}");
+
+    // A second run reuses the data: the cancelled sample is replaced by a fresh one.
+    let mut again = Demo::start(&dir);
+    assert_ne!(again.url("cancel:"), format!("{base}{cancel_path}"));
+    again.child.kill().unwrap();
+    again.child.wait().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_configuration_is_reported_clearly() {
+    let dir = tempdir("config");
+    for (var, value, expected) in [
+        (
+            "DATABASE_URL",
+            "mysql://localhost/x",
+            "DATABASE_URL must start with sqlite:// or postgres://",
+        ),
+        ("BIND", "everywhere", "BIND must be an address"),
+        (
+            "SECRET_KEY",
+            "short",
+            "SECRET_KEY must be at least 32 characters",
+        ),
+        (
+            "MAILER_URL",
+            "carrier-pigeon://coop",
+            "MAILER_URL must start with",
+        ),
+    ] {
+        let out = slotkeeper(&dir)
+            .env(var, value)
+            .arg("migrate")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{var}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "{var}: {stderr}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn hosts_and_links_from_the_cli() {
+    let dir = tempdir("cli");
+    let out = slotkeeper(&dir)
+        .args([
+            "host",
+            "add",
+            "--name",
+            "Hana",
+            "--email",
+            "hana@example.com",
+            "--timezone",
+            "Asia/Tokyo",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let host = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let out = slotkeeper(&dir)
+        .args([
+            "link",
+            "add",
+            "--host",
+            &host,
+            "--slug",
+            "sales",
+            "--title",
+            "Sales call",
+            "--duration",
+            "45",
+            "--hours",
+            "10:00-12:00,13:00-18:00",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .ends_with("/book/sales")
+    );
+    let out = slotkeeper(&dir)
+        .args([
+            "link",
+            "add",
+            "--host",
+            &host,
+            "--slug",
+            "x",
+            "--title",
+            "X",
+            "--hours",
+            "17:00-09:00",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--hours"));
+    let out = slotkeeper(&dir)
+        .args([
+            "host",
+            "add",
+            "--name",
+            "Bo",
+            "--email",
+            "bo",
+            "--timezone",
+            "UTC",
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--email"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn tempdir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("slotkeeper-app-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

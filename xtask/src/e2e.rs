@@ -1,0 +1,131 @@
+//! `cargo xtask e2e`: the browser test. Starts `slotkeeper demo` on a fresh SQLite file and
+//! chromedriver, then drives Chromium through the booking flow (xtask/e2e/booking_flow.py),
+//! keeping screenshots under target/e2e/. Installs Debian's chromium and chromium-driver
+//! when missing and running as root.
+
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{cargo, root, run};
+
+/// Kills the child when dropped, so a failed step leaves no server behind.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn found(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn ensure_browser() -> Result<(), String> {
+    if found("chromium") && found("chromedriver") {
+        return Ok(());
+    }
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0"));
+    if !is_root {
+        return Err("the browser test needs Chromium and ChromeDriver: install Debian's `chromium` and `chromium-driver`".into());
+    }
+    run(
+        "apt-get install chromium chromium-driver",
+        Command::new("apt-get")
+            .args(["install", "-y", "-q", "chromium", "chromium-driver"])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
+    .or_else(|_| {
+        run(
+            "apt-get update",
+            Command::new("apt-get").args(["update", "-q"]),
+        )?;
+        run(
+            "apt-get install chromium chromium-driver",
+            Command::new("apt-get")
+                .args(["install", "-y", "-q", "chromium", "chromium-driver"])
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )
+    })
+}
+
+fn free_port() -> Result<u16, String> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| e.to_string())
+}
+
+fn wait_for_port(port: u16) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(format!("nothing listened on port {port} within 20 s"))
+}
+
+fn start_demo(workdir: &Path) -> Result<(Guard, String), String> {
+    let exe = root().join("target/debug/slotkeeper");
+    let mut child = Command::new(exe)
+        .arg("demo")
+        .current_dir(workdir)
+        .env("BIND", "127.0.0.1:0")
+        .env_remove("DATABASE_URL")
+        .env_remove("PUBLIC_BASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("starting slotkeeper demo: {e}"))?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let guard = Guard(child);
+    for line in BufReader::new(stdout).lines() {
+        let line = line.map_err(|e| e.to_string())?;
+        if let Some(url) = line.trim().strip_prefix("Booking page:") {
+            let url = url.trim();
+            return Ok((guard, url.trim_end_matches("/book/intro").to_owned()));
+        }
+    }
+    Err("slotkeeper demo exited before printing its URL".into())
+}
+
+pub(crate) fn e2e() -> Result<(), String> {
+    ensure_browser()?;
+    run("build slotkeeper", cargo().args(["build", "-p", "app"]))?;
+    let workdir = root().join("target/e2e/run");
+    let _ = std::fs::remove_dir_all(&workdir);
+    std::fs::create_dir_all(&workdir).map_err(|e| e.to_string())?;
+    let (_server, base) = start_demo(&workdir)?;
+    let port = free_port()?;
+    let driver = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("starting chromedriver: {e}"))?;
+    let _driver = Guard(driver);
+    wait_for_port(port)?;
+    let shots = root().join("target/e2e");
+    run(
+        "browser test (Chromium)",
+        Command::new("python3")
+            .arg(root().join("xtask/e2e/booking_flow.py"))
+            .arg(&base)
+            .arg(format!("http://127.0.0.1:{port}"))
+            .arg(&shots),
+    )
+}

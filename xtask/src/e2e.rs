@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{cargo, root, run};
+use crate::{cargo, root, run, target_dir};
 
 /// Kills the child when dropped, so a failed step leaves no server behind.
 struct Guard(Child);
@@ -80,7 +80,7 @@ fn wait_for_port(port: u16) -> Result<(), String> {
 }
 
 fn start_demo(workdir: &Path) -> Result<(Guard, String), String> {
-    let exe = root().join("target/debug/slotkeeper");
+    let exe = target_dir().join("debug/slotkeeper");
     let mut child = Command::new(exe)
         .arg("demo")
         .current_dir(workdir)
@@ -106,7 +106,7 @@ fn start_demo(workdir: &Path) -> Result<(Guard, String), String> {
 pub(crate) fn e2e() -> Result<(), String> {
     ensure_browser()?;
     run("build slotkeeper", cargo().args(["build", "-p", "app"]))?;
-    let workdir = root().join("target/e2e/run");
+    let workdir = target_dir().join("e2e/run");
     let _ = std::fs::remove_dir_all(&workdir);
     std::fs::create_dir_all(&workdir).map_err(|e| e.to_string())?;
     let (_server, base) = start_demo(&workdir)?;
@@ -119,7 +119,7 @@ pub(crate) fn e2e() -> Result<(), String> {
         .map_err(|e| format!("starting chromedriver: {e}"))?;
     let _driver = Guard(driver);
     wait_for_port(port)?;
-    let shots = root().join("target/e2e");
+    let shots = target_dir().join("e2e");
     run(
         "browser test (Chromium)",
         Command::new("python3")

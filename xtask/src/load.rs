@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use crate::{cargo, postgres, root, run};
+use crate::{cargo, postgres, run, target_dir};
 
 struct Server(Child);
 
@@ -22,7 +22,7 @@ fn start(
     workdir: &std::path::Path,
     database_url: Option<&str>,
 ) -> Result<(Server, String, String), String> {
-    let mut cmd = Command::new(root().join("target/release/slotkeeper"));
+    let mut cmd = Command::new(target_dir().join("release/slotkeeper"));
     cmd.arg("demo")
         .current_dir(workdir)
         .env("BIND", "127.0.0.1:0")
@@ -133,12 +133,12 @@ pub(crate) fn load() -> Result<(), String> {
         "build slotkeeper (release)",
         cargo().args(["build", "--release", "-p", "app"]),
     )?;
-    let workdir = root().join("target/load");
+    let workdir = target_dir().join("load");
     let _ = std::fs::remove_dir_all(&workdir);
     std::fs::create_dir_all(&workdir).map_err(|e| e.to_string())?;
     let mut rows = measure("SQLite", &workdir, None)?;
 
-    let admin = postgres::ensure_postgres(&root().join("target"))?;
+    let admin = postgres::ensure_postgres(&target_dir())?;
     let database = "slotkeeper_load";
     for sql in [
         format!("drop database if exists {database}"),

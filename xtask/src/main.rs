@@ -51,6 +51,21 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Cargo's target directory: `CARGO_TARGET_DIR` if set, else `target/` in the workspace.
+fn target_dir() -> PathBuf {
+    match env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => {
+            let dir = PathBuf::from(dir);
+            if dir.is_absolute() {
+                dir
+            } else {
+                root().join(dir)
+            }
+        }
+        _ => root().join("target"),
+    }
+}
+
 fn cargo() -> Command {
     let mut cmd = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(root());
@@ -89,7 +104,7 @@ fn test() -> Result<(), String> {
     tidy::check(&root()).map_err(|problems| format!("tidy:\n{}", problems.join("\n")))?;
     let database = match env::var("TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => url,
-        _ => postgres::ensure_postgres(&root().join("target"))
+        _ => postgres::ensure_postgres(&target_dir())
             .map_err(|e| format!("Postgres for the tests: {e}"))?,
     };
     eprintln!("xtask: Postgres tests use {}", redact(&database));
@@ -134,7 +149,7 @@ fn bench(args: &[String]) -> Result<(), String> {
     callgrind_slots()?;
     let database = match env::var("TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => url,
-        _ => postgres::ensure_postgres(&root().join("target"))
+        _ => postgres::ensure_postgres(&target_dir())
             .map_err(|e| format!("Postgres for the benchmarks: {e}"))?,
     };
     run(
@@ -167,8 +182,8 @@ fn callgrind_slots() -> Result<(), String> {
             "bench_input_once",
         ]),
     )?;
-    let out = root().join("target/callgrind.slots.out");
-    let exe = root().join("target/release/examples/bench_input_once");
+    let out = target_dir().join("callgrind.slots.out");
+    let exe = target_dir().join("release/examples/bench_input_once");
     let output = Command::new("valgrind")
         .args(["--tool=callgrind", "--toggle-collect=*offered_slots*"])
         .arg(format!("--callgrind-out-file={}", out.display()))

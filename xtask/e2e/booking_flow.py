@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 import urllib.request
 
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
@@ -54,6 +55,17 @@ class Browser:
     def text(self):
         return self.s("POST", "/execute/sync", {"script": "return document.body.innerText", "args": []})
 
+    def wait_for(self, *needles, timeout=15.0):
+        """The page text once it contains every needle (a click's navigation may still be running)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            page = self.text()
+            if all(n in page for n in needles):
+                return page
+            if time.monotonic() > deadline:
+                raise AssertionError(f"page never showed {needles!r}:\n{page}")
+            time.sleep(0.1)
+
     def url(self):
         return self.s("GET", "/url")
 
@@ -78,31 +90,31 @@ def main():
     try:
         # The picker detects the browser's zone and reloads with it (tz.js).
         b.go(f"{base}/book/intro")
+        deadline = time.monotonic() + 15
+        while "tz=" not in b.url() and time.monotonic() < deadline:
+            time.sleep(0.1)
         expect("tz=" in b.url(), f"the zone was not detected: {b.url()}")
         b.go(f"{base}/book/intro?tz=Europe/Berlin&utm_source=e2e")
-        page = b.text()
-        expect("Intro call" in page and "Times shown in" in page, page)
+        b.wait_for("Intro call", "Times shown in")
         b.shot(shots, "01-slot-picker.png")
 
         b.click("a.slot")
-        expect("Your name" in b.text(), b.text())
+        b.wait_for("Your name")
         b.type("#name", "Erin End-to-End")
         b.type("#email", "erin@localhost")
         b.click("button[type=submit]")
-        expect("Please correct the fields" in b.text(), "invalid email accepted")
+        b.wait_for("Please correct the fields")
         b.shot(shots, "02-form-error.png")
         b.s("POST", f"/element/{b.find('#email')}/clear", {})
         b.type("#email", "erin@example.org")
         b.type("#q0", "Pricing & plans <b>")
         b.shot(shots, "03-form.png")
         b.click("button[type=submit]")
-        page = b.text()
-        expect("You are booked" in page, page)
+        b.wait_for("You are booked")
         b.shot(shots, "04-confirmed.png")
 
         b.click("#reschedule")
-        page = b.text()
-        expect("You are moving the booking of" in page and "Erin End-to-End" in page, page)
+        b.wait_for("You are moving the booking of", "Erin End-to-End")
         old_reschedule = b.url()
         b.shot(shots, "05-reschedule.png")
         radios = b.s("POST", "/elements", {"using": "css selector", "value": "label.slot input"})
@@ -110,21 +122,18 @@ def main():
         b.s("POST", f"/element/{radios[3][ELEMENT]}/click", {})
         b.type("#reason", "Something came up")
         b.click("form[method=post] button[type=submit]")
-        page = b.text()
-        expect("Your booking was moved" in page, page)
+        b.wait_for("Your booking was moved")
         b.shot(shots, "06-rescheduled.png")
 
         b.click("#cancel")
-        expect("Cancel Intro call?" in b.text(), b.text())
+        b.wait_for("Cancel Intro call?")
         b.type("#reason", "Plans changed")
         b.click("button.danger")
-        page = b.text()
-        expect("This booking is cancelled" in page and "Plans changed" in page, page)
+        b.wait_for("This booking is cancelled", "Plans changed")
         b.shot(shots, "07-cancelled.png")
 
         b.go(old_reschedule)
-        page = b.text()
-        expect("Booking already rescheduled" in page, page)
+        b.wait_for("Booking already rescheduled")
         b.shot(shots, "08-old-link.png")
     finally:
         b.quit()

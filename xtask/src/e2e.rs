@@ -93,14 +93,19 @@ fn start_demo(workdir: &Path) -> Result<(Guard, String), String> {
         .map_err(|e| format!("starting slotkeeper demo: {e}"))?;
     let stdout = child.stdout.take().ok_or("no stdout")?;
     let guard = Guard(child);
-    for line in BufReader::new(stdout).lines() {
-        let line = line.map_err(|e| e.to_string())?;
-        if let Some(url) = line.trim().strip_prefix("Booking page:") {
-            let url = url.trim();
-            return Ok((guard, url.trim_end_matches("/book/intro").to_owned()));
+    let (found, url) = std::sync::mpsc::channel();
+    // Keep reading the server's output for its whole life: a closed pipe would kill it.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.trim().strip_prefix("Booking page:") {
+                let _ = found.send(url.trim().trim_end_matches("/book/intro").to_owned());
+            }
         }
-    }
-    Err("slotkeeper demo exited before printing its URL".into())
+    });
+    let base = url
+        .recv_timeout(Duration::from_secs(60))
+        .map_err(|_| "slotkeeper demo exited before printing its URL")?;
+    Ok((guard, base))
 }
 
 pub(crate) fn e2e() -> Result<(), String> {

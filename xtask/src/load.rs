@@ -39,8 +39,8 @@ fn start(
     let stdout = child.stdout.take().ok_or("no stdout")?;
     let server = Server(child);
     let (mut base, mut reschedule) = (None, None);
-    for line in BufReader::new(stdout).lines() {
-        let line = line.map_err(|e| e.to_string())?;
+    let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+    for line in lines.by_ref() {
         let line = line.trim();
         if let Some(url) = line.strip_prefix("Booking page:") {
             base = Some(url.trim().trim_end_matches("/book/intro").to_owned());
@@ -52,6 +52,8 @@ fn start(
             break;
         }
     }
+    // Keep draining: a closed pipe would kill the server at its next line of output.
+    std::thread::spawn(move || lines.for_each(drop));
     let (Some(base), Some(reschedule)) = (base, reschedule) else {
         return Err("slotkeeper demo did not print its URLs".into());
     };

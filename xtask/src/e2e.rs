@@ -79,7 +79,15 @@ fn wait_for_port(port: u16) -> Result<(), String> {
     Err(format!("nothing listened on port {port} within 20 s"))
 }
 
-fn start_demo(workdir: &Path) -> Result<(Guard, String), String> {
+/// A running demo: its URL and the demo host's login.
+struct Demo {
+    _server: Guard,
+    base: String,
+    login: String,
+    password: String,
+}
+
+fn start_demo(workdir: &Path) -> Result<Demo, String> {
     let exe = target_dir().join("debug/slotkeeper");
     let mut child = Command::new(exe)
         .arg("demo")
@@ -93,19 +101,32 @@ fn start_demo(workdir: &Path) -> Result<(Guard, String), String> {
         .map_err(|e| format!("starting slotkeeper demo: {e}"))?;
     let stdout = child.stdout.take().ok_or("no stdout")?;
     let guard = Guard(child);
-    let (found, url) = std::sync::mpsc::channel();
+    let (found, printed) = std::sync::mpsc::channel();
     // Keep reading the server's output for its whole life: a closed pipe would kill it.
     std::thread::spawn(move || {
+        let (mut base, mut login) = (None, None);
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.trim().strip_prefix("Booking page:") {
-                let _ = found.send(url.trim().trim_end_matches("/book/intro").to_owned());
+            let line = line.trim();
+            if let Some(url) = line.strip_prefix("Booking page:") {
+                base = Some(url.trim().trim_end_matches("/book/intro").to_owned());
+            } else if let Some(email) = line.strip_prefix("email:") {
+                login = Some(email.trim().to_owned());
+            } else if let Some(password) = line.strip_prefix("password:")
+                && let (Some(base), Some(login)) = (base.take(), login.take())
+            {
+                let _ = found.send((base, login, password.trim().to_owned()));
             }
         }
     });
-    let base = url
+    let (base, login, password) = printed
         .recv_timeout(Duration::from_secs(60))
-        .map_err(|_| "slotkeeper demo exited before printing its URL")?;
-    Ok((guard, base))
+        .map_err(|_| "slotkeeper demo exited before printing its URL and host login")?;
+    Ok(Demo {
+        _server: guard,
+        base,
+        login,
+        password,
+    })
 }
 
 pub(crate) fn e2e() -> Result<(), String> {
@@ -114,7 +135,8 @@ pub(crate) fn e2e() -> Result<(), String> {
     let workdir = target_dir().join("e2e/run");
     let _ = std::fs::remove_dir_all(&workdir);
     std::fs::create_dir_all(&workdir).map_err(|e| e.to_string())?;
-    let (_server, base) = start_demo(&workdir)?;
+    let demo = start_demo(&workdir)?;
+    let base = demo.base.clone();
     let port = free_port()?;
     let driver = Command::new("chromedriver")
         .arg(format!("--port={port}"))
@@ -132,5 +154,21 @@ pub(crate) fn e2e() -> Result<(), String> {
             .arg(&base)
             .arg(format!("http://127.0.0.1:{port}"))
             .arg(&shots),
+    )?;
+    drop(demo);
+    // The host's side on a fresh demo, whose dashboard counts are known exactly.
+    let workdir = target_dir().join("e2e/run-host");
+    let _ = std::fs::remove_dir_all(&workdir);
+    std::fs::create_dir_all(&workdir).map_err(|e| e.to_string())?;
+    let demo = start_demo(&workdir)?;
+    run(
+        "host browser test (Chromium)",
+        Command::new("python3")
+            .arg(root().join("xtask/e2e/host_flow.py"))
+            .arg(&demo.base)
+            .arg(format!("http://127.0.0.1:{port}"))
+            .arg(&shots)
+            .arg(&demo.login)
+            .arg(&demo.password),
     )
 }

@@ -28,13 +28,21 @@ pub enum Command {
     /// Start with a demo host, an `intro` link and a sample booking on the embedded SQLite
     /// database, and print where to click.
     Demo,
+    /// Manage a host's outbound webhook subscriptions.
+    #[command(subcommand)]
+    Webhook(crate::webhook_cmd::WebhookCommand),
+    /// Inspect the outbox (e.g. dead entries).
+    #[command(subcommand)]
+    Outbox(crate::webhook_cmd::OutboxCommand),
 }
 
 /// `host …`
 #[derive(Debug, Subcommand)]
 pub enum HostCommand {
-    /// Create a host and print its id.
+    /// Create a host and print its id; with a password, the host can log in at /login.
     Add(HostAdd),
+    /// Set or reset a host's login password.
+    Password(HostPassword),
 }
 
 /// `host add`
@@ -49,6 +57,24 @@ pub struct HostAdd {
     /// IANA time zone, e.g. Europe/Berlin.
     #[arg(long)]
     pub timezone: String,
+    /// Login password (at least 8 characters); else SLOTKEEPER_HOST_PASSWORD, else asked for
+    /// at a terminal. Without one the host cannot log in until `host password` sets it.
+    #[arg(long)]
+    pub password: Option<String>,
+}
+
+/// `host password`
+#[derive(Debug, Args)]
+pub struct HostPassword {
+    /// The host's login (their email address).
+    #[arg(long)]
+    pub email: String,
+    /// The host's id, for a host created without a password (no login yet).
+    #[arg(long)]
+    pub host: Option<String>,
+    /// The new password; else SLOTKEEPER_HOST_PASSWORD, else asked for at a terminal.
+    #[arg(long)]
+    pub password: Option<String>,
 }
 
 /// `link …`

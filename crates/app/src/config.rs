@@ -17,11 +17,14 @@ pub struct Config {
     /// Public URL of the site, for links in mails and API answers; default `http://{bind}`.
     pub public_base_url: Option<String>,
     /// `smtp://…`, `smtps://…` or `file://DIR` (default `file://data/mail`).
-    #[allow(
-        dead_code,
-        reason = "read by the outbox dispatcher, which lands with the notifications work"
-    )]
     pub mailer_url: String,
+    /// `MAIL_FROM`: the sender of every mail (default `Slotkeeper <no-reply@localhost>`).
+    pub mail_from: String,
+    /// `DISPATCH_WORKERS`: outbox delivery workers per process (default 2, 0 turns delivery off).
+    pub dispatch_workers: usize,
+    /// `WEBHOOKS_ALLOW_PRIVATE_TARGETS`: whether webhook URLs may point at loopback, private
+    /// or link-local addresses (default false; true for development and tests).
+    pub webhooks_allow_private_targets: bool,
     /// Where generated files (the secret key, mail files) live.
     #[allow(
         dead_code,
@@ -86,6 +89,28 @@ impl Config {
                 scheme_of(&mailer_url)
             );
         }
+        let mail_from =
+            var("MAIL_FROM").unwrap_or_else(|| "Slotkeeper <no-reply@localhost>".to_owned());
+        let dispatch_workers = match var("DISPATCH_WORKERS") {
+            None => 2,
+            Some(n) => n
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n <= 64)
+                .with_context(|| {
+                    format!("DISPATCH_WORKERS must be a number from 0 to 64, got {n:?}")
+                })?,
+        };
+        let webhooks_allow_private_targets = match var("WEBHOOKS_ALLOW_PRIVATE_TARGETS")
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("false" | "0" | "no") => false,
+            Some("true" | "1" | "yes") => true,
+            Some(other) => {
+                bail!("WEBHOOKS_ALLOW_PRIVATE_TARGETS must be true or false, got {other:?}")
+            }
+        };
         let data_dir =
             var("DATA_DIR").map_or_else(|| default_data_dir(&database_url), PathBuf::from);
         let secret = match var("SECRET_KEY") {
@@ -100,6 +125,9 @@ impl Config {
             bind,
             public_base_url,
             mailer_url,
+            mail_from,
+            dispatch_workers,
+            webhooks_allow_private_targets,
             data_dir,
             secret,
         })

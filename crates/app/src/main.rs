@@ -4,8 +4,10 @@ mod adapters;
 mod cli;
 mod commands;
 mod config;
+mod host_cmd;
 mod server;
 mod storage;
+mod webhook_cmd;
 
 use std::process::ExitCode;
 
@@ -50,13 +52,23 @@ async fn run(cli: Cli) -> Result<()> {
     let config = Config::from_env().context("configuration")?;
     let storage = storage::open(&config.database_url, config.derived_key("token-seal")).await?;
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => server::run(server::bind(&config)?, &storage).await,
+        Command::Serve => {
+            let bound = server::bind(&config)?;
+            let dispatcher = webhook_cmd::dispatcher(&config, &storage, &bound.base_url)?
+                .with_deal_sink(host_cmd::DealRecorder::sink(&storage));
+            with_dispatch(&config, &storage, dispatcher, server::run(bound, &storage)).await
+        }
         Command::Migrate => {
             println!("database is up to date");
             Ok(())
         }
         Command::Host(HostCommand::Add(args)) => {
-            let id = commands::host_add(&storage, &args).await?;
+            let id = host_cmd::host_add(&storage, &args).await?;
+            println!("{id}");
+            Ok(())
+        }
+        Command::Host(HostCommand::Password(args)) => {
+            let id = host_cmd::host_password(&storage, &args).await?;
             println!("{id}");
             Ok(())
         }
@@ -72,13 +84,65 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Demo => demo(&config, &storage).await,
+        Command::Webhook(command) => webhook_cmd::webhook(&config, &storage, command).await,
+        Command::Outbox(command) => webhook_cmd::outbox(&storage, command).await,
     }
+}
+
+/// Runs the outbox dispatcher (`DISPATCH_WORKERS` workers and the reconfirmation sweep) next
+/// to `serving`; when it ends (SIGTERM, Ctrl-C), stops the workers cleanly: each finishes the
+/// delivery in hand and releases the rest of what it holds.
+async fn with_dispatch(
+    config: &Config,
+    storage: &storage::Storage,
+    dispatcher: slotkeeper_dispatch::Dispatcher,
+    serving: impl std::future::Future<Output = Result<()>>,
+) -> Result<()> {
+    if config.dispatch_workers == 0 {
+        tracing::warn!("DISPATCH_WORKERS=0: this instance delivers no notifications");
+        return serving.await;
+    }
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let sweep: std::sync::Arc<dyn slotkeeper_dispatch::ReconfirmationSweep> =
+        std::sync::Arc::new(server::scheduler(storage));
+    let workers = tokio::spawn(std::sync::Arc::new(dispatcher).run(
+        config.dispatch_workers,
+        Some(sweep),
+        stopped,
+    ));
+    let served = serving.await;
+    let _ = stop.send(true);
+    if let Err(e) = workers.await {
+        tracing::error!(error = %e, "the outbox dispatcher failed");
+    }
+    served
+}
+
+/// Where the file mailer writes, and how many `.eml` files are there.
+fn mail_files(config: &Config) -> Option<(String, usize)> {
+    let dir = config.mailer_url.strip_prefix("file://")?;
+    let count = std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            .count()
+    });
+    Some((dir.to_owned(), count))
 }
 
 async fn demo(config: &Config, storage: &storage::Storage) -> Result<()> {
     let bound = server::bind(config)?;
     let scheduler = server::scheduler(storage);
     let booking = commands::demo_setup(storage, &scheduler).await?;
+    // Deliver the sample booking's mails before showing where they went.
+    let dispatcher = webhook_cmd::dispatcher(config, storage, &bound.base_url)?
+        .with_deal_sink(host_cmd::DealRecorder::sink(storage));
+    host_cmd::seed_demo_past_meeting(storage, &booking).await?;
+    let (login, password) = host_cmd::demo_login(storage, booking.host()).await?;
+    dispatcher
+        .run_once(chrono::Utc::now())
+        .await
+        .context("delivering the sample booking's notifications")?;
     let base = &bound.base_url;
     let token = booking.token().expose();
     let zone = booking.invitee().time_zone();
@@ -94,7 +158,13 @@ async fn demo(config: &Config, storage: &storage::Storage) -> Result<()> {
     println!("    cancel:           {base}/book/cancel/{token}");
     println!("  Public API:         {base}/api/v1/openapi.json");
     println!("  Database:           {}", config.database_url);
-    println!("  Host login:         not available yet: the host dashboard is still being built.");
+    match mail_files(config) {
+        Some((dir, count)) => println!("  Mail (.eml files):  {dir} ({count} files)"),
+        None => println!("  Mail:               sent over SMTP (MAILER_URL)"),
+    }
+    println!("  Host login:         {base}/login");
+    println!("    email:            {login}");
+    println!("    password:         {password}");
     println!("\nPress Ctrl-C to stop.");
-    server::run(bound, storage).await
+    with_dispatch(config, storage, dispatcher, server::run(bound, storage)).await
 }

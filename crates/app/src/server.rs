@@ -30,6 +30,8 @@ pub struct Bound {
     /// The public URL links point to.
     pub base_url: String,
     listener: TcpListener,
+    /// Keys the host session cookie (derived from the secret for this purpose only).
+    session_key: crate::host_cmd::SessionKey,
 }
 
 /// Binds `config.bind` (port 0 picks a free port).
@@ -44,6 +46,7 @@ pub fn bind(config: &Config) -> Result<Bound> {
         addr,
         base_url: config.base_url_for(addr),
         listener,
+        session_key: crate::host_cmd::SessionKey(config.derived_key("host-session")),
     })
 }
 
@@ -52,7 +55,14 @@ pub fn bind(config: &Config) -> Result<Bound> {
 /// # Errors
 /// When the server fails.
 pub async fn run(bound: Bound, storage: &Storage) -> Result<()> {
-    let state = web::AppState::new(scheduler(storage), &bound.base_url);
+    let host_side = web::host::HostSide::new(
+        storage.accounts.clone(),
+        storage.deals.clone(),
+        storage.links.clone(),
+        Arc::new(OsRandom),
+        bound.session_key.0,
+    );
+    let state = web::AppState::new(scheduler(storage), &bound.base_url).with_host_side(host_side);
     tracing::info!(addr = %bound.addr, base_url = %bound.base_url, "listening");
     HttpServer::new(move || {
         App::new()

@@ -3,7 +3,10 @@
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use booking_core::accounts::{AccountStore, LinkDirectory};
+use booking_core::deals::DealStore;
 use booking_core::ports::{BookingStore, Outbox};
+use booking_core::subscriptions::WebhookSubscriptions;
 
 /// One database, seen through both of its ports.
 #[derive(Clone)]
@@ -11,11 +14,15 @@ pub struct Storage {
     /// Bookings, links, hosts.
     pub bookings: Arc<dyn BookingStore>,
     /// The effects waiting for delivery.
-    #[allow(
-        dead_code,
-        reason = "read by the outbox dispatcher, which lands with the notifications work"
-    )]
     pub outbox: Arc<dyn Outbox>,
+    /// Webhook subscriptions and their delivery log.
+    pub subscriptions: Arc<dyn WebhookSubscriptions>,
+    /// Host logins and API keys.
+    pub accounts: Arc<dyn AccountStore>,
+    /// CRM deals.
+    pub deals: Arc<dyn DealStore>,
+    /// Each host's list of links.
+    pub links: Arc<dyn LinkDirectory>,
 }
 
 impl std::fmt::Debug for Storage {
@@ -24,10 +31,23 @@ impl std::fmt::Debug for Storage {
     }
 }
 
-fn both<S: BookingStore + Outbox + 'static>(store: S) -> Storage {
+fn both<S>(store: S) -> Storage
+where
+    S: BookingStore
+        + Outbox
+        + WebhookSubscriptions
+        + AccountStore
+        + DealStore
+        + LinkDirectory
+        + 'static,
+{
     let store = Arc::new(store);
     Storage {
+        accounts: store.clone(),
+        deals: store.clone(),
+        links: store.clone(),
         bookings: store.clone(),
+        subscriptions: store.clone(),
         outbox: store,
     }
 }

@@ -29,6 +29,9 @@ pub enum EmailKind {
     ReconfirmationRequest,
     /// Cancelled by the system because the attendee did not reconfirm in time.
     CancelledNotReconfirmed,
+    /// The booking's reschedule and cancel links again, sent at the host's request. Queued
+    /// only as [`Effect::ResendLinks`], which a row may get many times.
+    RescheduleLinks,
 }
 
 /// What to do to the host's external calendar event.
@@ -97,6 +100,16 @@ pub enum Effect {
         /// The booking that created it.
         booking: BookingId,
     },
+    /// Mail the attendee the row's reschedule and cancel links again
+    /// ([`EmailKind::RescheduleLinks`]), because the host asked. Unlike every other effect a
+    /// row may get this one any number of times: `send` (fresh per request) tells the sends
+    /// apart, so each has its own idempotency key and a retried delivery is still one mail.
+    ResendLinks {
+        /// The booking row whose links are sent (the chain's current row).
+        booking: BookingId,
+        /// Unique per request.
+        send: uuid::Uuid,
+    },
 }
 
 impl Effect {
@@ -106,7 +119,20 @@ impl Effect {
             Self::Email { booking, .. }
             | Self::Calendar { booking, .. }
             | Self::Webhook { booking, .. }
-            | Self::CreateDeal { booking, .. } => booking,
+            | Self::CreateDeal { booking, .. }
+            | Self::ResendLinks { booking, .. } => booking,
+        }
+    }
+
+    /// The mail this effect sends, if it is one: template, recipient and row. Lets a delivery
+    /// worker treat [`Effect::ResendLinks`] like any [`Effect::Email`].
+    pub fn as_email(&self) -> Option<(EmailKind, Recipient, BookingId)> {
+        match *self {
+            Self::Email { kind, to, booking } => Some((kind, to, booking)),
+            Self::ResendLinks { booking, .. } => {
+                Some((EmailKind::RescheduleLinks, Recipient::Attendee, booking))
+            }
+            _ => None,
         }
     }
 
@@ -118,6 +144,9 @@ impl Effect {
             Self::Calendar { op, booking } => format!("{booking}:calendar:{op:?}"),
             Self::Webhook { event, booking } => format!("{booking}:webhook:{}", event.name()),
             Self::CreateDeal { booking, .. } => format!("{booking}:deal"),
+            Self::ResendLinks { booking, send } => {
+                format!("{booking}:email:RescheduleLinks:Attendee:{send}")
+            }
         }
     }
 }
@@ -148,14 +177,16 @@ impl PlannedEffect {
 }
 
 impl Effect {
-    /// A short stable code naming the effect without its ids, as stored in the outbox
-    /// (`email/Booked/Attendee`, `calendar/UpdateInPlace`, `webhook/callBooked`, `deal`).
+    /// A short stable code naming the effect without its row and chain ids, as stored in the
+    /// outbox (`email/Booked/Attendee`, `calendar/UpdateInPlace`, `webhook/callBooked`, `deal`,
+    /// `email/RescheduleLinks/Attendee/{send}`).
     pub fn code(&self) -> String {
         match *self {
             Self::Email { kind, to, .. } => format!("email/{kind:?}/{to:?}"),
             Self::Calendar { op, .. } => format!("calendar/{op:?}"),
             Self::Webhook { event, .. } => format!("webhook/{}", event.name()),
             Self::CreateDeal { .. } => "deal".to_owned(),
+            Self::ResendLinks { send, .. } => format!("email/RescheduleLinks/Attendee/{send}"),
         }
     }
 
@@ -197,6 +228,10 @@ impl Effect {
                 Self::Webhook { event, booking }
             }
             ["deal"] => Self::CreateDeal { chain, booking },
+            ["email", "RescheduleLinks", "Attendee", send] => Self::ResendLinks {
+                booking,
+                send: uuid::Uuid::try_parse(send).ok()?,
+            },
             _ => return None,
         })
     }
@@ -278,6 +313,10 @@ mod tests {
             Effect::CreateDeal {
                 chain: c,
                 booking: b,
+            },
+            Effect::ResendLinks {
+                booking: b,
+                send: Uuid::from_u128(9),
             },
         ];
         for e in all {

@@ -15,6 +15,8 @@
 //! - [`service::Scheduler`]: the use cases — slots, book, reschedule/cancel/reconfirm by
 //!   token, host cancel, no-show, calendar-side changes, reconfirmation expiry.
 //! - [`ports`]: the traits adapters implement; [`record`]: the flat rows stores keep.
+//! - [`accounts`]: host logins (password hashes as PHC strings) and API keys (stored hashed);
+//!   [`deals`]: the CRM deal a booking opens, one per meeting, never touched by cancel.
 //! - `testkit` (feature): an in-memory store, a manual clock, sequential tokens, the
 //!   reference-model test and the store conformance suite.
 //!
@@ -68,8 +70,10 @@
 //! # Ok(()) }
 //! ```
 
+pub mod accounts;
 pub mod availability;
 pub mod booking;
+pub mod deals;
 pub mod effects;
 pub mod ids;
 pub mod invitee;
@@ -78,6 +82,7 @@ pub mod ports;
 pub mod record;
 pub mod service;
 pub mod slots;
+pub mod subscriptions;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod time;

@@ -27,6 +27,12 @@ pub enum InvalidLink {
         "ask for reconfirmation earlier than the auto-cancel deadline (both before the meeting)"
     )]
     Reconfirmation,
+    /// Description longer than 5,000 characters.
+    #[error("description must be at most 5000 characters")]
+    Description,
+    /// Location longer than 500 characters or with line breaks.
+    #[error("location must be at most 500 characters without line breaks")]
+    Location,
 }
 
 impl Slug {
@@ -102,6 +108,8 @@ pub struct BookingLink {
     reconfirmation: Option<ReconfirmationPolicy>,
     create_deal: bool,
     questions: Vec<String>,
+    description: Option<String>,
+    location: Option<String>,
 }
 
 /// The settings of a link other than its identity, ready to be checked.
@@ -143,6 +151,45 @@ impl BookingLink {
             reconfirmation: settings.reconfirmation,
             create_deal: settings.create_deal,
             questions: settings.questions,
+            description: None,
+            location: None,
+        })
+    }
+
+    /// The same link with a description (shown on the booking page) and a location (an
+    /// address or a video-call URL); blank texts mean none.
+    ///
+    /// # Errors
+    /// [`InvalidLink::Description`], [`InvalidLink::Location`] for over-long texts or a
+    /// location with control characters.
+    pub fn with_details(
+        self,
+        description: Option<&str>,
+        location: Option<&str>,
+    ) -> Result<Self, InvalidLink> {
+        fn blank_is_none(t: Option<&str>) -> Option<String> {
+            t.map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+        }
+        let description = blank_is_none(description);
+        if description
+            .as_ref()
+            .is_some_and(|d| d.chars().count() > 5000)
+        {
+            return Err(InvalidLink::Description);
+        }
+        let location = blank_is_none(location);
+        if location
+            .as_ref()
+            .is_some_and(|l| l.chars().count() > 500 || l.chars().any(char::is_control))
+        {
+            return Err(InvalidLink::Location);
+        }
+        Ok(Self {
+            description,
+            location,
+            ..self
         })
     }
     /// Id.
@@ -176,6 +223,14 @@ impl BookingLink {
     /// Form questions.
     pub fn questions(&self) -> &[String] {
         &self.questions
+    }
+    /// What the meeting is about, if the host said.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+    /// Where it takes place (address or call URL), if the host said.
+    pub fn location(&self) -> Option<&str> {
+        self.location.as_deref()
     }
 }
 

@@ -235,6 +235,8 @@ pub struct LinkRecord {
     pub reconfirm_cancel_minutes: Option<i64>,
     pub create_deal: bool,
     pub questions: Vec<String>,
+    pub description: Option<String>,
+    pub location: Option<String>,
 }
 
 fn periods_of(hours: &crate::availability::DayHours) -> Vec<(u16, u16)> {
@@ -286,6 +288,8 @@ impl BookingLink {
                 .map(|p| p.cancel_before().num_minutes()),
             create_deal: self.create_deal(),
             questions: self.questions().to_vec(),
+            description: self.description().map(str::to_owned),
+            location: self.location().map(str::to_owned),
         }
     }
 
@@ -368,6 +372,7 @@ impl BookingLink {
             Slug::parse(&r.slug).map_err(|_| bad("slug"))?,
             settings,
         )
+        .and_then(|l| l.with_details(r.description.as_deref(), r.location.as_deref()))
         .map_err(|e| bad(&e.to_string()))
     }
 }

@@ -95,6 +95,20 @@ pub enum HostActionError {
     Store(#[from] StoreError),
 }
 
+/// Why the attendee's links could not be sent again.
+#[derive(Debug, thiserror::Error)]
+pub enum ResendLinksError {
+    /// No such booking for this host (another host's booking looks the same).
+    #[error("no such booking")]
+    NotFound,
+    /// The links no longer work: the booking is cancelled, a no-show, or has started.
+    #[error(transparent)]
+    Refused(TokenRefusal),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// What the host did to an event in their own calendar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CalendarChange {
@@ -478,6 +492,53 @@ where
     ) -> Result<Booking, HostActionError> {
         self.host_action(host, booking, |b, _| b.undo_no_show())
             .await
+    }
+
+    /// The host sends the attendee the meeting's reschedule and cancel links again, by email
+    /// (the chain's current row's links; a moved row is followed). Each call queues one more
+    /// mail ([`Effect::ResendLinks`] with a fresh send id); the booking row does not change.
+    ///
+    /// # Errors
+    /// [`ResendLinksError::NotFound`] for another host's or an unknown booking;
+    /// [`ResendLinksError::Refused`] when the links no longer work.
+    pub async fn resend_links(
+        &self,
+        host: HostId,
+        mut id: BookingId,
+    ) -> Result<Booking, ResendLinksError> {
+        for _ in 0..64 {
+            let booking = self
+                .store
+                .booking(id)
+                .await?
+                .filter(|b| b.host() == host)
+                .ok_or(ResendLinksError::NotFound)?;
+            if let Some(next) = booking.next() {
+                id = next;
+                continue;
+            }
+            let now = self.clock.now();
+            booking
+                .check_token(now)
+                .map_err(ResendLinksError::Refused)?;
+            let send = self.tokens.new_booking_id().as_uuid();
+            let change = Change {
+                writes: Vec::new(),
+                effects: vec![PlannedEffect::now(
+                    Effect::ResendLinks {
+                        booking: booking.id(),
+                        send,
+                    },
+                    now,
+                )],
+            };
+            return match self.store.commit(change).await {
+                Ok(()) => Ok(booking),
+                Err(CommitError::Store(e)) => Err(e.into()),
+                Err(e) => Err(StoreError::msg(e.to_string()).into()),
+            };
+        }
+        Err(StoreError::msg("the booking's chain does not end").into())
     }
 
     async fn host_action<F>(

@@ -15,3 +15,4 @@ impl StoreFactory for Memory {
 }
 
 booking_core::store_conformance_tests!(#[tokio::test] factory: Memory, spawner: Inline);
+booking_core::subscription_conformance_tests!(#[tokio::test] factory: Memory);

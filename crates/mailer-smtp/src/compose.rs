@@ -60,7 +60,7 @@ pub fn compose(
     let method = match kind {
         EmailKind::Booked | EmailKind::Rescheduled => Some(InviteMethod::Request),
         EmailKind::Cancelled | EmailKind::CancelledNotReconfirmed => Some(InviteMethod::Cancel),
-        EmailKind::ReconfirmationRequest => None,
+        EmailKind::ReconfirmationRequest | EmailKind::RescheduleLinks => None,
     };
 
     let builder = Message::builder()
@@ -173,5 +173,104 @@ fn html_page(letter: &Letter) -> Markup {
                 p style="color: #52606d; font-size: 0.8em;" { "Sent by Slotkeeper" }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use booking_core::availability::{AvailabilityRules, DayPeriod, RulesDraft};
+    use booking_core::booking::{Booking, NewBooking};
+    use booking_core::invitee::{Answers, Email, Invitee, PersonName, Tracking};
+    use booking_core::link::{BookingLink, Host, LinkSettings, Slug};
+    use booking_core::{BookingId, HostId, LinkId, RescheduleToken, TimeRange, TimeZoneName};
+    use chrono::{TimeDelta, TimeZone, Utc};
+
+    use super::*;
+
+    #[test]
+    fn the_resent_links_mail_carries_the_live_links_and_no_invite() {
+        let zone = TimeZoneName::parse("Europe/Berlin").unwrap();
+        let host = Host::new(
+            HostId::from_uuid(uuid::Uuid::from_u128(1)),
+            PersonName::parse("Hana Host").unwrap(),
+            Email::parse("hana@example.com").unwrap(),
+            zone,
+        );
+        let rules = RulesDraft::weekdays(
+            zone,
+            DayPeriod::parse("09:00-17:00").unwrap(),
+            TimeDelta::minutes(30),
+        );
+        let link = BookingLink::new(
+            LinkId::from_uuid(uuid::Uuid::from_u128(2)),
+            host.id(),
+            Slug::parse("intro").unwrap(),
+            LinkSettings {
+                title: "Intro call".into(),
+                rules: AvailabilityRules::new(rules).unwrap(),
+                reconfirmation: None,
+                create_deal: false,
+                questions: vec![],
+            },
+        )
+        .unwrap();
+        let start = Utc.with_ymd_and_hms(2027, 3, 1, 9, 0, 0).unwrap();
+        let slot = TimeRange::new(start, start + TimeDelta::minutes(30)).unwrap();
+        let booking = Booking::confirmed(NewBooking {
+            id: BookingId::from_uuid(uuid::Uuid::from_u128(3)),
+            host: host.id(),
+            link: link.id(),
+            slot,
+            blocked: slot,
+            token: RescheduleToken::from_bytes([0xab; 16]),
+            invitee: Invitee::new(
+                PersonName::parse("Ada").unwrap(),
+                Email::parse("ada@example.org").unwrap(),
+                None,
+                zone,
+            ),
+            answers: Answers::default(),
+            tracking: Tracking::default(),
+            reconfirm_by: None,
+            created_at: start - TimeDelta::days(1),
+        })
+        .result;
+        let ctx = NotificationContext {
+            booking: &booking,
+            previous: None,
+            link: &link,
+            host: &host,
+            public_base_url: "http://book.test/",
+        };
+        let from: Mailbox = "Slotkeeper <no-reply@book.test>".parse().unwrap();
+        let message = compose(
+            EmailKind::RescheduleLinks,
+            Recipient::Attendee,
+            &ctx,
+            &from,
+            "key-1",
+        )
+        .unwrap();
+        let raw = message.formatted();
+        let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        assert_eq!(
+            parsed.subject(),
+            Some("Your links for Intro call with Hana Host on Mon 1 Mar 2027 10:00 CET")
+        );
+        let text = parsed.body_text(0).unwrap();
+        let token = "ab".repeat(16);
+        assert!(
+            text.contains(&format!("http://book.test/book/reschedule/{token}")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("http://book.test/book/cancel/{token}")),
+            "{text}"
+        );
+        let raw = String::from_utf8_lossy(&raw);
+        assert!(
+            !raw.contains("text/calendar"),
+            "no invite: the meeting did not change"
+        );
     }
 }

@@ -202,6 +202,23 @@ pub(crate) fn letter(kind: EmailKind, to: Recipient, ctx: &NotificationContext<'
             };
             (subject, lead, actions)
         }
+        EmailKind::RescheduleLinks => {
+            if attendee {
+                (
+                    format!("Your links for {title} with {host_name} on {at}"),
+                    format!(
+                        "{host_name} sent you the links to reschedule or cancel your meeting, in case you need them."
+                    ),
+                    live_links,
+                )
+            } else {
+                (
+                    format!("Links sent: {title} with {invitee_name} on {at}"),
+                    format!("{invitee_name} was sent the links to reschedule or cancel."),
+                    live_links,
+                )
+            }
+        }
         EmailKind::ReconfirmationRequest => {
             let by_when = deadline
                 .clone()

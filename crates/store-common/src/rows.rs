@@ -195,6 +195,8 @@ pub struct LinkRow {
     pub reconfirm_cancel_minutes: Option<i64>,
     pub create_deal: bool,
     pub questions: String,
+    pub description: Option<String>,
+    pub location: Option<String>,
 }
 
 type Periods = Vec<(u16, u16)>;
@@ -236,6 +238,8 @@ impl LinkRow {
             reconfirm_cancel_minutes: self.reconfirm_cancel_minutes,
             create_deal: self.create_deal,
             questions,
+            description: self.description,
+            location: self.location,
         })
         .map_err(|e| StoreError::new("corrupt link row", e))
     }

@@ -8,7 +8,10 @@
 //! writers queue instead of failing, and a writer that still meets `SQLITE_BUSY` retries the
 //! whole transaction, so "database is locked" never reaches a caller.
 
+mod accounts;
+mod deals;
 mod outbox;
+mod webhooks;
 
 use std::future::Future;
 use std::str::FromStr;
@@ -196,13 +199,14 @@ impl SqliteStore {
         sqlx::query(
             "insert into booking_links (id, host_id, slug, title, time_zone, weekly_hours, date_overrides, \
              duration_minutes, interval_minutes, buffer_before_minutes, buffer_after_minutes, minimum_notice_minutes, \
-             max_days_ahead, reconfirm_ask_minutes, reconfirm_cancel_minutes, create_deal, questions, created_at, updated_at) \
-             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18) \
+             max_days_ahead, reconfirm_ask_minutes, reconfirm_cancel_minutes, create_deal, questions, created_at, updated_at, \
+             description, location) \
+             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18, ?19, ?20) \
              on conflict (id) do update set host_id = ?2, slug = ?3, title = ?4, time_zone = ?5, weekly_hours = ?6, \
              date_overrides = ?7, duration_minutes = ?8, interval_minutes = ?9, buffer_before_minutes = ?10, \
              buffer_after_minutes = ?11, minimum_notice_minutes = ?12, max_days_ahead = ?13, \
              reconfirm_ask_minutes = ?14, reconfirm_cancel_minutes = ?15, create_deal = ?16, questions = ?17, \
-             updated_at = ?18",
+             updated_at = ?18, description = ?19, location = ?20",
         )
         .bind(r.id)
         .bind(r.host_id)
@@ -222,6 +226,8 @@ impl SqliteStore {
         .bind(r.create_deal)
         .bind(&enc.questions)
         .bind(now)
+        .bind(&r.description)
+        .bind(&r.location)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

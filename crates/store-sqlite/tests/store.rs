@@ -66,6 +66,16 @@ booking_core::store_conformance_tests!(
     spawner: TokioSpawner,
 );
 
+booking_core::host_conformance_tests!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    factory: SqliteFiles::new(),
+);
+
+booking_core::subscription_conformance_tests!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    factory: SqliteFiles::new(),
+);
+
 /// The reference-model test, with fewer cases than in memory (16 unless `PROPTEST_CASES`
 /// says otherwise), each on a fresh file.
 #[test]

@@ -13,6 +13,7 @@ mod api;
 mod errors;
 mod forms;
 mod headers;
+pub mod host;
 mod openapi;
 mod pages;
 mod present;
@@ -32,6 +33,8 @@ pub struct AppState {
     /// Where the site is reachable from outside, without a trailing slash
     /// (`https://book.example.com`); used in links sent by mail and returned by the API.
     pub public_base_url: String,
+    /// Host logins, the dashboard and the host API; `None` answers their routes with 404.
+    pub(crate) host: Option<Arc<host::HostSide>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -48,7 +51,15 @@ impl AppState {
         Self {
             scheduler: Arc::new(scheduler),
             public_base_url: public_base_url.trim_end_matches('/').to_owned(),
+            host: None,
         }
+    }
+
+    /// The same state with the host's side (login, dashboard, host API) switched on.
+    #[must_use]
+    pub fn with_host_side(mut self, side: host::HostSide) -> Self {
+        self.host = Some(Arc::new(side));
+        self
     }
 
     pub(crate) fn url(&self, path: &str) -> String {
@@ -63,6 +74,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(forms::query_config())
         .app_data(forms::form_config())
         .app_data(forms::path_config());
+    // Before the public API: its `/api/v1` scope answers every path under it.
+    host::configure(cfg);
     api::configure(cfg);
     pages::configure(cfg);
 }

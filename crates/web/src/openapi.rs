@@ -30,6 +30,12 @@ fn token_param() -> Value {
 
 /// The document.
 pub(crate) fn document() -> Value {
+    let mut doc = public_document();
+    crate::host::extend_openapi(&mut doc);
+    doc
+}
+
+fn public_document() -> Value {
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Slotkeeper public API", "version": "1",

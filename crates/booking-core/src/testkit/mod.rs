@@ -21,9 +21,14 @@ use crate::ports::{
 use crate::time::TimeRange;
 use crate::token::RescheduleToken;
 
+mod accounts;
 pub mod conformance;
+mod deals;
+pub mod host_conformance;
 pub mod model;
 mod outbox;
+mod subscriptions;
+pub mod subscriptions_conformance;
 
 #[derive(Debug, Default)]
 struct State {
@@ -31,6 +36,9 @@ struct State {
     links: BTreeMap<LinkId, BookingLink>,
     bookings: BTreeMap<BookingId, Booking>,
     outbox: Vec<outbox::OutboxRow>,
+    accounts: accounts::AccountState,
+    deals: deals::DealState,
+    webhooks: subscriptions::WebhookState,
 }
 
 /// A [`BookingStore`] in memory, with the same guarantees as the database stores: atomic

@@ -1,0 +1,378 @@
+//! The outbox dispatcher: background workers that deliver what the use cases queued (emails,
+//! webhooks, calendar operations, CRM deals), with leases, retries, backoff and dead entries.
+//!
+//! A worker claims due entries with a lease ([`Outbox::claim_due`]), hands each to the handler
+//! of its kind, and records the outcome: [`Outbox::mark_delivered`], or
+//! [`Outbox::mark_failed`] with the [`RetryPolicy`] and a random jitter, which schedules the
+//! next attempt or, after the last one, makes the entry dead (logged at `warn`, listed by
+//! `slotkeeper outbox dead`). A crashed worker's entries come back when their lease ends;
+//! a clean shutdown finishes the delivery in hand and releases the rest of its batch.
+//!
+//! Every delivery carries the entry's idempotency key — as the mail's `Message-ID` and as the
+//! webhook's `webhook-id` — so a delivery repeated after a crash between sending and recording
+//! is recognisable by the receiver. Webhooks are recorded per subscription as they go
+//! ([`WebhookSubscriptions::delivered_to`]), so a retried entry only goes to the subscriptions
+//! that have not acknowledged it yet. docs/NOTIFICATIONS.md has the whole story.
+//!
+//! The library is the binary's dispatcher, split out so that tests drive it step by step
+//! ([`Dispatcher::run_once`]) against real stores, a real SMTP server and real receivers.
+
+mod calendar;
+mod context;
+mod deal;
+mod email;
+mod sweep;
+mod targets;
+mod webhook;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use booking_core::effects::{Effect, RetryPolicy};
+use booking_core::ports::{BookingStore, FailureOutcome, Outbox, OutboxEntry, StoreError};
+use booking_core::subscriptions::WebhookSubscriptions;
+use chrono::{DateTime, TimeDelta, Utc};
+use mailer_smtp::Mailer;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use webhooks_out::WebhookClient;
+
+pub use calendar::{CalendarSync, CalendarSyncError, NoCalendarConnected};
+pub use deal::{DealSink, DealSinkError};
+pub use sweep::ReconfirmationSweep;
+pub use targets::{TargetPolicy, TargetRefused};
+pub use webhook::{TestDelivery, send_test_event};
+
+/// How long a claimed entry stays invisible to other workers.
+pub const DEFAULT_LEASE: TimeDelta = TimeDelta::seconds(60);
+/// How long an idle worker waits before looking for due entries again.
+pub const DEFAULT_POLL: Duration = Duration::from_secs(1);
+/// How often the reconfirmation deadline sweep runs.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
+/// Entries a worker claims at once.
+const BATCH: u32 = 10;
+/// Bookings the sweep cancels per run at most.
+const SWEEP_LIMIT: u32 = 100;
+
+/// What the dispatcher delivers with.
+#[derive(Clone)]
+pub struct Parts {
+    /// The outbox to drain.
+    pub outbox: Arc<dyn Outbox>,
+    /// Bookings, links and hosts the messages are rendered from.
+    pub bookings: Arc<dyn BookingStore>,
+    /// Webhook subscriptions and their delivery log.
+    pub subscriptions: Arc<dyn WebhookSubscriptions>,
+    /// Sends the mails.
+    pub mailer: Arc<dyn Mailer>,
+    /// Posts the webhooks.
+    pub webhooks: WebhookClient,
+    /// Which webhook targets may be reached.
+    pub targets: TargetPolicy,
+    /// Where the public pages live, for links in mails and payloads.
+    pub public_base_url: String,
+}
+
+impl std::fmt::Debug for Parts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parts")
+            .field("mailer", &self.mailer)
+            .field("targets", &self.targets)
+            .field("public_base_url", &self.public_base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a handler made of one entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    /// Done: never hand it out again.
+    Delivered,
+    /// Nothing to do any more (e.g. a reconfirmation request for a cancelled booking): done.
+    Skipped(&'static str),
+    /// Try again later (or give up after the last attempt).
+    Failed(String),
+    /// Retrying cannot help (a deleted booking, a refused address): dead now.
+    Permanent(String),
+    /// Not deliverable yet, through no fault of the entry (no deal sink registered): keep it
+    /// pending without counting an attempt.
+    NotYet,
+}
+
+/// The outbox dispatcher. Cheap to share (`Arc`); every worker runs the same one.
+#[derive(Debug)]
+pub struct Dispatcher {
+    parts: Parts,
+    calendar: Arc<dyn CalendarSync>,
+    deals: deal::DealHandler,
+    policy: RetryPolicy,
+    lease: TimeDelta,
+    poll: Duration,
+}
+
+impl Dispatcher {
+    /// A dispatcher with the default retry policy, a 60-second lease, no calendar connected
+    /// and no deal sink.
+    pub fn new(parts: Parts) -> Self {
+        Self {
+            parts,
+            calendar: Arc::new(NoCalendarConnected),
+            deals: deal::DealHandler::new(None),
+            policy: RetryPolicy::default(),
+            lease: DEFAULT_LEASE,
+            poll: DEFAULT_POLL,
+        }
+    }
+
+    /// Uses `calendar` for calendar effects (Google/Microsoft sync).
+    #[must_use]
+    pub fn with_calendar(mut self, calendar: Arc<dyn CalendarSync>) -> Self {
+        self.calendar = calendar;
+        self
+    }
+
+    /// Uses `sink` for CRM deal effects; without one they stay pending.
+    #[must_use]
+    pub fn with_deal_sink(mut self, sink: Arc<dyn DealSink>) -> Self {
+        self.deals = deal::DealHandler::new(Some(sink));
+        self
+    }
+
+    /// Uses another retry policy (tests use short ones).
+    #[must_use]
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Uses another lease length.
+    #[must_use]
+    pub fn with_lease(mut self, lease: TimeDelta) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// Uses another idle poll interval.
+    #[must_use]
+    pub fn with_poll_interval(mut self, poll: Duration) -> Self {
+        self.poll = poll;
+        self
+    }
+
+    /// The parts it delivers with.
+    pub fn parts(&self) -> &Parts {
+        &self.parts
+    }
+
+    /// Delivers every entry due at `now`, batch after batch, until none is left; returns how
+    /// many were marked delivered. Failed entries are rescheduled (or die) and not retried
+    /// within the call unless the policy makes them due again at `now`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the outbox cannot be read or written.
+    pub async fn run_once(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let mut delivered = 0;
+        loop {
+            let batch = self.parts.outbox.claim_due(now, self.lease, BATCH).await?;
+            if batch.is_empty() {
+                return Ok(delivered);
+            }
+            for entry in batch {
+                if self.process(&entry, now).await? {
+                    delivered += 1;
+                }
+            }
+        }
+    }
+
+    /// Runs `workers` delivery workers and the reconfirmation sweep (if given) until
+    /// `shutdown` turns true; then each worker finishes the delivery in hand, releases the
+    /// rest of its batch, and this returns.
+    pub async fn run(
+        self: Arc<Self>,
+        workers: usize,
+        sweep: Option<Arc<dyn ReconfirmationSweep>>,
+        shutdown: watch::Receiver<bool>,
+    ) {
+        let mut tasks = JoinSet::new();
+        for worker in 0..workers.max(1) {
+            let this = self.clone();
+            let shutdown = shutdown.clone();
+            tasks.spawn(async move { this.work(worker, shutdown).await });
+        }
+        if let Some(sweep) = sweep {
+            tasks.spawn(sweep::run(sweep, SWEEP_EVERY, SWEEP_LIMIT, shutdown));
+        }
+        while let Some(done) = tasks.join_next().await {
+            if let Err(e) = done {
+                tracing::error!(error = %e, "an outbox worker stopped unexpectedly");
+            }
+        }
+        tracing::info!("outbox dispatcher stopped");
+    }
+
+    async fn work(&self, worker: usize, mut shutdown: watch::Receiver<bool>) {
+        tracing::debug!(worker, "outbox worker started");
+        while !*shutdown.borrow() {
+            let now = Utc::now();
+            let batch = match self.parts.outbox.claim_due(now, self.lease, BATCH).await {
+                Ok(batch) => batch,
+                Err(e) => {
+                    tracing::error!(worker, error = %error_chain(&e), "claiming outbox entries failed");
+                    Vec::new()
+                }
+            };
+            if batch.is_empty() {
+                tokio::select! {
+                    () = tokio::time::sleep(self.poll) => {}
+                    _ = shutdown.changed() => {}
+                }
+                continue;
+            }
+            let mut held = batch.into_iter();
+            for entry in held.by_ref() {
+                if let Err(e) = self.process(&entry, Utc::now()).await {
+                    // The lease runs out and another attempt follows; nothing is lost.
+                    tracing::error!(worker, key = %entry.key, error = %error_chain(&e), "recording an outbox outcome failed");
+                }
+                if *shutdown.borrow() {
+                    break;
+                }
+            }
+            // Give back what this worker holds but will not deliver (shutdown).
+            for entry in held {
+                if let Err(e) = self.parts.outbox.release(&entry.key).await {
+                    tracing::warn!(worker, key = %entry.key, error = %error_chain(&e), "releasing an outbox lease failed; it expires by itself");
+                }
+            }
+        }
+        tracing::debug!(worker, "outbox worker stopped");
+    }
+
+    /// Delivers one claimed entry and records the outcome; true when it was marked delivered.
+    async fn process(&self, entry: &OutboxEntry, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let outcome = match self.deliver(entry, now).await {
+            Ok(outcome) => outcome,
+            Err(e) => Outcome::Failed(error_chain(&e)),
+        };
+        let outbox = &self.parts.outbox;
+        match outcome {
+            Outcome::Delivered => {
+                outbox.mark_delivered(&entry.key, now).await?;
+                tracing::info!(key = %entry.key, attempt = entry.attempts + 1, "delivered");
+                Ok(true)
+            }
+            Outcome::Skipped(why) => {
+                outbox.mark_delivered(&entry.key, now).await?;
+                tracing::debug!(key = %entry.key, why, "nothing to deliver");
+                Ok(true)
+            }
+            Outcome::NotYet => Ok(false),
+            Outcome::Failed(error) => {
+                self.fail(entry, now, &error, &self.policy).await?;
+                Ok(false)
+            }
+            Outcome::Permanent(error) => {
+                // A policy whose attempts end with this one.
+                let last = RetryPolicy {
+                    max_attempts: entry.attempts + 1,
+                    ..self.policy
+                };
+                self.fail(entry, now, &error, &last).await?;
+                Ok(false)
+            }
+        }
+    }
+
+    async fn fail(
+        &self,
+        entry: &OutboxEntry,
+        now: DateTime<Utc>,
+        error: &str,
+        policy: &RetryPolicy,
+    ) -> Result<(), StoreError> {
+        match self
+            .parts
+            .outbox
+            .mark_failed(&entry.key, now, error, policy, jitter())
+            .await?
+        {
+            FailureOutcome::RetryAt(at) => tracing::info!(
+                key = %entry.key,
+                attempt = entry.attempts + 1,
+                retry_at = %at,
+                error,
+                "delivery failed; will retry"
+            ),
+            FailureOutcome::Dead => tracing::warn!(
+                key = %entry.key,
+                attempts = entry.attempts + 1,
+                error,
+                "outbox entry is dead: delivery failed for the last time"
+            ),
+        }
+        Ok(())
+    }
+
+    async fn deliver(
+        &self,
+        entry: &OutboxEntry,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, StoreError> {
+        // Every mail effect (also a resend of the links) goes through the mailer.
+        if let Some((kind, to, booking)) = entry.effect.as_email() {
+            return email::deliver(&self.parts, entry, kind, to, booking, now).await;
+        }
+        match entry.effect {
+            Effect::Webhook { event, booking } => {
+                webhook::deliver(&self.parts, entry, event, booking, now).await
+            }
+            Effect::Calendar { op, booking } => {
+                calendar::deliver(&self.parts, self.calendar.as_ref(), entry, op, booking).await
+            }
+            Effect::CreateDeal { chain, booking } => {
+                self.deals.deliver(&self.parts, entry, chain, booking).await
+            }
+            other => Ok(Outcome::Permanent(format!(
+                "no handler for outbox effect {}",
+                other.code()
+            ))),
+        }
+    }
+}
+
+/// A uniform number in `[0, 1)` from the OS CSPRNG, to spread retries.
+fn jitter() -> f64 {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        return 0.5;
+    }
+    // 53 random bits make every f64 in [0, 1) with equal spacing.
+    #[allow(clippy::cast_precision_loss, reason = "53 bits fit an f64 exactly")]
+    let value = (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64;
+    value
+}
+
+/// An error and its causes, `: `-separated.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_in_range_and_varies() {
+        let values: Vec<f64> = (0..100).map(|_| jitter()).collect();
+        assert!(values.iter().all(|v| (0.0..1.0).contains(v)));
+        assert!(values.iter().any(|v| (v - values[0]).abs() > f64::EPSILON));
+    }
+}

@@ -1,0 +1,551 @@
+//! The outbox dispatcher with real parts: bookings changed through the scheduler on a real
+//! SQLite file or Postgres database, mails to a real SMTP server on localhost (parsed back as
+//! MIME and iCalendar), webhooks to a local HTTP receiver that checks their signatures. Time
+//! moves by passing `now` to `run_once`, never by sleeping.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use booking_core::effects::RetryPolicy;
+use booking_core::{Booking, Status};
+use chrono::TimeDelta;
+use icalendar::Component;
+use mailer_smtp::{MailError, Mailbox, Mailer, Message, message_id};
+use store_postgres::PostgresStore;
+use store_sqlite::SqliteStore;
+use support::{Inbox, Parsed, PgDatabase, Ports, Receiver, World, hostile_text, logs};
+
+const SEAL_KEY: [u8; 32] = [42; 32];
+
+async fn sqlite(dir: &tempfile::TempDir) -> SqliteStore {
+    let url = format!("sqlite://{}", dir.path().join("slotkeeper.db").display());
+    SqliteStore::connect(&url, SEAL_KEY).await.unwrap()
+}
+
+fn ok_receiver(_path: &str, _n: usize) -> u16 {
+    204
+}
+
+fn key(booking: &Booking, what: &str) -> String {
+    format!("{}:{what}", booking.id())
+}
+
+/// The invite's properties the tests check.
+fn ics(mail: &Parsed) -> (String, String, u32) {
+    let text = mail.calendar.as_deref().expect("a text/calendar part");
+    let calendar: icalendar::Calendar = text.parse().expect("valid iCalendar");
+    let method = calendar.property_value("METHOD").unwrap().to_owned();
+    let event = calendar.events().next().expect("a VEVENT");
+    let uid = event.get_uid().unwrap().to_owned();
+    let sequence = event.get_sequence().expect("SEQUENCE");
+    (method, uid, sequence)
+}
+
+/// Book → reschedule → cancel, each change dispatched: exactly the expected mails (attendee
+/// and host per change, right METHOD/UID/SEQUENCE) and exactly one signed webhook per event
+/// per interested subscription.
+async fn book_reschedule_cancel(ports: Ports) {
+    let inbox = Inbox::start();
+    let receiver = Receiver::start(ok_receiver).await;
+    let world = World::new(ports).await;
+    let all = world
+        .subscribe(
+            1,
+            &receiver.url("/all"),
+            "callBooked,callRescheduled,callCancelled",
+        )
+        .await;
+    let cancels = world
+        .subscribe(2, &receiver.url("/cancels"), "callCancelled")
+        .await;
+    let off = world
+        .subscribe(3, &receiver.url("/off"), "callBooked")
+        .await;
+    world
+        .ports
+        .subscriptions
+        .set_subscription_active(world.host.id(), off.id, false)
+        .await
+        .unwrap();
+    let dispatcher = world.dispatcher(inbox.mailer());
+    let now = world.now();
+
+    let booked = world.book("Pricing", 1).await;
+    // Two mails, the calendar (no calendar connected) and the webhook.
+    assert_eq!(dispatcher.run_once(now).await.unwrap(), 4);
+    let moved = world.reschedule(&booked, 3, "clash").await;
+    assert_eq!(dispatcher.run_once(now).await.unwrap(), 4);
+    let cancelled = world.cancel(&moved, "found another vendor").await;
+    assert!(matches!(cancelled.status(), Status::Cancelled(_)));
+    assert_eq!(dispatcher.run_once(now).await.unwrap(), 4);
+    assert_eq!(
+        dispatcher.run_once(now + TimeDelta::days(1)).await.unwrap(),
+        0,
+        "nothing is delivered twice"
+    );
+
+    // Mails: exactly six, one per expected key, each once.
+    let mails = inbox.all();
+    let by_id: BTreeMap<String, &Parsed> =
+        mails.iter().map(|m| (m.message_id.clone(), m)).collect();
+    assert_eq!(mails.len(), 6, "{:?}", by_id.keys());
+    let expected = [
+        (
+            &booked,
+            "email:Booked:Attendee",
+            "ada@example.org",
+            "REQUEST",
+        ),
+        (&booked, "email:Booked:Host", "hana@example.com", "REQUEST"),
+        (
+            &moved,
+            "email:Rescheduled:Attendee",
+            "ada@example.org",
+            "REQUEST",
+        ),
+        (
+            &moved,
+            "email:Rescheduled:Host",
+            "hana@example.com",
+            "REQUEST",
+        ),
+        (
+            &moved,
+            "email:Cancelled:Attendee",
+            "ada@example.org",
+            "CANCEL",
+        ),
+        (&moved, "email:Cancelled:Host", "hana@example.com", "CANCEL"),
+    ];
+    let mut uids = BTreeSet::new();
+    let mut sequences = Vec::new();
+    for (row, what, to, method) in expected {
+        let id = message_id(&key(row, what));
+        let mail = by_id
+            .get(id.trim_start_matches('<').trim_end_matches('>'))
+            .unwrap_or_else(|| panic!("no mail {what}"));
+        assert_eq!(mail.envelope_to, vec![to.to_owned()], "{what}");
+        assert_eq!(mail.calendar_method.as_deref(), Some(method), "{what}");
+        let (ics_method, uid, sequence) = ics(mail);
+        assert_eq!(ics_method, method, "{what}");
+        uids.insert(uid);
+        sequences.push(sequence);
+        if method == "REQUEST" {
+            assert!(
+                mail.text.contains(&format!(
+                    "http://127.0.0.1:8080/book/cancel/{}",
+                    row.token().expose()
+                )),
+                "{what}: the row's own links"
+            );
+        }
+    }
+    assert_eq!(uids.len(), 1, "one UID for the whole chain: {uids:?}");
+    assert!(
+        sequences[0] < sequences[2] && sequences[2] < sequences[4],
+        "SEQUENCE rises: {sequences:?}"
+    );
+    assert_eq!(
+        uids.into_iter().next().unwrap(),
+        format!("{}@slotkeeper", booked.chain())
+    );
+
+    // Webhooks: one per event per subscription that wants it, signed, in the contract shape.
+    let to_all = receiver.hooks("/all");
+    let ids: Vec<&str> = to_all.iter().map(|h| h.id()).collect();
+    assert_eq!(
+        ids,
+        vec![
+            key(&booked, "webhook:callBooked"),
+            key(&moved, "webhook:callRescheduled"),
+            key(&moved, "webhook:callCancelled"),
+        ]
+    );
+    let hook_types: Vec<String> = to_all
+        .iter()
+        .map(|h| h.json()[0]["hookType"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        hook_types,
+        ["Call booked", "Call rescheduled", "Call cancelled"]
+    );
+    for hook in &to_all {
+        assert!(
+            hook.verify(all.secret.expose()),
+            "signature of {}",
+            hook.id()
+        );
+        assert!(
+            !hook.verify(cancels.secret.expose()),
+            "another secret fails"
+        );
+        assert_eq!(
+            hook.json()[0]["event"]["uuid"],
+            booked.chain().to_string(),
+            "event.uuid is the chain"
+        );
+    }
+    let to_cancels = receiver.hooks("/cancels");
+    assert_eq!(to_cancels.len(), 1);
+    assert_eq!(to_cancels[0].id(), key(&moved, "webhook:callCancelled"));
+    assert!(to_cancels[0].verify(cancels.secret.expose()));
+    assert!(receiver.hooks("/off").is_empty(), "inactive gets nothing");
+
+    // The delivery log shows every attempt.
+    let log = world
+        .ports
+        .subscriptions
+        .deliveries(world.host.id(), all.id, 10)
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 3);
+    assert!(log.iter().all(|a| a.delivered && a.status == Some(204)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn book_reschedule_cancel_on_sqlite_mails_and_hooks_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    book_reschedule_cancel(Ports::of(sqlite(&dir).await)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn book_reschedule_cancel_on_postgres_mails_and_hooks_exactly_once() {
+    let db = PgDatabase::create().await;
+    let store = PostgresStore::connect(&db.url, SEAL_KEY).await.unwrap();
+    book_reschedule_cancel(Ports::of(store.clone())).await;
+    store.pool().close().await;
+    db.drop_it().await;
+}
+
+fn script(path: &str, n: usize) -> u16 {
+    match (path, n) {
+        ("/flaky", 0) => 500,
+        ("/fail", _) => 500,
+        _ => 200,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_webhook_is_retried_after_the_backoff_only_where_it_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = Inbox::start();
+    let receiver = Receiver::start(script).await;
+    let world = World::new(Ports::of(sqlite(&dir).await)).await;
+    let steady = world.subscribe(1, &receiver.url("/ok"), "callBooked").await;
+    let flaky = world
+        .subscribe(2, &receiver.url("/flaky"), "callBooked")
+        .await;
+    let dispatcher = world.dispatcher(inbox.mailer());
+    let now = world.now();
+    let booked = world.book("Pricing", 1).await;
+
+    assert_eq!(
+        dispatcher.run_once(now).await.unwrap(),
+        3,
+        "all but the webhook"
+    );
+    assert_eq!(receiver.hooks("/ok").len(), 1);
+    assert_eq!(receiver.hooks("/flaky").len(), 1);
+    // Not due again before the backoff (at least 15 s with the default policy).
+    assert_eq!(
+        dispatcher
+            .run_once(now + TimeDelta::seconds(10))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(receiver.hooks("/flaky").len(), 1);
+    assert_eq!(
+        dispatcher
+            .run_once(now + TimeDelta::seconds(31))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        receiver.hooks("/ok").len(),
+        1,
+        "the steady one is not sent again"
+    );
+    let retried = receiver.hooks("/flaky");
+    assert_eq!(retried.len(), 2);
+    assert_eq!(
+        retried[0].id(),
+        retried[1].id(),
+        "same webhook-id on the retry"
+    );
+    assert_eq!(retried[1].id(), key(&booked, "webhook:callBooked"));
+    assert!(retried[1].verify(flaky.secret.expose()));
+    let log = world
+        .ports
+        .subscriptions
+        .deliveries(world.host.id(), flaky.id, 10)
+        .await
+        .unwrap();
+    let seen: Vec<(u32, Option<u16>, bool)> = log
+        .iter()
+        .map(|a| (a.attempt, a.status, a.delivered))
+        .collect();
+    assert_eq!(seen, vec![(2, Some(200), true), (1, Some(500), false)]);
+    assert_eq!(
+        world
+            .ports
+            .subscriptions
+            .deliveries(world.host.id(), steady.id, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        dispatcher.run_once(now + TimeDelta::days(1)).await.unwrap(),
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_that_always_fails_makes_the_entry_dead_listed_and_logged() {
+    logs();
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = Inbox::start();
+    let receiver = Receiver::start(script).await;
+    let world = World::new(Ports::of(sqlite(&dir).await)).await;
+    world
+        .subscribe(1, &receiver.url("/fail"), "callBooked")
+        .await;
+    let policy = RetryPolicy {
+        max_attempts: 3,
+        base_delay: TimeDelta::seconds(10),
+        max_delay: TimeDelta::minutes(1),
+    };
+    let dispatcher = world.dispatcher(inbox.mailer()).with_retry_policy(policy);
+    let booked = world.book("Pricing", 1).await;
+    let hook_key = key(&booked, "webhook:callBooked");
+    let mut now = world.now();
+    dispatcher.run_once(now).await.unwrap();
+    for _ in 0..5 {
+        now += TimeDelta::minutes(5);
+        dispatcher.run_once(now).await.unwrap();
+    }
+    assert_eq!(
+        receiver.hooks("/fail").len(),
+        3,
+        "max_attempts, then no more"
+    );
+    let dead = world.ports.outbox.dead_entries(10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].entry.key, hook_key);
+    assert_eq!(dead[0].entry.attempts, 3);
+    assert!(dead[0].last_error.contains("500"), "{}", dead[0].last_error);
+    let logged = logs();
+    assert!(
+        logged
+            .lines()
+            .any(|l| l.contains("WARN") && l.contains("dead") && l.contains(&hook_key)),
+        "a warn line names the dead key"
+    );
+}
+
+/// A mailer that sends `pass` mails, then hangs forever on the next: a process that dies in
+/// the middle of a delivery, before anything reached the server.
+#[derive(Debug)]
+struct HangsAfter {
+    inner: Arc<dyn Mailer>,
+    pass: usize,
+    sent: AtomicUsize,
+    hung: tokio::sync::Notify,
+}
+
+#[async_trait]
+impl Mailer for HangsAfter {
+    fn sender(&self) -> &Mailbox {
+        self.inner.sender()
+    }
+
+    async fn send(&self, message: &Message) -> Result<(), MailError> {
+        if self.sent.fetch_add(1, Ordering::SeqCst) >= self.pass {
+            self.hung.notify_one();
+            std::future::pending::<()>().await;
+        }
+        self.inner.send(message).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dispatcher_killed_mid_run_neither_loses_nor_repeats_a_delivery() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = Inbox::start();
+    let receiver = Receiver::start(ok_receiver).await;
+    let world = World::new(Ports::of(sqlite(&dir).await)).await;
+    let sub = world
+        .subscribe(1, &receiver.url("/all"), "callBooked,callCancelled")
+        .await;
+    let now = world.now();
+    let mut rows = Vec::new();
+    for slot in [1, 3, 5] {
+        rows.push(world.book("Pricing", slot).await);
+    }
+    let cancelled = world.cancel(&rows[2], "changed my mind").await;
+    // 3 bookings × 4 effects + a cancel's 4: 16 entries, 8 of them mails, 4 webhooks.
+
+    let hanging = Arc::new(HangsAfter {
+        inner: inbox.mailer(),
+        pass: 3,
+        sent: AtomicUsize::new(0),
+        hung: tokio::sync::Notify::new(),
+    });
+    let doomed = world.dispatcher(hanging.clone());
+    tokio::select! {
+        _ = doomed.run_once(now) => panic!("the doomed run should hang"),
+        () = hanging.hung.notified() => {}
+    }
+    // The run future is dropped here, mid-delivery, holding leases on the rest of its batch.
+    drop(doomed);
+    assert_eq!(inbox.all().len(), 3);
+
+    // Another process starts at once: it does not touch what the dead one still holds.
+    let survivor = world.dispatcher(inbox.mailer());
+    survivor.run_once(now).await.unwrap();
+    let before_expiry = inbox.all().len();
+    assert!(
+        before_expiry < 8,
+        "leased entries wait for the lease to end"
+    );
+    // After the lease (60 s) everything comes back and is delivered.
+    survivor
+        .run_once(now + TimeDelta::seconds(61))
+        .await
+        .unwrap();
+    assert_eq!(
+        survivor.run_once(now + TimeDelta::hours(1)).await.unwrap(),
+        0
+    );
+
+    let mails = inbox.all();
+    let mut expected: BTreeSet<String> = BTreeSet::new();
+    for row in &rows {
+        for who in ["Attendee", "Host"] {
+            expected.insert(message_id(&key(row, &format!("email:Booked:{who}"))));
+        }
+    }
+    for who in ["Attendee", "Host"] {
+        expected.insert(message_id(&key(
+            &cancelled,
+            &format!("email:Cancelled:{who}"),
+        )));
+    }
+    let got: Vec<String> = mails
+        .iter()
+        .map(|m| format!("<{}>", m.message_id))
+        .collect();
+    assert_eq!(got.len(), 8, "no mail twice: {got:?}");
+    assert_eq!(
+        got.into_iter().collect::<BTreeSet<_>>(),
+        expected,
+        "no mail lost"
+    );
+
+    let hooks = receiver.hooks("/all");
+    let ids: BTreeSet<String> = hooks.iter().map(|h| h.id().to_owned()).collect();
+    assert_eq!(hooks.len(), 4, "no webhook twice");
+    assert_eq!(ids.len(), 4, "no webhook lost");
+    assert!(hooks.iter().all(|h| h.verify(sub.secret.expose())));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_dispatchers_on_one_postgres_never_deliver_twice() {
+    let db = PgDatabase::create().await;
+    let first = PostgresStore::connect(&db.url, SEAL_KEY).await.unwrap();
+    let second = PostgresStore::connect(&db.url, SEAL_KEY).await.unwrap();
+    let inbox = Inbox::start();
+    let receiver = Receiver::start(ok_receiver).await;
+    let world = World::new(Ports::of(first.clone())).await;
+    world
+        .subscribe(1, &receiver.url("/all"), "callBooked")
+        .await;
+    let other = World::new(Ports::of(second.clone())).await;
+    for slot in 0..8 {
+        world.book("Pricing", slot).await;
+    }
+    let now = world.now();
+    let a = world.dispatcher(inbox.mailer());
+    let b = other.dispatcher(inbox.mailer());
+    let (da, db_count) = tokio::join!(a.run_once(now), b.run_once(now));
+    let (da, dbc) = (da.unwrap(), db_count.unwrap());
+    assert_eq!(da + dbc, 32, "8 bookings × 4 entries");
+    assert!(da > 0 && dbc > 0, "both shared the work: {da} + {dbc}");
+    let mails = inbox.all();
+    let ids: BTreeSet<&str> = mails.iter().map(|m| m.message_id.as_str()).collect();
+    assert_eq!((mails.len(), ids.len()), (16, 16));
+    let hooks = receiver.hooks("/all");
+    let hook_ids: BTreeSet<&str> = hooks.iter().map(|h| h.id()).collect();
+    assert_eq!((hooks.len(), hook_ids.len()), (8, 8));
+    first.pool().close().await;
+    second.pool().close().await;
+    db.drop_it().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_input_comes_out_escaped_in_mails_and_webhooks() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = Inbox::start();
+    let receiver = Receiver::start(ok_receiver).await;
+    let world = World::new(Ports::of(sqlite(&dir).await)).await;
+    world
+        .subscribe(
+            1,
+            &receiver.url("/all"),
+            "callBooked,callRescheduled,callCancelled",
+        )
+        .await;
+    let dispatcher = world.dispatcher(inbox.mailer());
+    let hostile = hostile_text();
+    let booked = world.book(&hostile, 1).await;
+    let moved = world.reschedule(&booked, 3, &hostile).await;
+    world.cancel(&moved, &hostile).await;
+    assert_eq!(dispatcher.run_once(world.now()).await.unwrap(), 12);
+
+    let mails = inbox.all();
+    assert_eq!(mails.len(), 6);
+    for mail in &mails {
+        assert!(
+            !mail
+                .header_names
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case("bcc")),
+            "no injected header"
+        );
+        assert!(!mail.subject.contains("pwned"));
+        assert_eq!(mail.envelope_to.len(), 1);
+        assert!(!mail.html.contains("<script>"), "HTML escaped");
+        if let Some(ics) = &mail.calendar {
+            assert!(
+                ics.parse::<icalendar::Calendar>().is_ok(),
+                "the invite still parses"
+            );
+            assert!(!ics.contains("\r\nBcc:"), "no injected ics line");
+        }
+    }
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.html.contains("&lt;script&gt;") || m.text.contains("<script>")),
+        "the text itself is kept"
+    );
+    let hooks = receiver.hooks("/all");
+    assert_eq!(hooks.len(), 3);
+    for hook in &hooks {
+        assert!(!hook.body.contains(&b'\r'), "no raw CR in JSON");
+        let json = hook.json();
+        assert_eq!(
+            json[0]["questions_and_answers"][0]["answer"],
+            hostile.as_str()
+        );
+    }
+    let cancel = hooks.last().unwrap().json();
+    assert_eq!(cancel[0]["event"]["cancel_reason"], hostile.as_str());
+}

@@ -1,0 +1,254 @@
+//! Host accounts and API keys on SQLite (`host_accounts`, `api_keys`). Writes take the write
+//! lock up front, so the "login taken" check and the write see the same data.
+
+use async_trait::async_trait;
+use booking_core::accounts::{
+    Account, AccountStore, ApiKey, ApiKeyId, ApiKeyRecord, LinkDirectory, PasswordHash,
+    SaveAccountError,
+};
+use booking_core::ids::HostId;
+use booking_core::invitee::Email;
+use booking_core::link::BookingLink;
+use booking_core::ports::StoreError;
+use chrono::{DateTime, Utc};
+use store_common::{LinkRow, db_error, link_columns};
+use uuid::Uuid;
+
+use crate::{SqliteStore, retry_busy};
+
+#[derive(Debug, sqlx::FromRow)]
+struct AccountRow {
+    host_id: Uuid,
+    login: String,
+    password_hash: String,
+    created_at: DateTime<Utc>,
+}
+
+impl AccountRow {
+    fn into_account(self) -> Result<Account, StoreError> {
+        let bad = |what: &str| {
+            StoreError::msg(format!(
+                "account of host {} is invalid: {what}",
+                self.host_id
+            ))
+        };
+        Ok(Account::new(
+            HostId::from_uuid(self.host_id),
+            &Email::parse(&self.login).map_err(|_| bad("login"))?,
+            PasswordHash::parse(&self.password_hash).map_err(|_| bad("password_hash"))?,
+            self.created_at,
+        ))
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct KeyRow {
+    id: Uuid,
+    host_id: Uuid,
+    label: String,
+    prefix: String,
+    key_hash: Vec<u8>,
+    created_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+impl KeyRow {
+    fn into_key(self) -> Result<ApiKey, StoreError> {
+        ApiKey::from_record(ApiKeyRecord {
+            id: self.id,
+            host_id: self.host_id,
+            label: self.label,
+            prefix: self.prefix,
+            key_hash: self.key_hash,
+            created_at: self.created_at,
+            revoked_at: self.revoked_at,
+        })
+    }
+}
+
+macro_rules! key_columns {
+    () => {
+        "id, host_id, label, prefix, key_hash, created_at, revoked_at"
+    };
+}
+
+impl SqliteStore {
+    async fn try_save_account(
+        &self,
+        account: &Account,
+    ) -> Result<Result<(), SaveAccountError>, sqlx::Error> {
+        let now = Utc::now();
+        let host = account.host().as_uuid();
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let known: bool = sqlx::query_scalar("select exists (select 1 from hosts where id = ?1)")
+            .bind(host)
+            .fetch_one(&mut *tx)
+            .await?;
+        if !known {
+            return Ok(Err(SaveAccountError::UnknownHost));
+        }
+        let taken: bool = sqlx::query_scalar(
+            "select exists (select 1 from host_accounts where login = ?1 and host_id <> ?2)",
+        )
+        .bind(account.login().as_str())
+        .bind(host)
+        .fetch_one(&mut *tx)
+        .await?;
+        if taken {
+            return Ok(Err(SaveAccountError::LoginTaken));
+        }
+        sqlx::query(
+            "insert into host_accounts (host_id, login, password_hash, created_at, updated_at) \
+             values (?1, ?2, ?3, ?4, ?5) on conflict (host_id) do update set login = ?2, \
+             password_hash = ?3, updated_at = ?5",
+        )
+        .bind(host)
+        .bind(account.login().as_str())
+        .bind(account.password().as_str())
+        .bind(account.created_at())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+}
+
+#[async_trait]
+impl AccountStore for SqliteStore {
+    async fn save_account(&self, account: &Account) -> Result<(), SaveAccountError> {
+        retry_busy(|| self.try_save_account(account))
+            .await
+            .map_err(|e| SaveAccountError::Store(StoreError::new("saving an account", e)))?
+    }
+
+    async fn account_by_login(&self, login: &Email) -> Result<Option<Account>, StoreError> {
+        sqlx::query_as::<_, AccountRow>(
+            "select host_id, login, password_hash, created_at from host_accounts where login = ?1",
+        )
+        .bind(login.as_str().to_ascii_lowercase())
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db_error("loading an account by login"))?
+        .map(AccountRow::into_account)
+        .transpose()
+    }
+
+    async fn account(&self, host: HostId) -> Result<Option<Account>, StoreError> {
+        sqlx::query_as::<_, AccountRow>(
+            "select host_id, login, password_hash, created_at from host_accounts where host_id = ?1",
+        )
+        .bind(host.as_uuid())
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db_error("loading an account"))?
+        .map(AccountRow::into_account)
+        .transpose()
+    }
+
+    async fn account_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("select count(*) from host_accounts")
+            .fetch_one(self.pool())
+            .await
+            .map_err(db_error("counting accounts"))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn add_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+        let r = key.to_record();
+        let now = Utc::now();
+        retry_busy(|| async {
+            let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+            sqlx::query(
+                "insert into api_keys (id, host_id, label, prefix, key_hash, created_at, revoked_at, updated_at) \
+                 values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .bind(r.id)
+            .bind(r.host_id)
+            .bind(&r.label)
+            .bind(&r.prefix)
+            .bind(&r.key_hash)
+            .bind(r.created_at)
+            .bind(r.revoked_at)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await
+        })
+        .await
+        .map_err(db_error("adding an API key"))
+    }
+
+    async fn api_keys(&self, host: HostId) -> Result<Vec<ApiKey>, StoreError> {
+        sqlx::query_as::<_, KeyRow>(concat!(
+            "select ",
+            key_columns!(),
+            " from api_keys where host_id = ?1 order by created_at desc, id"
+        ))
+        .bind(host.as_uuid())
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_error("listing API keys"))?
+        .into_iter()
+        .map(KeyRow::into_key)
+        .collect()
+    }
+
+    async fn api_key_by_hash(&self, hash: &[u8; 32]) -> Result<Option<ApiKey>, StoreError> {
+        sqlx::query_as::<_, KeyRow>(concat!(
+            "select ",
+            key_columns!(),
+            " from api_keys where key_hash = ?1"
+        ))
+        .bind(hash.as_slice())
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db_error("loading an API key"))?
+        .map(KeyRow::into_key)
+        .transpose()
+    }
+
+    async fn revoke_api_key(
+        &self,
+        host: HostId,
+        id: ApiKeyId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let now = Utc::now();
+        retry_busy(|| async {
+            let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+            let done = sqlx::query(
+                "update api_keys set revoked_at = coalesce(revoked_at, ?3), updated_at = ?4 \
+                 where id = ?1 and host_id = ?2",
+            )
+            .bind(id.as_uuid())
+            .bind(host.as_uuid())
+            .bind(at)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(done.rows_affected() > 0)
+        })
+        .await
+        .map_err(db_error("revoking an API key"))
+    }
+}
+
+#[async_trait]
+impl LinkDirectory for SqliteStore {
+    async fn links_of(&self, host: HostId) -> Result<Vec<BookingLink>, StoreError> {
+        sqlx::query_as::<_, LinkRow>(concat!(
+            "select ",
+            link_columns!(),
+            " from booking_links where host_id = ?1 order by title, slug"
+        ))
+        .bind(host.as_uuid())
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_error("listing a host's links"))?
+        .into_iter()
+        .map(LinkRow::into_link)
+        .collect()
+    }
+}

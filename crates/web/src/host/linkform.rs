@@ -1,0 +1,547 @@
+//! A booking link's settings as the host types them: from the `/links` form or the JSON API
+//! into one input shape, then checked field by field into domain values, collecting every
+//! message so the form can come back with all of them at once.
+
+use std::collections::{BTreeMap, HashMap};
+
+use booking_core::TimeZoneName;
+use booking_core::availability::{
+    AvailabilityRules, DayHours, DayPeriod, InvalidRules, RulesDraft, WeeklyHours,
+};
+use booking_core::link::{BookingLink, InvalidLink, LinkSettings, ReconfirmationPolicy, Slug};
+use chrono::{NaiveDate, TimeDelta, Weekday};
+use serde::Deserialize;
+
+use crate::forms::FieldErrors;
+
+/// Weekday keys, Monday first, as used in the form (`hours_mon`) and the API (`"mon"`).
+pub(crate) const DAYS: [(&str, Weekday); 7] = [
+    ("mon", Weekday::Mon),
+    ("tue", Weekday::Tue),
+    ("wed", Weekday::Wed),
+    ("thu", Weekday::Thu),
+    ("fri", Weekday::Fri),
+    ("sat", Weekday::Sat),
+    ("sun", Weekday::Sun),
+];
+
+/// Hours before the meeting to ask for reconfirmation, and to cancel without it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReconfirmInput {
+    pub(crate) ask_hours_before: i64,
+    pub(crate) cancel_hours_before: i64,
+}
+
+/// Every setting of a link, unchecked (the JSON API's body).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LinkInput {
+    pub(crate) slug: String,
+    pub(crate) title: String,
+    #[serde(default)]
+    pub(crate) description: Option<String>,
+    #[serde(default)]
+    pub(crate) location: Option<String>,
+    pub(crate) time_zone: String,
+    pub(crate) duration_minutes: i64,
+    #[serde(default)]
+    pub(crate) interval_minutes: Option<i64>,
+    #[serde(default)]
+    pub(crate) buffer_before_minutes: i64,
+    #[serde(default)]
+    pub(crate) buffer_after_minutes: i64,
+    #[serde(default)]
+    pub(crate) minimum_notice_minutes: i64,
+    #[serde(default)]
+    pub(crate) max_days_ahead: Option<i64>,
+    /// `"mon": ["09:00-12:00", "13:00-17:00"]`; a missing day is closed.
+    #[serde(default)]
+    pub(crate) weekly_hours: BTreeMap<String, Vec<String>>,
+    /// `"2027-03-03": []` closes a day; periods replace the weekday's hours.
+    #[serde(default)]
+    pub(crate) date_overrides: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub(crate) questions: Vec<String>,
+    #[serde(default)]
+    pub(crate) create_deal: bool,
+    #[serde(default)]
+    pub(crate) reconfirmation: Option<ReconfirmInput>,
+}
+
+/// A checked link, ready to be saved under an id.
+#[derive(Debug, Clone)]
+pub(crate) struct CheckedLink {
+    pub(crate) slug: Slug,
+    pub(crate) settings: LinkSettings,
+    pub(crate) description: Option<String>,
+    pub(crate) location: Option<String>,
+}
+
+impl CheckedLink {
+    pub(crate) fn build(
+        self,
+        id: booking_core::LinkId,
+        host: booking_core::HostId,
+    ) -> Result<BookingLink, InvalidLink> {
+        BookingLink::new(id, host, self.slug, self.settings)?
+            .with_details(self.description.as_deref(), self.location.as_deref())
+    }
+}
+
+fn periods(text: &[String], field: &'static str, errors: &mut FieldErrors) -> Option<DayHours> {
+    let mut parsed = Vec::new();
+    for p in text.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+        match DayPeriod::parse(p) {
+            Ok(p) => parsed.push(p),
+            Err(e) => {
+                errors.add(field, e.to_string());
+                return None;
+            }
+        }
+    }
+    DayHours::new(parsed)
+        .map_err(|e| errors.add(field, e.to_string()))
+        .ok()
+}
+
+fn minutes(value: i64, field: &'static str, errors: &mut FieldErrors) -> TimeDelta {
+    if !(0..=60 * 24 * 366).contains(&value) {
+        errors.add(field, "must be between 0 and 527040 minutes");
+        return TimeDelta::zero();
+    }
+    TimeDelta::minutes(value)
+}
+
+impl LinkInput {
+    /// Checks every field; `None` when any is wrong (the messages are in `errors`).
+    pub(crate) fn check(&self, errors: &mut FieldErrors) -> Option<CheckedLink> {
+        let slug = Slug::parse(self.slug.trim())
+            .map_err(|e| errors.add("slug", e.to_string()))
+            .ok();
+        let title = self.title.trim();
+        if title.is_empty() || title.chars().count() > 200 {
+            errors.add("title", InvalidLink::Title.to_string());
+        }
+        let zone = TimeZoneName::parse(self.time_zone.trim())
+            .map_err(|e| errors.add("time_zone", e.to_string()))
+            .ok();
+        let mut weekly = WeeklyHours::default();
+        for key in self.weekly_hours.keys() {
+            if !DAYS.iter().any(|(k, _)| k == key) {
+                errors.add(
+                    "weekly_hours",
+                    format!("{key:?} is not a weekday (use mon … sun)"),
+                );
+            }
+        }
+        for (key, day) in DAYS {
+            let field = day_field(key);
+            if let Some(text) = self.weekly_hours.get(key)
+                && let Some(hours) = periods(text, field, errors)
+            {
+                weekly = weekly.with_day(day, hours);
+            }
+        }
+        let mut overrides = BTreeMap::new();
+        for (date, text) in &self.date_overrides {
+            match NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d") {
+                Ok(d) => {
+                    if let Some(hours) = periods(text, "date_overrides", errors) {
+                        overrides.insert(d, hours);
+                    }
+                }
+                Err(_) => errors.add(
+                    "date_overrides",
+                    format!("{date:?} is not a date like 2027-03-01"),
+                ),
+            }
+        }
+        let interval = self.interval_minutes.unwrap_or(self.duration_minutes);
+        let max_days_ahead = match self.max_days_ahead {
+            None => None,
+            Some(d) => match u32::try_from(d) {
+                Ok(d) if (1..=3650).contains(&d) => Some(d),
+                _ => {
+                    errors.add(
+                        "max_days_ahead",
+                        "must be between 1 and 3650 days (or empty)",
+                    );
+                    None
+                }
+            },
+        };
+        let day = 60 * 24;
+        let mut length_ok = true;
+        if !(1..=day).contains(&self.duration_minutes) {
+            errors.add("duration_minutes", InvalidRules::Duration.to_string());
+            length_ok = false;
+        }
+        if !(1..=day).contains(&interval) {
+            errors.add("interval_minutes", InvalidRules::Interval.to_string());
+            length_ok = false;
+        }
+        let buffer_before = minutes(self.buffer_before_minutes, "buffer_before_minutes", errors);
+        let buffer_after = minutes(self.buffer_after_minutes, "buffer_after_minutes", errors);
+        let minimum_notice = minutes(
+            self.minimum_notice_minutes,
+            "minimum_notice_minutes",
+            errors,
+        );
+        let rules = zone.filter(|_| length_ok).and_then(|zone| {
+            AvailabilityRules::new(RulesDraft {
+                zone,
+                weekly,
+                overrides,
+                duration: TimeDelta::minutes(self.duration_minutes),
+                interval: TimeDelta::minutes(interval),
+                buffer_before,
+                buffer_after,
+                minimum_notice,
+                max_days_ahead,
+            })
+            .map_err(|e| errors.add("weekly_hours", e.to_string()))
+            .ok()
+        });
+        let reconfirmation = match &self.reconfirmation {
+            None => Some(None),
+            Some(r) => {
+                let ok = (0..=24 * 366).contains(&r.ask_hours_before)
+                    && (0..=24 * 366).contains(&r.cancel_hours_before);
+                ok.then(|| {
+                    ReconfirmationPolicy::new(
+                        TimeDelta::hours(r.ask_hours_before),
+                        TimeDelta::hours(r.cancel_hours_before),
+                    )
+                    .ok()
+                })
+                .flatten()
+                .map(Some)
+                .or_else(|| {
+                    errors.add("reconfirmation", InvalidLink::Reconfirmation.to_string());
+                    None
+                })
+            }
+        };
+        let mut questions = Vec::new();
+        for q in self
+            .questions
+            .iter()
+            .map(|q| q.trim())
+            .filter(|q| !q.is_empty())
+        {
+            if q.chars().count() > 500 || q.chars().any(char::is_control) {
+                errors.add(
+                    "questions",
+                    "each question must be one line of at most 500 characters",
+                );
+            } else {
+                questions.push(q.to_owned());
+            }
+        }
+        if questions.len() > 20 {
+            errors.add("questions", "ask at most 20 questions");
+        }
+        let description = self.description.clone();
+        let location = self.location.clone();
+        // The details are checked by the domain; run the check now to report it on the form.
+        if let (Some(slug), Some(rules)) = (slug.clone(), rules.clone()) {
+            let probe = BookingLink::new(
+                booking_core::LinkId::from_uuid(uuid::Uuid::nil()),
+                booking_core::HostId::from_uuid(uuid::Uuid::nil()),
+                slug,
+                LinkSettings {
+                    title: "probe".into(),
+                    rules,
+                    reconfirmation: None,
+                    create_deal: false,
+                    questions: Vec::new(),
+                },
+            );
+            if let Ok(probe) = probe
+                && let Err(e) = probe.with_details(description.as_deref(), location.as_deref())
+            {
+                let field = if e == InvalidLink::Description {
+                    "description"
+                } else {
+                    "location"
+                };
+                errors.add(field, e.to_string());
+            }
+        }
+        if !errors.is_empty() {
+            return None;
+        }
+        Some(CheckedLink {
+            slug: slug?,
+            settings: LinkSettings {
+                title: title.to_owned(),
+                rules: rules?,
+                reconfirmation: reconfirmation?,
+                create_deal: self.create_deal,
+                questions,
+            },
+            description,
+            location,
+        })
+    }
+
+    /// The input of an existing link (for the edit form).
+    pub(crate) fn of(link: &BookingLink) -> Self {
+        let r = link.to_record();
+        let text = |p: &[(u16, u16)]| -> Vec<String> {
+            p.iter()
+                .map(|(a, b)| format!("{:02}:{:02}-{:02}:{:02}", a / 60, a % 60, b / 60, b % 60))
+                .collect()
+        };
+        Self {
+            slug: r.slug,
+            title: r.title,
+            description: r.description,
+            location: r.location,
+            time_zone: r.time_zone,
+            duration_minutes: r.duration_minutes,
+            interval_minutes: Some(r.interval_minutes),
+            buffer_before_minutes: r.buffer_before_minutes,
+            buffer_after_minutes: r.buffer_after_minutes,
+            minimum_notice_minutes: r.minimum_notice_minutes,
+            max_days_ahead: r.max_days_ahead,
+            weekly_hours: DAYS
+                .iter()
+                .zip(&r.weekly)
+                .filter(|(_, p)| !p.is_empty())
+                .map(|((k, _), p)| ((*k).to_owned(), text(p)))
+                .collect(),
+            date_overrides: r
+                .overrides
+                .iter()
+                .map(|(d, p)| (d.format("%Y-%m-%d").to_string(), text(p)))
+                .collect(),
+            questions: r.questions,
+            create_deal: r.create_deal,
+            reconfirmation: match (r.reconfirm_ask_minutes, r.reconfirm_cancel_minutes) {
+                (Some(a), Some(c)) => Some(ReconfirmInput {
+                    ask_hours_before: a / 60,
+                    cancel_hours_before: c / 60,
+                }),
+                _ => None,
+            },
+        }
+    }
+
+    /// A new link's defaults: 30 minutes, weekdays 09:00–17:00 in `zone`.
+    pub(crate) fn blank(zone: TimeZoneName) -> Self {
+        Self {
+            slug: String::new(),
+            title: String::new(),
+            description: None,
+            location: None,
+            time_zone: zone.name().to_owned(),
+            duration_minutes: 30,
+            interval_minutes: None,
+            buffer_before_minutes: 0,
+            buffer_after_minutes: 0,
+            minimum_notice_minutes: 0,
+            max_days_ahead: None,
+            weekly_hours: DAYS[..5]
+                .iter()
+                .map(|(k, _)| ((*k).to_owned(), vec!["09:00-17:00".to_owned()]))
+                .collect(),
+            date_overrides: BTreeMap::new(),
+            questions: Vec::new(),
+            create_deal: false,
+            reconfirmation: None,
+        }
+    }
+
+    /// Reads the HTML form: numbers as text, one period list per weekday (`hours_mon`:
+    /// `09:00-12:00, 13:00-17:00`), overrides one per line (`2027-03-03 closed` or
+    /// `2027-03-06 10:00-12:00`), questions one per line.
+    pub(crate) fn from_form(form: &HashMap<String, String>, errors: &mut FieldErrors) -> Self {
+        let text = |k: &str| form.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+        let optional = |k: &str| Some(text(k)).filter(|v| !v.is_empty());
+        let mut number = |k: &'static str, default: Option<i64>| -> Option<i64> {
+            match optional(k) {
+                None => default,
+                Some(v) => match v.parse::<i64>() {
+                    Ok(n) => Some(n),
+                    Err(_) => {
+                        errors.add(k, "must be a whole number");
+                        default
+                    }
+                },
+            }
+        };
+        let duration = number("duration_minutes", Some(0)).unwrap_or(0);
+        let interval = number("interval_minutes", None);
+        let before = number("buffer_before_minutes", Some(0)).unwrap_or(0);
+        let after = number("buffer_after_minutes", Some(0)).unwrap_or(0);
+        let notice = number("minimum_notice_minutes", Some(0)).unwrap_or(0);
+        let horizon = number("max_days_ahead", None);
+        let ask = number("reconfirm_ask_hours", None);
+        let cancel = number("reconfirm_cancel_hours", None);
+        let reconfirmation = match (ask, cancel) {
+            (None, None) => None,
+            (Some(a), Some(c)) => Some(ReconfirmInput {
+                ask_hours_before: a,
+                cancel_hours_before: c,
+            }),
+            _ => {
+                errors.add(
+                    "reconfirmation",
+                    "give both hours (ask and cancel), or neither to turn reconfirmation off",
+                );
+                None
+            }
+        };
+        let split = |v: &str| -> Vec<String> {
+            v.split(',')
+                .map(|p| p.trim().to_owned())
+                .filter(|p| !p.is_empty())
+                .collect()
+        };
+        let weekly_hours = DAYS
+            .iter()
+            .filter_map(|(k, _)| {
+                let v = text(&format!("hours_{k}"));
+                (!v.is_empty()).then(|| ((*k).to_owned(), split(&v)))
+            })
+            .collect();
+        let mut date_overrides = BTreeMap::new();
+        for line in text("date_overrides")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+        {
+            let (date, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+            let rest = rest.trim();
+            let periods = if rest.eq_ignore_ascii_case("closed") || rest.is_empty() {
+                Vec::new()
+            } else {
+                split(rest)
+            };
+            date_overrides.insert(date.to_owned(), periods);
+        }
+        Self {
+            slug: text("slug"),
+            title: text("title"),
+            description: optional("description"),
+            location: optional("location"),
+            time_zone: text("time_zone"),
+            duration_minutes: duration,
+            interval_minutes: interval,
+            buffer_before_minutes: before,
+            buffer_after_minutes: after,
+            minimum_notice_minutes: notice,
+            max_days_ahead: horizon,
+            weekly_hours,
+            date_overrides,
+            questions: text("questions").lines().map(str::to_owned).collect(),
+            create_deal: form
+                .get("create_deal")
+                .is_some_and(|v| v == "on" || v == "true"),
+            reconfirmation,
+        }
+    }
+}
+
+/// The form field of a weekday's hours.
+pub(crate) fn day_field(key: &str) -> &'static str {
+    match key {
+        "mon" => "hours_mon",
+        "tue" => "hours_tue",
+        "wed" => "hours_wed",
+        "thu" => "hours_thu",
+        "fri" => "hours_fri",
+        "sat" => "hours_sat",
+        _ => "hours_sun",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn a_full_form_makes_a_link() {
+        let mut errors = FieldErrors::default();
+        let input = LinkInput::from_form(
+            &form(&[
+                ("slug", "demo-call"),
+                ("title", "Demo call"),
+                ("time_zone", "Europe/Berlin"),
+                ("duration_minutes", "45"),
+                ("interval_minutes", "15"),
+                ("buffer_after_minutes", "10"),
+                ("max_days_ahead", "30"),
+                ("hours_mon", "09:00-12:00, 13:00-17:00"),
+                ("hours_sat", ""),
+                (
+                    "date_overrides",
+                    "2027-03-03 closed\n2027-03-06 10:00-12:00",
+                ),
+                ("questions", "Company?\n\nTeam size?"),
+                ("create_deal", "on"),
+                ("reconfirm_ask_hours", "24"),
+                ("reconfirm_cancel_hours", "2"),
+                ("location", "https://meet.example.com/x"),
+            ]),
+            &mut errors,
+        );
+        let checked = input
+            .check(&mut errors)
+            .unwrap_or_else(|| panic!("{errors:?}"));
+        let rules = &checked.settings.rules;
+        assert_eq!(rules.weekly().day(Weekday::Mon).periods().len(), 2);
+        assert!(rules.weekly().day(Weekday::Tue).is_closed());
+        assert_eq!(rules.overrides().len(), 2);
+        assert_eq!(checked.settings.questions, vec!["Company?", "Team size?"]);
+        assert!(checked.settings.create_deal && checked.settings.reconfirmation.is_some());
+        let back = LinkInput::of(
+            &checked
+                .build(
+                    booking_core::LinkId::from_uuid(uuid::Uuid::from_u128(1)),
+                    booking_core::HostId::from_uuid(uuid::Uuid::from_u128(2)),
+                )
+                .unwrap(),
+        );
+        assert_eq!(back.weekly_hours["mon"], vec!["09:00-12:00", "13:00-17:00"]);
+        assert_eq!(back.date_overrides["2027-03-03"], Vec::<String>::new());
+    }
+
+    #[test]
+    fn every_bad_field_is_reported() {
+        let mut errors = FieldErrors::default();
+        let input = LinkInput::from_form(
+            &form(&[
+                ("slug", "Bad Slug"),
+                ("title", ""),
+                ("time_zone", "Mars/Base"),
+                ("duration_minutes", "abc"),
+                ("hours_mon", "17:00-09:00"),
+                ("date_overrides", "tomorrow closed"),
+                ("reconfirm_ask_hours", "2"),
+            ]),
+            &mut errors,
+        );
+        assert!(input.check(&mut errors).is_none());
+        for field in [
+            "slug",
+            "title",
+            "time_zone",
+            "duration_minutes",
+            "hours_mon",
+            "date_overrides",
+            "reconfirmation",
+        ] {
+            assert!(errors.get(field).is_some(), "{field}: {errors:?}");
+        }
+    }
+}

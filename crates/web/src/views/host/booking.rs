@@ -1,0 +1,122 @@
+//! A meeting seen by its host: the chain's history, the invitee, answers, tracking, the deal,
+//! and the actions that still make sense for it.
+
+use maud::{Markup, html};
+
+use super::{Section, Viewer, csrf_field, frame};
+
+#[derive(Debug, Clone)]
+pub(crate) struct HistoryLine {
+    pub(crate) at: String,
+    pub(crate) text: String,
+    pub(crate) reason: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct DealBox {
+    pub(crate) stage: String,
+    pub(crate) stage_label: String,
+    pub(crate) action: String,
+    pub(crate) stages: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct BookingView {
+    pub(crate) viewer: Viewer,
+    pub(crate) title: String,
+    pub(crate) when: String,
+    pub(crate) status: String,
+    pub(crate) zone: String,
+    pub(crate) invitee: Vec<(&'static str, String)>,
+    pub(crate) answers: Vec<(String, String)>,
+    pub(crate) tracking: Vec<(String, String)>,
+    pub(crate) history: Vec<HistoryLine>,
+    pub(crate) deal: Option<DealBox>,
+    /// Form actions, present only when the action is possible now.
+    pub(crate) cancel_action: Option<String>,
+    pub(crate) no_show_action: Option<String>,
+    pub(crate) undo_no_show_action: Option<String>,
+    pub(crate) send_links_action: Option<String>,
+    pub(crate) notice: Option<String>,
+    pub(crate) error: Option<String>,
+}
+
+pub(crate) fn booking(vm: &BookingView) -> Markup {
+    let csrf = &vm.viewer.csrf;
+    frame(
+        &vm.title,
+        Some((&vm.viewer, Section::Calendar)),
+        html! {
+            p { a href="/calendar" { "← All meetings" } }
+            h1 { (vm.title) }
+            p.when { (vm.when) }
+            p #status { "Status: " strong { (vm.status) } }
+            @if let Some(notice) = &vm.notice { p.notice role="status" { (notice) } }
+            @if let Some(error) = &vm.error { p.error role="alert" { (error) } }
+            section.actions {
+                @if let Some(action) = &vm.cancel_action {
+                    form #cancel-form method="post" action=(action) {
+                        (csrf_field(csrf))
+                        label for="reason" { "Cancel with a reason (sent to the attendee)" }
+                        textarea #reason name="reason" maxlength="10000" {}
+                        button.danger type="submit" { "Cancel the meeting" }
+                    }
+                }
+                @if let Some(action) = &vm.no_show_action {
+                    form #no-show-form method="post" action=(action) {
+                        (csrf_field(csrf))
+                        button type="submit" { "Mark as no-show" }
+                    }
+                }
+                @if let Some(action) = &vm.undo_no_show_action {
+                    form #undo-no-show-form method="post" action=(action) {
+                        (csrf_field(csrf))
+                        button type="submit" { "Undo no-show" }
+                    }
+                }
+                @if let Some(action) = &vm.send_links_action {
+                    form #send-links-form method="post" action=(action) {
+                        (csrf_field(csrf))
+                        button type="submit" { "Email the attendee their reschedule link" }
+                    }
+                }
+            }
+            h2 { "History" }
+            ol.history {
+                @for line in &vm.history {
+                    li {
+                        span.meta { (line.at) } " — " (line.text)
+                        @if let Some(r) = &line.reason { br; "Reason: " q.reason { (r) } }
+                    }
+                }
+            }
+            p.meta { "Times in " (vm.zone) "." }
+            h2 { "Invitee" }
+            dl.facts {
+                @for (k, v) in &vm.invitee { dt { (k) } dd { (v) } }
+            }
+            @if !vm.answers.is_empty() {
+                h2 { "Answers" }
+                dl.facts { @for (q, a) in &vm.answers { dt { (q) } dd { (a) } } }
+            }
+            @if !vm.tracking.is_empty() {
+                h2 { "Tracking" }
+                dl.facts { @for (k, v) in &vm.tracking { dt { (k) } dd { (v) } } }
+            }
+            @if let Some(deal) = &vm.deal {
+                h2 { "Deal" }
+                form #deal-form method="post" action=(deal.action) {
+                    (csrf_field(csrf))
+                    p { "Stage: " strong #deal-stage { (deal.stage_label) } }
+                    label for="stage" { "Move to" }
+                    select #stage name="stage" {
+                        @for (value, label) in &deal.stages {
+                            option value=(value) selected[*value == deal.stage] { (label) }
+                        }
+                    }
+                    button type="submit" { "Move deal" }
+                }
+            }
+        },
+    )
+}

@@ -1,0 +1,74 @@
+//! The host's pages: the frame with the navigation, and one module per page group. Every
+//! form that changes something carries the session's CSRF token as a hidden `csrf` field.
+
+use maud::{DOCTYPE, Markup, html};
+
+pub(crate) mod booking;
+pub(crate) mod calendar;
+pub(crate) mod deals;
+pub(crate) mod links;
+pub(crate) mod login;
+pub(crate) mod settings;
+
+/// Who is logged in, for the frame.
+#[derive(Debug, Clone)]
+pub(crate) struct Viewer {
+    pub(crate) name: String,
+    pub(crate) csrf: String,
+}
+
+/// Which section the navigation highlights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Section {
+    Calendar,
+    Links,
+    Deals,
+    Settings,
+}
+
+/// The hidden CSRF field.
+pub(crate) fn csrf_field(csrf: &str) -> Markup {
+    html! { input type="hidden" name="csrf" value=(csrf); }
+}
+
+/// A whole host page: head, navigation with the logout button, the content.
+pub(crate) fn frame(title: &str, viewer: Option<(&Viewer, Section)>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="no-referrer";
+                title { (title) " · Slotkeeper" }
+                link rel="stylesheet" href="/static/app.css";
+                link rel="stylesheet" href="/static/host.css";
+            }
+            body.host {
+                @if let Some((viewer, section)) = viewer {
+                    header.hostbar {
+                        nav {
+                            @for (href, label, s) in [("/calendar", "Calendar", Section::Calendar), ("/links", "Links", Section::Links), ("/deals", "Deals", Section::Deals), ("/settings/api-keys", "API keys", Section::Settings)] {
+                                a href=(href) aria-current=[(s == section).then_some("page")] { (label) }
+                            }
+                        }
+                        form.logout method="post" action="/logout" {
+                            (csrf_field(&viewer.csrf))
+                            span.who { (viewer.name) }
+                            button type="submit" { "Log out" }
+                        }
+                    }
+                }
+                main { (body) }
+                footer { "Slotkeeper" }
+            }
+        }
+    }
+}
+
+/// A field's error message, if any.
+pub(crate) fn field_error(errors: &crate::forms::FieldErrors, field: &str) -> Markup {
+    html! {
+        @if let Some(m) = errors.get(field) { span.error role="alert" { (m) } }
+    }
+}

@@ -1,0 +1,342 @@
+//! Logging in and out, sessions, CSRF on every state-changing form, and the login limit.
+
+use actix_web::test::call_service;
+use booking_core::accounts::{Account, AccountStore};
+use booking_core::ports::BookingStore;
+
+use crate::helpers::*;
+use crate::{csrf, fresh_login, login, send, service};
+
+const HOST_PAGES: [&str; 7] = [
+    "/calendar",
+    "/calendar?tab=past",
+    "/calendar/bookings/00000000-0000-0000-0000-000000000001",
+    "/links",
+    "/links/new",
+    "/deals",
+    "/settings/api-keys",
+];
+
+#[actix_web::test]
+async fn pages_redirect_to_login_when_logged_out() {
+    let app = setup().await;
+    let svc = service!(app.state);
+    for path in HOST_PAGES {
+        let resp = call_service(&svc, get(path).to_request()).await;
+        assert_eq!(resp.status(), 303, "{path}");
+        let location = header(&resp, "location");
+        assert!(
+            location.starts_with("/login?next=%2F"),
+            "{path}: {location}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn the_right_password_logs_in_and_goes_where_the_host_wanted() {
+    let app = setup().await;
+    let svc = service!(app.state);
+    let mut b = Browser::default();
+    let page = send!(svc, b, get("/login?next=%2Fdeals"));
+    assert_eq!(page.status(), 200);
+    let cookie = header(&page, "set-cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Secure"), "plain http: {cookie}");
+    assert!(
+        !cookie.contains("hana"),
+        "the cookie is encrypted: {cookie}"
+    );
+    let html = body(page).await;
+    assert!(!html.contains("No host account exists yet"));
+    let csrf = csrf_of(&html);
+    let resp = send!(
+        svc,
+        b,
+        form(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("email", "HANA@example.com"),
+                ("password", HANA_PASSWORD),
+                ("next", "/deals")
+            ]
+        )
+    );
+    assert_eq!(resp.status(), 303);
+    assert_eq!(header(&resp, "location"), "/deals");
+    let resp = send!(svc, b, get("/calendar"));
+    assert_eq!(resp.status(), 200);
+    let html = body(resp).await;
+    assert!(
+        html.contains("Hana Host") && html.contains("Your meetings"),
+        "{html}"
+    );
+    assert_ne!(csrf_of(&html), csrf, "logging in makes a new CSRF token");
+}
+
+#[actix_web::test]
+async fn a_wrong_password_or_unknown_login_gets_the_same_answer_and_no_session() {
+    let app = setup().await;
+    let svc = service!(app.state);
+    for (email, password) in [
+        ("hana@example.com", "wrong-password"),
+        ("nobody@example.com", HANA_PASSWORD),
+        ("not an email", HANA_PASSWORD),
+        ("hana@example.com", OTTO_PASSWORD),
+    ] {
+        let mut b = Browser::default();
+        let resp = login!(svc, b, email, password);
+        assert_eq!(resp.status(), 401, "{email}");
+        assert!(body(resp).await.contains("Email or password is wrong."));
+        let resp = send!(svc, b, get("/calendar"));
+        assert_eq!(resp.status(), 303, "{email}: still logged out");
+    }
+}
+
+#[actix_web::test]
+async fn an_open_redirect_after_login_is_refused() {
+    let app = setup().await;
+    let svc = service!(app.state);
+    let mut b = Browser::default();
+    let page = send!(svc, b, get("/login"));
+    let csrf = csrf_of(&body(page).await);
+    for next in ["//evil.example", "https://evil.example/", "\\\\evil"] {
+        let resp = send!(
+            svc,
+            b.clone(),
+            form(
+                "/login",
+                &[
+                    ("csrf", &csrf),
+                    ("email", "hana@example.com"),
+                    ("password", HANA_PASSWORD),
+                    ("next", next)
+                ]
+            )
+        );
+        assert_eq!(header(&resp, "location"), "/calendar", "{next}");
+    }
+}
+
+#[actix_web::test]
+async fn the_login_form_needs_its_csrf_token() {
+    let app = setup().await;
+    let svc = service!(app.state);
+    let mut b = Browser::default();
+    send!(svc, b, get("/login"));
+    for token in [None, Some("0".repeat(32))] {
+        let mut pairs = vec![("email", "hana@example.com"), ("password", HANA_PASSWORD)];
+        if let Some(t) = &token {
+            pairs.push(("csrf", t));
+        }
+        let resp = send!(svc, b, form("/login", &pairs));
+        assert_eq!(resp.status(), 403, "{token:?}");
+    }
+    // Without the cookie of the login page, even the right token is refused.
+    let page = send!(svc, b, get("/login"));
+    let csrf = csrf_of(&body(page).await);
+    let resp = call_service(
+        &svc,
+        form(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("email", "hana@example.com"),
+                ("password", HANA_PASSWORD),
+            ],
+        )
+        .to_request(),
+    )
+    .await;
+    assert_eq!(resp.status(), 403);
+}
+
+#[actix_web::test]
+async fn the_first_run_login_page_says_how_to_create_a_host() {
+    let app = setup_with(false, "http://book.test").await;
+    let svc = service!(app.state);
+    let html = body(call_service(&svc, get("/login").to_request()).await).await;
+    assert!(html.contains("No host account exists yet"), "{html}");
+    assert!(html.contains("slotkeeper host add"));
+}
+
+#[actix_web::test]
+async fn logout_needs_csrf_and_ends_the_session() {
+    let app = setup().await;
+    let svc = service!(app.state);
+    let mut b = Browser::default();
+    login!(svc, b, "hana@example.com", HANA_PASSWORD);
+    let csrf = csrf!(svc, b);
+    let resp = send!(svc, b, form("/logout", &[("csrf", "nope")]));
+    assert_eq!(resp.status(), 403);
+    assert_eq!(
+        send!(svc, b, get("/calendar")).status(),
+        200,
+        "still logged in"
+    );
+    let resp = send!(svc, b, form("/logout", &[("csrf", &csrf)]));
+    assert_eq!(resp.status(), 303);
+    assert_eq!(header(&resp, "location"), "/login?done=logged-out");
+    assert!(b.cookie.is_none(), "the cookie is removed");
+    assert_eq!(send!(svc, b, get("/calendar")).status(), 303);
+}
+
+#[actix_web::test]
+async fn a_tampered_or_foreign_cookie_is_no_session() {
+    let app = setup().await;
+    let svc = service!(app.state);
+    let mut b = Browser::default();
+    login!(svc, b, "hana@example.com", HANA_PASSWORD);
+    let mut forged = b.clone();
+    let mut cookie = forged.cookie.clone().unwrap();
+    let mut value = cookie.value().to_owned();
+    let last = value.pop().unwrap();
+    value.push(if last == 'A' { 'B' } else { 'A' });
+    cookie.set_value(value);
+    forged.cookie = Some(cookie);
+    assert_eq!(send!(svc, forged, get("/calendar")).status(), 303);
+
+    // A cookie sealed with another secret does not open either.
+    let other = setup().await;
+    let other_state = other.state.clone().with_host_side(web::host::HostSide::new(
+        std::sync::Arc::new(other.store.clone()),
+        std::sync::Arc::new(other.store.clone()),
+        std::sync::Arc::new(other.store.clone()),
+        std::sync::Arc::new(booking_core::testkit::SequentialTokens::new()),
+        [8; 32],
+    ));
+    let other_svc = service!(other_state);
+    let mut copied = b.clone();
+    assert_eq!(send!(other_svc, copied, get("/calendar")).status(), 303);
+}
+
+#[actix_web::test]
+async fn sessions_expire_and_end_when_the_password_changes() {
+    let app = setup().await;
+    let svc = service!(app.state);
+    let mut b = Browser::default();
+    login!(svc, b, "hana@example.com", HANA_PASSWORD);
+    app.clock.advance(chrono::TimeDelta::hours(11));
+    assert_eq!(send!(svc, b, get("/calendar")).status(), 200);
+    app.clock.advance(chrono::TimeDelta::hours(2));
+    assert_eq!(
+        send!(svc, b, get("/calendar")).status(),
+        303,
+        "12 hours at most"
+    );
+
+    let mut b = Browser::default();
+    login!(svc, b, "hana@example.com", HANA_PASSWORD);
+    assert_eq!(send!(svc, b, get("/calendar")).status(), 200);
+    let account = app.store.account(app.hana.id()).await.unwrap().unwrap();
+    let new_hash = cheap_passwords().hash("a new password").unwrap();
+    app.store
+        .save_account(&Account::new(
+            app.hana.id(),
+            account.login(),
+            new_hash,
+            account.created_at(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(send!(svc, b, get("/calendar")).status(), 303);
+    let resp = fresh_login!(svc, "hana@example.com", "a new password");
+    assert_eq!(resp.status(), 303);
+}
+
+#[actix_web::test]
+async fn repeated_failures_lock_the_login_for_a_while() {
+    let app = setup().await;
+    let svc = service!(app.state);
+    for _ in 0..5 {
+        let resp = fresh_login!(svc, "hana@example.com", "guess-guess");
+        assert_eq!(resp.status(), 401);
+    }
+    let resp = fresh_login!(svc, "hana@example.com", HANA_PASSWORD);
+    assert_eq!(resp.status(), 429, "even the right password waits");
+    assert!(body(resp).await.contains("Too many failed attempts"));
+    // Another host is not locked out.
+    assert_eq!(
+        fresh_login!(svc, "otto@example.com", OTTO_PASSWORD).status(),
+        303
+    );
+    app.clock.advance(chrono::TimeDelta::minutes(16));
+    assert_eq!(
+        fresh_login!(svc, "hana@example.com", HANA_PASSWORD).status(),
+        303
+    );
+}
+
+#[actix_web::test]
+async fn the_session_cookie_is_secure_on_https() {
+    let app = setup_with(true, "https://book.example.com").await;
+    let svc = service!(app.state);
+    let resp = call_service(&svc, get("/login").to_request()).await;
+    let cookie = header(&resp, "set-cookie");
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+}
+
+#[actix_web::test]
+async fn every_state_changing_form_refuses_a_missing_or_wrong_token() {
+    let app = setup().await;
+    let svc = service!(app.state);
+    let booked = book(&app, "intro", at(9, 0), "Ada Lovelace").await;
+    let mut b = Browser::default();
+    login!(svc, b, "hana@example.com", HANA_PASSWORD);
+    let id = booked.id();
+    let posts = [
+        format!("/calendar/bookings/{id}/cancel"),
+        format!("/calendar/bookings/{id}/no-show"),
+        format!("/calendar/bookings/{id}/send-links"),
+        format!("/calendar/bookings/{id}/deal-stage"),
+        "/links".to_owned(),
+        "/links/00000000-0000-0000-0000-000000000002".to_owned(),
+        "/deals/00000000-0000-0000-0000-000000000002/stage".to_owned(),
+        "/settings/api-keys".to_owned(),
+        "/settings/api-keys/00000000-0000-0000-0000-000000000009/revoke".to_owned(),
+        "/logout".to_owned(),
+    ];
+    let outbox = app.store.outbox().len();
+    for path in &posts {
+        for token in [None, Some("f".repeat(32))] {
+            let mut pairs = vec![
+                ("reason", "x"),
+                ("stage", "closed_lost"),
+                ("label", "k"),
+                ("slug", "evil"),
+                ("title", "Evil"),
+                ("time_zone", "UTC"),
+                ("duration_minutes", "30"),
+            ];
+            if let Some(t) = &token {
+                pairs.push(("csrf", t));
+            }
+            let resp = send!(svc, b, form(path, &pairs));
+            assert_eq!(resp.status(), 403, "{path} {token:?}");
+        }
+    }
+    assert_eq!(app.store.outbox().len(), outbox, "nothing was queued");
+    let now = app.store.booking(id).await.unwrap().unwrap();
+    assert_eq!(now, booked, "the booking is unchanged");
+    assert!(app.store.api_keys(app.hana.id()).await.unwrap().is_empty());
+    assert!(
+        booking_core::ports::BookingStore::link_by_slug(
+            &app.store,
+            &booking_core::link::Slug::parse("evil").unwrap()
+        )
+        .await
+        .unwrap()
+        .is_none()
+    );
+    assert_eq!(
+        send!(svc, b, get("/calendar")).status(),
+        200,
+        "still logged in"
+    );
+}

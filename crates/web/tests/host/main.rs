@@ -1,0 +1,13 @@
+//! The host side's integration tests: login, sessions, CSRF, the calendar dashboard, booking
+//! detail and its actions, links, deals, API keys and the host JSON API — every action and
+//! every authorisation rule, through actix's test service on the in-memory store (and one
+//! module on a real SQLite file).
+
+mod api;
+mod auth;
+mod calendar;
+mod deals;
+mod detail;
+mod helpers;
+mod links;
+mod sqlite;

@@ -32,6 +32,9 @@ pub struct Bound {
     listener: TcpListener,
     /// Keys the host session cookie (derived from the secret for this purpose only).
     session_key: crate::host_cmd::SessionKey,
+    /// Which webhook targets the host API may subscribe and test
+    /// (`WEBHOOKS_ALLOW_PRIVATE_TARGETS`).
+    targets: slotkeeper_dispatch::TargetPolicy,
 }
 
 /// Binds `config.bind` (port 0 picks a free port).
@@ -47,6 +50,7 @@ pub fn bind(config: &Config) -> Result<Bound> {
         base_url: config.base_url_for(addr),
         listener,
         session_key: crate::host_cmd::SessionKey(config.derived_key("host-session")),
+        targets: crate::webhook_cmd::target_policy(config),
     })
 }
 
@@ -61,7 +65,8 @@ pub async fn run(bound: Bound, storage: &Storage) -> Result<()> {
         storage.links.clone(),
         Arc::new(OsRandom),
         bound.session_key.0,
-    );
+    )
+    .with_subscriptions(storage.subscriptions.clone(), bound.targets);
     let state = web::AppState::new(scheduler(storage), &bound.base_url).with_host_side(host_side);
     tracing::info!(addr = %bound.addr, base_url = %bound.base_url, "listening");
     HttpServer::new(move || {

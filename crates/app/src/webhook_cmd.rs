@@ -1,6 +1,6 @@
 //! `slotkeeper webhook …` and `slotkeeper outbox …`: webhook subscriptions and dead outbox
-//! entries from the command line (the host JSON API for them comes with host login), and the
-//! wiring of the outbox dispatcher from the configuration.
+//! entries from the command line (hosts also manage subscriptions over the host JSON API),
+//! and the wiring of the outbox dispatcher from the configuration.
 
 use std::sync::Arc;
 

@@ -32,6 +32,7 @@ fn token_param() -> Value {
 pub(crate) fn document() -> Value {
     let mut doc = public_document();
     crate::host::extend_openapi(&mut doc);
+    crate::host::extend_webhooks_openapi(&mut doc);
     doc
 }
 

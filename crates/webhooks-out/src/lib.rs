@@ -12,12 +12,15 @@
 //! - [`WebhookClient::deliver`] makes one signed POST with a 5-second total timeout and
 //!   reports what happened ([`DeliveryReport`]); retries, backoff and the delivery log belong
 //!   to the outbox dispatcher, which passes the outbox idempotency key as `webhook-id`.
+//! - [`TargetPolicy`] decides which target URLs may be reached (no private or loopback
+//!   addresses unless allowed); [`test_event`] is the body of a subscription's test event.
 //!
 //! docs/WEBHOOKS.md documents the payloads and how to verify them.
 
 mod delivery;
 mod payload;
 mod signing;
+mod targets;
 
 use booking_core::Booking;
 use booking_core::link::{BookingLink, Host};
@@ -26,6 +29,26 @@ pub use booking_core::effects::WebhookEvent;
 pub use delivery::{DEFAULT_TIMEOUT, DeliveryReport, WebhookClient, WebhookClientError};
 pub use payload::{hook_type, payload};
 pub use signing::{InvalidSecret, WebhookSecret, sign};
+pub use targets::{TargetPolicy, TargetRefused, is_public};
+
+/// The body of a test event for a subscription:
+/// `[{"hookType": "Test", "test": true, "subscription": …, "sent_at": …}]`.
+pub fn test_event(subscription: &str, now: chrono::DateTime<chrono::Utc>) -> Vec<u8> {
+    let body = serde_json::json!([{
+        "hookType": "Test",
+        "test": true,
+        "subscription": subscription,
+        "sent_at": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    }]);
+    body.to_string().into_bytes()
+}
+
+/// The `webhook-id` of a test event: `test_` and the nonce in hex.
+pub fn test_webhook_id(nonce: &[u8]) -> String {
+    std::iter::once("test_".to_owned())
+        .chain(nonce.iter().map(|b| format!("{b:02x}")))
+        .collect()
+}
 
 /// Everything a webhook payload is built from (the same fields as the mailer's context). The
 /// caller loads the rows; nothing here does I/O.

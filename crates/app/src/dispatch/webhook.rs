@@ -131,16 +131,8 @@ pub async fn send_test_event(
     nonce: [u8; 16],
     now: DateTime<Utc>,
 ) -> Result<TestDelivery, StoreError> {
-    let webhook_id: String = std::iter::once("test_".to_owned())
-        .chain(nonce.iter().map(|b| format!("{b:02x}")))
-        .collect();
-    let body = serde_json::json!([{
-        "hookType": "Test",
-        "test": true,
-        "subscription": subscription.id.to_string(),
-        "sent_at": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-    }]);
-    let body = serde_json::to_vec(&body).map_err(|e| StoreError::new("serialising", e))?;
+    let webhook_id = webhooks_out::test_webhook_id(&nonce);
+    let body = webhooks_out::test_event(&subscription.id.to_string(), now);
     let report = post(parts, subscription, &webhook_id, &body).await;
     parts
         .subscriptions

@@ -68,7 +68,7 @@ pub(crate) fn chain_of(error: &dyn std::error::Error) -> String {
 }
 
 /// A problem document with the public API's shape.
-fn problem(status: StatusCode, code: &str, title: &str, detail: &str) -> HttpResponse {
+pub(super) fn problem(status: StatusCode, code: &str, title: &str, detail: &str) -> HttpResponse {
     let body = json!({
         "type": format!("https://slotkeeper.dev/problems/{code}"),
         "title": title,
@@ -80,7 +80,7 @@ fn problem(status: StatusCode, code: &str, title: &str, detail: &str) -> HttpRes
         .body(body.to_string())
 }
 
-fn internal(e: &StoreError) -> HttpResponse {
+pub(super) fn internal(e: &StoreError) -> HttpResponse {
     tracing::error!(error = %chain_of(e), "host API request failed");
     Failure::Internal.problem()
 }
@@ -108,14 +108,14 @@ fn refused(detail: &str) -> HttpResponse {
     )
 }
 
-fn ok(body: Value) -> HttpResponse {
+pub(super) fn ok(body: Value) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(body)
 }
 
 /// The key's host, or the problem to answer with.
-async fn authorised(
+pub(super) async fn authorised(
     req: &HttpRequest,
     state: &AppState,
 ) -> Result<(std::sync::Arc<HostSide>, HostId), HttpResponse> {
@@ -140,7 +140,7 @@ fn body<T: for<'de> Deserialize<'de> + Default>(bytes: &[u8]) -> Result<T, HttpR
         .map_err(|e| Failure::Malformed(format!("the JSON body could not be read: {e}")).problem())
 }
 
-fn required<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, HttpResponse> {
+pub(super) fn required<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, HttpResponse> {
     serde_json::from_slice(bytes)
         .map_err(|e| Failure::Malformed(format!("the JSON body could not be read: {e}")).problem())
 }

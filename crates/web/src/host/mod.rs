@@ -1,6 +1,6 @@
 //! The host's side: login and logout, the `/calendar` dashboard, booking detail with its
 //! actions, `/links`, `/deals`, API keys under `/settings/api-keys`, and the host JSON API
-//! under `/api/v1/` (bookings, links, deals) authenticated by API key.
+//! under `/api/v1/` (bookings, links, deals, webhook subscriptions) authenticated by API key.
 //!
 //! Every page needs a session ([`auth`]); every form that changes something carries the
 //! session's CSRF token; every row is loaded and then checked to belong to the logged-in host,
@@ -16,18 +16,23 @@ use actix_web::web;
 use booking_core::accounts::{AccountStore, LinkDirectory};
 use booking_core::deals::DealStore;
 use booking_core::ports::TokenSource;
+use booking_core::subscriptions::WebhookSubscriptions;
+use webhooks_out::{TargetPolicy, WebhookClient};
 
 mod api;
 mod auth;
 mod linkform;
 mod pages;
 mod summary;
+mod webhooks;
 
 pub(crate) use api::extend_openapi;
 pub use auth::{PasswordError, Passwords};
+pub(crate) use webhooks::extend_openapi as extend_webhooks_openapi;
 
 /// What the host's side needs beyond the use cases: accounts and API keys, deals, the list of
-/// a host's links, a source of fresh ids and tokens, and the session cookie key.
+/// a host's links, a source of fresh ids and tokens, and the session cookie key; optionally
+/// webhook subscriptions (without them `/api/v1/webhooks` answers 404).
 pub struct HostSide {
     pub(crate) accounts: Arc<dyn AccountStore>,
     pub(crate) deals: Arc<dyn DealStore>,
@@ -36,6 +41,15 @@ pub struct HostSide {
     pub(crate) cookie_key: actix_web::cookie::Key,
     pub(crate) passwords: Passwords,
     pub(crate) limiter: auth::LoginLimiter,
+    pub(crate) webhooks: Option<Webhooks>,
+}
+
+/// Webhook subscriptions, the client test events go out with, and which targets may be
+/// reached.
+pub(crate) struct Webhooks {
+    pub(crate) subscriptions: Arc<dyn WebhookSubscriptions>,
+    pub(crate) client: std::sync::OnceLock<Option<WebhookClient>>,
+    pub(crate) targets: TargetPolicy,
 }
 
 impl std::fmt::Debug for HostSide {
@@ -65,7 +79,35 @@ impl HostSide {
             cookie_key: auth::cookie_key(session_secret),
             passwords: Passwords::default(),
             limiter: auth::LoginLimiter::default(),
+            webhooks: None,
         }
+    }
+
+    /// Adds the webhook subscription API on `subscriptions`. `targets` says whether target
+    /// URLs may resolve to private or loopback addresses (`WEBHOOKS_ALLOW_PRIVATE_TARGETS`);
+    /// it is checked when a subscription is made and before a test event is sent.
+    #[must_use]
+    pub fn with_subscriptions(
+        mut self,
+        subscriptions: Arc<dyn WebhookSubscriptions>,
+        targets: TargetPolicy,
+    ) -> Self {
+        self.webhooks = Some(Webhooks {
+            subscriptions,
+            client: std::sync::OnceLock::new(),
+            targets,
+        });
+        self
+    }
+
+    /// Sends test events with this client instead of one made on first use (5-second
+    /// timeout). Needs [`HostSide::with_subscriptions`] first.
+    #[must_use]
+    pub fn with_webhook_client(self, client: WebhookClient) -> Self {
+        if let Some(w) = &self.webhooks {
+            let _ = w.client.set(Some(client));
+        }
+        self
     }
 
     /// The same with other password-hashing parameters (tests).
@@ -79,6 +121,7 @@ impl HostSide {
 /// Registers the host pages and the host API. Must come before the public API's `/api/v1`
 /// scope, which answers every path under it.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    webhooks::configure(cfg);
     api::configure(cfg);
     pages::configure(cfg);
 }

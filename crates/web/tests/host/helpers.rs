@@ -112,6 +112,19 @@ pub async fn setup() -> TestApp {
 }
 
 pub async fn setup_with(accounts: bool, base: &str) -> TestApp {
+    build(accounts, base, None).await
+}
+
+/// [`setup`] with the webhook subscription API on the in-memory store.
+pub async fn setup_webhooks(targets: webhooks_out::TargetPolicy) -> TestApp {
+    build(true, "http://book.test", Some(targets)).await
+}
+
+async fn build(
+    accounts: bool,
+    base: &str,
+    webhooks: Option<webhooks_out::TargetPolicy>,
+) -> TestApp {
     let store = InMemoryStore::new();
     let (hana, otto) = populate(&store, accounts).await;
     let clock = ManualClock::at(at(7, 0));
@@ -130,6 +143,10 @@ pub async fn setup_with(accounts: bool, base: &str) -> TestApp {
         [7; 32],
     )
     .with_passwords(cheap_passwords());
+    let side = match webhooks {
+        Some(targets) => side.with_subscriptions(Arc::new(store.clone()), targets),
+        None => side,
+    };
     TestApp {
         store,
         clock,

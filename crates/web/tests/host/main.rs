@@ -1,7 +1,7 @@
 //! The host side's integration tests: login, sessions, CSRF, the calendar dashboard, booking
-//! detail and its actions, links, deals, API keys and the host JSON API — every action and
-//! every authorisation rule, through actix's test service on the in-memory store (and one
-//! module on a real SQLite file).
+//! detail and its actions, links, deals, API keys and the host JSON API (webhook subscriptions
+//! included) — every action and every authorisation rule, through actix's test service on the
+//! in-memory store (and one module on a real SQLite file).
 
 mod api;
 mod auth;
@@ -11,3 +11,4 @@ mod detail;
 mod helpers;
 mod links;
 mod sqlite;
+mod webhooks;

@@ -160,6 +160,16 @@ fn paging(query: &HashMap<String, String>) -> Result<Page, HttpResponse> {
     })
 }
 
+/// The API key's host and one of its bookings, or the response refusing the request.
+async fn authorised_booking(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    id: &str,
+) -> Result<(HostId, Booking), HttpResponse> {
+    let (_side, host) = authorised(req, state).await?;
+    Ok((host, own_booking(state, host, id).await?))
+}
+
 async fn own_booking(state: &AppState, host: HostId, id: &str) -> Result<Booking, HttpResponse> {
     let Ok(id) = BookingId::parse(id) else {
         return Err(Failure::NotFound.problem());
@@ -266,12 +276,8 @@ async fn cancel(
     id: web::Path<String>,
     bytes: web::Bytes,
 ) -> HttpResponse {
-    let (_side, host) = match authorised(&req, &state).await {
+    let (host, b) = match authorised_booking(&req, &state, &id).await {
         Ok(ok) => ok,
-        Err(resp) => return resp,
-    };
-    let b = match own_booking(&state, host, &id).await {
-        Ok(b) => b,
         Err(resp) => return resp,
     };
     let parsed: CancelBody = match body(&bytes) {
@@ -294,12 +300,8 @@ async fn mark_no_show(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> HttpResponse {
-    let (_side, host) = match authorised(&req, &state).await {
+    let (host, b) = match authorised_booking(&req, &state, &id).await {
         Ok(ok) => ok,
-        Err(resp) => return resp,
-    };
-    let b = match own_booking(&state, host, &id).await {
-        Ok(b) => b,
         Err(resp) => return resp,
     };
     match state.scheduler.mark_no_show(host, b.id()).await {
@@ -313,12 +315,8 @@ async fn undo_no_show(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> HttpResponse {
-    let (_side, host) = match authorised(&req, &state).await {
+    let (host, b) = match authorised_booking(&req, &state, &id).await {
         Ok(ok) => ok,
-        Err(resp) => return resp,
-    };
-    let b = match own_booking(&state, host, &id).await {
-        Ok(b) => b,
         Err(resp) => return resp,
     };
     match state.scheduler.undo_no_show(host, b.id()).await {
@@ -332,12 +330,8 @@ async fn send_links(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> HttpResponse {
-    let (_side, host) = match authorised(&req, &state).await {
+    let (host, b) = match authorised_booking(&req, &state, &id).await {
         Ok(ok) => ok,
-        Err(resp) => return resp,
-    };
-    let b = match own_booking(&state, host, &id).await {
-        Ok(b) => b,
         Err(resp) => return resp,
     };
     match state.scheduler.resend_links(host, b.id()).await {

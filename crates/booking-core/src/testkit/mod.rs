@@ -22,6 +22,7 @@ use crate::time::TimeRange;
 use crate::token::RescheduleToken;
 
 mod accounts;
+pub mod attempts_conformance;
 pub mod conformance;
 mod deals;
 pub mod host_conformance;

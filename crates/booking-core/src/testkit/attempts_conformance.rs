@@ -87,7 +87,12 @@ where
     let one = AttemptLimit::new(1, TimeDelta::minutes(15)).expect("valid limit");
     let attempt = |key: &'static str| {
         let store = store.clone();
-        async move { store.count_attempt(key, one, at(0, 0)).await.expect("count") }
+        async move {
+            store
+                .count_attempt(key, one, at(0, 0))
+                .await
+                .expect("count")
+        }
     };
     assert!(attempt("login:ann@example.org").await);
     assert!(attempt("login:bob@example.org").await);
@@ -119,8 +124,14 @@ where
     assert!(!count(&store, key, at(2, 10)).await);
 
     // Giving back or clearing a key never counted is no error, and leaves no credit behind.
-    store.return_attempt("login:nobody@example.org").await.expect("give back");
-    store.clear_attempts("login:nobody@example.org").await.expect("clear");
+    store
+        .return_attempt("login:nobody@example.org")
+        .await
+        .expect("give back");
+    store
+        .clear_attempts("login:nobody@example.org")
+        .await
+        .expect("clear");
     for second in 0..5 {
         assert!(count(&store, "login:nobody@example.org", at(3, second)).await);
     }

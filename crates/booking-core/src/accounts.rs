@@ -425,16 +425,16 @@ pub struct AttemptLimit {
 
 /// Why an [`AttemptLimit`] was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("an attempt limit needs at least one attempt and a positive window")]
+#[error("an attempt limit needs at least one attempt and a window of at least a second")]
 pub struct InvalidAttemptLimit;
 
 impl AttemptLimit {
-    /// At most `max` attempts per `window`.
+    /// At most `max` attempts per `window` (usable in a `const`).
     ///
     /// # Errors
-    /// [`InvalidAttemptLimit`] for zero attempts or a window that is not positive.
-    pub fn new(max: u32, window: TimeDelta) -> Result<Self, InvalidAttemptLimit> {
-        if max == 0 || window <= TimeDelta::zero() {
+    /// [`InvalidAttemptLimit`] for zero attempts or a window shorter than a second.
+    pub const fn new(max: u32, window: TimeDelta) -> Result<Self, InvalidAttemptLimit> {
+        if max == 0 || window.num_seconds() < 1 {
             return Err(InvalidAttemptLimit);
         }
         Ok(Self { max, window })

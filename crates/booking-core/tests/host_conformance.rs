@@ -15,3 +15,4 @@ impl StoreFactory for Memory {
 }
 
 booking_core::host_conformance_tests!(#[tokio::test] factory: Memory);
+booking_core::desk_conformance_tests!(#[tokio::test] factory: Memory);

@@ -24,6 +24,7 @@ use crate::token::RescheduleToken;
 mod accounts;
 pub mod conformance;
 mod deals;
+pub mod desk_conformance;
 pub mod host_conformance;
 pub mod model;
 mod outbox;

@@ -9,11 +9,11 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
+use crate::accounts::LinkDirectory;
 use crate::booking::Booking;
 use crate::deals::{Deal, DealActionError, DealId, DealList, DealStage, DealStore, move_deal};
 use crate::ids::{BookingId, HostId, LinkId};
 use crate::link::BookingLink;
-use crate::accounts::LinkDirectory;
 use crate::ports::{BookingStore, DashboardPage, DashboardTab, Page, StoreError};
 
 /// Why the desk has no answer for this host.

@@ -23,7 +23,7 @@ use crate::headers::token_page;
 use crate::present::{actor_label, day_label, group_by_day, rfc3339, slot_label};
 use crate::views::book::{BookingFormView, ConfirmedView, SlotPickerView};
 use crate::views::token::{CancelState, CancelView, ReconfirmView, RescheduleView};
-use crate::views::{DayView, PickerNav, SlotView, book, message, token};
+use crate::views::{DayView, PickerNav, SlotView, book, token};
 
 /// Days shown per page of a slot picker.
 const PICKER_DAYS: u64 = 7;
@@ -79,22 +79,6 @@ fn html(status: actix_web::http::StatusCode, markup: Markup) -> HttpResponse {
 
 fn ok_html(markup: Markup) -> HttpResponse {
     html(actix_web::http::StatusCode::OK, markup)
-}
-
-/// A page for a failure, with its status.
-fn failure_page(failure: &Failure) -> HttpResponse {
-    html(
-        failure.status(),
-        message::message_page(failure.title(), &failure.detail(), None),
-    )
-}
-
-/// The same with the token-page headers.
-fn token_failure_page(failure: &Failure) -> HttpResponse {
-    let mut builder = HttpResponse::build(failure.status());
-    token_page(&mut builder)
-        .content_type("text/html; charset=utf-8")
-        .body(message::message_page(failure.title(), &failure.detail(), None).into_string())
 }
 
 fn token_html(status: actix_web::http::StatusCode, markup: Markup) -> HttpResponse {
@@ -241,21 +225,21 @@ async fn link_page(
     query: Query,
 ) -> HttpResponse {
     let Ok(slug) = Slug::parse(&slug) else {
-        return failure_page(&Failure::NotFound);
+        return Failure::page(&Failure::NotFound);
     };
     let link = match state.scheduler.store().link_by_slug(&slug).await {
         Ok(Some(link)) => link,
-        Ok(None) => return failure_page(&Failure::NotFound),
-        Err(e) => return failure_page(&e.into()),
+        Ok(None) => return Failure::page(&Failure::NotFound),
+        Err(e) => return Failure::page(&e.into()),
     };
     let zone = zone_from(&query, link.rules().zone());
     if let Some(start) = query.get("start") {
         let mut errors = FieldErrors::default();
         let Some(start) = parse_instant(start, "start", &mut errors) else {
-            return failure_page(&Failure::Invalid(errors.summary()));
+            return Failure::page(&Failure::Invalid(errors.summary()));
         };
         let Ok(slot) = TimeRange::starting_at(start, link.rules().duration()) else {
-            return failure_page(&Failure::Internal);
+            return Failure::page(&Failure::Internal);
         };
         let vm = BookingFormView {
             title: link.title().to_owned(),
@@ -300,7 +284,7 @@ async fn picker(
     let (from, window) = picker_window(query, zone, now);
     let slots = match state.scheduler.available_slots(link.slug(), window).await {
         Ok(slots) => slots,
-        Err(e) => return failure_page(&e.into()),
+        Err(e) => return Failure::page(&e.into()),
     };
     let keep = utm_pairs(query);
     let path = format!("/book/{}", link.slug());
@@ -330,12 +314,12 @@ async fn book_submit(
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
     let Ok(slug) = Slug::parse(&slug) else {
-        return failure_page(&Failure::NotFound);
+        return Failure::page(&Failure::NotFound);
     };
     let link = match state.scheduler.store().link_by_slug(&slug).await {
         Ok(Some(link)) => link,
-        Ok(None) => return failure_page(&Failure::NotFound),
-        Err(e) => return failure_page(&e.into()),
+        Ok(None) => return Failure::page(&Failure::NotFound),
+        Err(e) => return Failure::page(&e.into()),
     };
     let form = form.into_inner();
     let field = |k: &str| form.get(k).cloned().unwrap_or_default();
@@ -414,7 +398,7 @@ async fn book_submit(
                 )
                 .await
             }
-            other => failure_page(&other),
+            other => Failure::page(&other),
         },
     }
 }
@@ -459,7 +443,7 @@ async fn confirmed(state: web::Data<AppState>, token: web::Path<String>) -> Http
     .await;
     match result {
         Ok(vm) => token_html(actix_web::http::StatusCode::OK, book::confirmed(&vm)),
-        Err(failure) => token_failure_page(&failure),
+        Err(failure) => Failure::token_page(&failure),
     }
 }
 
@@ -495,7 +479,7 @@ async fn invite(state: web::Data<AppState>, token: web::Path<String>) -> HttpRes
                 ))
                 .body(ics)
         }
-        Err(failure) => token_failure_page(&failure),
+        Err(failure) => Failure::token_page(&failure),
     }
 }
 
@@ -553,7 +537,7 @@ async fn reschedule_page(
     .await
     {
         Ok(vm) => token_html(actix_web::http::StatusCode::OK, token::reschedule(&vm)),
-        Err(failure) => token_failure_page(&failure),
+        Err(failure) => Failure::token_page(&failure),
     }
 }
 
@@ -583,7 +567,7 @@ async fn reschedule_submit(
         async move {
             match reschedule_view(&state, &token, &form, notice, errors, reason_text).await {
                 Ok(vm) => token_html(status, token::reschedule(&vm)),
-                Err(failure) => token_failure_page(&failure),
+                Err(failure) => Failure::token_page(&failure),
             }
         }
     };
@@ -616,7 +600,7 @@ async fn reschedule_submit(
             )
             .await
         }
-        Err(e) => token_failure_page(&e.into()),
+        Err(e) => Failure::token_page(&e.into()),
     }
 }
 
@@ -659,7 +643,7 @@ async fn cancel_view(
 async fn cancel_page(state: web::Data<AppState>, token: web::Path<String>) -> HttpResponse {
     match cancel_view(&state, &token, FieldErrors::default(), String::new()).await {
         Ok(vm) => token_html(actix_web::http::StatusCode::OK, token::cancel(&vm)),
-        Err(failure) => token_failure_page(&failure),
+        Err(failure) => Failure::token_page(&failure),
     }
 }
 
@@ -677,12 +661,12 @@ async fn cancel_submit(
                 actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
                 token::cancel(&vm),
             ),
-            Err(failure) => token_failure_page(&failure),
+            Err(failure) => Failure::token_page(&failure),
         };
     }
     match state.scheduler.cancel(&token, reason).await {
         Ok(_) => see_other(&format!("/book/cancel/{token}")),
-        Err(e) => token_failure_page(&e.into()),
+        Err(e) => Failure::token_page(&e.into()),
     }
 }
 
@@ -706,13 +690,13 @@ async fn reconfirm_view(state: &AppState, token: &str) -> Result<ReconfirmView, 
 async fn reconfirm_page(state: web::Data<AppState>, token: web::Path<String>) -> HttpResponse {
     match reconfirm_view(&state, &token).await {
         Ok(vm) => token_html(actix_web::http::StatusCode::OK, token::reconfirm(&vm)),
-        Err(failure) => token_failure_page(&failure),
+        Err(failure) => Failure::token_page(&failure),
     }
 }
 
 async fn reconfirm_submit(state: web::Data<AppState>, token: web::Path<String>) -> HttpResponse {
     match state.scheduler.reconfirm(&token).await {
         Ok(_) => see_other(&format!("/book/reconfirm/{token}")),
-        Err(e) => token_failure_page(&e.into()),
+        Err(e) => Failure::token_page(&e.into()),
     }
 }

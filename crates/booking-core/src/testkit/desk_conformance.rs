@@ -11,9 +11,9 @@ use super::host_conformance::{at, host, link, request, world};
 use crate::accounts::{AccountStore, LinkDirectory};
 use crate::deals::{DealId, DealStage, DealStore, open_deal_for};
 use crate::desk::{DeskError, HostDesk};
+use crate::link::Slug;
 use crate::ports::{BookingStore, DashboardTab, Page};
 use crate::service::{HostActionError, ResendLinksError};
-use crate::link::Slug;
 
 /// Generates the ownership test, e.g.
 /// `desk_conformance_tests!(#[tokio::test] factory: MyFactory::new());`
@@ -77,10 +77,7 @@ where
     assert_eq!(meeting.current.id(), moved.id());
     assert_eq!(meeting.chain.len(), 2);
     assert_eq!(meeting.deal.as_ref().map(|d| d.id()), Some(deal.id()));
-    assert_eq!(
-        meeting.link.as_ref().map(|l| l.id()),
-        Some(booked.link())
-    );
+    assert_eq!(meeting.link.as_ref().map(|l| l.id()), Some(booked.link()));
     desk.link(a.id(), booked.link()).await.expect("own link");
     desk.deal(a.id(), deal.id()).await.expect("own deal");
     assert_eq!(desk.links(a.id()).await.expect("links").len(), 1);
@@ -108,7 +105,10 @@ where
         "move deal",
     );
     assert_eq!(
-        desk.deal(a.id(), deal.id()).await.expect("unchanged").stage(),
+        desk.deal(a.id(), deal.id())
+            .await
+            .expect("unchanged")
+            .stage(),
         DealStage::New
     );
     let links = desk.links(other).await.expect("links");
@@ -122,7 +122,12 @@ where
     );
     assert_eq!(desk.deals(other, page).await.expect("deals").total, 0);
     let tab = desk
-        .dashboard(other, DashboardTab::Upcoming, crate::ports::Clock::now(&clock), page)
+        .dashboard(
+            other,
+            DashboardTab::Upcoming,
+            crate::ports::Clock::now(&clock),
+            page,
+        )
         .await
         .expect("dashboard");
     assert!(tab.rows.is_empty() && tab.counts.upcoming == 0, "{tab:?}");

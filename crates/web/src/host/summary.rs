@@ -97,15 +97,6 @@ pub(crate) fn history(chain: &[Booking]) -> Vec<Step> {
     steps
 }
 
-/// The chain's current row: the one not replaced by another.
-pub(crate) fn current(chain: &[Booking]) -> Option<&Booking> {
-    chain
-        .iter()
-        .rev()
-        .find(|b| b.next().is_none())
-        .or_else(|| chain.last())
-}
-
 /// "March 1, 2027 at 10:15" in `zone`.
 pub(crate) fn moment(instant: DateTime<Utc>, zone: TimeZoneName) -> String {
     instant
@@ -179,5 +170,17 @@ pub(crate) fn link_json(link: &BookingLink, base: &str) -> Value {
             (Some(ask), Some(cancel)) => json!({"ask_hours_before": ask / 60, "cancel_hours_before": cancel / 60}),
             _ => Value::Null,
         },
+    })
+}
+
+/// A dashboard tab by its name in a query (`upcoming` when none is given).
+pub(crate) fn parse_tab(text: Option<&str>) -> Option<booking_core::ports::DashboardTab> {
+    use booking_core::ports::DashboardTab;
+    Some(match text.unwrap_or("upcoming") {
+        "upcoming" => DashboardTab::Upcoming,
+        "past" => DashboardTab::Past,
+        "no_shows" | "no-shows" => DashboardTab::NoShows,
+        "cancelled" => DashboardTab::Cancelled,
+        _ => return None,
     })
 }

@@ -8,27 +8,28 @@
 //! [`webhooks_out::TargetPolicy`] (no private or loopback addresses unless allowed) when a
 //! subscription is made and again before a test event goes out.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use booking_core::HostId;
 use booking_core::effects::WebhookEvent;
 use booking_core::ports::Clock;
 use booking_core::subscriptions::{
-    ALL_EVENTS, DeliveryAttempt, InvalidSubscription, SubscriptionError, SubscriptionId,
-    SubscriptionSecret, TargetUrl, WebhookSubscription, event_by_name,
+    ALL_EVENTS, DeliveryAttempt, InvalidSubscription, SubscriptionId, SubscriptionSecret,
+    TargetUrl, WebhookSubscription, event_by_name,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use webhooks_out::{WebhookClient, WebhookSecret};
 
-use super::api::{authorised, internal, ok, required};
+use super::extract::ApiHost;
+use super::json::{ApiResult, ok, required};
 use super::{HostSide, Webhooks};
 use crate::AppState;
-use crate::errors::Failure;
+use crate::errors::{Api, Error, Failure};
 
 /// Default and largest page of the delivery log.
 const DEFAULT_DELIVERIES: u32 = 50;
@@ -53,15 +54,11 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
 
 /// The key's host and the webhook ports, or the problem to answer with (404 when the host
 /// side has no subscriptions configured).
-async fn authorised_hooks(
-    req: &HttpRequest,
-    state: &AppState,
-) -> Result<(Arc<HostSide>, HostId), HttpResponse> {
-    let (side, host) = authorised(req, state).await?;
-    if side.webhooks.is_none() {
-        return Err(Failure::NotFound.problem());
+fn authorised_hooks(key: ApiHost) -> Result<(Arc<HostSide>, HostId), Error<Api>> {
+    if key.side.webhooks.is_none() {
+        return Err(Failure::NotFound.into());
     }
-    Ok((side, host))
+    Ok((key.side, key.host))
 }
 
 fn hooks(side: &HostSide) -> &Webhooks {
@@ -94,39 +91,26 @@ fn attempt_json(a: &DeliveryAttempt) -> Value {
     })
 }
 
+/// One of the host's subscriptions (the port answers per host: another host's is `None`).
 async fn own_subscription(
     hooks: &Webhooks,
     host: HostId,
     id: &str,
-) -> Result<WebhookSubscription, HttpResponse> {
-    let Ok(id) = SubscriptionId::parse(id) else {
-        return Err(Failure::NotFound.problem());
-    };
-    match hooks.subscriptions.subscription(host, id).await {
-        Ok(Some(s)) if s.host == host => Ok(s),
-        Ok(_) => Err(Failure::NotFound.problem()),
-        Err(e) => Err(internal(&e)),
-    }
+) -> Result<WebhookSubscription, Error<Api>> {
+    let id = SubscriptionId::parse(id).map_err(|_| Failure::NotFound)?;
+    Ok(hooks
+        .subscriptions
+        .subscription(host, id)
+        .await?
+        .ok_or(Failure::NotFound)?)
 }
 
-fn subscription_problem(e: &SubscriptionError) -> HttpResponse {
-    match e {
-        SubscriptionError::NotFound | SubscriptionError::UnknownHost => Failure::NotFound.problem(),
-        SubscriptionError::Store(e) => internal(e),
-    }
-}
-
-async fn list(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let (side, host) = match authorised_hooks(&req, &state).await {
-        Ok(ok) => ok,
-        Err(resp) => return resp,
-    };
-    match hooks(&side).subscriptions.subscriptions(host).await {
-        Ok(all) => ok(json!({
-            "webhooks": all.iter().map(subscription_json).collect::<Vec<_>>(),
-        })),
-        Err(e) => internal(&e),
-    }
+async fn list(key: ApiHost) -> ApiResult {
+    let (side, host) = authorised_hooks(key)?;
+    let all = hooks(&side).subscriptions.subscriptions(host).await?;
+    Ok(ok(&json!({
+        "webhooks": all.iter().map(subscription_json).collect::<Vec<_>>(),
+    })))
 }
 
 #[derive(Debug, Deserialize)]
@@ -163,34 +147,17 @@ fn fresh_secret(side: &HostSide) -> Result<SubscriptionSecret, InvalidSubscripti
     SubscriptionSecret::parse(&WebhookSecret::generate(bytes).expose())
 }
 
-async fn create(req: HttpRequest, state: web::Data<AppState>, bytes: web::Bytes) -> HttpResponse {
-    let (side, host) = match authorised_hooks(&req, &state).await {
-        Ok(ok) => ok,
-        Err(resp) => return resp,
-    };
+async fn create(key: ApiHost, state: web::Data<AppState>, bytes: web::Bytes) -> ApiResult {
+    let (side, host) = authorised_hooks(key)?;
     let hooks = hooks(&side);
-    let input: CreateBody = match required(&bytes) {
-        Ok(i) => i,
-        Err(resp) => return resp,
-    };
-    let url = match TargetUrl::parse(&input.url) {
-        Ok(u) => u,
-        Err(e) => return Failure::Invalid(format!("url: {e}")).problem(),
-    };
+    let input: CreateBody = required(&bytes)?;
+    let url = TargetUrl::parse(&input.url).map_err(|e| Failure::Invalid(format!("url: {e}")))?;
     if let Err(e) = hooks.targets.check(url.as_str()).await {
-        return Failure::Invalid(format!("url: {e}")).problem();
+        return Err(Failure::Invalid(format!("url: {e}")).into());
     }
-    let events = match events_of(input.events.as_deref()) {
-        Ok(e) => e,
-        Err(e) => return Failure::Invalid(format!("events: {e}")).problem(),
-    };
-    let secret = match fresh_secret(&side) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "a fresh webhook secret was refused");
-            return Failure::Internal.problem();
-        }
-    };
+    let events =
+        events_of(input.events.as_deref()).map_err(|e| Failure::Invalid(format!("events: {e}")))?;
+    let secret = fresh_secret(&side).map_err(|e| Failure::internal(&e))?;
     let subscription = WebhookSubscription {
         id: SubscriptionId::from_uuid(side.ids.new_booking_id().as_uuid()),
         host,
@@ -200,53 +167,36 @@ async fn create(req: HttpRequest, state: web::Data<AppState>, bytes: web::Bytes)
         active: input.active.unwrap_or(true),
         created_at: state.scheduler.clock().now(),
     };
-    if let Err(e) = hooks.subscriptions.create_subscription(&subscription).await {
-        return subscription_problem(&e);
-    }
+    hooks
+        .subscriptions
+        .create_subscription(&subscription)
+        .await?;
     let mut body = subscription_json(&subscription);
     body["secret"] = json!(subscription.secret.expose());
-    HttpResponse::Created()
+    Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
             format!("/api/v1/webhooks/{}", subscription.id),
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(body)
+        .json(body))
 }
 
-async fn read(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
-    let (side, host) = match authorised_hooks(&req, &state).await {
-        Ok(ok) => ok,
-        Err(resp) => return resp,
-    };
-    match own_subscription(hooks(&side), host, &id).await {
-        Ok(s) => ok(subscription_json(&s)),
-        Err(resp) => resp,
-    }
+async fn read(key: ApiHost, id: web::Path<String>) -> ApiResult {
+    let (side, host) = authorised_hooks(key)?;
+    let s = own_subscription(hooks(&side), host, &id).await?;
+    Ok(ok(&subscription_json(&s)))
 }
 
-async fn delete(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    id: web::Path<String>,
-) -> HttpResponse {
-    let (side, host) = match authorised_hooks(&req, &state).await {
-        Ok(ok) => ok,
-        Err(resp) => return resp,
-    };
+async fn delete(key: ApiHost, id: web::Path<String>) -> ApiResult {
+    let (side, host) = authorised_hooks(key)?;
     let hooks = hooks(&side);
-    let existing = match own_subscription(hooks, host, &id).await {
-        Ok(s) => s,
-        Err(resp) => return resp,
-    };
-    match hooks
+    let existing = own_subscription(hooks, host, &id).await?;
+    hooks
         .subscriptions
         .delete_subscription(host, existing.id)
-        .await
-    {
-        Ok(()) => HttpResponse::NoContent().finish(),
-        Err(e) => subscription_problem(&e),
-    }
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[derive(Debug, Deserialize)]
@@ -255,71 +205,49 @@ struct ActiveBody {
     active: bool,
 }
 
-async fn set_active(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    id: web::Path<String>,
-    bytes: web::Bytes,
-) -> HttpResponse {
-    let (side, host) = match authorised_hooks(&req, &state).await {
-        Ok(ok) => ok,
-        Err(resp) => return resp,
-    };
+async fn set_active(key: ApiHost, id: web::Path<String>, bytes: web::Bytes) -> ApiResult {
+    let (side, host) = authorised_hooks(key)?;
     let hooks = hooks(&side);
-    let mut existing = match own_subscription(hooks, host, &id).await {
-        Ok(s) => s,
-        Err(resp) => return resp,
-    };
-    let input: ActiveBody = match required(&bytes) {
-        Ok(i) => i,
-        Err(resp) => return resp,
-    };
-    match hooks
+    let mut existing = own_subscription(hooks, host, &id).await?;
+    let input: ActiveBody = required(&bytes)?;
+    hooks
         .subscriptions
         .set_subscription_active(host, existing.id, input.active)
-        .await
-    {
-        Ok(()) => {
-            existing.active = input.active;
-            ok(subscription_json(&existing))
-        }
-        Err(e) => subscription_problem(&e),
-    }
+        .await?;
+    existing.active = input.active;
+    Ok(ok(&subscription_json(&existing)))
+}
+
+/// The delivery log's query.
+#[derive(Debug, Deserialize)]
+struct DeliveriesQuery {
+    limit: Option<String>,
 }
 
 async fn deliveries(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    key: ApiHost,
     id: web::Path<String>,
-    query: web::Query<HashMap<String, String>>,
-) -> HttpResponse {
-    let (side, host) = match authorised_hooks(&req, &state).await {
-        Ok(ok) => ok,
-        Err(resp) => return resp,
-    };
+    query: web::Query<DeliveriesQuery>,
+) -> ApiResult {
+    let (side, host) = authorised_hooks(key)?;
     let hooks = hooks(&side);
-    let existing = match own_subscription(hooks, host, &id).await {
-        Ok(s) => s,
-        Err(resp) => return resp,
-    };
-    let limit = match query.get("limit").map(|v| v.parse::<u32>()) {
+    let existing = own_subscription(hooks, host, &id).await?;
+    let limit = match query.limit.as_deref().map(str::parse::<u32>) {
         None => DEFAULT_DELIVERIES,
         Some(Ok(n)) => n.clamp(1, MAX_DELIVERIES),
         Some(Err(_)) => {
-            return Failure::Invalid("`limit` must be a non-negative whole number".into())
-                .problem();
+            return Err(
+                Failure::Invalid("`limit` must be a non-negative whole number".into()).into(),
+            );
         }
     };
-    match hooks
+    let log = hooks
         .subscriptions
         .deliveries(host, existing.id, limit)
-        .await
-    {
-        Ok(log) => ok(json!({
-            "deliveries": log.iter().map(attempt_json).collect::<Vec<_>>(),
-        })),
-        Err(e) => internal(&e),
-    }
+        .await?;
+    Ok(ok(&json!({
+        "deliveries": log.iter().map(attempt_json).collect::<Vec<_>>(),
+    })))
 }
 
 fn client(hooks: &Webhooks) -> Option<&WebhookClient> {
@@ -328,7 +256,7 @@ fn client(hooks: &Webhooks) -> Option<&WebhookClient> {
         .get_or_init(|| match WebhookClient::new() {
             Ok(c) => Some(c),
             Err(e) => {
-                tracing::error!(error = %super::api::chain_of(&e), "no webhook HTTP client");
+                tracing::error!(error = %crate::errors::chain(&e), "no webhook HTTP client");
                 None
             }
         })
@@ -337,25 +265,19 @@ fn client(hooks: &Webhooks) -> Option<&WebhookClient> {
 
 /// Sends a signed test event now (one attempt, 5-second timeout) and logs it in the
 /// subscription's delivery log. A target the policy refuses answers 422 and sends nothing.
-async fn test(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
-    let (side, host) = match authorised_hooks(&req, &state).await {
-        Ok(ok) => ok,
-        Err(resp) => return resp,
-    };
+async fn test(key: ApiHost, state: web::Data<AppState>, id: web::Path<String>) -> ApiResult {
+    let (side, host) = authorised_hooks(key)?;
     let hooks = hooks(&side);
-    let subscription = match own_subscription(hooks, host, &id).await {
-        Ok(s) => s,
-        Err(resp) => return resp,
-    };
+    let subscription = own_subscription(hooks, host, &id).await?;
     if let Err(e) = hooks.targets.check(subscription.url.as_str()).await {
-        return Failure::Invalid(format!("url: {e}")).problem();
+        return Err(Failure::Invalid(format!("url: {e}")).into());
     }
     let Ok(secret) = WebhookSecret::parse(subscription.secret.expose()) else {
         tracing::error!(subscription = %subscription.id, "a stored webhook secret is not valid");
-        return Failure::Internal.problem();
+        return Err(Failure::Internal.into());
     };
     let Some(client) = client(hooks) else {
-        return Failure::Internal.problem();
+        return Err(Failure::Internal.into());
     };
     let now = state.scheduler.clock().now();
     let nonce = side.ids.new_token();
@@ -374,95 +296,12 @@ async fn test(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String
         delivered: report.delivered,
         at: now,
     };
-    if let Err(e) = hooks.subscriptions.record_delivery(&attempt).await {
-        return internal(&e);
-    }
-    ok(json!({
+    hooks.subscriptions.record_delivery(&attempt).await?;
+    Ok(ok(&json!({
         "webhook_id": webhook_id,
         "delivered": report.delivered,
         "status": report.status,
         "latency_ms": report.latency_ms,
         "error": report.error,
-    }))
-}
-
-/// Adds the webhook subscription API to the OpenAPI document.
-pub(crate) fn extend_openapi(doc: &mut Value) {
-    let problems = |ok: (&str, Value)| {
-        let mut r = json!({
-            "401": {"$ref": "#/components/responses/Problem"},
-            "404": {"$ref": "#/components/responses/Problem"},
-            "422": {"$ref": "#/components/responses/Problem"}
-        });
-        r[ok.0] = ok.1;
-        r
-    };
-    let json_ok = |description: &str, schema: Value| json!({"description": description, "content": {"application/json": {"schema": schema}}});
-    let sub = json!({"$ref": "#/components/schemas/WebhookSubscription"});
-    let id = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}]);
-    let secured = json!([{"apiKey": []}]);
-    let events = json!({"type": "array", "minItems": 1, "items": {"type": "string",
-        "enum": ["callBooked", "callRescheduled", "callCancelled"]}});
-    let active_body = json!({"required": true, "content": {"application/json": {"schema": {"type": "object",
-        "required": ["active"], "additionalProperties": false, "properties": {"active": {"type": "boolean"}}}}}});
-    let paths = json!({
-        "/api/v1/webhooks": {
-            "get": {"summary": "The host's webhook subscriptions, oldest first (secrets are never listed)",
-                    "security": secured,
-                    "responses": problems(("200", json_ok("Subscriptions", json!({"type": "object", "properties": {
-                        "webhooks": {"type": "array", "items": sub}}}))))},
-            "post": {"summary": "Subscribe a URL to booking events; the answer holds the signing secret, shown only this once",
-                     "security": secured,
-                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object",
-                        "required": ["url"], "additionalProperties": false, "properties": {
-                            "url": {"type": "string", "format": "uri", "maxLength": 2048},
-                            "events": {"description": "Default: all three", "allOf": [events.clone()]},
-                            "active": {"type": "boolean", "default": true}}}}}},
-                     "responses": problems(("201", json_ok("The subscription with its secret", json!({"allOf": [sub.clone(),
-                        {"type": "object", "required": ["secret"], "properties": {"secret": {"type": "string", "pattern": "^whsec_"}}}]}))))}
-        },
-        "/api/v1/webhooks/{id}": {
-            "get": {"summary": "One subscription", "security": secured, "parameters": id,
-                    "responses": problems(("200", json_ok("The subscription", sub.clone())))},
-            "patch": {"summary": "Switch a subscription on or off", "security": secured, "parameters": id,
-                      "requestBody": active_body.clone(),
-                      "responses": problems(("200", json_ok("The subscription", sub.clone())))},
-            "delete": {"summary": "Delete a subscription and its delivery log", "security": secured, "parameters": id,
-                       "responses": problems(("204", json!({"description": "Deleted"})))}
-        },
-        "/api/v1/webhooks/{id}/active": {"post": {
-            "summary": "Switch a subscription on or off (as PATCH)", "security": secured, "parameters": id,
-            "requestBody": active_body,
-            "responses": problems(("200", json_ok("The subscription", sub.clone())))
-        }},
-        "/api/v1/webhooks/{id}/deliveries": {"get": {
-            "summary": "The subscription's delivery log, newest first", "security": secured,
-            "parameters": [id[0].clone(), {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}}],
-            "responses": problems(("200", json_ok("Attempts", json!({"type": "object", "properties": {"deliveries": {"type": "array", "items": {
-                "type": "object", "properties": {"webhook_id": {"type": "string"}, "attempt": {"type": "integer"},
-                "status": {"type": ["integer", "null"]}, "latency_ms": {"type": "integer"}, "delivered": {"type": "boolean"},
-                "error": {"type": ["string", "null"]}, "at": {"type": "string", "format": "date-time"}}}}}}))))
-        }},
-        "/api/v1/webhooks/{id}/test": {"post": {
-            "summary": "Send a signed test event now (one attempt, 5 s timeout) and report the answer",
-            "security": secured, "parameters": id,
-            "responses": problems(("200", json_ok("What happened", json!({"type": "object", "properties": {
-                "webhook_id": {"type": "string"}, "delivered": {"type": "boolean"}, "status": {"type": ["integer", "null"]},
-                "latency_ms": {"type": "integer"}, "error": {"type": ["string", "null"]}}}))))
-        }}
-    });
-    let schemas = json!({
-        "WebhookSubscription": {"type": "object", "required": ["id", "url", "events", "active", "created_at"], "properties": {
-            "id": {"type": "string", "format": "uuid"}, "url": {"type": "string"}, "events": events,
-            "active": {"type": "boolean"}, "created_at": {"type": "string", "format": "date-time"}}}
-    });
-    if let (Some(all), Some(new)) = (doc["paths"].as_object_mut(), paths.as_object()) {
-        all.extend(new.clone());
-    }
-    if let (Some(all), Some(new)) = (
-        doc["components"]["schemas"].as_object_mut(),
-        schemas.as_object(),
-    ) {
-        all.extend(new.clone());
-    }
+    })))
 }

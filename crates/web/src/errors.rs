@@ -48,8 +48,8 @@ pub(crate) enum Failure {
     LoginRequired {
         /// The path (and query) to return to.
         wanted: String,
-        /// The session-removal cookie to send along.
-        removal: Cookie<'static>,
+        /// The session-removal cookie to send along (boxed: it is large, and rare).
+        removal: Box<Cookie<'static>>,
     },
     /// A bug or an outage; the cause has been logged.
     Internal,
@@ -186,7 +186,7 @@ impl Failure {
                         format!("/login?next={}", crate::pages::encode(wanted)),
                     ))
                     .insert_header((header::CACHE_CONTROL, "no-store"))
-                    .cookie(removal.clone())
+                    .cookie((**removal).clone())
                     .finish();
             }
             Self::NotFound => (

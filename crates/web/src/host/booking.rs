@@ -102,7 +102,7 @@ fn booking_view(
                     .map(|v| (p.key().to_owned(), v.to_owned()))
             })
             .collect(),
-        history: summary::history(&chain)
+        history: summary::history(chain)
             .iter()
             .map(|s| HistoryLine {
                 at: moment(s.at, zone),

@@ -79,7 +79,7 @@ impl LoggedIn {
                 .path_and_query()
                 .map_or("/calendar", |p| p.as_str())
                 .to_owned(),
-            removal: removal_cookie(&state),
+            removal: Box::new(removal_cookie(&state)),
         };
         let now = state.scheduler.clock().now();
         let session = read_session(req, &side, now).ok_or_else(login)?;

@@ -123,3 +123,25 @@ pub(crate) fn parse_instant(
         })
         .ok()
 }
+
+/// A JSON body read by hand (after the caller was authorised, or because it may be empty).
+///
+/// # Errors
+/// [`Failure::Malformed`] when it is not the expected JSON.
+pub(crate) fn json_body<T: for<'de> serde::Deserialize<'de>>(bytes: &[u8]) -> Result<T, Failure> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| Failure::Malformed(format!("the JSON body could not be read: {e}")))
+}
+
+/// An optional JSON body: empty (or only whitespace) means `T::default()`.
+///
+/// # Errors
+/// As [`json_body`].
+pub(crate) fn optional_json_body<T: for<'de> serde::Deserialize<'de> + Default>(
+    bytes: &[u8],
+) -> Result<T, Failure> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    json_body(bytes)
+}

@@ -11,17 +11,43 @@ use booking_core::deals::{DealId, DealStage};
 use booking_core::ports::{BookingStore, Clock, SaveLinkError, TokenSource};
 use booking_core::service::ResendLinksError;
 use booking_core::{BookingId, HostId, LinkId};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
 
 use super::extract::ApiHost;
 use super::json::{ApiResult, PageQuery, ok, optional, required};
 use super::linkform::LinkInput;
-use super::summary::{deal_json, history, link_json, parse_tab, step_json};
+use super::linkform::ReconfirmInput;
+use super::summary::{
+    DealBody, LinkBody, StageName, StepBody, deal_json, history, link_json, parse_tab, step_json,
+};
 use crate::AppState;
-use crate::errors::Failure;
+use crate::api::CancelBody;
+use crate::errors::{Failure, Problem};
 use crate::forms::{FieldErrors, parse_reason};
-use crate::present::booking_json;
+use crate::present::{BookingBody, booking_json};
+
+/// The host API's part of the OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        bookings,
+        booking,
+        cancel,
+        mark_no_show,
+        undo_no_show,
+        send_links,
+        links,
+        create_link,
+        link,
+        replace_link,
+        deals,
+        deal,
+        deal_stage
+    ),
+    components(schemas(ReconfirmInput))
+)]
+pub(crate) struct HostApi;
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/api/v1/bookings").route(web::get().to(bookings)))
@@ -54,6 +80,39 @@ fn booking_id(id: &str) -> Result<BookingId, Failure> {
     BookingId::parse(id).map_err(|_| Failure::NotFound)
 }
 
+/// How many meetings each dashboard tab holds.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct TabCountsBody {
+    upcoming: u64,
+    past: u64,
+    no_shows: u64,
+    cancelled: u64,
+}
+
+/// A page of a dashboard tab.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct BookingsPage {
+    /// upcoming, past, no_shows or cancelled.
+    tab: String,
+    counts: TabCountsBody,
+    offset: u32,
+    limit: u32,
+    bookings: Vec<BookingBody>,
+}
+
+/// The host's meetings in one dashboard tab, with the counts of every tab
+#[utoipa::path(get, path = "/api/v1/bookings", tag = "host", security(("apiKey" = [])),
+    params(
+        ("tab" = Option<String>, Query, description = "upcoming (default), past, no_shows or cancelled"),
+        ("offset" = Option<u32>, Query), ("limit" = Option<u32>, Query, maximum = 100, minimum = 1)
+    ),
+    responses(
+        (status = 200, description = "A page of the tab", body = BookingsPage),
+        (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn bookings(
     key: ApiHost,
     state: web::Data<AppState>,
@@ -65,28 +124,56 @@ async fn bookings(
     let page = query.page()?;
     let now = state.scheduler.clock().now();
     let d = key.desk(&state).dashboard(key.host, tab, now, page).await?;
-    Ok(ok(&json!({
-        "tab": tab.to_string(),
-        "counts": {
-            "upcoming": d.counts.upcoming,
-            "past": d.counts.past,
-            "no_shows": d.counts.no_shows,
-            "cancelled": d.counts.cancelled,
+    Ok(ok(&BookingsPage {
+        tab: tab.to_string(),
+        counts: TabCountsBody {
+            upcoming: d.counts.upcoming,
+            past: d.counts.past,
+            no_shows: d.counts.no_shows,
+            cancelled: d.counts.cancelled,
         },
-        "offset": page.offset,
-        "limit": page.limit,
-        "bookings": d.rows.iter().map(|b| booking_json(&state, b, false)).collect::<Vec<_>>(),
-    })))
+        offset: page.offset,
+        limit: page.limit,
+        bookings: d
+            .rows
+            .iter()
+            .map(|b| booking_json(&state, b, false))
+            .collect(),
+    }))
 }
 
+/// A meeting as the host API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct MeetingBody {
+    /// The chain's current row.
+    booking: BookingBody,
+    history: Vec<StepBody>,
+    /// Every row of the chain, oldest first.
+    rows: Vec<BookingBody>,
+    deal: Option<DealBody>,
+}
+
+/// A meeting: its current row, the chain's history, every row, and its deal
+#[utoipa::path(get, path = "/api/v1/bookings/{id}", tag = "host", security(("apiKey" = [])),
+    params(("id" = String, Path, format = "uuid")),
+    responses(
+        (status = 200, description = "The meeting", body = MeetingBody),
+        (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such row for this host", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn booking(key: ApiHost, state: web::Data<AppState>, id: web::Path<String>) -> ApiResult {
     let m = key.desk(&state).meeting(key.host, booking_id(&id)?).await?;
-    Ok(ok(&json!({
-        "booking": booking_json(&state, &m.current, false),
-        "history": history(&m.chain).iter().map(step_json).collect::<Vec<_>>(),
-        "rows": m.chain.iter().map(|b| booking_json(&state, b, false)).collect::<Vec<_>>(),
-        "deal": m.deal.as_ref().map(deal_json),
-    })))
+    Ok(ok(&MeetingBody {
+        booking: booking_json(&state, &m.current, false),
+        history: history(&m.chain).iter().map(step_json).collect(),
+        rows: m
+            .chain
+            .iter()
+            .map(|b| booking_json(&state, b, false))
+            .collect(),
+        deal: m.deal.as_ref().map(deal_json),
+    }))
 }
 
 /// The key's host and the id of one of its bookings.
@@ -98,12 +185,18 @@ async fn own_booking(key: &ApiHost, state: &AppState, id: &str) -> Result<Bookin
         .id())
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CancelBody {
-    reason: Option<String>,
-}
-
+/// Cancel as the host (mails and webhooks go out); cancelling again returns the same row
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/cancel", tag = "host", security(("apiKey" = [])),
+    params(("id" = String, Path, format = "uuid")),
+    request_body(content = Option<CancelBody>, description = "Optional: an empty body cancels without a reason"),
+    responses(
+        (status = 200, description = "The cancelled row", body = BookingBody),
+        (status = 400, description = "Malformed body or query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such row for this host", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Refused in the current state", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn cancel(
     key: ApiHost,
     state: web::Data<AppState>,
@@ -121,6 +214,15 @@ async fn cancel(
     Ok(ok(&booking_json(&state, &done, false)))
 }
 
+/// Mark a started meeting as a no-show
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/no-show", tag = "host", security(("apiKey" = [])),
+    params(("id" = String, Path, format = "uuid")),
+    responses(
+        (status = 200, description = "The row", body = BookingBody),
+        (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such row for this host", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Refused in the current state", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn mark_no_show(
     key: ApiHost,
     state: web::Data<AppState>,
@@ -133,6 +235,15 @@ async fn mark_no_show(
     Ok(ok(&booking_json(&state, &done, false)))
 }
 
+/// Take the no-show mark back
+#[utoipa::path(delete, path = "/api/v1/bookings/{id}/no-show", tag = "host", security(("apiKey" = [])),
+    params(("id" = String, Path, format = "uuid")),
+    responses(
+        (status = 200, description = "The row", body = BookingBody),
+        (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such row for this host", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Refused in the current state", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn undo_no_show(
     key: ApiHost,
     state: web::Data<AppState>,
@@ -145,16 +256,36 @@ async fn undo_no_show(
     Ok(ok(&booking_json(&state, &done, false)))
 }
 
+/// Who the links were sent to.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct LinksSentBody {
+    /// The chain's current row.
+    #[schema(format = "uuid")]
+    booking_id: String,
+    #[schema(format = Email)]
+    sent_to: String,
+}
+
+/// Email the attendee their reschedule and cancel links again
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/send-links", tag = "host", security(("apiKey" = [])),
+    params(("id" = String, Path, format = "uuid")),
+    responses(
+        (status = 202, description = "Queued", body = LinksSentBody),
+        (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such row for this host", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Refused in the current state", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn send_links(key: ApiHost, state: web::Data<AppState>, id: web::Path<String>) -> ApiResult {
     match state
         .scheduler
         .resend_links(key.host, booking_id(&id)?)
         .await
     {
-        Ok(current) => Ok(HttpResponse::Accepted().json(json!({
-            "booking_id": current.id().to_string(),
-            "sent_to": current.invitee().email().as_str(),
-        }))),
+        Ok(current) => Ok(HttpResponse::Accepted().json(LinksSentBody {
+            booking_id: current.id().to_string(),
+            sent_to: current.invitee().email().as_str().to_owned(),
+        })),
         Err(ResendLinksError::NotFound) => Err(Failure::NotFound.into()),
         Err(ResendLinksError::Refused(r)) => {
             Err(Failure::HostRefused(format!("The links no longer work: {r}.")).into())
@@ -163,11 +294,27 @@ async fn send_links(key: ApiHost, state: web::Data<AppState>, id: web::Path<Stri
     }
 }
 
+/// The host's links.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct LinksBody {
+    links: Vec<LinkBody>,
+}
+
+/// The host's booking links
+#[utoipa::path(get, path = "/api/v1/links", tag = "host", security(("apiKey" = [])),
+    responses(
+        (status = 200, description = "Links", body = LinksBody),
+        (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn links(key: ApiHost, state: web::Data<AppState>) -> ApiResult {
     let links = key.desk(&state).links(key.host).await?;
-    Ok(ok(&json!({
-        "links": links.iter().map(|l| link_json(l, &state.public_base_url)).collect::<Vec<_>>(),
-    })))
+    Ok(ok(&LinksBody {
+        links: links
+            .iter()
+            .map(|l| link_json(l, &state.public_base_url))
+            .collect(),
+    }))
 }
 
 async fn own_link(key: &ApiHost, state: &AppState, id: &str) -> Result<LinkId, Failure> {
@@ -175,6 +322,14 @@ async fn own_link(key: &ApiHost, state: &AppState, id: &str) -> Result<LinkId, F
     Ok(key.desk(state).link(key.host, id).await?.id())
 }
 
+/// One link
+#[utoipa::path(get, path = "/api/v1/links/{id}", tag = "host", security(("apiKey" = [])),
+    params(("id" = String, Path, format = "uuid")),
+    responses(
+        (status = 200, description = "The link", body = LinkBody),
+        (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such row for this host", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn link(key: ApiHost, state: web::Data<AppState>, id: web::Path<String>) -> ApiResult {
     let id = LinkId::parse(&id).map_err(|_| Failure::NotFound)?;
     let l = key.desk(&state).link(key.host, id).await?;
@@ -213,11 +368,34 @@ async fn save_link(
     }
 }
 
+/// Create a booking link
+#[utoipa::path(post, path = "/api/v1/links", tag = "host", security(("apiKey" = [])),
+    request_body = LinkInput,
+    responses(
+        (status = 201, description = "The link", body = LinkBody),
+        (status = 400, description = "Malformed body or query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such row for this host", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Refused in the current state", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn create_link(key: ApiHost, state: web::Data<AppState>, bytes: web::Bytes) -> ApiResult {
     let id = LinkId::from_uuid(key.side.ids.new_booking_id().as_uuid());
     save_link(&state, key.host, id, &bytes, true).await
 }
 
+/// Replace a link's settings
+#[utoipa::path(put, path = "/api/v1/links/{id}", tag = "host", security(("apiKey" = [])),
+    params(("id" = String, Path, format = "uuid")),
+    request_body = LinkInput,
+    responses(
+        (status = 200, description = "The link", body = LinkBody),
+        (status = 400, description = "Malformed body or query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such row for this host", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Refused in the current state", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn replace_link(
     key: ApiHost,
     state: web::Data<AppState>,
@@ -228,6 +406,24 @@ async fn replace_link(
     save_link(&state, key.host, id, &bytes, false).await
 }
 
+/// A page of the host's deals.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct DealsPage {
+    total: u64,
+    offset: u32,
+    limit: u32,
+    deals: Vec<DealBody>,
+}
+
+/// The host's deals, newest first
+#[utoipa::path(get, path = "/api/v1/deals", tag = "host", security(("apiKey" = [])),
+    params(("offset" = Option<u32>, Query), ("limit" = Option<u32>, Query, maximum = 100, minimum = 1)),
+    responses(
+        (status = 200, description = "Deals", body = DealsPage),
+        (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn deals(
     key: ApiHost,
     state: web::Data<AppState>,
@@ -235,29 +431,50 @@ async fn deals(
 ) -> ApiResult {
     let page = query.page()?;
     let list = key.desk(&state).deals(key.host, page).await?;
-    Ok(ok(&json!({
-        "total": list.total,
-        "offset": page.offset,
-        "limit": page.limit,
-        "deals": list.rows.iter().map(deal_json).collect::<Vec<_>>(),
-    })))
+    Ok(ok(&DealsPage {
+        total: list.total,
+        offset: page.offset,
+        limit: page.limit,
+        deals: list.rows.iter().map(deal_json).collect(),
+    }))
 }
 
 fn deal_id(id: &str) -> Result<DealId, Failure> {
     DealId::parse(id).map_err(|_| Failure::NotFound)
 }
 
+/// One deal
+#[utoipa::path(get, path = "/api/v1/deals/{id}", tag = "host", security(("apiKey" = [])),
+    params(("id" = String, Path, format = "uuid")),
+    responses(
+        (status = 200, description = "The deal", body = DealBody),
+        (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such row for this host", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn deal(key: ApiHost, state: web::Data<AppState>, id: web::Path<String>) -> ApiResult {
     let d = key.desk(&state).deal(key.host, deal_id(&id)?).await?;
     Ok(ok(&deal_json(&d)))
 }
 
-#[derive(Debug, Deserialize)]
+/// The stage to move a deal to.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StageBody {
+    #[schema(value_type = StageName)]
     stage: String,
 }
 
+/// Move a deal to another stage (closed_won and closed_lost included)
+#[utoipa::path(post, path = "/api/v1/deals/{id}/stage", tag = "host", security(("apiKey" = [])),
+    params(("id" = String, Path, format = "uuid")),
+    request_body = StageBody,
+    responses(
+        (status = 200, description = "The deal", body = DealBody),
+        (status = 400, description = "Malformed body or query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such row for this host", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn deal_stage(
     key: ApiHost,
     state: web::Data<AppState>,

@@ -20,18 +20,7 @@ pub(crate) fn ok(body: &impl Serialize) -> HttpResponse {
         .json(body)
 }
 
-/// An optional JSON body: empty means `T::default()`.
-pub(crate) fn optional<T: for<'de> Deserialize<'de> + Default>(bytes: &[u8]) -> Result<T, Failure> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    required(bytes)
-}
-
-pub(crate) fn required<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, Failure> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| Failure::Malformed(format!("the JSON body could not be read: {e}")))
-}
+pub(crate) use crate::forms::{json_body as required, optional_json_body as optional};
 
 /// `offset` and `limit` as given in a query.
 #[derive(Debug, Default, Deserialize)]

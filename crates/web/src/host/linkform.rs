@@ -10,7 +10,7 @@ use booking_core::availability::{
 };
 use booking_core::link::{BookingLink, InvalidLink, LinkSettings, ReconfirmationPolicy, Slug};
 use chrono::{NaiveDate, TimeDelta, Weekday};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::forms::FieldErrors;
 
@@ -26,23 +26,27 @@ pub(crate) const DAYS: [(&str, Weekday); 7] = [
 ];
 
 /// Hours before the meeting to ask for reconfirmation, and to cancel without it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Reconfirmation)]
 pub(crate) struct ReconfirmInput {
     pub(crate) ask_hours_before: i64,
     pub(crate) cancel_hours_before: i64,
 }
 
 /// Every setting of a link, unchecked (the JSON API's body).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LinkInput {
+    #[schema(pattern = "^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")]
     pub(crate) slug: String,
+    #[schema(max_length = 200)]
     pub(crate) title: String,
     #[serde(default)]
     pub(crate) description: Option<String>,
     #[serde(default)]
     pub(crate) location: Option<String>,
+    /// IANA zone of the hours.
     pub(crate) time_zone: String,
     pub(crate) duration_minutes: i64,
     #[serde(default)]

@@ -36,7 +36,9 @@ mod page;
 mod summary;
 mod webhooks;
 
+pub(crate) use api::HostApi;
 pub use auth::{PasswordError, Passwords};
+pub(crate) use webhooks::WebhooksApi;
 
 /// What the host's side needs beyond the use cases: accounts and API keys, deals, the list of
 /// a host's links, a source of fresh ids and tokens, and the session cookie key; optionally

@@ -20,16 +20,17 @@ use booking_core::subscriptions::{
     ALL_EVENTS, DeliveryAttempt, InvalidSubscription, SubscriptionId, SubscriptionSecret,
     TargetUrl, WebhookSubscription, event_by_name,
 };
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 use webhooks_out::{WebhookClient, WebhookSecret};
 
 use super::extract::ApiHost;
 use super::json::{ApiResult, ok, required};
 use super::{HostSide, Webhooks};
 use crate::AppState;
-use crate::errors::{Api, Error, Failure};
+use crate::errors::{Api, Error, Failure, Problem};
 
 /// Default and largest page of the delivery log.
 const DEFAULT_DELIVERIES: u32 = 50;
@@ -47,7 +48,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::patch().to(set_active))
             .route(web::delete().to(delete)),
     )
-    .service(web::resource("/api/v1/webhooks/{id}/active").route(web::post().to(set_active)))
+    .service(web::resource("/api/v1/webhooks/{id}/active").route(web::post().to(set_active_post)))
     .service(web::resource("/api/v1/webhooks/{id}/deliveries").route(web::get().to(deliveries)))
     .service(web::resource("/api/v1/webhooks/{id}/test").route(web::post().to(test)));
 }
@@ -68,27 +69,116 @@ fn hooks(side: &HostSide) -> &Webhooks {
         .unwrap_or_else(|| unreachable!("checked by authorised_hooks"))
 }
 
-/// A subscription without its secret.
-fn subscription_json(s: &WebhookSubscription) -> Value {
-    json!({
-        "id": s.id.to_string(),
-        "url": s.url.as_str(),
-        "events": s.events.iter().map(|e| e.name()).collect::<Vec<_>>(),
-        "active": s.active,
-        "created_at": s.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-    })
+/// The webhook API's part of the OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(paths(
+    list,
+    create,
+    read,
+    set_active,
+    delete,
+    set_active_post,
+    deliveries,
+    test
+))]
+pub(crate) struct WebhooksApi;
+
+/// A booking event a subscription can receive.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[allow(clippy::enum_variant_names)]
+enum EventName {
+    #[serde(rename = "callBooked")]
+    CallBooked,
+    #[serde(rename = "callRescheduled")]
+    CallRescheduled,
+    #[serde(rename = "callCancelled")]
+    CallCancelled,
 }
 
-fn attempt_json(a: &DeliveryAttempt) -> Value {
-    json!({
-        "webhook_id": a.effect_key,
-        "attempt": a.attempt,
-        "status": a.status,
-        "latency_ms": a.latency_ms,
-        "delivered": a.delivered,
-        "error": a.error,
-        "at": a.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-    })
+/// A subscription; the secret only in the answer that created it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = WebhookSubscription)]
+struct SubscriptionBody {
+    #[schema(format = "uuid")]
+    id: String,
+    url: String,
+    #[schema(value_type = Vec<EventName>)]
+    events: Vec<&'static str>,
+    active: bool,
+    #[schema(format = DateTime)]
+    created_at: String,
+    /// The signing secret (`whsec_…`), shown only when the subscription is made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^whsec_")]
+    secret: Option<String>,
+}
+
+/// A subscription without its secret.
+fn subscription_json(s: &WebhookSubscription) -> SubscriptionBody {
+    SubscriptionBody {
+        id: s.id.to_string(),
+        url: s.url.as_str().to_owned(),
+        events: s.events.iter().map(|e| e.name()).collect(),
+        active: s.active,
+        created_at: s
+            .created_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        secret: None,
+    }
+}
+
+/// One delivery attempt.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct AttemptBody {
+    /// The `webhook-id` header sent.
+    webhook_id: String,
+    attempt: u32,
+    /// The target's HTTP status, if it answered.
+    status: Option<u16>,
+    latency_ms: u64,
+    delivered: bool,
+    error: Option<String>,
+    #[schema(format = DateTime)]
+    at: String,
+}
+
+fn attempt_json(a: &DeliveryAttempt) -> AttemptBody {
+    AttemptBody {
+        webhook_id: a.effect_key.clone(),
+        attempt: a.attempt,
+        status: a.status,
+        latency_ms: a.latency_ms,
+        delivered: a.delivered,
+        error: a.error.clone(),
+        at: a.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    }
+}
+
+/// The host's subscriptions.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct SubscriptionsBody {
+    webhooks: Vec<SubscriptionBody>,
+}
+
+/// A subscription's delivery log.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct DeliveriesBody {
+    deliveries: Vec<AttemptBody>,
+}
+
+/// What happened to a test event.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct TestReportBody {
+    webhook_id: String,
+    delivered: bool,
+    status: Option<u16>,
+    latency_ms: u64,
+    error: Option<String>,
 }
 
 /// One of the host's subscriptions (the port answers per host: another host's is `None`).
@@ -105,19 +195,31 @@ async fn own_subscription(
         .ok_or(Failure::NotFound)?)
 }
 
+/// The host's webhook subscriptions, oldest first (secrets are never listed)
+#[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks", security(("apiKey" = [])),
+    responses(
+        (status = 200, description = "Subscriptions", body = SubscriptionsBody),
+        (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription for this host (or no webhooks configured)", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn list(key: ApiHost) -> ApiResult {
     let (side, host) = authorised_hooks(key)?;
     let all = hooks(&side).subscriptions.subscriptions(host).await?;
-    Ok(ok(&json!({
-        "webhooks": all.iter().map(subscription_json).collect::<Vec<_>>(),
-    })))
+    Ok(ok(&SubscriptionsBody {
+        webhooks: all.iter().map(subscription_json).collect(),
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+/// A new subscription.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateBody {
+    #[schema(format = "uri", max_length = 2048)]
     url: String,
+    /// Default: all three.
+    #[schema(value_type = Option<Vec<EventName>>, min_items = 1)]
     events: Option<Vec<String>>,
+    /// Default: true.
     active: Option<bool>,
 }
 
@@ -147,6 +249,16 @@ fn fresh_secret(side: &HostSide) -> Result<SubscriptionSecret, InvalidSubscripti
     SubscriptionSecret::parse(&WebhookSecret::generate(bytes).expose())
 }
 
+/// Subscribe a URL to booking events; the answer holds the signing secret, shown only this once
+#[utoipa::path(post, path = "/api/v1/webhooks", tag = "webhooks", security(("apiKey" = [])),
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "The subscription with its secret", body = SubscriptionBody),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription for this host (or no webhooks configured)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input, or a refused target", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn create(key: ApiHost, state: web::Data<AppState>, bytes: web::Bytes) -> ApiResult {
     let (side, host) = authorised_hooks(key)?;
     let hooks = hooks(&side);
@@ -172,7 +284,7 @@ async fn create(key: ApiHost, state: web::Data<AppState>, bytes: web::Bytes) -> 
         .create_subscription(&subscription)
         .await?;
     let mut body = subscription_json(&subscription);
-    body["secret"] = json!(subscription.secret.expose());
+    body.secret = Some(subscription.secret.expose().to_owned());
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
@@ -182,12 +294,28 @@ async fn create(key: ApiHost, state: web::Data<AppState>, bytes: web::Bytes) -> 
         .json(body))
 }
 
+/// One subscription
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}", tag = "webhooks", security(("apiKey" = [])),
+    params(("id" = String, Path, format = "uuid")),
+    responses(
+        (status = 200, description = "The subscription", body = SubscriptionBody),
+        (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription for this host (or no webhooks configured)", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn read(key: ApiHost, id: web::Path<String>) -> ApiResult {
     let (side, host) = authorised_hooks(key)?;
     let s = own_subscription(hooks(&side), host, &id).await?;
     Ok(ok(&subscription_json(&s)))
 }
 
+/// Delete a subscription and its delivery log
+#[utoipa::path(delete, path = "/api/v1/webhooks/{id}", tag = "webhooks", security(("apiKey" = [])),
+    params(("id" = String, Path, format = "uuid")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription for this host (or no webhooks configured)", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn delete(key: ApiHost, id: web::Path<String>) -> ApiResult {
     let (side, host) = authorised_hooks(key)?;
     let hooks = hooks(&side);
@@ -199,12 +327,23 @@ async fn delete(key: ApiHost, id: web::Path<String>) -> ApiResult {
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Debug, Deserialize)]
+/// Switch a subscription on or off.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ActiveBody {
     active: bool,
 }
 
+/// Switch a subscription on or off
+#[utoipa::path(patch, path = "/api/v1/webhooks/{id}", tag = "webhooks", security(("apiKey" = [])),
+    params(("id" = String, Path, format = "uuid")),
+    request_body = ActiveBody,
+    responses(
+        (status = 200, description = "The subscription", body = SubscriptionBody),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription for this host (or no webhooks configured)", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn set_active(key: ApiHost, id: web::Path<String>, bytes: web::Bytes) -> ApiResult {
     let (side, host) = authorised_hooks(key)?;
     let hooks = hooks(&side);
@@ -218,12 +357,38 @@ async fn set_active(key: ApiHost, id: web::Path<String>, bytes: web::Bytes) -> A
     Ok(ok(&subscription_json(&existing)))
 }
 
+/// Switch a subscription on or off (as PATCH)
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/active", tag = "webhooks", security(("apiKey" = [])),
+    params(("id" = String, Path, format = "uuid")),
+    request_body = ActiveBody,
+    responses(
+        (status = 200, description = "The subscription", body = SubscriptionBody),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription for this host (or no webhooks configured)", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn set_active_post(key: ApiHost, id: web::Path<String>, bytes: web::Bytes) -> ApiResult {
+    set_active(key, id, bytes).await
+}
+
 /// The delivery log's query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct DeliveriesQuery {
+    /// 1 to 100; default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     limit: Option<String>,
 }
 
+/// The subscription's delivery log, newest first
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}/deliveries", tag = "webhooks", security(("apiKey" = [])),
+    params(("id" = String, Path, format = "uuid"), DeliveriesQuery),
+    responses(
+        (status = 200, description = "Attempts", body = DeliveriesBody),
+        (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription for this host (or no webhooks configured)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input, or a refused target", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn deliveries(
     key: ApiHost,
     id: web::Path<String>,
@@ -245,9 +410,9 @@ async fn deliveries(
         .subscriptions
         .deliveries(host, existing.id, limit)
         .await?;
-    Ok(ok(&json!({
-        "deliveries": log.iter().map(attempt_json).collect::<Vec<_>>(),
-    })))
+    Ok(ok(&DeliveriesBody {
+        deliveries: log.iter().map(attempt_json).collect(),
+    }))
 }
 
 fn client(hooks: &Webhooks) -> Option<&WebhookClient> {
@@ -263,8 +428,18 @@ fn client(hooks: &Webhooks) -> Option<&WebhookClient> {
         .as_ref()
 }
 
-/// Sends a signed test event now (one attempt, 5-second timeout) and logs it in the
-/// subscription's delivery log. A target the policy refuses answers 422 and sends nothing.
+/// Send a signed test event now (one attempt, 5 s timeout) and report the answer
+///
+/// The event is logged in the subscription's delivery log. A target the policy refuses
+/// answers 422 and sends nothing.
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/test", tag = "webhooks", security(("apiKey" = [])),
+    params(("id" = String, Path, format = "uuid")),
+    responses(
+        (status = 200, description = "What happened", body = TestReportBody),
+        (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription for this host (or no webhooks configured)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input, or a refused target", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn test(key: ApiHost, state: web::Data<AppState>, id: web::Path<String>) -> ApiResult {
     let (side, host) = authorised_hooks(key)?;
     let hooks = hooks(&side);

@@ -81,6 +81,16 @@ fn ok_html(markup: Markup) -> HttpResponse {
     html(actix_web::http::StatusCode::OK, markup)
 }
 
+/// A page for a failure, with its status (rendered in `errors`, the one mapping).
+fn failure_page(failure: &Failure) -> HttpResponse {
+    failure.page()
+}
+
+/// The same with the token-page headers.
+fn token_failure_page(failure: &Failure) -> HttpResponse {
+    failure.token_page()
+}
+
 fn token_html(status: actix_web::http::StatusCode, markup: Markup) -> HttpResponse {
     let mut builder = HttpResponse::build(status);
     token_page(&mut builder)
@@ -225,21 +235,21 @@ async fn link_page(
     query: Query,
 ) -> HttpResponse {
     let Ok(slug) = Slug::parse(&slug) else {
-        return Failure::page(&Failure::NotFound);
+        return failure_page(&Failure::NotFound);
     };
     let link = match state.scheduler.store().link_by_slug(&slug).await {
         Ok(Some(link)) => link,
-        Ok(None) => return Failure::page(&Failure::NotFound),
-        Err(e) => return Failure::page(&e.into()),
+        Ok(None) => return failure_page(&Failure::NotFound),
+        Err(e) => return failure_page(&e.into()),
     };
     let zone = zone_from(&query, link.rules().zone());
     if let Some(start) = query.get("start") {
         let mut errors = FieldErrors::default();
         let Some(start) = parse_instant(start, "start", &mut errors) else {
-            return Failure::page(&Failure::Invalid(errors.summary()));
+            return failure_page(&Failure::Invalid(errors.summary()));
         };
         let Ok(slot) = TimeRange::starting_at(start, link.rules().duration()) else {
-            return Failure::page(&Failure::Internal);
+            return failure_page(&Failure::Internal);
         };
         let vm = BookingFormView {
             title: link.title().to_owned(),
@@ -284,7 +294,7 @@ async fn picker(
     let (from, window) = picker_window(query, zone, now);
     let slots = match state.scheduler.available_slots(link.slug(), window).await {
         Ok(slots) => slots,
-        Err(e) => return Failure::page(&e.into()),
+        Err(e) => return failure_page(&e.into()),
     };
     let keep = utm_pairs(query);
     let path = format!("/book/{}", link.slug());
@@ -314,12 +324,12 @@ async fn book_submit(
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
     let Ok(slug) = Slug::parse(&slug) else {
-        return Failure::page(&Failure::NotFound);
+        return failure_page(&Failure::NotFound);
     };
     let link = match state.scheduler.store().link_by_slug(&slug).await {
         Ok(Some(link)) => link,
-        Ok(None) => return Failure::page(&Failure::NotFound),
-        Err(e) => return Failure::page(&e.into()),
+        Ok(None) => return failure_page(&Failure::NotFound),
+        Err(e) => return failure_page(&e.into()),
     };
     let form = form.into_inner();
     let field = |k: &str| form.get(k).cloned().unwrap_or_default();
@@ -398,7 +408,7 @@ async fn book_submit(
                 )
                 .await
             }
-            other => Failure::page(&other),
+            other => failure_page(&other),
         },
     }
 }
@@ -443,7 +453,7 @@ async fn confirmed(state: web::Data<AppState>, token: web::Path<String>) -> Http
     .await;
     match result {
         Ok(vm) => token_html(actix_web::http::StatusCode::OK, book::confirmed(&vm)),
-        Err(failure) => Failure::token_page(&failure),
+        Err(failure) => token_failure_page(&failure),
     }
 }
 
@@ -479,7 +489,7 @@ async fn invite(state: web::Data<AppState>, token: web::Path<String>) -> HttpRes
                 ))
                 .body(ics)
         }
-        Err(failure) => Failure::token_page(&failure),
+        Err(failure) => token_failure_page(&failure),
     }
 }
 
@@ -537,7 +547,7 @@ async fn reschedule_page(
     .await
     {
         Ok(vm) => token_html(actix_web::http::StatusCode::OK, token::reschedule(&vm)),
-        Err(failure) => Failure::token_page(&failure),
+        Err(failure) => token_failure_page(&failure),
     }
 }
 
@@ -567,7 +577,7 @@ async fn reschedule_submit(
         async move {
             match reschedule_view(&state, &token, &form, notice, errors, reason_text).await {
                 Ok(vm) => token_html(status, token::reschedule(&vm)),
-                Err(failure) => Failure::token_page(&failure),
+                Err(failure) => token_failure_page(&failure),
             }
         }
     };
@@ -600,7 +610,7 @@ async fn reschedule_submit(
             )
             .await
         }
-        Err(e) => Failure::token_page(&e.into()),
+        Err(e) => token_failure_page(&e.into()),
     }
 }
 
@@ -643,7 +653,7 @@ async fn cancel_view(
 async fn cancel_page(state: web::Data<AppState>, token: web::Path<String>) -> HttpResponse {
     match cancel_view(&state, &token, FieldErrors::default(), String::new()).await {
         Ok(vm) => token_html(actix_web::http::StatusCode::OK, token::cancel(&vm)),
-        Err(failure) => Failure::token_page(&failure),
+        Err(failure) => token_failure_page(&failure),
     }
 }
 
@@ -661,12 +671,12 @@ async fn cancel_submit(
                 actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
                 token::cancel(&vm),
             ),
-            Err(failure) => Failure::token_page(&failure),
+            Err(failure) => token_failure_page(&failure),
         };
     }
     match state.scheduler.cancel(&token, reason).await {
         Ok(_) => see_other(&format!("/book/cancel/{token}")),
-        Err(e) => Failure::token_page(&e.into()),
+        Err(e) => token_failure_page(&e.into()),
     }
 }
 
@@ -690,13 +700,13 @@ async fn reconfirm_view(state: &AppState, token: &str) -> Result<ReconfirmView, 
 async fn reconfirm_page(state: web::Data<AppState>, token: web::Path<String>) -> HttpResponse {
     match reconfirm_view(&state, &token).await {
         Ok(vm) => token_html(actix_web::http::StatusCode::OK, token::reconfirm(&vm)),
-        Err(failure) => Failure::token_page(&failure),
+        Err(failure) => token_failure_page(&failure),
     }
 }
 
 async fn reconfirm_submit(state: web::Data<AppState>, token: web::Path<String>) -> HttpResponse {
     match state.scheduler.reconfirm(&token).await {
         Ok(_) => see_other(&format!("/book/reconfirm/{token}")),
-        Err(e) => Failure::token_page(&e.into()),
+        Err(e) => token_failure_page(&e.into()),
     }
 }

@@ -34,10 +34,6 @@ pub(crate) struct PublicApi;
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
-            .route(
-                "/openapi.json",
-                web::get().to(|| async { HttpResponse::Ok().json(crate::openapi::document()) }),
-            )
             .route("/links/{slug}/slots", web::get().to(slots))
             .route("/links/{slug}/bookings", web::post().to(create_booking))
             .route("/bookings/by-token/{token}", web::get().to(by_token))
@@ -291,7 +287,7 @@ async fn cancel(
     body: web::Bytes,
 ) -> ApiResult {
     // The body is optional: an empty one cancels without a reason.
-    let body: CancelBody = crate::forms::optional_json_body(&body)?;
+    let body: CancelBody = crate::reject::optional_json_body(&body)?;
     let mut errors = FieldErrors::default();
     let reason = parse_reason(body.reason.as_deref(), &mut errors);
     if !errors.is_empty() {

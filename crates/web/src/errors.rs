@@ -183,7 +183,7 @@ impl Failure {
                 return HttpResponse::SeeOther()
                     .insert_header((
                         header::LOCATION,
-                        format!("/login?next={}", crate::pages::encode(wanted)),
+                        format!("/login?next={}", crate::headers::encode(wanted)),
                     ))
                     .insert_header((header::CACHE_CONTROL, "no-store"))
                     .cookie((**removal).clone())

@@ -34,6 +34,14 @@ impl utoipa::Modify for ApiKey {
     }
 }
 
+/// Serves the document at `/api/v1/openapi.json` (registered before the public API's scope).
+pub(crate) fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+    cfg.route(
+        "/api/v1/openapi.json",
+        actix_web::web::get().to(|| async { actix_web::HttpResponse::Ok().json(document()) }),
+    );
+}
+
 /// The document.
 pub(crate) fn document() -> utoipa::openapi::OpenApi {
     let mut doc = Document::openapi();

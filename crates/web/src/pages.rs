@@ -19,7 +19,7 @@ use crate::errors::Failure;
 use crate::forms::{
     FieldErrors, InviteeInput, parse_answers, parse_instant, parse_invitee, parse_reason,
 };
-use crate::headers::token_page;
+use crate::headers::{encode, token_page};
 use crate::present::{actor_label, day_label, group_by_day, rfc3339, slot_label};
 use crate::views::book::{BookingFormView, ConfirmedView, SlotPickerView};
 use crate::views::token::{CancelState, CancelView, ReconfirmView, RescheduleView};
@@ -165,19 +165,6 @@ fn query_string(pairs: &[(String, String)]) -> String {
         out.push_str(&encode(k));
         out.push('=');
         out.push_str(&encode(v));
-    }
-    out
-}
-
-/// Percent-encodes a query component.
-pub(crate) fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
     }
     out
 }

@@ -1,6 +1,5 @@
 //! Who is asking: password hashing (argon2id), the session cookie, CSRF tokens and login rate
-//! limiting. The extractors built on them ([`LoggedIn`](super::extract::LoggedIn),
-//! [`ApiHost`](super::extract::ApiHost)) live in `extract`.
+//! limiting. The extractors built on them (`LoggedIn`, `Posted`, `ApiHost`) live in `extract`.
 //!
 //! The session lives entirely in one cookie, encrypted and authenticated (AES-256-GCM via
 //! actix-web's private cookie jar) with a key derived from the application secret, sent

@@ -209,6 +209,3 @@ impl FromRequest for ApiHost {
         Box::pin(async move { Self::from_key(&req).await })
     }
 }
-
-/// A posted form with nothing but its CSRF token.
-pub(crate) type CsrfPosted = Posted<super::page::CsrfForm>;

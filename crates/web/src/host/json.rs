@@ -20,7 +20,7 @@ pub(crate) fn ok(body: &impl Serialize) -> HttpResponse {
         .json(body)
 }
 
-pub(crate) use crate::forms::{json_body as required, optional_json_body as optional};
+pub(crate) use crate::reject::{json_body as required, optional_json_body as optional};
 
 /// `offset` and `limit` as given in a query.
 #[derive(Debug, Default, Deserialize)]

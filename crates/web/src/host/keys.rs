@@ -8,7 +8,7 @@ use booking_core::ports::{Clock, StoreError, TokenSource};
 use serde::Deserialize;
 
 use super::extract::{HostForm, LoggedIn, Posted};
-use super::page::{ListQuery, PageResult, page, see_other};
+use super::page::{CsrfPosted, ListQuery, PageResult, page, see_other};
 use super::summary::moment;
 use crate::AppState;
 use crate::errors::{Error, Failure, HostPage};
@@ -91,7 +91,7 @@ pub(crate) async fn key_create(state: web::Data<AppState>, posted: Posted<KeyFor
 pub(crate) async fn key_revoke(
     state: web::Data<AppState>,
     id: web::Path<String>,
-    posted: super::extract::CsrfPosted,
+    posted: CsrfPosted,
 ) -> PageResult {
     let me = posted.me;
     let id = ApiKeyId::parse(&id).map_err(|_| Failure::NotFound)?;

@@ -8,8 +8,8 @@ use booking_core::ports::Clock;
 use serde::Deserialize;
 
 use super::auth;
-use super::extract::{CsrfPosted, LoggedIn};
-use super::page::{PageResult, notice, page, see_other};
+use super::extract::LoggedIn;
+use super::page::{CsrfPosted, PageResult, notice, page, see_other};
 use crate::AppState;
 use crate::errors::Failure;
 use crate::views::host::login::{self, LoginView};

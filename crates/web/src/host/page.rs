@@ -7,7 +7,7 @@ use booking_core::deals::DealStage;
 use maud::Markup;
 use serde::Deserialize;
 
-use super::extract::HostForm;
+use super::extract::{HostForm, Posted};
 
 /// Meetings and deals per page.
 pub(crate) const PAGE_SIZE: u32 = 20;
@@ -92,6 +92,9 @@ impl HostForm for CsrfForm {
         &self.csrf
     }
 }
+
+/// A posted form with nothing but its CSRF token.
+pub(crate) type CsrfPosted = Posted<CsrfForm>;
 
 /// A form that moves a deal.
 #[derive(Debug, Default, Deserialize)]

@@ -1,7 +1,8 @@
-//! Slotkeeper's HTTP surface: the public booking pages (book, reschedule, cancel, reconfirm)
-//! and the public JSON API. Handlers turn requests into domain values, call the
-//! [`Scheduler`](booking_core::Scheduler), and hand view models to `views`; they never build
-//! HTML themselves.
+//! Slotkeeper's HTTP surface: the public booking pages (book, reschedule, cancel, reconfirm),
+//! the public JSON API, the host's side ([`host`]) and the OpenAPI document generated from the
+//! API handlers. Handlers turn requests into domain values, call the
+//! [`Scheduler`](booking_core::Scheduler) (or the host's desk), and hand view models to
+//! `views`; they never build HTML themselves. Failures become answers in one place (`errors`).
 
 use std::sync::Arc;
 

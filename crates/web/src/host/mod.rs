@@ -7,9 +7,9 @@
 //! [`HostDesk`](booking_core::desk::HostDesk) on behalf of the asking host, so another host's
 //! row answers exactly like a missing one (404).
 //!
-//! Modules, each depending only on those above it: `auth` (passwords, session cookie,
+//! Modules, each using only those listed before it: `auth` (passwords, session cookie,
 //! limiter), `extract` (`LoggedIn`, `Posted`, `ApiHost`), `page` and `json` (response
-//! helpers), `summary` and `linkform` (shared shapes); then one module per area: `login`,
+//! helpers), `linkform` and `summary` (shared shapes); then one module per area: `login`,
 //! `calendar`, `booking`, `links`, `deals`, `keys`, `api` and `webhooks`.
 
 use std::sync::Arc;

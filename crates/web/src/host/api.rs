@@ -16,8 +16,7 @@ use utoipa::{OpenApi, ToSchema};
 
 use super::extract::ApiHost;
 use super::json::{ApiResult, PageQuery, ok, optional, required};
-use super::linkform::LinkInput;
-use super::linkform::ReconfirmInput;
+use super::linkform::{LinkInput, ReconfirmInput};
 use super::summary::{
     DealBody, LinkBody, StageName, StepBody, deal_json, history, link_json, parse_tab, step_json,
 };

@@ -162,18 +162,27 @@ impl HostForm for ActionForm {
     }
 }
 
-/// Runs one of the detail page's actions; `Err` holds a refusal to show on the page.
+/// What an action on the detail page came to.
+enum Outcome {
+    /// Done: show this row with this `done` notice.
+    Done(BookingId, &'static str),
+    /// Refused: show the page again with this message.
+    Refused(String),
+}
+
+/// Runs one of the detail page's actions.
 async fn act(
     state: &AppState,
     me: &LoggedIn,
     booking: &Booking,
     action: &str,
     form: &ActionForm,
-) -> Result<Result<(BookingId, &'static str), String>, Failure> {
+) -> Result<Outcome, Failure> {
+    use Outcome::{Done, Refused};
     let host = me.id();
     let scheduler = &state.scheduler;
     let refused = |e: HostActionError| match e {
-        HostActionError::Refused(r) => Ok(Err(format!("That is not possible now: {r}."))),
+        HostActionError::Refused(r) => Ok(Refused(format!("That is not possible now: {r}."))),
         other => Err(Failure::from(other)),
     };
     Ok(match action {
@@ -181,26 +190,26 @@ async fn act(
             let mut errors = FieldErrors::default();
             let reason = parse_reason(form.reason.as_deref(), &mut errors);
             if !errors.is_empty() {
-                return Ok(Err(errors.summary()));
+                return Ok(Refused(errors.summary()));
             }
             match scheduler.host_cancel(host, booking.id(), reason).await {
-                Ok(b) => Ok((b.id(), "cancelled")),
+                Ok(b) => Done(b.id(), "cancelled"),
                 Err(e) => return refused(e),
             }
         }
         "no-show" => match scheduler.mark_no_show(host, booking.id()).await {
-            Ok(b) => Ok((b.id(), "no-show")),
+            Ok(b) => Done(b.id(), "no-show"),
             Err(e) => return refused(e),
         },
         "undo-no-show" => match scheduler.undo_no_show(host, booking.id()).await {
-            Ok(b) => Ok((b.id(), "undone")),
+            Ok(b) => Done(b.id(), "undone"),
             Err(e) => return refused(e),
         },
         "send-links" => match scheduler.resend_links(host, booking.id()).await {
-            Ok(b) => Ok((b.id(), "links-sent")),
+            Ok(b) => Done(b.id(), "links-sent"),
             Err(ResendLinksError::NotFound) => return Err(Failure::NotFound),
             Err(ResendLinksError::Refused(r)) => {
-                Err(format!("The attendee's links no longer work: {r}."))
+                Refused(format!("The attendee's links no longer work: {r}."))
             }
             Err(ResendLinksError::Store(e)) => return Err(Failure::internal(&e)),
         },
@@ -218,7 +227,7 @@ async fn act(
                     scheduler.clock().now(),
                 )
                 .await?;
-            Ok((booking.id(), "deal-moved"))
+            Done(booking.id(), "deal-moved")
         }
         _ => return Err(Failure::NotFound),
     })
@@ -235,8 +244,8 @@ pub(crate) async fn booking_action(
     let desk = me.desk(&state);
     let booking = desk.booking(me.id(), id).await?;
     match act(&state, &me, &booking, &action, &form).await? {
-        Ok((id, done)) => Ok(see_other(&format!("/calendar/bookings/{id}?done={done}"))),
-        Err(message) => {
+        Outcome::Done(id, done) => Ok(see_other(&format!("/calendar/bookings/{id}?done={done}"))),
+        Outcome::Refused(message) => {
             let meeting = desk.meeting(me.id(), booking.id()).await?;
             let mut vm = booking_view(&me, &meeting, state.scheduler.clock().now(), None);
             vm.error = Some(message);

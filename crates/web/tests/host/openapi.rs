@@ -1,8 +1,9 @@
 //! The OpenAPI document against real answers: every endpoint of the public API, the host API
 //! and the webhook subscription API is called (its success and its main error answers), and
 //! each answer's status, content type and body are checked against what the served document
-//! says for that path, method and status. A small JSON Schema validator (the keywords the
-//! generated document uses) does the body check. At the end, every operation of the document
+//! says for that path, method and status; every JSON body a call sent and the API accepted must
+//! match the documented request body. A small JSON Schema validator (the keywords the
+//! generated document uses) does the body checks. At the end, every operation of the document
 //! must have been seen answering with a 2xx.
 
 use std::collections::BTreeSet;
@@ -136,8 +137,15 @@ impl Document {
         errors
     }
 
-    /// Checks one real answer against the document's entry for `method` `template`.
-    async fn check(&mut self, method: &str, template: &str, resp: ServiceResponse) -> Value {
+    /// Checks one real answer against the document's entry for `method` `template`; when the
+    /// request was accepted, the JSON body it sent must match the documented request body too.
+    async fn check(
+        &mut self,
+        method: &str,
+        template: &str,
+        sent: Option<&str>,
+        resp: ServiceResponse,
+    ) -> Value {
         let status = resp.status().as_u16();
         let content_type = header(&resp, "content-type");
         let text = body(resp).await;
@@ -153,6 +161,19 @@ impl Document {
         );
         self.seen
             .insert((template.to_owned(), method.to_ascii_lowercase(), status));
+        if let Some(sent) = sent.filter(|_| (200..300).contains(&status)) {
+            let schema = &operation["requestBody"]["content"]["application/json"]["schema"];
+            assert!(
+                schema.is_object(),
+                "{method} {template} accepted a body the document does not describe"
+            );
+            let errors = self.violations(schema, &serde_json::from_str(sent).unwrap(), "$");
+            assert!(
+                errors.is_empty(),
+                "{method} {template}: an accepted request does not match the document:\n{}",
+                errors.join("\n")
+            );
+        }
         let Some(content) = documented.get("content").and_then(Value::as_object) else {
             assert!(
                 text.is_empty(),
@@ -283,7 +304,7 @@ async fn every_endpoint_answers_as_the_openapi_document_says() {
     macro_rules! call {
         ($method:expr, $template:expr, $uri:expr, $key:expr, $body:expr) => {{
             let resp = call_service(&svc, request($method, &$uri, $key, $body).to_request()).await;
-            doc.check($method, $template, resp).await
+            doc.check($method, $template, $body, resp).await
         }};
     }
 

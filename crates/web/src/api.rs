@@ -71,7 +71,7 @@ struct SlotsBody {
 }
 
 /// Free slots of a booking link
-#[utoipa::path(get, path = "/api/v1/links/{slug}/slots", tag = "public",
+#[utoipa::path(get, path = "/api/v1/links/{slug}/slots", operation_id = "freeSlots", tag = "public",
     params(("slug" = String, Path, description = "The link's slug"), SlotsQuery),
     responses(
         (status = 200, description = "Slots, earliest first", body = SlotsBody),
@@ -152,7 +152,7 @@ fn token_json(status: StatusCode, body: &impl Serialize) -> HttpResponse {
 }
 
 /// Book a slot
-#[utoipa::path(post, path = "/api/v1/links/{slug}/bookings", tag = "public",
+#[utoipa::path(post, path = "/api/v1/links/{slug}/bookings", operation_id = "book", tag = "public",
     params(("slug" = String, Path, description = "The link's slug")),
     request_body = BookingRequestBody,
     responses(
@@ -211,7 +211,7 @@ async fn create_booking(
 }
 
 /// The booking a token belongs to
-#[utoipa::path(get, path = "/api/v1/bookings/by-token/{token}", tag = "public",
+#[utoipa::path(get, path = "/api/v1/bookings/by-token/{token}", operation_id = "bookingByToken", tag = "public",
     params(("token" = String, Path, pattern = "^[0-9a-f]{32}$", description = "The booking's reschedule token (treat it like a password)")),
     responses(
         (status = 200, description = "The booking; token and links only while the token is live", body = BookingBody),
@@ -234,7 +234,7 @@ struct RescheduleBody {
 }
 
 /// Move the booking; the old token dies, the new booking has a new one
-#[utoipa::path(post, path = "/api/v1/bookings/by-token/{token}/reschedule", tag = "public",
+#[utoipa::path(post, path = "/api/v1/bookings/by-token/{token}/reschedule", operation_id = "rescheduleByToken", tag = "public",
     params(("token" = String, Path, pattern = "^[0-9a-f]{32}$", description = "The booking's reschedule token")),
     request_body = RescheduleBody,
     responses(
@@ -270,7 +270,7 @@ pub(crate) struct CancelBody {
 }
 
 /// Cancel the booking (idempotent: cancelling again returns the same row)
-#[utoipa::path(post, path = "/api/v1/bookings/by-token/{token}/cancel", tag = "public",
+#[utoipa::path(post, path = "/api/v1/bookings/by-token/{token}/cancel", operation_id = "cancelByToken", tag = "public",
     params(("token" = String, Path, pattern = "^[0-9a-f]{32}$", description = "The booking's reschedule token")),
     request_body(content = Option<CancelBody>, description = "Optional: an empty body cancels without a reason"),
     responses(
@@ -298,7 +298,7 @@ async fn cancel(
 }
 
 /// Record that the attendee will attend (idempotent)
-#[utoipa::path(post, path = "/api/v1/bookings/by-token/{token}/reconfirm", tag = "public",
+#[utoipa::path(post, path = "/api/v1/bookings/by-token/{token}/reconfirm", operation_id = "reconfirmByToken", tag = "public",
     params(("token" = String, Path, pattern = "^[0-9a-f]{32}$", description = "The booking's reschedule token")),
     responses(
         (status = 200, description = "The booking", body = BookingBody),

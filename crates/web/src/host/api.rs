@@ -102,7 +102,7 @@ struct BookingsPage {
 }
 
 /// The host's meetings in one dashboard tab, with the counts of every tab
-#[utoipa::path(get, path = "/api/v1/bookings", tag = "host", security(("apiKey" = [])),
+#[utoipa::path(get, path = "/api/v1/bookings", operation_id = "hostBookings", tag = "host", security(("apiKey" = [])),
     params(
         ("tab" = Option<String>, Query, description = "upcoming (default), past, no_shows or cancelled"),
         ("offset" = Option<u32>, Query), ("limit" = Option<u32>, Query, maximum = 100, minimum = 1)
@@ -154,7 +154,7 @@ struct MeetingBody {
 }
 
 /// A meeting: its current row, the chain's history, every row, and its deal
-#[utoipa::path(get, path = "/api/v1/bookings/{id}", tag = "host", security(("apiKey" = [])),
+#[utoipa::path(get, path = "/api/v1/bookings/{id}", operation_id = "hostMeeting", tag = "host", security(("apiKey" = [])),
     params(("id" = String, Path, format = "uuid")),
     responses(
         (status = 200, description = "The meeting", body = MeetingBody),
@@ -185,7 +185,7 @@ async fn own_booking(key: &ApiHost, state: &AppState, id: &str) -> Result<Bookin
 }
 
 /// Cancel as the host (mails and webhooks go out); cancelling again returns the same row
-#[utoipa::path(post, path = "/api/v1/bookings/{id}/cancel", tag = "host", security(("apiKey" = [])),
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/cancel", operation_id = "hostCancel", tag = "host", security(("apiKey" = [])),
     params(("id" = String, Path, format = "uuid")),
     request_body(content = Option<CancelBody>, description = "Optional: an empty body cancels without a reason"),
     responses(
@@ -214,7 +214,7 @@ async fn cancel(
 }
 
 /// Mark a started meeting as a no-show
-#[utoipa::path(post, path = "/api/v1/bookings/{id}/no-show", tag = "host", security(("apiKey" = [])),
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/no-show", operation_id = "markNoShow", tag = "host", security(("apiKey" = [])),
     params(("id" = String, Path, format = "uuid")),
     responses(
         (status = 200, description = "The row", body = BookingBody),
@@ -235,7 +235,7 @@ async fn mark_no_show(
 }
 
 /// Take the no-show mark back
-#[utoipa::path(delete, path = "/api/v1/bookings/{id}/no-show", tag = "host", security(("apiKey" = [])),
+#[utoipa::path(delete, path = "/api/v1/bookings/{id}/no-show", operation_id = "undoNoShow", tag = "host", security(("apiKey" = [])),
     params(("id" = String, Path, format = "uuid")),
     responses(
         (status = 200, description = "The row", body = BookingBody),
@@ -267,7 +267,7 @@ struct LinksSentBody {
 }
 
 /// Email the attendee their reschedule and cancel links again
-#[utoipa::path(post, path = "/api/v1/bookings/{id}/send-links", tag = "host", security(("apiKey" = [])),
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/send-links", operation_id = "resendLinks", tag = "host", security(("apiKey" = [])),
     params(("id" = String, Path, format = "uuid")),
     responses(
         (status = 202, description = "Queued", body = LinksSentBody),
@@ -301,7 +301,7 @@ struct LinksBody {
 }
 
 /// The host's booking links
-#[utoipa::path(get, path = "/api/v1/links", tag = "host", security(("apiKey" = [])),
+#[utoipa::path(get, path = "/api/v1/links", operation_id = "listLinks", tag = "host", security(("apiKey" = [])),
     responses(
         (status = 200, description = "Links", body = LinksBody),
         (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
@@ -322,7 +322,7 @@ async fn own_link(key: &ApiHost, state: &AppState, id: &str) -> Result<LinkId, F
 }
 
 /// One link
-#[utoipa::path(get, path = "/api/v1/links/{id}", tag = "host", security(("apiKey" = [])),
+#[utoipa::path(get, path = "/api/v1/links/{id}", operation_id = "getLink", tag = "host", security(("apiKey" = [])),
     params(("id" = String, Path, format = "uuid")),
     responses(
         (status = 200, description = "The link", body = LinkBody),
@@ -368,7 +368,7 @@ async fn save_link(
 }
 
 /// Create a booking link
-#[utoipa::path(post, path = "/api/v1/links", tag = "host", security(("apiKey" = [])),
+#[utoipa::path(post, path = "/api/v1/links", operation_id = "createLink", tag = "host", security(("apiKey" = [])),
     request_body = LinkInput,
     responses(
         (status = 201, description = "The link", body = LinkBody),
@@ -384,7 +384,7 @@ async fn create_link(key: ApiHost, state: web::Data<AppState>, bytes: web::Bytes
 }
 
 /// Replace a link's settings
-#[utoipa::path(put, path = "/api/v1/links/{id}", tag = "host", security(("apiKey" = [])),
+#[utoipa::path(put, path = "/api/v1/links/{id}", operation_id = "replaceLink", tag = "host", security(("apiKey" = [])),
     params(("id" = String, Path, format = "uuid")),
     request_body = LinkInput,
     responses(
@@ -416,7 +416,7 @@ struct DealsPage {
 }
 
 /// The host's deals, newest first
-#[utoipa::path(get, path = "/api/v1/deals", tag = "host", security(("apiKey" = [])),
+#[utoipa::path(get, path = "/api/v1/deals", operation_id = "listDeals", tag = "host", security(("apiKey" = [])),
     params(("offset" = Option<u32>, Query), ("limit" = Option<u32>, Query, maximum = 100, minimum = 1)),
     responses(
         (status = 200, description = "Deals", body = DealsPage),
@@ -443,7 +443,7 @@ fn deal_id(id: &str) -> Result<DealId, Failure> {
 }
 
 /// One deal
-#[utoipa::path(get, path = "/api/v1/deals/{id}", tag = "host", security(("apiKey" = [])),
+#[utoipa::path(get, path = "/api/v1/deals/{id}", operation_id = "getDeal", tag = "host", security(("apiKey" = [])),
     params(("id" = String, Path, format = "uuid")),
     responses(
         (status = 200, description = "The deal", body = DealBody),
@@ -464,7 +464,7 @@ struct StageBody {
 }
 
 /// Move a deal to another stage (closed_won and closed_lost included)
-#[utoipa::path(post, path = "/api/v1/deals/{id}/stage", tag = "host", security(("apiKey" = [])),
+#[utoipa::path(post, path = "/api/v1/deals/{id}/stage", operation_id = "moveDeal", tag = "host", security(("apiKey" = [])),
     params(("id" = String, Path, format = "uuid")),
     request_body = StageBody,
     responses(

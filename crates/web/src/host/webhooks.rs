@@ -196,7 +196,7 @@ async fn own_subscription(
 }
 
 /// The host's webhook subscriptions, oldest first (secrets are never listed)
-#[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks", security(("apiKey" = [])),
+#[utoipa::path(get, path = "/api/v1/webhooks", operation_id = "listWebhooks", tag = "webhooks", security(("apiKey" = [])),
     responses(
         (status = 200, description = "Subscriptions", body = SubscriptionsBody),
         (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
@@ -250,7 +250,7 @@ fn fresh_secret(side: &HostSide) -> Result<SubscriptionSecret, InvalidSubscripti
 }
 
 /// Subscribe a URL to booking events; the answer holds the signing secret, shown only this once
-#[utoipa::path(post, path = "/api/v1/webhooks", tag = "webhooks", security(("apiKey" = [])),
+#[utoipa::path(post, path = "/api/v1/webhooks", operation_id = "createWebhook", tag = "webhooks", security(("apiKey" = [])),
     request_body = CreateBody,
     responses(
         (status = 201, description = "The subscription with its secret", body = SubscriptionBody),
@@ -295,7 +295,7 @@ async fn create(key: ApiHost, state: web::Data<AppState>, bytes: web::Bytes) -> 
 }
 
 /// One subscription
-#[utoipa::path(get, path = "/api/v1/webhooks/{id}", tag = "webhooks", security(("apiKey" = [])),
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}", operation_id = "getWebhook", tag = "webhooks", security(("apiKey" = [])),
     params(("id" = String, Path, format = "uuid")),
     responses(
         (status = 200, description = "The subscription", body = SubscriptionBody),
@@ -309,7 +309,7 @@ async fn read(key: ApiHost, id: web::Path<String>) -> ApiResult {
 }
 
 /// Delete a subscription and its delivery log
-#[utoipa::path(delete, path = "/api/v1/webhooks/{id}", tag = "webhooks", security(("apiKey" = [])),
+#[utoipa::path(delete, path = "/api/v1/webhooks/{id}", operation_id = "deleteWebhook", tag = "webhooks", security(("apiKey" = [])),
     params(("id" = String, Path, format = "uuid")),
     responses(
         (status = 204, description = "Deleted"),
@@ -335,7 +335,7 @@ struct ActiveBody {
 }
 
 /// Switch a subscription on or off
-#[utoipa::path(patch, path = "/api/v1/webhooks/{id}", tag = "webhooks", security(("apiKey" = [])),
+#[utoipa::path(patch, path = "/api/v1/webhooks/{id}", operation_id = "switchWebhook", tag = "webhooks", security(("apiKey" = [])),
     params(("id" = String, Path, format = "uuid")),
     request_body = ActiveBody,
     responses(
@@ -358,7 +358,7 @@ async fn set_active(key: ApiHost, id: web::Path<String>, bytes: web::Bytes) -> A
 }
 
 /// Switch a subscription on or off (as PATCH)
-#[utoipa::path(post, path = "/api/v1/webhooks/{id}/active", tag = "webhooks", security(("apiKey" = [])),
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/active", operation_id = "switchWebhookByPost", tag = "webhooks", security(("apiKey" = [])),
     params(("id" = String, Path, format = "uuid")),
     request_body = ActiveBody,
     responses(
@@ -381,7 +381,7 @@ struct DeliveriesQuery {
 }
 
 /// The subscription's delivery log, newest first
-#[utoipa::path(get, path = "/api/v1/webhooks/{id}/deliveries", tag = "webhooks", security(("apiKey" = [])),
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}/deliveries", operation_id = "webhookDeliveries", tag = "webhooks", security(("apiKey" = [])),
     params(("id" = String, Path, format = "uuid"), DeliveriesQuery),
     responses(
         (status = 200, description = "Attempts", body = DeliveriesBody),
@@ -432,7 +432,7 @@ fn client(hooks: &Webhooks) -> Option<&WebhookClient> {
 ///
 /// The event is logged in the subscription's delivery log. A target the policy refuses
 /// answers 422 and sends nothing.
-#[utoipa::path(post, path = "/api/v1/webhooks/{id}/test", tag = "webhooks", security(("apiKey" = [])),
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/test", operation_id = "testWebhook", tag = "webhooks", security(("apiKey" = [])),
     params(("id" = String, Path, format = "uuid")),
     responses(
         (status = 200, description = "What happened", body = TestReportBody),

@@ -298,6 +298,13 @@ async fn every_endpoint_answers_as_the_openapi_document_says() {
         seen: BTreeSet::new(),
     };
     assert_eq!(doc.doc["openapi"], "3.1.0");
+    let mut ids = BTreeSet::new();
+    for item in doc.doc["paths"].as_object().unwrap().values() {
+        for operation in item.as_object().unwrap().values() {
+            let id = operation["operationId"].as_str().unwrap();
+            assert!(ids.insert(id.to_owned()), "operationId {id} is used twice");
+        }
+    }
     let hana = key_for(&app, app.hana.id(), 1).await;
     let otto = key_for(&app, app.otto.id(), 2).await;
     let (h, o) = (Some(hana.as_str()), Some(otto.as_str()));

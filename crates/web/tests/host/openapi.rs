@@ -214,6 +214,22 @@ impl Document {
     }
 }
 
+/// Every `$ref` in `value`.
+fn collect_refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(fields) => {
+            for (k, v) in fields {
+                match (k.as_str(), v) {
+                    ("$ref", Value::String(r)) => out.push(r.clone()),
+                    _ => collect_refs(v, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}
+
 fn type_matches(kind: &str, value: &Value) -> bool {
     match kind {
         "null" => value.is_null(),
@@ -299,11 +315,30 @@ async fn every_endpoint_answers_as_the_openapi_document_says() {
     };
     assert_eq!(doc.doc["openapi"], "3.1.0");
     let mut ids = BTreeSet::new();
-    for item in doc.doc["paths"].as_object().unwrap().values() {
-        for operation in item.as_object().unwrap().values() {
+    for (path, item) in doc.doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
             let id = operation["operationId"].as_str().unwrap();
             assert!(ids.insert(id.to_owned()), "operationId {id} is used twice");
+            for name in path.split('{').skip(1).filter_map(|p| p.split_once('}')) {
+                let declared = operation["parameters"]
+                    .as_array()
+                    .is_some_and(|ps| ps.iter().any(|p| p["name"] == name.0 && p["in"] == "path"));
+                assert!(
+                    declared,
+                    "{method} {path}: path parameter {} is not declared",
+                    name.0
+                );
+            }
         }
+    }
+    let mut refs = Vec::new();
+    collect_refs(&doc.doc, &mut refs);
+    for reference in refs {
+        let name = reference.trim_start_matches("#/components/schemas/");
+        assert!(
+            doc.doc["components"]["schemas"][name].is_object(),
+            "dangling $ref {reference}"
+        );
     }
     let hana = key_for(&app, app.hana.id(), 1).await;
     let otto = key_for(&app, app.otto.id(), 2).await;

@@ -170,7 +170,9 @@ struct DeliveriesBody {
     deliveries: Vec<AttemptBody>,
 }
 
-/// What happened to a test event.
+/// What happened to a test event. (The `test` handler still writes this shape with `json!`,
+/// while the test event's delivery is being moved behind the outbound port; the OpenAPI test
+/// holds that answer to this schema.)
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TestReportBody {

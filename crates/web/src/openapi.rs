@@ -11,7 +11,7 @@ use crate::errors::Problem;
 #[derive(OpenApi)]
 #[openapi(
     info(
-        title = "Slotkeeper public API",
+        title = "Slotkeeper API",
         version = "1",
         description = "Book, reschedule, cancel and reconfirm bookings; the host's bookings, links, deals and webhook subscriptions (with an API key). Errors are RFC 9457 problem documents."
     ),

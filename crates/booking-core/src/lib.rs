@@ -74,6 +74,7 @@ pub mod accounts;
 pub mod availability;
 pub mod booking;
 pub mod deals;
+pub mod desk;
 pub mod effects;
 pub mod ids;
 pub mod invitee;

@@ -15,5 +15,6 @@ impl StoreFactory for Memory {
 }
 
 booking_core::host_conformance_tests!(#[tokio::test] factory: Memory);
+booking_core::desk_conformance_tests!(#[tokio::test] factory: Memory);
 
 booking_core::login_attempt_conformance_tests!(#[tokio::test] factory: Memory, spawner: Inline);

@@ -133,6 +133,8 @@ booking_core::host_conformance_tests!(
     factory: PgDatabases::new(),
 );
 
+booking_core::desk_conformance_tests!(#[tokio::test] factory: PgDatabases::new());
+
 booking_core::subscription_conformance_tests!(
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     factory: PgDatabases::new(),

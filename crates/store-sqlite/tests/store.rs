@@ -71,6 +71,8 @@ booking_core::host_conformance_tests!(
     factory: SqliteFiles::new(),
 );
 
+booking_core::desk_conformance_tests!(#[tokio::test] factory: SqliteFiles::new());
+
 booking_core::subscription_conformance_tests!(
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     factory: SqliteFiles::new(),

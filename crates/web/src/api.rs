@@ -1,8 +1,10 @@
 //! The public JSON API under `/api/v1`: the same flows as the pages, for other services and
-//! front ends. Errors are RFC 9457 problem documents.
+//! front ends. Errors are RFC 9457 problem documents. Each handler's `#[utoipa::path]` is its
+//! entry in the OpenAPI document (`openapi.rs`).
 
 use std::collections::HashMap;
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use booking_core::TimeRange;
 use booking_core::invitee::Tracking;
@@ -10,24 +12,28 @@ use booking_core::link::Slug;
 use booking_core::ports::Clock;
 use booking_core::service::BookingRequest;
 use chrono::TimeDelta;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::AppState;
-use crate::errors::Failure;
+use crate::errors::{Api, Error, Failure, Problem};
 use crate::forms::{
     FieldErrors, InviteeInput, parse_answers, parse_instant, parse_invitee, parse_reason,
 };
 use crate::headers::token_page;
-use crate::present::{booking_json, rfc3339};
+use crate::present::{AnswerBody, BookingBody, SlotBody, booking_json};
+
+/// The public API's handlers: JSON, or the failure as a problem document.
+type ApiResult = Result<HttpResponse, Error<Api>>;
+
+/// The public API's part of the OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(paths(slots, create_booking, by_token, reschedule, cancel, reconfirm))]
+pub(crate) struct PublicApi;
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
-            .route(
-                "/openapi.json",
-                web::get().to(|| async { HttpResponse::Ok().json(crate::openapi::document()) }),
-            )
             .route("/links/{slug}/slots", web::get().to(slots))
             .route("/links/{slug}/bookings", web::post().to(create_booking))
             .route("/bookings/by-token/{token}", web::get().to(by_token))
@@ -44,21 +50,42 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SlotsQuery {
+    /// Default: now.
+    #[param(format = DateTime)]
     from: Option<String>,
+    /// Default: from + 7 days; at most 62 days after from.
+    #[param(format = DateTime)]
     to: Option<String>,
+    /// IANA zone for the offsets of the returned times; default UTC.
     tz: Option<String>,
 }
 
+/// Free slots, earliest first.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct SlotsBody {
+    slots: Vec<SlotBody>,
+}
+
+/// Free slots of a booking link
+#[utoipa::path(get, path = "/api/v1/links/{slug}/slots", operation_id = "freeSlots", tag = "public",
+    params(("slug" = String, Path, description = "The link's slug"), SlotsQuery),
+    responses(
+        (status = 200, description = "Slots, earliest first", body = SlotsBody),
+        (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such link", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid window or zone", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The host's calendar cannot be read", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn slots(
     state: web::Data<AppState>,
     slug: web::Path<String>,
     query: web::Query<SlotsQuery>,
-) -> HttpResponse {
-    let Ok(slug) = Slug::parse(&slug) else {
-        return Failure::NotFound.problem();
-    };
+) -> ApiResult {
+    let slug = Slug::parse(&slug).map_err(|_| Failure::NotFound)?;
     let mut errors = FieldErrors::default();
     let now = state.scheduler.clock().now();
     let from = query
@@ -81,61 +108,67 @@ async fn slots(
         },
     };
     let (Some(from), Some(to), true) = (from, to, errors.is_empty()) else {
-        return Failure::Invalid(errors.summary()).problem();
+        return Err(Failure::Invalid(errors.summary()).into());
     };
-    let Ok(window) = TimeRange::new(from, to) else {
-        return Failure::Invalid("`to` must be after `from`".into()).problem();
-    };
-    match state.scheduler.available_slots(&slug, window).await {
-        Ok(slots) => {
-            let slots: Vec<_> = slots
-                .iter()
-                .map(|s| json!({"start": rfc3339(s.start(), zone), "end": rfc3339(s.end(), zone)}))
-                .collect();
-            HttpResponse::Ok().json(json!({ "slots": slots }))
-        }
-        Err(e) => Failure::from(e).problem(),
-    }
+    let window = TimeRange::new(from, to)
+        .map_err(|_| Failure::Invalid("`to` must be after `from`".into()))?;
+    let slots = state.scheduler.available_slots(&slug, window).await?;
+    Ok(HttpResponse::Ok().json(SlotsBody {
+        slots: slots.iter().map(|s| SlotBody::of(*s, zone)).collect(),
+    }))
 }
 
-#[derive(Debug, Deserialize)]
-struct InviteeBody {
+/// Who books.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = InviteeInput)]
+struct InviteeRequest {
+    #[schema(max_length = 200)]
     name: String,
+    #[schema(format = Email)]
     email: String,
+    /// IANA zone, e.g. Europe/Berlin.
     timezone: String,
     phone: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-struct AnswerBody {
-    question: String,
-    answer: String,
-}
-
-#[derive(Debug, Deserialize)]
+/// What booking a slot takes.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct BookingBody {
+#[schema(as = BookingRequest)]
+struct BookingRequestBody {
+    #[schema(format = DateTime)]
     start: String,
-    invitee: InviteeBody,
+    invitee: InviteeRequest,
     #[serde(default)]
     answers: Vec<AnswerBody>,
+    /// utm_source, utm_medium, utm_campaign, utm_term, utm_content.
     #[serde(default)]
     tracking: HashMap<String, String>,
 }
 
-fn token_json(status: actix_web::http::StatusCode, body: serde_json::Value) -> HttpResponse {
+fn token_json(status: StatusCode, body: &impl Serialize) -> HttpResponse {
     let mut builder = HttpResponse::build(status);
     token_page(&mut builder).json(body)
 }
 
+/// Book a slot
+#[utoipa::path(post, path = "/api/v1/links/{slug}/bookings", operation_id = "book", tag = "public",
+    params(("slug" = String, Path, description = "The link's slug")),
+    request_body = BookingRequestBody,
+    responses(
+        (status = 201, description = "The booking, with its reschedule token and links", body = BookingBody),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such link", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The slot is not offered (any more)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The host's calendar cannot be read", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn create_booking(
     state: web::Data<AppState>,
     slug: web::Path<String>,
-    body: web::Json<BookingBody>,
-) -> HttpResponse {
-    let Ok(slug) = Slug::parse(&slug) else {
-        return Failure::NotFound.problem();
-    };
+    body: web::Json<BookingRequestBody>,
+) -> ApiResult {
+    let slug = Slug::parse(&slug).map_err(|_| Failure::NotFound)?;
     let body = body.into_inner();
     let mut errors = FieldErrors::default();
     let start = parse_instant(&body.start, "start", &mut errors);
@@ -156,9 +189,9 @@ async fn create_booking(
     let tracking =
         Tracking::from_pairs(body.tracking.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let (Some(start), Some(invitee), true) = (start, invitee, errors.is_empty()) else {
-        return Failure::Invalid(errors.summary()).problem();
+        return Err(Failure::Invalid(errors.summary()).into());
     };
-    match state
+    let b = state
         .scheduler
         .book(
             &slug,
@@ -169,102 +202,111 @@ async fn create_booking(
                 tracking,
             },
         )
-        .await
-    {
-        Ok(b) => {
-            let location = format!("/api/v1/bookings/by-token/{}", b.token().expose());
-            let mut builder = HttpResponse::Created();
-            token_page(&mut builder)
-                .insert_header(("Location", location))
-                .json(booking_json(&state, &b, true))
-        }
-        Err(e) => Failure::from(e).problem(),
-    }
+        .await?;
+    let location = format!("/api/v1/bookings/by-token/{}", b.token().expose());
+    let mut builder = HttpResponse::Created();
+    Ok(token_page(&mut builder)
+        .insert_header(("Location", location))
+        .json(booking_json(&state, &b, true)))
 }
 
-async fn by_token(state: web::Data<AppState>, token: web::Path<String>) -> HttpResponse {
-    match state.scheduler.booking_by_token(&token).await {
-        Ok(b) => {
-            let live = b.token_is_live(state.scheduler.clock().now());
-            token_json(
-                actix_web::http::StatusCode::OK,
-                booking_json(&state, &b, live),
-            )
-        }
-        Err(e) => Failure::from(e).problem(),
-    }
+/// The booking a token belongs to
+#[utoipa::path(get, path = "/api/v1/bookings/by-token/{token}", operation_id = "bookingByToken", tag = "public",
+    params(("token" = String, Path, pattern = "^[0-9a-f]{32}$", description = "The booking's reschedule token (treat it like a password)")),
+    responses(
+        (status = 200, description = "The booking; token and links only while the token is live", body = BookingBody),
+        (status = 404, description = "Unknown or malformed token", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn by_token(state: web::Data<AppState>, token: web::Path<String>) -> ApiResult {
+    let b = state.scheduler.booking_by_token(&token).await?;
+    let live = b.token_is_live(state.scheduler.clock().now());
+    Ok(token_json(StatusCode::OK, &booking_json(&state, &b, live)))
 }
 
-#[derive(Debug, Deserialize)]
+/// Where to move a booking.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RescheduleBody {
+    #[schema(format = DateTime)]
     start: String,
+    #[schema(max_length = 10000)]
     reason: Option<String>,
 }
 
+/// Move the booking; the old token dies, the new booking has a new one
+#[utoipa::path(post, path = "/api/v1/bookings/by-token/{token}/reschedule", operation_id = "rescheduleByToken", tag = "public",
+    params(("token" = String, Path, pattern = "^[0-9a-f]{32}$", description = "The booking's reschedule token")),
+    request_body = RescheduleBody,
+    responses(
+        (status = 200, description = "The new booking", body = BookingBody),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown or malformed token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already moved or cancelled, or the slot is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The meeting has started", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input, or the same time", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The host's calendar cannot be read", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn reschedule(
     state: web::Data<AppState>,
     token: web::Path<String>,
     body: web::Json<RescheduleBody>,
-) -> HttpResponse {
+) -> ApiResult {
     let mut errors = FieldErrors::default();
     let start = parse_instant(&body.start, "start", &mut errors);
     let reason = parse_reason(body.reason.as_deref(), &mut errors);
     let (Some(start), true) = (start, errors.is_empty()) else {
-        return Failure::Invalid(errors.summary()).problem();
+        return Err(Failure::Invalid(errors.summary()).into());
     };
-    match state.scheduler.reschedule(&token, start, reason).await {
-        Ok(b) => token_json(
-            actix_web::http::StatusCode::OK,
-            booking_json(&state, &b, true),
-        ),
-        Err(e) => Failure::from(e).problem(),
-    }
+    let b = state.scheduler.reschedule(&token, start, reason).await?;
+    Ok(token_json(StatusCode::OK, &booking_json(&state, &b, true)))
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// Why a booking is cancelled (optional).
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CancelBody {
-    reason: Option<String>,
+pub(crate) struct CancelBody {
+    #[schema(max_length = 10000)]
+    pub(crate) reason: Option<String>,
 }
 
+/// Cancel the booking (idempotent: cancelling again returns the same row)
+#[utoipa::path(post, path = "/api/v1/bookings/by-token/{token}/cancel", operation_id = "cancelByToken", tag = "public",
+    params(("token" = String, Path, pattern = "^[0-9a-f]{32}$", description = "The booking's reschedule token")),
+    request_body(content = Option<CancelBody>, description = "Optional: an empty body cancels without a reason"),
+    responses(
+        (status = 200, description = "The cancelled booking", body = BookingBody),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown or malformed token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already moved", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The meeting has started", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid reason", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn cancel(
     state: web::Data<AppState>,
     token: web::Path<String>,
     body: web::Bytes,
-) -> HttpResponse {
+) -> ApiResult {
     // The body is optional: an empty one cancels without a reason.
-    let body: CancelBody = if body.iter().all(u8::is_ascii_whitespace) {
-        CancelBody::default()
-    } else {
-        match serde_json::from_slice(&body) {
-            Ok(b) => b,
-            Err(e) => {
-                return Failure::Malformed(format!("the JSON body could not be read: {e}"))
-                    .problem();
-            }
-        }
-    };
+    let body: CancelBody = crate::reject::optional_json_body(&body)?;
     let mut errors = FieldErrors::default();
     let reason = parse_reason(body.reason.as_deref(), &mut errors);
     if !errors.is_empty() {
-        return Failure::Invalid(errors.summary()).problem();
+        return Err(Failure::Invalid(errors.summary()).into());
     }
-    match state.scheduler.cancel(&token, reason).await {
-        Ok(b) => token_json(
-            actix_web::http::StatusCode::OK,
-            booking_json(&state, &b, false),
-        ),
-        Err(e) => Failure::from(e).problem(),
-    }
+    let b = state.scheduler.cancel(&token, reason).await?;
+    Ok(token_json(StatusCode::OK, &booking_json(&state, &b, false)))
 }
 
-async fn reconfirm(state: web::Data<AppState>, token: web::Path<String>) -> HttpResponse {
-    match state.scheduler.reconfirm(&token).await {
-        Ok(b) => token_json(
-            actix_web::http::StatusCode::OK,
-            booking_json(&state, &b, true),
-        ),
-        Err(e) => Failure::from(e).problem(),
-    }
+/// Record that the attendee will attend (idempotent)
+#[utoipa::path(post, path = "/api/v1/bookings/by-token/{token}/reconfirm", operation_id = "reconfirmByToken", tag = "public",
+    params(("token" = String, Path, pattern = "^[0-9a-f]{32}$", description = "The booking's reschedule token")),
+    responses(
+        (status = 200, description = "The booking", body = BookingBody),
+        (status = 404, description = "Unknown or malformed token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Moved or cancelled", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The meeting has started", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn reconfirm(state: web::Data<AppState>, token: web::Path<String>) -> ApiResult {
+    let b = state.scheduler.reconfirm(&token).await?;
+    Ok(token_json(StatusCode::OK, &booking_json(&state, &b, true)))
 }

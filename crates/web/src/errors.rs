@@ -1,16 +1,28 @@
-//! The one place where domain errors become HTTP statuses: problem+json (RFC 9457) for the API,
-//! and the same classification for pages. Internal causes are logged, never shown.
+//! The one place where failures become HTTP answers. [`Failure`] says what went wrong and maps
+//! it to a status, a problem `type`, a title and a detail; [`Error`] is the one error type
+//! handlers return (it implements [`ResponseError`]) and renders a failure for its audience:
+//! an RFC 9457 problem document for the APIs, an HTML page for the public pages and the
+//! host's dashboard. Internal causes are logged with their whole chain ([`chain`]), never shown.
 
-use actix_web::HttpResponse;
-use actix_web::http::StatusCode;
+use std::marker::PhantomData;
+
+use actix_web::cookie::Cookie;
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, ResponseError};
 use booking_core::TokenRefusal;
-use booking_core::service::{BookError, SlotsError, TokenActionError};
-use serde_json::json;
+use booking_core::desk::DeskError;
+use booking_core::service::{BookError, HostActionError, SlotsError, TokenActionError};
+use booking_core::subscriptions::SubscriptionError;
+use serde::Serialize;
+
+use crate::headers::token_page;
+use crate::views::message;
 
 /// What went wrong, in terms a client can act on.
 #[derive(Debug)]
 pub(crate) enum Failure {
-    /// No such link or booking (unknown and malformed tokens look the same).
+    /// No such link or booking (unknown and malformed tokens look the same; another host's
+    /// row looks missing).
     NotFound,
     /// The token no longer works for this.
     Refused(TokenRefusal),
@@ -24,6 +36,21 @@ pub(crate) enum Failure {
     Invalid(String),
     /// The host's calendar could not be read, so no slot can be promised.
     CalendarUnavailable,
+    /// No usable API key; the detail says what to send.
+    Unauthorized(&'static str),
+    /// The booking's state does not allow the host's action; the detail says why.
+    HostRefused(String),
+    /// Another link already uses the slug.
+    SlugTaken,
+    /// A host form whose CSRF token is missing or wrong (or whose session changed).
+    FormExpired,
+    /// No valid session: go and log in, then come back to `wanted`.
+    LoginRequired {
+        /// The path (and query) to return to.
+        wanted: String,
+        /// The session-removal cookie to send along (boxed: it is large, and rare).
+        removal: Box<Cookie<'static>>,
+    },
     /// A bug or an outage; the cause has been logged.
     Internal,
 }
@@ -33,10 +60,15 @@ impl Failure {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Malformed(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::FormExpired => StatusCode::FORBIDDEN,
             Self::Refused(TokenRefusal::Expired) => StatusCode::GONE,
-            Self::Refused(_) | Self::SlotUnavailable => StatusCode::CONFLICT,
+            Self::Refused(_) | Self::SlotUnavailable | Self::HostRefused(_) | Self::SlugTaken => {
+                StatusCode::CONFLICT
+            }
             Self::SameSlot | Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::CalendarUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::LoginRequired { .. } => StatusCode::SEE_OTHER,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -53,6 +85,11 @@ impl Failure {
             Self::Malformed(_) => "malformed-request",
             Self::Invalid(_) => "invalid-input",
             Self::CalendarUnavailable => "calendar-unavailable",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::HostRefused(_) => "host-action-refused",
+            Self::SlugTaken => "slug-taken",
+            Self::FormExpired => "form-expired",
+            Self::LoginRequired { .. } => "login-required",
             Self::Internal => "internal",
         }
     }
@@ -68,6 +105,11 @@ impl Failure {
             Self::Malformed(_) => "Malformed request",
             Self::Invalid(_) => "Invalid input",
             Self::CalendarUnavailable => "Availability cannot be checked right now",
+            Self::Unauthorized(_) => "API key required",
+            Self::HostRefused(_) => "Not possible in the booking's current state",
+            Self::SlugTaken => "The slug is already taken",
+            Self::FormExpired => "This form has expired",
+            Self::LoginRequired { .. } => "Login required",
             Self::Internal => "Something went wrong on our side",
         }
     }
@@ -82,33 +124,115 @@ impl Failure {
             Self::Refused(TokenRefusal::Expired) => "Bookings can be changed only until the meeting starts.".into(),
             Self::SlotUnavailable => "Someone else may have just taken it. Please pick another time.".into(),
             Self::SameSlot => "Pick a different time to reschedule.".into(),
-            Self::Malformed(message) | Self::Invalid(message) => message.clone(),
+            Self::Malformed(message) | Self::Invalid(message) | Self::HostRefused(message) => message.clone(),
+            Self::Unauthorized(detail) => (*detail).to_owned(),
+            Self::SlugTaken => "Another link uses this slug; pick another.".into(),
+            Self::FormExpired => "The form did not come from this site, or your session changed since it was shown. \
+             Nothing was changed. Go back, reload the page and try again.".into(),
+            Self::LoginRequired { .. } => "Log in to see this page.".into(),
             Self::CalendarUnavailable => "The host's calendar could not be read. Please try again in a few minutes.".into(),
             Self::Internal => "Please try again. If it keeps happening, contact the host.".into(),
         }
     }
 
-    /// An RFC 9457 problem document.
-    pub(crate) fn problem(&self) -> HttpResponse {
-        let body = json!({
-            "type": format!("https://slotkeeper.dev/problems/{}", self.code()),
-            "title": self.title(),
-            "status": self.status().as_u16(),
-            "detail": self.detail(),
-        });
-        HttpResponse::build(self.status())
-            .content_type("application/problem+json")
-            .body(body.to_string())
+    /// The problem document's body.
+    pub(crate) fn problem_body(&self) -> Problem {
+        Problem {
+            kind: format!("https://slotkeeper.dev/problems/{}", self.code()),
+            title: self.title().to_owned(),
+            status: self.status().as_u16(),
+            detail: Some(self.detail()),
+        }
     }
 
-    fn internal(error: &dyn std::error::Error) -> Self {
+    /// An RFC 9457 problem document.
+    pub(crate) fn problem(&self) -> HttpResponse {
+        let mut resp = HttpResponse::build(self.status())
+            .content_type("application/problem+json")
+            .body(serde_json::to_string(&self.problem_body()).unwrap_or_default());
+        if matches!(self, Self::Unauthorized(_)) {
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer realm=\"slotkeeper\""),
+            );
+        }
+        resp
+    }
+
+    /// A public page for the failure, with its status.
+    pub(crate) fn page(&self) -> HttpResponse {
+        html(
+            self.status(),
+            message::message_page(self.title(), &self.detail(), None),
+        )
+    }
+
+    /// The same with the token-page headers (no referrer, no caching).
+    pub(crate) fn token_page(&self) -> HttpResponse {
+        let mut builder = HttpResponse::build(self.status());
+        token_page(&mut builder)
+            .content_type("text/html; charset=utf-8")
+            .body(message::message_page(self.title(), &self.detail(), None).into_string())
+    }
+
+    /// A host dashboard page for the failure: private, never cached; a missing session
+    /// redirects to the login page.
+    pub(crate) fn host_page(&self) -> HttpResponse {
+        let (title, detail) = match self {
+            Self::LoginRequired { wanted, removal } => {
+                return HttpResponse::SeeOther()
+                    .insert_header((
+                        header::LOCATION,
+                        format!("/login?next={}", crate::headers::encode(wanted)),
+                    ))
+                    .insert_header((header::CACHE_CONTROL, "no-store"))
+                    .cookie((**removal).clone())
+                    .finish();
+            }
+            Self::NotFound => (
+                "Not found",
+                "There is nothing here, or it is not yours to see.".to_owned(),
+            ),
+            Self::Internal => (
+                "Something went wrong on our side",
+                "Please try again. If it keeps happening, check the server log.".to_owned(),
+            ),
+            other => (other.title(), other.detail()),
+        };
+        HttpResponse::build(self.status())
+            .content_type("text/html; charset=utf-8")
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(message::message_page(title, &detail, None).into_string())
+    }
+
+    /// Logs `error`'s cause chain and answers as an internal failure.
+    pub(crate) fn internal(error: &dyn std::error::Error) -> Self {
         tracing::error!(error = %chain(error), "request failed");
         Self::Internal
     }
 }
 
-/// "outer: inner: innermost", for logs.
-fn chain(error: &dyn std::error::Error) -> String {
+fn html(status: StatusCode, markup: maud::Markup) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(markup.into_string())
+}
+
+/// An RFC 9457 problem document, as every API error answer carries it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Problem {
+    /// `https://slotkeeper.dev/problems/<code>`.
+    #[serde(rename = "type")]
+    #[schema(rename = "type")]
+    pub(crate) kind: String,
+    pub(crate) title: String,
+    pub(crate) status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) detail: Option<String>,
+}
+
+/// "outer: inner: innermost", for logs: the one cause-chain formatter.
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -117,6 +241,117 @@ fn chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// Who reads the answer, so how a [`Failure`] is rendered.
+pub(crate) trait Audience: 'static {
+    /// The answer for `failure`.
+    fn render(failure: &Failure) -> HttpResponse;
+}
+
+/// JSON clients: problem documents.
+#[derive(Debug)]
+pub(crate) enum Api {}
+/// The host's dashboard: HTML pages, login redirects.
+#[derive(Debug)]
+pub(crate) enum HostPage {}
+
+impl Audience for Api {
+    fn render(failure: &Failure) -> HttpResponse {
+        failure.problem()
+    }
+}
+
+impl Audience for HostPage {
+    fn render(failure: &Failure) -> HttpResponse {
+        failure.host_page()
+    }
+}
+
+/// The error every handler returns: a [`Failure`], rendered for audience `A`.
+pub(crate) struct Error<A: Audience = Api> {
+    failure: Failure,
+    audience: PhantomData<A>,
+}
+
+impl<A: Audience> std::fmt::Debug for Error<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.failure.fmt(f)
+    }
+}
+
+impl<A: Audience> std::fmt::Display for Error<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.failure.title())
+    }
+}
+
+impl<A: Audience> ResponseError for Error<A> {
+    fn status_code(&self) -> StatusCode {
+        self.failure.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        A::render(&self.failure)
+    }
+}
+
+impl<A: Audience> From<Failure> for Error<A> {
+    fn from(failure: Failure) -> Self {
+        Self {
+            failure,
+            audience: PhantomData,
+        }
+    }
+}
+
+/// Converts a library error into [`Failure`] and so into every [`Error`].
+macro_rules! into_error {
+    ($($source:ty),* $(,)?) => {$(
+        impl<A: Audience> From<$source> for Error<A> {
+            fn from(e: $source) -> Self {
+                Failure::from(e).into()
+            }
+        }
+    )*};
+}
+
+into_error!(
+    SlotsError,
+    BookError,
+    TokenActionError,
+    HostActionError,
+    DeskError,
+    SubscriptionError,
+    booking_core::ports::StoreError,
+);
+
+impl From<HostActionError> for Failure {
+    fn from(e: HostActionError) -> Self {
+        match e {
+            HostActionError::NotFound => Self::NotFound,
+            HostActionError::Refused(r) => Self::HostRefused(format!("{r}.")),
+            HostActionError::Store(e) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<DeskError> for Failure {
+    fn from(e: DeskError) -> Self {
+        match e {
+            DeskError::NotFound => Self::NotFound,
+            DeskError::Store(e) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<SubscriptionError> for Failure {
+    fn from(e: SubscriptionError) -> Self {
+        match e {
+            SubscriptionError::NotFound | SubscriptionError::UnknownHost => Self::NotFound,
+            SubscriptionError::Store(e) => Self::internal(&e),
+        }
+    }
 }
 
 impl From<SlotsError> for Failure {

@@ -1,38 +1,9 @@
-//! Request input: extractor settings that answer malformed input with problem+json, and the
-//! checks that turn raw fields into domain values, collecting every message for the form.
+//! Request input: the checks that turn raw fields into domain values, collecting every message
+//! for the form. (Input that cannot even be read is refused in `reject`.)
 
-use actix_web::error::InternalError;
-use actix_web::web;
 use booking_core::TimeZoneName;
 use booking_core::invitee::{Answers, Email, Invitee, PersonName, Phone, Reason};
 use chrono::{DateTime, Utc};
-
-use crate::errors::Failure;
-
-fn reject(message: String) -> actix_web::Error {
-    InternalError::from_response(message.clone(), Failure::Malformed(message).problem()).into()
-}
-
-pub(crate) fn json_config() -> web::JsonConfig {
-    web::JsonConfig::default()
-        .limit(256 * 1024)
-        .error_handler(|e, _| reject(format!("the JSON body could not be read: {e}")))
-}
-
-pub(crate) fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default()
-        .error_handler(|e, _| reject(format!("invalid query parameters: {e}")))
-}
-
-pub(crate) fn form_config() -> web::FormConfig {
-    web::FormConfig::default()
-        .limit(256 * 1024)
-        .error_handler(|e, _| reject(format!("the form could not be read: {e}")))
-}
-
-pub(crate) fn path_config() -> web::PathConfig {
-    web::PathConfig::default().error_handler(|e, _| reject(format!("invalid path: {e}")))
-}
 
 /// Messages per form field, in the order found.
 #[derive(Debug, Default, Clone)]

@@ -1,5 +1,6 @@
 //! Response headers: a restrictive Content-Security-Policy everywhere, and the extra privacy
-//! headers of pages whose URL holds a token. Also the log redaction of tokens.
+//! headers of pages whose URL holds a token. Also the log redaction of tokens, and the
+//! percent-encoding of query components for the URLs we put in `Location`.
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::DefaultHeaders;
@@ -39,6 +40,19 @@ pub fn redact_tokens(path: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("/")
+}
+
+/// Percent-encodes a query component.
+pub(crate) fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
-//! Slotkeeper's HTTP surface: the public booking pages (book, reschedule, cancel, reconfirm)
-//! and the public JSON API. Handlers turn requests into domain values, call the
-//! [`Scheduler`](booking_core::Scheduler), and hand view models to `views`; they never build
-//! HTML themselves.
+//! Slotkeeper's HTTP surface: the public booking pages (book, reschedule, cancel, reconfirm),
+//! the public JSON API, the host's side ([`host`]) and the OpenAPI document generated from the
+//! API handlers. Handlers turn requests into domain values, call the
+//! [`Scheduler`](booking_core::Scheduler) (or the host's desk), and hand view models to
+//! `views`; they never build HTML themselves. Failures become answers in one place (`errors`).
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ pub mod host;
 mod openapi;
 mod pages;
 mod present;
+mod reject;
 mod views;
 
 pub use headers::{redact_tokens, security_headers};
@@ -70,11 +72,12 @@ impl AppState {
 /// Registers every public route (pages, JSON API, static assets). Wrap the app in
 /// [`security_headers`] to send the Content-Security-Policy on every response.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(forms::json_config())
-        .app_data(forms::query_config())
-        .app_data(forms::form_config())
-        .app_data(forms::path_config());
+    cfg.app_data(reject::json_config())
+        .app_data(reject::query_config())
+        .app_data(reject::form_config())
+        .app_data(reject::path_config());
     // Before the public API: its `/api/v1` scope answers every path under it.
+    openapi::configure(cfg);
     host::configure(cfg);
     api::configure(cfg);
     pages::configure(cfg);

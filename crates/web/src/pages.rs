@@ -1,7 +1,7 @@
 //! Public page handlers: build view models from the use cases' answers. GET never changes
 //! state (mail scanners prefetch links); every change is a POST answered with a redirect.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
@@ -13,22 +13,73 @@ use booking_core::service::{BookingRequest, TokenActionError};
 use booking_core::{TimeRange, TimeZoneName};
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use maud::Markup;
+use serde::Deserialize;
 
 use crate::AppState;
 use crate::errors::Failure;
 use crate::forms::{
     FieldErrors, InviteeInput, parse_answers, parse_instant, parse_invitee, parse_reason,
 };
-use crate::headers::token_page;
+use crate::headers::{encode, token_page};
 use crate::present::{actor_label, day_label, group_by_day, rfc3339, slot_label};
 use crate::views::book::{BookingFormView, ConfirmedView, SlotPickerView};
 use crate::views::token::{CancelState, CancelView, ReconfirmView, RescheduleView};
-use crate::views::{DayView, PickerNav, SlotView, book, message, token};
+use crate::views::{DayView, PickerNav, SlotView, book, token};
 
 /// Days shown per page of a slot picker.
 const PICKER_DAYS: u64 = 7;
 
-type Query = web::Query<HashMap<String, String>>;
+type Query = web::Query<PageFields>;
+
+/// What the public pages read from a query or a posted form: the reader's zone, the picker's
+/// first day, the chosen start, the booking and reason fields, UTM tracking, and the answers
+/// to a link's questions (`q0`, `q1`, … — as many as the link asks).
+#[derive(Debug, Default, Clone, Deserialize)]
+struct PageFields {
+    tz: Option<String>,
+    from: Option<String>,
+    start: Option<String>,
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    reason: Option<String>,
+    utm_source: Option<String>,
+    utm_medium: Option<String>,
+    utm_campaign: Option<String>,
+    utm_term: Option<String>,
+    utm_content: Option<String>,
+    /// Everything else; only `q<n>` is read.
+    #[serde(flatten)]
+    answers: BTreeMap<String, String>,
+}
+
+impl PageFields {
+    /// A field by its name.
+    fn get(&self, key: &str) -> Option<&String> {
+        match key {
+            "tz" => self.tz.as_ref(),
+            "from" => self.from.as_ref(),
+            "start" => self.start.as_ref(),
+            "name" => self.name.as_ref(),
+            "email" => self.email.as_ref(),
+            "phone" => self.phone.as_ref(),
+            "reason" => self.reason.as_ref(),
+            "utm_source" => self.utm_source.as_ref(),
+            "utm_medium" => self.utm_medium.as_ref(),
+            "utm_campaign" => self.utm_campaign.as_ref(),
+            "utm_term" => self.utm_term.as_ref(),
+            "utm_content" => self.utm_content.as_ref(),
+            answer => self.answers.get(answer),
+        }
+    }
+
+    /// The UTM fields given, as (key, value).
+    fn tracking(&self) -> impl Iterator<Item = (&str, &str)> {
+        UtmParam::ALL
+            .iter()
+            .filter_map(|p| self.get(p.key()).map(|v| (p.key(), v.as_str())))
+    }
+}
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(
@@ -81,20 +132,14 @@ fn ok_html(markup: Markup) -> HttpResponse {
     html(actix_web::http::StatusCode::OK, markup)
 }
 
-/// A page for a failure, with its status.
+/// A page for a failure, with its status (rendered in `errors`, the one mapping).
 fn failure_page(failure: &Failure) -> HttpResponse {
-    html(
-        failure.status(),
-        message::message_page(failure.title(), &failure.detail(), None),
-    )
+    failure.page()
 }
 
 /// The same with the token-page headers.
 fn token_failure_page(failure: &Failure) -> HttpResponse {
-    let mut builder = HttpResponse::build(failure.status());
-    token_page(&mut builder)
-        .content_type("text/html; charset=utf-8")
-        .body(message::message_page(failure.title(), &failure.detail(), None).into_string())
+    failure.token_page()
 }
 
 fn token_html(status: actix_web::http::StatusCode, markup: Markup) -> HttpResponse {
@@ -112,7 +157,7 @@ fn see_other(location: &str) -> HttpResponse {
 }
 
 /// The reader's zone: `tz` if valid, else the fallback.
-fn zone_from(query: &HashMap<String, String>, fallback: TimeZoneName) -> TimeZoneName {
+fn zone_from(query: &PageFields, fallback: TimeZoneName) -> TimeZoneName {
     query
         .get("tz")
         .and_then(|z| TimeZoneName::parse(z).ok())
@@ -121,7 +166,7 @@ fn zone_from(query: &HashMap<String, String>, fallback: TimeZoneName) -> TimeZon
 
 /// The picker's window: `PICKER_DAYS` local days from `from` (default: today) in `zone`.
 fn picker_window(
-    query: &HashMap<String, String>,
+    query: &PageFields,
     zone: TimeZoneName,
     now: DateTime<Utc>,
 ) -> (NaiveDate, TimeRange) {
@@ -152,7 +197,7 @@ fn local_midnight(date: NaiveDate, zone: TimeZoneName) -> DateTime<Utc> {
         .map_or_else(|| Utc.from_utc_datetime(&naive), |t| t.with_timezone(&Utc))
 }
 
-fn utm_pairs(query: &HashMap<String, String>) -> Vec<(String, String)> {
+fn utm_pairs(query: &PageFields) -> Vec<(String, String)> {
     UtmParam::ALL
         .iter()
         .filter_map(|p| {
@@ -171,19 +216,6 @@ fn query_string(pairs: &[(String, String)]) -> String {
         out.push_str(&encode(k));
         out.push('=');
         out.push_str(&encode(v));
-    }
-    out
-}
-
-/// Percent-encodes a query component.
-pub(crate) fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
     }
     out
 }
@@ -292,7 +324,7 @@ async fn picker(
     state: &AppState,
     link: &booking_core::link::BookingLink,
     zone: TimeZoneName,
-    query: &HashMap<String, String>,
+    query: &PageFields,
     notice: Option<String>,
     status: actix_web::http::StatusCode,
 ) -> HttpResponse {
@@ -327,7 +359,7 @@ async fn picker(
 async fn book_submit(
     state: web::Data<AppState>,
     slug: web::Path<String>,
-    form: web::Form<HashMap<String, String>>,
+    form: web::Form<PageFields>,
 ) -> HttpResponse {
     let Ok(slug) = Slug::parse(&slug) else {
         return failure_page(&Failure::NotFound);
@@ -361,7 +393,7 @@ async fn book_submit(
         .collect();
     let answers = parse_answers(pairs.clone(), &mut errors);
     let start = parse_instant(&field("start"), "start", &mut errors);
-    let tracking = Tracking::from_pairs(form.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let tracking = Tracking::from_pairs(form.tracking());
     let (Some(invitee), Some(start), true) = (invitee, start, errors.is_empty()) else {
         let when = start
             .and_then(|s| TimeRange::starting_at(s, link.rules().duration()).ok())
@@ -502,7 +534,7 @@ async fn invite(state: web::Data<AppState>, token: web::Path<String>) -> HttpRes
 async fn reschedule_view(
     state: &AppState,
     token: &str,
-    query: &HashMap<String, String>,
+    query: &PageFields,
     notice: Option<String>,
     errors: FieldErrors,
     reason: String,
@@ -560,7 +592,7 @@ async fn reschedule_page(
 async fn reschedule_submit(
     state: web::Data<AppState>,
     token: web::Path<String>,
-    form: web::Form<HashMap<String, String>>,
+    form: web::Form<PageFields>,
 ) -> HttpResponse {
     let form = form.into_inner();
     let mut errors = FieldErrors::default();
@@ -666,7 +698,7 @@ async fn cancel_page(state: web::Data<AppState>, token: web::Path<String>) -> Ht
 async fn cancel_submit(
     state: web::Data<AppState>,
     token: web::Path<String>,
-    form: web::Form<HashMap<String, String>>,
+    form: web::Form<PageFields>,
 ) -> HttpResponse {
     let mut errors = FieldErrors::default();
     let text = form.get("reason").cloned().unwrap_or_default();

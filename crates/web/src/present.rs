@@ -4,7 +4,10 @@ use booking_core::booking::{Booking, Status};
 use booking_core::invitee::UtmParam;
 use booking_core::{TimeRange, TimeZoneName};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::AppState;
 
@@ -71,58 +74,168 @@ pub(crate) fn actor_label(actor: booking_core::Actor) -> &'static str {
     }
 }
 
+/// A time range as the API returns it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SlotBody {
+    #[schema(format = DateTime)]
+    pub(crate) start: String,
+    #[schema(format = DateTime)]
+    pub(crate) end: String,
+}
+
+impl SlotBody {
+    /// `range` in `zone`'s offsets (UTC when `None`).
+    pub(crate) fn of(range: TimeRange, zone: Option<TimeZoneName>) -> Self {
+        Self {
+            start: rfc3339(range.start(), zone),
+            end: rfc3339(range.end(), zone),
+        }
+    }
+}
+
+/// A booking's state.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum StatusName {
+    Confirmed,
+    Rescheduled,
+    Cancelled,
+    NoShow,
+}
+
+impl StatusName {
+    fn of(status: &Status) -> Self {
+        match status {
+            Status::Confirmed => Self::Confirmed,
+            Status::Rescheduled { .. } => Self::Rescheduled,
+            Status::Cancelled(_) => Self::Cancelled,
+            Status::NoShow { .. } => Self::NoShow,
+        }
+    }
+}
+
+/// Who booked.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct InviteeBody {
+    name: String,
+    #[schema(format = Email)]
+    email: String,
+    phone: Option<String>,
+    /// IANA zone, e.g. Europe/Berlin.
+    timezone: String,
+}
+
+/// One answer to a link's question.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AnswerBody {
+    pub(crate) question: String,
+    #[schema(max_length = 10000)]
+    pub(crate) answer: String,
+}
+
+/// Who cancelled, when and why.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CancellationBody {
+    /// attendee, host, calendar or system.
+    by: String,
+    reason: Option<String>,
+    #[schema(format = DateTime)]
+    at: String,
+}
+
+/// A booking as the API returns it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Booking)]
+pub(crate) struct BookingBody {
+    #[schema(format = "uuid")]
+    id: String,
+    /// The first booking's id, stable across reschedules.
+    #[schema(format = "uuid")]
+    chain_id: String,
+    status: StatusName,
+    #[schema(format = DateTime)]
+    start: String,
+    #[schema(format = DateTime)]
+    end: String,
+    invitee: InviteeBody,
+    answers: Vec<AnswerBody>,
+    /// utm_source, utm_medium, utm_campaign, utm_term, utm_content.
+    tracking: BTreeMap<String, String>,
+    #[schema(format = "uuid")]
+    previous_id: Option<String>,
+    #[schema(format = "uuid")]
+    next_id: Option<String>,
+    cancellation: Option<CancellationBody>,
+    #[schema(format = DateTime)]
+    reconfirmed_at: Option<String>,
+    #[schema(format = DateTime)]
+    created_at: String,
+    /// Only while the token is live (treat it like a password).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[0-9a-f]{32}$")]
+    reschedule_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reschedule_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cancel_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reconfirm_url: Option<String>,
+}
+
 /// A booking as the API returns it. Token and links are included only while the token is
 /// live: whoever holds a dead token learns the state, not a new credential.
-pub(crate) fn booking_json(state: &AppState, b: &Booking, live: bool) -> Value {
+pub(crate) fn booking_json(state: &AppState, b: &Booking, live: bool) -> BookingBody {
     let token = b.token().expose();
-    let cancellation = b.cancellation().map(|c| {
-        json!({
-            "by": c.by.as_str(),
-            "reason": c.reason.as_ref().map(|r| r.as_str()),
-            "at": rfc3339(c.at, None),
-        })
-    });
-    let answers: Vec<Value> = b
-        .answers()
-        .pairs()
-        .iter()
-        .map(|(q, a)| json!({"question": q, "answer": a}))
-        .collect();
-    let tracking: serde_json::Map<String, Value> = UtmParam::ALL
-        .iter()
-        .filter_map(|p| {
-            b.tracking()
-                .get(*p)
-                .map(|v| (p.key().to_owned(), Value::from(v)))
-        })
-        .collect();
-    let mut body = json!({
-        "id": b.id().to_string(),
-        "chain_id": b.chain().to_string(),
-        "status": b.status().name(),
-        "start": rfc3339(b.slot().start(), None),
-        "end": rfc3339(b.slot().end(), None),
-        "invitee": {
-            "name": b.invitee().name().as_str(),
-            "email": b.invitee().email().as_str(),
-            "phone": b.invitee().phone().map(|p| p.as_str()),
-            "timezone": b.invitee().time_zone().name(),
+    let live = live && matches!(b.status(), Status::Confirmed);
+    let link = |kind: &str| live.then(|| state.url(&format!("/book/{kind}/{token}")));
+    BookingBody {
+        id: b.id().to_string(),
+        chain_id: b.chain().to_string(),
+        status: StatusName::of(b.status()),
+        start: rfc3339(b.slot().start(), None),
+        end: rfc3339(b.slot().end(), None),
+        invitee: InviteeBody {
+            name: b.invitee().name().as_str().to_owned(),
+            email: b.invitee().email().as_str().to_owned(),
+            phone: b.invitee().phone().map(|p| p.as_str().to_owned()),
+            timezone: b.invitee().time_zone().name().to_owned(),
         },
-        "answers": answers,
-        "tracking": tracking,
-        "previous_id": b.previous().map(|id| id.to_string()),
-        "next_id": b.next().map(|id| id.to_string()),
-        "cancellation": cancellation,
-        "reconfirmed_at": b.reconfirmed_at().map(|t| rfc3339(t, None)),
-        "created_at": rfc3339(b.created_at(), None),
-    });
-    if live && matches!(b.status(), Status::Confirmed) {
-        body["reschedule_token"] = json!(token);
-        body["reschedule_url"] = json!(state.url(&format!("/book/reschedule/{token}")));
-        body["cancel_url"] = json!(state.url(&format!("/book/cancel/{token}")));
-        body["reconfirm_url"] = json!(state.url(&format!("/book/reconfirm/{token}")));
+        answers: b
+            .answers()
+            .pairs()
+            .iter()
+            .map(|(q, a)| AnswerBody {
+                question: q.clone(),
+                answer: a.clone(),
+            })
+            .collect(),
+        tracking: UtmParam::ALL
+            .iter()
+            .filter_map(|p| {
+                b.tracking()
+                    .get(*p)
+                    .map(|v| (p.key().to_owned(), v.to_owned()))
+            })
+            .collect(),
+        previous_id: b.previous().map(|id| id.to_string()),
+        next_id: b.next().map(|id| id.to_string()),
+        cancellation: b.cancellation().map(|c| CancellationBody {
+            by: c.by.as_str().to_owned(),
+            reason: c.reason.as_ref().map(|r| r.as_str().to_owned()),
+            at: rfc3339(c.at, None),
+        }),
+        reconfirmed_at: b.reconfirmed_at().map(|t| rfc3339(t, None)),
+        created_at: rfc3339(b.created_at(), None),
+        reschedule_token: live.then(|| token.to_owned()),
+        reschedule_url: link("reschedule"),
+        cancel_url: link("cancel"),
+        reconfirm_url: link("reconfirm"),
     }
-    body
 }
 
 #[cfg(test)]

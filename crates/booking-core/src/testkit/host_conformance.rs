@@ -49,13 +49,13 @@ macro_rules! host_conformance_tests {
     };
 }
 
-fn at(hour: u32, minute: u32) -> DateTime<Utc> {
+pub(crate) fn at(hour: u32, minute: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2027, 3, 1, hour, minute, 0)
         .single()
         .expect("valid time")
 }
 
-fn host(n: u128, email: &str) -> Host {
+pub(crate) fn host(n: u128, email: &str) -> Host {
     Host::new(
         HostId::from_uuid(Uuid::from_u128(0x4057_1000 + n)),
         PersonName::parse("Desk Host").expect("valid"),
@@ -71,7 +71,7 @@ fn phc(n: u32) -> PasswordHash {
     .expect("valid")
 }
 
-fn link(n: u128, host: HostId, slug: &str, create_deal: bool) -> BookingLink {
+pub(crate) fn link(n: u128, host: HostId, slug: &str, create_deal: bool) -> BookingLink {
     let rules = RulesDraft::weekdays(
         TimeZoneName::parse("UTC").expect("zone"),
         DayPeriod::parse("09:00-17:00").expect("period"),
@@ -92,7 +92,7 @@ fn link(n: u128, host: HostId, slug: &str, create_deal: bool) -> BookingLink {
     .expect("link")
 }
 
-fn request(start: DateTime<Utc>, name: &str) -> BookingRequest {
+pub(crate) fn request(start: DateTime<Utc>, name: &str) -> BookingRequest {
     BookingRequest {
         start,
         invitee: Invitee::new(
@@ -110,10 +110,10 @@ fn request(start: DateTime<Utc>, name: &str) -> BookingRequest {
     }
 }
 
-type TestScheduler<S> = Scheduler<S, ManualClock, SequentialTokens, FixedBusy>;
+pub(crate) type TestScheduler<S> = Scheduler<S, ManualClock, SequentialTokens, FixedBusy>;
 
 /// A fresh store with one host and a deal-making link `sales`, the clock at Monday 07:00.
-async fn world<F>(factory: &F) -> (F::Store, TestScheduler<F::Store>, ManualClock, Host)
+pub(crate) async fn world<F>(factory: &F) -> (F::Store, TestScheduler<F::Store>, ManualClock, Host)
 where
     F: StoreFactory,
     F::Store: AccountStore + DealStore + LinkDirectory,

@@ -25,6 +25,7 @@ mod accounts;
 pub mod attempts_conformance;
 pub mod conformance;
 mod deals;
+pub mod desk_conformance;
 pub mod host_conformance;
 pub mod model;
 mod outbox;

@@ -1,5 +1,5 @@
-//! Who is asking: password hashing (argon2id), the session cookie, CSRF tokens, login rate
-//! limiting, and API keys for the host JSON API.
+//! Who is asking: password hashing (argon2id), the session cookie, CSRF tokens and login rate
+//! limiting. The extractors built on them (`LoggedIn`, `Posted`, `ApiHost`) live in `extract`.
 //!
 //! The session lives entirely in one cookie, encrypted and authenticated (AES-256-GCM via
 //! actix-web's private cookie jar) with a key derived from the application secret, sent
@@ -7,21 +7,16 @@
 //! host's id, a CSRF token, when it was issued (sessions last 12 hours) and a fingerprint of
 //! the password hash, so changing the password ends every other session.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use actix_web::HttpRequest;
 use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::cookie::{Cookie, CookieJar, Key, SameSite};
-use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse};
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Argon2, Params};
 use booking_core::HostId;
-use booking_core::accounts::{
-    Account, ApiKey, ApiKeySecret, AttemptLimit, LoginAttempts, PasswordHash,
-};
-use booking_core::link::Host;
+use booking_core::accounts::{Account, AttemptLimit, LoginAttempts, PasswordHash};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -36,9 +31,10 @@ const SESSION_LIFETIME: TimeDelta = TimeDelta::hours(12);
 /// Failed logins allowed per login name, and per client address, in [`LIMIT_WINDOW`].
 const FAILURES_PER_LOGIN: u32 = 5;
 const FAILURES_PER_CLIENT: u32 = 20;
-const LIMIT_WINDOW: TimeDelta = TimeDelta::minutes(15);
+
 /// Password checks that may run at once; more logins meanwhile are answered 503 at once.
 pub(crate) const MAX_CONCURRENT_HASHES: usize = 8;
+const LIMIT_WINDOW: TimeDelta = TimeDelta::minutes(15);
 
 /// Why a password was not accepted for hashing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -146,17 +142,10 @@ struct SessionData {
 pub(crate) struct Session {
     pub(crate) host: Option<HostId>,
     pub(crate) csrf: String,
-    password: String,
+    pub(crate) password: String,
 }
 
-/// A logged-in host.
-#[derive(Debug, Clone)]
-pub(crate) struct LoggedIn {
-    pub(crate) host: Host,
-    pub(crate) csrf: String,
-}
-
-fn fingerprint(hash: &PasswordHash) -> String {
+pub(crate) fn fingerprint(hash: &PasswordHash) -> String {
     Sha256::digest(hash.as_str().as_bytes())
         .iter()
         .take(8)
@@ -243,65 +232,6 @@ pub(crate) fn removal_cookie(state: &AppState) -> Cookie<'static> {
     cookie
 }
 
-/// Redirect to the login page, remembering where the host wanted to go.
-fn to_login(req: &HttpRequest, state: &AppState) -> HttpResponse {
-    let wanted = req
-        .uri()
-        .path_and_query()
-        .map_or("/calendar", |p| p.as_str());
-    HttpResponse::SeeOther()
-        .insert_header((
-            header::LOCATION,
-            format!("/login?next={}", crate::pages::encode(wanted)),
-        ))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .cookie(removal_cookie(state))
-        .finish()
-}
-
-/// The logged-in host, or the response to send instead: 404 when the host side is off, a
-/// redirect to the login page without a valid session.
-pub(crate) async fn require_host(
-    req: &HttpRequest,
-    state: &AppState,
-) -> Result<(std::sync::Arc<HostSide>, LoggedIn), HttpResponse> {
-    let Some(side) = state.host.clone() else {
-        return Err(super::pages::not_found_page());
-    };
-    let now = booking_core::ports::Clock::now(state.scheduler.clock());
-    let Some(session) = read_session(req, &side, now) else {
-        return Err(to_login(req, state));
-    };
-    let Some(host_id) = session.host else {
-        return Err(to_login(req, state));
-    };
-    let account = match side.accounts.account(host_id).await {
-        Ok(Some(account)) => account,
-        Ok(None) => return Err(to_login(req, state)),
-        Err(e) => return Err(super::pages::store_failure_page(&e)),
-    };
-    if !constant_time_eq(
-        fingerprint(account.password()).as_bytes(),
-        session.password.as_bytes(),
-    ) {
-        // The password changed since this session was made.
-        return Err(to_login(req, state));
-    }
-    let host = match booking_core::ports::BookingStore::host(state.scheduler.store(), host_id).await
-    {
-        Ok(Some(host)) => host,
-        Ok(None) => return Err(to_login(req, state)),
-        Err(e) => return Err(super::pages::store_failure_page(&e)),
-    };
-    Ok((
-        side,
-        LoggedIn {
-            host,
-            csrf: session.csrf,
-        },
-    ))
-}
-
 /// Compares without an early exit, so the time taken does not tell how much matched.
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
@@ -314,52 +244,9 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     diff == 0
 }
 
-/// Checks the form's `csrf` field against the session's token.
-pub(crate) fn csrf_ok(expected: &str, form: &HashMap<String, String>) -> bool {
-    form.get("csrf").is_some_and(|given| {
-        !expected.is_empty() && constant_time_eq(given.as_bytes(), expected.as_bytes())
-    })
-}
-
-/// The host an API key acts for: `Authorization: Bearer sk_…`, live, of an existing host.
-pub(crate) enum KeyRefusal {
-    /// No host side configured.
-    Off,
-    /// No `Authorization: Bearer` header.
-    Missing,
-    /// Malformed, unknown or revoked.
-    Invalid,
-    /// Storage failed.
-    Store(booking_core::ports::StoreError),
-}
-
-pub(crate) async fn api_host(
-    req: &HttpRequest,
-    state: &AppState,
-) -> Result<(std::sync::Arc<HostSide>, Host, ApiKey), KeyRefusal> {
-    let side = state.host.clone().ok_or(KeyRefusal::Off)?;
-    let value = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or(KeyRefusal::Missing)?;
-    let (scheme, token) = value.trim().split_once(' ').ok_or(KeyRefusal::Missing)?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(KeyRefusal::Missing);
-    }
-    let secret = ApiKeySecret::parse(token.trim()).map_err(|_| KeyRefusal::Invalid)?;
-    let key = side
-        .accounts
-        .api_key_by_hash(&secret.hash())
-        .await
-        .map_err(KeyRefusal::Store)?
-        .filter(ApiKey::is_live)
-        .ok_or(KeyRefusal::Invalid)?;
-    let host = booking_core::ports::BookingStore::host(state.scheduler.store(), key.host())
-        .await
-        .map_err(KeyRefusal::Store)?
-        .ok_or(KeyRefusal::Invalid)?;
-    Ok((side, host, key))
+/// Checks a form's `csrf` field against the session's token.
+pub(crate) fn csrf_ok(expected: &str, given: &str) -> bool {
+    !expected.is_empty() && constant_time_eq(given.as_bytes(), expected.as_bytes())
 }
 
 /// Login attempts per login name and per client address in a [`LIMIT_WINDOW`], counted in the

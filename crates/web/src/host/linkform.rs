@@ -2,7 +2,7 @@
 //! into one input shape, then checked field by field into domain values, collecting every
 //! message so the form can come back with all of them at once.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use booking_core::TimeZoneName;
 use booking_core::availability::{
@@ -10,7 +10,7 @@ use booking_core::availability::{
 };
 use booking_core::link::{BookingLink, InvalidLink, LinkSettings, ReconfirmationPolicy, Slug};
 use chrono::{NaiveDate, TimeDelta, Weekday};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::forms::FieldErrors;
 
@@ -26,23 +26,27 @@ pub(crate) const DAYS: [(&str, Weekday); 7] = [
 ];
 
 /// Hours before the meeting to ask for reconfirmation, and to cancel without it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Reconfirmation)]
 pub(crate) struct ReconfirmInput {
     pub(crate) ask_hours_before: i64,
     pub(crate) cancel_hours_before: i64,
 }
 
 /// Every setting of a link, unchecked (the JSON API's body).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LinkInput {
+    #[schema(pattern = "^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")]
     pub(crate) slug: String,
+    #[schema(max_length = 200)]
     pub(crate) title: String,
     #[serde(default)]
     pub(crate) description: Option<String>,
     #[serde(default)]
     pub(crate) location: Option<String>,
+    /// IANA zone of the hours.
     pub(crate) time_zone: String,
     pub(crate) duration_minutes: i64,
     #[serde(default)]
@@ -357,7 +361,7 @@ impl LinkInput {
     /// Reads the HTML form: numbers as text, one period list per weekday (`hours_mon`:
     /// `09:00-12:00, 13:00-17:00`), overrides one per line (`2027-03-03 closed` or
     /// `2027-03-06 10:00-12:00`), questions one per line.
-    pub(crate) fn from_form(form: &HashMap<String, String>, errors: &mut FieldErrors) -> Self {
+    pub(crate) fn from_form(form: &LinkForm, errors: &mut FieldErrors) -> Self {
         let text = |k: &str| form.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
         let optional = |k: &str| Some(text(k)).filter(|v| !v.is_empty());
         let mut number = |k: &'static str, default: Option<i64>| -> Option<i64> {
@@ -445,6 +449,75 @@ impl LinkInput {
     }
 }
 
+/// The link form as posted: every field is text (numbers are checked by
+/// [`LinkInput::from_form`], so that what was typed can be shown back with its error).
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct LinkForm {
+    #[serde(default)]
+    pub(crate) csrf: String,
+    pub(crate) slug: Option<String>,
+    pub(crate) title: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) location: Option<String>,
+    pub(crate) time_zone: Option<String>,
+    pub(crate) duration_minutes: Option<String>,
+    pub(crate) interval_minutes: Option<String>,
+    pub(crate) buffer_before_minutes: Option<String>,
+    pub(crate) buffer_after_minutes: Option<String>,
+    pub(crate) minimum_notice_minutes: Option<String>,
+    pub(crate) max_days_ahead: Option<String>,
+    pub(crate) reconfirm_ask_hours: Option<String>,
+    pub(crate) reconfirm_cancel_hours: Option<String>,
+    pub(crate) hours_mon: Option<String>,
+    pub(crate) hours_tue: Option<String>,
+    pub(crate) hours_wed: Option<String>,
+    pub(crate) hours_thu: Option<String>,
+    pub(crate) hours_fri: Option<String>,
+    pub(crate) hours_sat: Option<String>,
+    pub(crate) hours_sun: Option<String>,
+    pub(crate) date_overrides: Option<String>,
+    pub(crate) questions: Option<String>,
+    pub(crate) create_deal: Option<String>,
+}
+
+impl LinkForm {
+    /// A field by its form name.
+    pub(crate) fn get(&self, key: &str) -> Option<&String> {
+        match key {
+            "slug" => self.slug.as_ref(),
+            "title" => self.title.as_ref(),
+            "description" => self.description.as_ref(),
+            "location" => self.location.as_ref(),
+            "time_zone" => self.time_zone.as_ref(),
+            "duration_minutes" => self.duration_minutes.as_ref(),
+            "interval_minutes" => self.interval_minutes.as_ref(),
+            "buffer_before_minutes" => self.buffer_before_minutes.as_ref(),
+            "buffer_after_minutes" => self.buffer_after_minutes.as_ref(),
+            "minimum_notice_minutes" => self.minimum_notice_minutes.as_ref(),
+            "max_days_ahead" => self.max_days_ahead.as_ref(),
+            "reconfirm_ask_hours" => self.reconfirm_ask_hours.as_ref(),
+            "reconfirm_cancel_hours" => self.reconfirm_cancel_hours.as_ref(),
+            "hours_mon" => self.hours_mon.as_ref(),
+            "hours_tue" => self.hours_tue.as_ref(),
+            "hours_wed" => self.hours_wed.as_ref(),
+            "hours_thu" => self.hours_thu.as_ref(),
+            "hours_fri" => self.hours_fri.as_ref(),
+            "hours_sat" => self.hours_sat.as_ref(),
+            "hours_sun" => self.hours_sun.as_ref(),
+            "date_overrides" => self.date_overrides.as_ref(),
+            "questions" => self.questions.as_ref(),
+            "create_deal" => self.create_deal.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+impl super::extract::HostForm for LinkForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// The form field of a weekday's hours.
 pub(crate) fn day_field(key: &str) -> &'static str {
     match key {
@@ -462,11 +535,12 @@ pub(crate) fn day_field(key: &str) -> &'static str {
 mod tests {
     use super::*;
 
-    fn form(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
+    fn form(pairs: &[(&str, &str)]) -> LinkForm {
+        let map: serde_json::Map<String, serde_json::Value> = pairs
             .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+            .map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v)))
+            .collect();
+        serde_json::from_value(serde_json::Value::Object(map)).expect("a link form")
     }
 
     #[test]

@@ -2,13 +2,15 @@
 //! actions, `/links`, `/deals`, API keys under `/settings/api-keys`, and the host JSON API
 //! under `/api/v1/` (bookings, links, deals, webhook subscriptions) authenticated by API key.
 //!
-//! Every page needs a session ([`auth`]); every form that changes something carries the
-//! session's CSRF token; every row is loaded and then checked to belong to the logged-in host,
-//! and another host's row answers exactly like a missing one (404).
-
-// Handlers return `Err(HttpResponse)` for "answer with this instead": short-lived values on
-// the request path, where boxing would only add noise.
-#![allow(clippy::result_large_err)]
+//! Every page needs a session and every form that changes something carries the session's
+//! CSRF token (the [`extract`] extractors check both); every row is read through the
+//! [`HostDesk`](booking_core::desk::HostDesk) on behalf of the asking host, so another host's
+//! row answers exactly like a missing one (404).
+//!
+//! Modules, each using only those listed before it: `auth` (passwords, session cookie,
+//! limiter), `extract` (`LoggedIn`, `Posted`, `ApiHost`), `page` and `json` (response
+//! helpers), `linkform` and `summary` (shared shapes); then one module per area: `login`,
+//! `calendar`, `booking`, `links`, `deals`, `keys`, `api` and `webhooks`.
 
 use std::sync::Arc;
 
@@ -21,14 +23,22 @@ use webhooks_out::{TargetPolicy, WebhookClient};
 
 mod api;
 mod auth;
+mod booking;
+mod calendar;
+mod deals;
+mod extract;
+mod json;
+mod keys;
 mod linkform;
-mod pages;
+mod links;
+mod login;
+mod page;
 mod summary;
 mod webhooks;
 
-pub(crate) use api::extend_openapi;
+pub(crate) use api::HostApi;
 pub use auth::{PasswordError, Passwords};
-pub(crate) use webhooks::extend_openapi as extend_webhooks_openapi;
+pub(crate) use webhooks::WebhooksApi;
 
 /// What the host's side needs beyond the use cases: accounts and API keys, deals, the list of
 /// a host's links, counted login attempts, a source of fresh ids and tokens, and the session
@@ -128,5 +138,41 @@ impl HostSide {
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     webhooks::configure(cfg);
     api::configure(cfg);
-    pages::configure(cfg);
+    cfg.route(
+        "/static/host.css",
+        web::get().to(|| async {
+            actix_web::HttpResponse::Ok()
+                .content_type("text/css; charset=utf-8")
+                .insert_header((
+                    actix_web::http::header::CACHE_CONTROL,
+                    "public, max-age=3600",
+                ))
+                .body(include_str!("host.css"))
+        }),
+    )
+    .route("/login", web::get().to(login::login_page))
+    .route("/login", web::post().to(login::login_submit))
+    .route("/logout", web::post().to(login::logout))
+    .route("/calendar", web::get().to(calendar::calendar_page))
+    .route(
+        "/calendar/bookings/{id}",
+        web::get().to(booking::booking_page),
+    )
+    .route(
+        "/calendar/bookings/{id}/{action}",
+        web::post().to(booking::booking_action),
+    )
+    .route("/links", web::get().to(links::links_page))
+    .route("/links", web::post().to(links::link_create))
+    .route("/links/new", web::get().to(links::link_new))
+    .route("/links/{id}", web::get().to(links::link_edit))
+    .route("/links/{id}", web::post().to(links::link_update))
+    .route("/deals", web::get().to(deals::deals_page))
+    .route("/deals/{id}/stage", web::post().to(deals::deal_stage))
+    .route("/settings/api-keys", web::get().to(keys::keys_page))
+    .route("/settings/api-keys", web::post().to(keys::key_create))
+    .route(
+        "/settings/api-keys/{id}/revoke",
+        web::post().to(keys::key_revoke),
+    );
 }

@@ -8,27 +8,29 @@
 //! [`webhooks_out::TargetPolicy`] (no private or loopback addresses unless allowed) when a
 //! subscription is made and again before a test event goes out.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use booking_core::HostId;
 use booking_core::effects::WebhookEvent;
 use booking_core::ports::Clock;
 use booking_core::subscriptions::{
-    ALL_EVENTS, DeliveryAttempt, InvalidSubscription, SubscriptionError, SubscriptionId,
-    SubscriptionSecret, TargetUrl, WebhookSubscription, event_by_name,
+    ALL_EVENTS, DeliveryAttempt, InvalidSubscription, SubscriptionId, SubscriptionSecret,
+    TargetUrl, WebhookSubscription, event_by_name,
 };
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 use webhooks_out::{WebhookClient, WebhookSecret};
 
-use super::api::{authorised, internal, ok, required};
+use super::extract::ApiHost;
+use super::json::{ApiResult, ok, required};
 use super::{HostSide, Webhooks};
 use crate::AppState;
-use crate::errors::Failure;
+use crate::errors::{Api, Error, Failure, Problem};
 
 /// Default and largest page of the delivery log.
 const DEFAULT_DELIVERIES: u32 = 50;
@@ -46,22 +48,18 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::patch().to(set_active))
             .route(web::delete().to(delete)),
     )
-    .service(web::resource("/api/v1/webhooks/{id}/active").route(web::post().to(set_active)))
+    .service(web::resource("/api/v1/webhooks/{id}/active").route(web::post().to(set_active_post)))
     .service(web::resource("/api/v1/webhooks/{id}/deliveries").route(web::get().to(deliveries)))
     .service(web::resource("/api/v1/webhooks/{id}/test").route(web::post().to(test)));
 }
 
 /// The key's host and the webhook ports, or the problem to answer with (404 when the host
 /// side has no subscriptions configured).
-async fn authorised_hooks(
-    req: &HttpRequest,
-    state: &AppState,
-) -> Result<(Arc<HostSide>, HostId), HttpResponse> {
-    let (side, host) = authorised(req, state).await?;
-    if side.webhooks.is_none() {
-        return Err(Failure::NotFound.problem());
+fn authorised_hooks(key: ApiHost) -> Result<(Arc<HostSide>, HostId), Error<Api>> {
+    if key.side.webhooks.is_none() {
+        return Err(Failure::NotFound.into());
     }
-    Ok((side, host))
+    Ok((key.side, key.host))
 }
 
 fn hooks(side: &HostSide) -> &Webhooks {
@@ -71,69 +69,159 @@ fn hooks(side: &HostSide) -> &Webhooks {
         .unwrap_or_else(|| unreachable!("checked by authorised_hooks"))
 }
 
+/// The webhook API's part of the OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(paths(
+    list,
+    create,
+    read,
+    set_active,
+    delete,
+    set_active_post,
+    deliveries,
+    test
+))]
+pub(crate) struct WebhooksApi;
+
+/// A booking event a subscription can receive.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[allow(clippy::enum_variant_names)]
+enum EventName {
+    #[serde(rename = "callBooked")]
+    CallBooked,
+    #[serde(rename = "callRescheduled")]
+    CallRescheduled,
+    #[serde(rename = "callCancelled")]
+    CallCancelled,
+}
+
+/// A subscription; the secret only in the answer that created it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = WebhookSubscription)]
+struct SubscriptionBody {
+    #[schema(format = "uuid")]
+    id: String,
+    url: String,
+    #[schema(value_type = Vec<EventName>)]
+    events: Vec<&'static str>,
+    active: bool,
+    #[schema(format = DateTime)]
+    created_at: String,
+    /// The signing secret (`whsec_…`), shown only when the subscription is made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^whsec_")]
+    secret: Option<String>,
+}
+
 /// A subscription without its secret.
-fn subscription_json(s: &WebhookSubscription) -> Value {
-    json!({
-        "id": s.id.to_string(),
-        "url": s.url.as_str(),
-        "events": s.events.iter().map(|e| e.name()).collect::<Vec<_>>(),
-        "active": s.active,
-        "created_at": s.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-    })
+fn subscription_json(s: &WebhookSubscription) -> SubscriptionBody {
+    SubscriptionBody {
+        id: s.id.to_string(),
+        url: s.url.as_str().to_owned(),
+        events: s.events.iter().map(|e| e.name()).collect(),
+        active: s.active,
+        created_at: s
+            .created_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        secret: None,
+    }
 }
 
-fn attempt_json(a: &DeliveryAttempt) -> Value {
-    json!({
-        "webhook_id": a.effect_key,
-        "attempt": a.attempt,
-        "status": a.status,
-        "latency_ms": a.latency_ms,
-        "delivered": a.delivered,
-        "error": a.error,
-        "at": a.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-    })
+/// One delivery attempt.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct AttemptBody {
+    /// The `webhook-id` header sent.
+    webhook_id: String,
+    attempt: u32,
+    /// The target's HTTP status, if it answered.
+    status: Option<u16>,
+    latency_ms: u64,
+    delivered: bool,
+    error: Option<String>,
+    #[schema(format = DateTime)]
+    at: String,
 }
 
+fn attempt_json(a: &DeliveryAttempt) -> AttemptBody {
+    AttemptBody {
+        webhook_id: a.effect_key.clone(),
+        attempt: a.attempt,
+        status: a.status,
+        latency_ms: a.latency_ms,
+        delivered: a.delivered,
+        error: a.error.clone(),
+        at: a.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    }
+}
+
+/// The host's subscriptions.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct SubscriptionsBody {
+    webhooks: Vec<SubscriptionBody>,
+}
+
+/// A subscription's delivery log.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct DeliveriesBody {
+    deliveries: Vec<AttemptBody>,
+}
+
+/// What happened to a test event. (The `test` handler still writes this shape with `json!`,
+/// while the test event's delivery is being moved behind the outbound port; the OpenAPI test
+/// holds that answer to this schema.)
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct TestReportBody {
+    webhook_id: String,
+    delivered: bool,
+    status: Option<u16>,
+    latency_ms: u64,
+    error: Option<String>,
+}
+
+/// One of the host's subscriptions (the port answers per host: another host's is `None`).
 async fn own_subscription(
     hooks: &Webhooks,
     host: HostId,
     id: &str,
-) -> Result<WebhookSubscription, HttpResponse> {
-    let Ok(id) = SubscriptionId::parse(id) else {
-        return Err(Failure::NotFound.problem());
-    };
-    match hooks.subscriptions.subscription(host, id).await {
-        Ok(Some(s)) if s.host == host => Ok(s),
-        Ok(_) => Err(Failure::NotFound.problem()),
-        Err(e) => Err(internal(&e)),
-    }
+) -> Result<WebhookSubscription, Error<Api>> {
+    let id = SubscriptionId::parse(id).map_err(|_| Failure::NotFound)?;
+    Ok(hooks
+        .subscriptions
+        .subscription(host, id)
+        .await?
+        .ok_or(Failure::NotFound)?)
 }
 
-fn subscription_problem(e: &SubscriptionError) -> HttpResponse {
-    match e {
-        SubscriptionError::NotFound | SubscriptionError::UnknownHost => Failure::NotFound.problem(),
-        SubscriptionError::Store(e) => internal(e),
-    }
+/// The host's webhook subscriptions, oldest first (secrets are never listed)
+#[utoipa::path(get, path = "/api/v1/webhooks", operation_id = "listWebhooks", tag = "webhooks", security(("apiKey" = [])),
+    responses(
+        (status = 200, description = "Subscriptions", body = SubscriptionsBody),
+        (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription for this host (or no webhooks configured)", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list(key: ApiHost) -> ApiResult {
+    let (side, host) = authorised_hooks(key)?;
+    let all = hooks(&side).subscriptions.subscriptions(host).await?;
+    Ok(ok(&SubscriptionsBody {
+        webhooks: all.iter().map(subscription_json).collect(),
+    }))
 }
 
-async fn list(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let (side, host) = match authorised_hooks(&req, &state).await {
-        Ok(ok) => ok,
-        Err(resp) => return resp,
-    };
-    match hooks(&side).subscriptions.subscriptions(host).await {
-        Ok(all) => ok(json!({
-            "webhooks": all.iter().map(subscription_json).collect::<Vec<_>>(),
-        })),
-        Err(e) => internal(&e),
-    }
-}
-
-#[derive(Debug, Deserialize)]
+/// A new subscription.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateBody {
+    #[schema(format = "uri", max_length = 2048)]
     url: String,
+    /// Default: all three.
+    #[schema(value_type = Option<Vec<EventName>>, min_items = 1)]
     events: Option<Vec<String>>,
+    /// Default: true.
     active: Option<bool>,
 }
 
@@ -163,34 +251,27 @@ fn fresh_secret(side: &HostSide) -> Result<SubscriptionSecret, InvalidSubscripti
     SubscriptionSecret::parse(&WebhookSecret::generate(bytes).expose())
 }
 
-async fn create(req: HttpRequest, state: web::Data<AppState>, bytes: web::Bytes) -> HttpResponse {
-    let (side, host) = match authorised_hooks(&req, &state).await {
-        Ok(ok) => ok,
-        Err(resp) => return resp,
-    };
+/// Subscribe a URL to booking events; the answer holds the signing secret, shown only this once
+#[utoipa::path(post, path = "/api/v1/webhooks", operation_id = "createWebhook", tag = "webhooks", security(("apiKey" = [])),
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "The subscription with its secret", body = SubscriptionBody),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription for this host (or no webhooks configured)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input, or a refused target", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn create(key: ApiHost, state: web::Data<AppState>, bytes: web::Bytes) -> ApiResult {
+    let (side, host) = authorised_hooks(key)?;
     let hooks = hooks(&side);
-    let input: CreateBody = match required(&bytes) {
-        Ok(i) => i,
-        Err(resp) => return resp,
-    };
-    let url = match TargetUrl::parse(&input.url) {
-        Ok(u) => u,
-        Err(e) => return Failure::Invalid(format!("url: {e}")).problem(),
-    };
+    let input: CreateBody = required(&bytes)?;
+    let url = TargetUrl::parse(&input.url).map_err(|e| Failure::Invalid(format!("url: {e}")))?;
     if let Err(e) = hooks.targets.check(url.as_str()).await {
-        return Failure::Invalid(format!("url: {e}")).problem();
+        return Err(Failure::Invalid(format!("url: {e}")).into());
     }
-    let events = match events_of(input.events.as_deref()) {
-        Ok(e) => e,
-        Err(e) => return Failure::Invalid(format!("events: {e}")).problem(),
-    };
-    let secret = match fresh_secret(&side) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "a fresh webhook secret was refused");
-            return Failure::Internal.problem();
-        }
-    };
+    let events =
+        events_of(input.events.as_deref()).map_err(|e| Failure::Invalid(format!("events: {e}")))?;
+    let secret = fresh_secret(&side).map_err(|e| Failure::internal(&e))?;
     let subscription = WebhookSubscription {
         id: SubscriptionId::from_uuid(side.ids.new_booking_id().as_uuid()),
         host,
@@ -200,126 +281,140 @@ async fn create(req: HttpRequest, state: web::Data<AppState>, bytes: web::Bytes)
         active: input.active.unwrap_or(true),
         created_at: state.scheduler.clock().now(),
     };
-    if let Err(e) = hooks.subscriptions.create_subscription(&subscription).await {
-        return subscription_problem(&e);
-    }
+    hooks
+        .subscriptions
+        .create_subscription(&subscription)
+        .await?;
     let mut body = subscription_json(&subscription);
-    body["secret"] = json!(subscription.secret.expose());
-    HttpResponse::Created()
+    body.secret = Some(subscription.secret.expose().to_owned());
+    Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
             format!("/api/v1/webhooks/{}", subscription.id),
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(body)
+        .json(body))
 }
 
-async fn read(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
-    let (side, host) = match authorised_hooks(&req, &state).await {
-        Ok(ok) => ok,
-        Err(resp) => return resp,
-    };
-    match own_subscription(hooks(&side), host, &id).await {
-        Ok(s) => ok(subscription_json(&s)),
-        Err(resp) => resp,
-    }
+/// One subscription
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}", operation_id = "getWebhook", tag = "webhooks", security(("apiKey" = [])),
+    params(("id" = String, Path, format = "uuid")),
+    responses(
+        (status = 200, description = "The subscription", body = SubscriptionBody),
+        (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription for this host (or no webhooks configured)", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn read(key: ApiHost, id: web::Path<String>) -> ApiResult {
+    let (side, host) = authorised_hooks(key)?;
+    let s = own_subscription(hooks(&side), host, &id).await?;
+    Ok(ok(&subscription_json(&s)))
 }
 
-async fn delete(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    id: web::Path<String>,
-) -> HttpResponse {
-    let (side, host) = match authorised_hooks(&req, &state).await {
-        Ok(ok) => ok,
-        Err(resp) => return resp,
-    };
+/// Delete a subscription and its delivery log
+#[utoipa::path(delete, path = "/api/v1/webhooks/{id}", operation_id = "deleteWebhook", tag = "webhooks", security(("apiKey" = [])),
+    params(("id" = String, Path, format = "uuid")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription for this host (or no webhooks configured)", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn delete(key: ApiHost, id: web::Path<String>) -> ApiResult {
+    let (side, host) = authorised_hooks(key)?;
     let hooks = hooks(&side);
-    let existing = match own_subscription(hooks, host, &id).await {
-        Ok(s) => s,
-        Err(resp) => return resp,
-    };
-    match hooks
+    let existing = own_subscription(hooks, host, &id).await?;
+    hooks
         .subscriptions
         .delete_subscription(host, existing.id)
-        .await
-    {
-        Ok(()) => HttpResponse::NoContent().finish(),
-        Err(e) => subscription_problem(&e),
-    }
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Debug, Deserialize)]
+/// Switch a subscription on or off.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ActiveBody {
     active: bool,
 }
 
-async fn set_active(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    id: web::Path<String>,
-    bytes: web::Bytes,
-) -> HttpResponse {
-    let (side, host) = match authorised_hooks(&req, &state).await {
-        Ok(ok) => ok,
-        Err(resp) => return resp,
-    };
+/// Switch a subscription on or off
+#[utoipa::path(patch, path = "/api/v1/webhooks/{id}", operation_id = "switchWebhook", tag = "webhooks", security(("apiKey" = [])),
+    params(("id" = String, Path, format = "uuid")),
+    request_body = ActiveBody,
+    responses(
+        (status = 200, description = "The subscription", body = SubscriptionBody),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription for this host (or no webhooks configured)", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn set_active(key: ApiHost, id: web::Path<String>, bytes: web::Bytes) -> ApiResult {
+    let (side, host) = authorised_hooks(key)?;
     let hooks = hooks(&side);
-    let mut existing = match own_subscription(hooks, host, &id).await {
-        Ok(s) => s,
-        Err(resp) => return resp,
-    };
-    let input: ActiveBody = match required(&bytes) {
-        Ok(i) => i,
-        Err(resp) => return resp,
-    };
-    match hooks
+    let mut existing = own_subscription(hooks, host, &id).await?;
+    let input: ActiveBody = required(&bytes)?;
+    hooks
         .subscriptions
         .set_subscription_active(host, existing.id, input.active)
-        .await
-    {
-        Ok(()) => {
-            existing.active = input.active;
-            ok(subscription_json(&existing))
-        }
-        Err(e) => subscription_problem(&e),
-    }
+        .await?;
+    existing.active = input.active;
+    Ok(ok(&subscription_json(&existing)))
 }
 
+/// Switch a subscription on or off (as PATCH)
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/active", operation_id = "switchWebhookByPost", tag = "webhooks", security(("apiKey" = [])),
+    params(("id" = String, Path, format = "uuid")),
+    request_body = ActiveBody,
+    responses(
+        (status = 200, description = "The subscription", body = SubscriptionBody),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription for this host (or no webhooks configured)", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn set_active_post(key: ApiHost, id: web::Path<String>, bytes: web::Bytes) -> ApiResult {
+    set_active(key, id, bytes).await
+}
+
+/// The delivery log's query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct DeliveriesQuery {
+    /// 1 to 100; default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    limit: Option<String>,
+}
+
+/// The subscription's delivery log, newest first
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}/deliveries", operation_id = "webhookDeliveries", tag = "webhooks", security(("apiKey" = [])),
+    params(("id" = String, Path, format = "uuid"), DeliveriesQuery),
+    responses(
+        (status = 200, description = "Attempts", body = DeliveriesBody),
+        (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription for this host (or no webhooks configured)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input, or a refused target", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn deliveries(
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    key: ApiHost,
     id: web::Path<String>,
-    query: web::Query<HashMap<String, String>>,
-) -> HttpResponse {
-    let (side, host) = match authorised_hooks(&req, &state).await {
-        Ok(ok) => ok,
-        Err(resp) => return resp,
-    };
+    query: web::Query<DeliveriesQuery>,
+) -> ApiResult {
+    let (side, host) = authorised_hooks(key)?;
     let hooks = hooks(&side);
-    let existing = match own_subscription(hooks, host, &id).await {
-        Ok(s) => s,
-        Err(resp) => return resp,
-    };
-    let limit = match query.get("limit").map(|v| v.parse::<u32>()) {
+    let existing = own_subscription(hooks, host, &id).await?;
+    let limit = match query.limit.as_deref().map(str::parse::<u32>) {
         None => DEFAULT_DELIVERIES,
         Some(Ok(n)) => n.clamp(1, MAX_DELIVERIES),
         Some(Err(_)) => {
-            return Failure::Invalid("`limit` must be a non-negative whole number".into())
-                .problem();
+            return Err(
+                Failure::Invalid("`limit` must be a non-negative whole number".into()).into(),
+            );
         }
     };
-    match hooks
+    let log = hooks
         .subscriptions
         .deliveries(host, existing.id, limit)
-        .await
-    {
-        Ok(log) => ok(json!({
-            "deliveries": log.iter().map(attempt_json).collect::<Vec<_>>(),
-        })),
-        Err(e) => internal(&e),
-    }
+        .await?;
+    Ok(ok(&DeliveriesBody {
+        deliveries: log.iter().map(attempt_json).collect(),
+    }))
 }
 
 fn client(hooks: &Webhooks) -> Option<&WebhookClient> {
@@ -328,34 +423,38 @@ fn client(hooks: &Webhooks) -> Option<&WebhookClient> {
         .get_or_init(|| match WebhookClient::new() {
             Ok(c) => Some(c),
             Err(e) => {
-                tracing::error!(error = %super::api::chain_of(&e), "no webhook HTTP client");
+                tracing::error!(error = %crate::errors::chain(&e), "no webhook HTTP client");
                 None
             }
         })
         .as_ref()
 }
 
-/// Sends a signed test event now (one attempt, 5-second timeout) and logs it in the
-/// subscription's delivery log. A target the policy refuses answers 422 and sends nothing.
-async fn test(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
-    let (side, host) = match authorised_hooks(&req, &state).await {
-        Ok(ok) => ok,
-        Err(resp) => return resp,
-    };
+/// Send a signed test event now (one attempt, 5 s timeout) and report the answer
+///
+/// The event is logged in the subscription's delivery log. A target the policy refuses
+/// answers 422 and sends nothing.
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/test", operation_id = "testWebhook", tag = "webhooks", security(("apiKey" = [])),
+    params(("id" = String, Path, format = "uuid")),
+    responses(
+        (status = 200, description = "What happened", body = TestReportBody),
+        (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription for this host (or no webhooks configured)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input, or a refused target", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn test(key: ApiHost, state: web::Data<AppState>, id: web::Path<String>) -> ApiResult {
+    let (side, host) = authorised_hooks(key)?;
     let hooks = hooks(&side);
-    let subscription = match own_subscription(hooks, host, &id).await {
-        Ok(s) => s,
-        Err(resp) => return resp,
-    };
+    let subscription = own_subscription(hooks, host, &id).await?;
     if let Err(e) = hooks.targets.check(subscription.url.as_str()).await {
-        return Failure::Invalid(format!("url: {e}")).problem();
+        return Err(Failure::Invalid(format!("url: {e}")).into());
     }
     let Ok(secret) = WebhookSecret::parse(subscription.secret.expose()) else {
         tracing::error!(subscription = %subscription.id, "a stored webhook secret is not valid");
-        return Failure::Internal.problem();
+        return Err(Failure::Internal.into());
     };
     let Some(client) = client(hooks) else {
-        return Failure::Internal.problem();
+        return Err(Failure::Internal.into());
     };
     let now = state.scheduler.clock().now();
     let nonce = side.ids.new_token();
@@ -374,95 +473,12 @@ async fn test(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String
         delivered: report.delivered,
         at: now,
     };
-    if let Err(e) = hooks.subscriptions.record_delivery(&attempt).await {
-        return internal(&e);
-    }
-    ok(json!({
+    hooks.subscriptions.record_delivery(&attempt).await?;
+    Ok(ok(&json!({
         "webhook_id": webhook_id,
         "delivered": report.delivered,
         "status": report.status,
         "latency_ms": report.latency_ms,
         "error": report.error,
-    }))
-}
-
-/// Adds the webhook subscription API to the OpenAPI document.
-pub(crate) fn extend_openapi(doc: &mut Value) {
-    let problems = |ok: (&str, Value)| {
-        let mut r = json!({
-            "401": {"$ref": "#/components/responses/Problem"},
-            "404": {"$ref": "#/components/responses/Problem"},
-            "422": {"$ref": "#/components/responses/Problem"}
-        });
-        r[ok.0] = ok.1;
-        r
-    };
-    let json_ok = |description: &str, schema: Value| json!({"description": description, "content": {"application/json": {"schema": schema}}});
-    let sub = json!({"$ref": "#/components/schemas/WebhookSubscription"});
-    let id = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}]);
-    let secured = json!([{"apiKey": []}]);
-    let events = json!({"type": "array", "minItems": 1, "items": {"type": "string",
-        "enum": ["callBooked", "callRescheduled", "callCancelled"]}});
-    let active_body = json!({"required": true, "content": {"application/json": {"schema": {"type": "object",
-        "required": ["active"], "additionalProperties": false, "properties": {"active": {"type": "boolean"}}}}}});
-    let paths = json!({
-        "/api/v1/webhooks": {
-            "get": {"summary": "The host's webhook subscriptions, oldest first (secrets are never listed)",
-                    "security": secured,
-                    "responses": problems(("200", json_ok("Subscriptions", json!({"type": "object", "properties": {
-                        "webhooks": {"type": "array", "items": sub}}}))))},
-            "post": {"summary": "Subscribe a URL to booking events; the answer holds the signing secret, shown only this once",
-                     "security": secured,
-                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object",
-                        "required": ["url"], "additionalProperties": false, "properties": {
-                            "url": {"type": "string", "format": "uri", "maxLength": 2048},
-                            "events": {"description": "Default: all three", "allOf": [events.clone()]},
-                            "active": {"type": "boolean", "default": true}}}}}},
-                     "responses": problems(("201", json_ok("The subscription with its secret", json!({"allOf": [sub.clone(),
-                        {"type": "object", "required": ["secret"], "properties": {"secret": {"type": "string", "pattern": "^whsec_"}}}]}))))}
-        },
-        "/api/v1/webhooks/{id}": {
-            "get": {"summary": "One subscription", "security": secured, "parameters": id,
-                    "responses": problems(("200", json_ok("The subscription", sub.clone())))},
-            "patch": {"summary": "Switch a subscription on or off", "security": secured, "parameters": id,
-                      "requestBody": active_body.clone(),
-                      "responses": problems(("200", json_ok("The subscription", sub.clone())))},
-            "delete": {"summary": "Delete a subscription and its delivery log", "security": secured, "parameters": id,
-                       "responses": problems(("204", json!({"description": "Deleted"})))}
-        },
-        "/api/v1/webhooks/{id}/active": {"post": {
-            "summary": "Switch a subscription on or off (as PATCH)", "security": secured, "parameters": id,
-            "requestBody": active_body,
-            "responses": problems(("200", json_ok("The subscription", sub.clone())))
-        }},
-        "/api/v1/webhooks/{id}/deliveries": {"get": {
-            "summary": "The subscription's delivery log, newest first", "security": secured,
-            "parameters": [id[0].clone(), {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}}],
-            "responses": problems(("200", json_ok("Attempts", json!({"type": "object", "properties": {"deliveries": {"type": "array", "items": {
-                "type": "object", "properties": {"webhook_id": {"type": "string"}, "attempt": {"type": "integer"},
-                "status": {"type": ["integer", "null"]}, "latency_ms": {"type": "integer"}, "delivered": {"type": "boolean"},
-                "error": {"type": ["string", "null"]}, "at": {"type": "string", "format": "date-time"}}}}}}))))
-        }},
-        "/api/v1/webhooks/{id}/test": {"post": {
-            "summary": "Send a signed test event now (one attempt, 5 s timeout) and report the answer",
-            "security": secured, "parameters": id,
-            "responses": problems(("200", json_ok("What happened", json!({"type": "object", "properties": {
-                "webhook_id": {"type": "string"}, "delivered": {"type": "boolean"}, "status": {"type": ["integer", "null"]},
-                "latency_ms": {"type": "integer"}, "error": {"type": ["string", "null"]}}}))))
-        }}
-    });
-    let schemas = json!({
-        "WebhookSubscription": {"type": "object", "required": ["id", "url", "events", "active", "created_at"], "properties": {
-            "id": {"type": "string", "format": "uuid"}, "url": {"type": "string"}, "events": events,
-            "active": {"type": "boolean"}, "created_at": {"type": "string", "format": "date-time"}}}
-    });
-    if let (Some(all), Some(new)) = (doc["paths"].as_object_mut(), paths.as_object()) {
-        all.extend(new.clone());
-    }
-    if let (Some(all), Some(new)) = (
-        doc["components"]["schemas"].as_object_mut(),
-        schemas.as_object(),
-    ) {
-        all.extend(new.clone());
-    }
+    })))
 }

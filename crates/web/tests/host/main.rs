@@ -10,5 +10,6 @@ mod deals;
 mod detail;
 mod helpers;
 mod links;
+mod openapi;
 mod sqlite;
 mod webhooks;

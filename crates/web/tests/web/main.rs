@@ -3,4 +3,5 @@
 
 mod api;
 mod helpers;
+mod layering;
 mod pages;

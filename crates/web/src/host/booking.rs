@@ -1,0 +1,255 @@
+//! A meeting's detail page (its current row, the chain's history, answers, tracking and
+//! deal) and its actions: cancel, no-show and its undo, re-sending the attendee's links, and
+//! moving the deal.
+
+use actix_web::http::StatusCode;
+use actix_web::web;
+use booking_core::booking::{Booking, Status};
+use booking_core::deals::{DealId, DealStage};
+use booking_core::desk::Meeting;
+use booking_core::invitee::UtmParam;
+use booking_core::ports::Clock;
+use booking_core::service::{HostActionError, ResendLinksError};
+use booking_core::{BookingId, TimeZoneName};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::extract::{HostForm, LoggedIn, Posted};
+use super::page::{ListQuery, PageResult, notice, page, see_other, stage_options};
+use super::summary::{self, StepKind, moment};
+use crate::AppState;
+use crate::errors::Failure;
+use crate::forms::{FieldErrors, parse_reason};
+use crate::present::{actor_label, slot_label};
+use crate::views::host::booking::{self, BookingView, DealBox, HistoryLine};
+
+fn step_text(step: &summary::Step, zone: TimeZoneName) -> String {
+    let who = actor_label(step.by);
+    match step.kind {
+        StepKind::Booked => format!("Booked for {}", slot_label(step.slot, zone)),
+        StepKind::Rescheduled => match step.from {
+            Some(from) => format!(
+                "Moved by {who} from {} to {}",
+                slot_label(from, zone),
+                slot_label(step.slot, zone)
+            ),
+            None => format!("Moved by {who} to {}", slot_label(step.slot, zone)),
+        },
+        StepKind::Cancelled => format!("Cancelled by {who}"),
+        StepKind::NoShow => "Marked as a no-show".to_owned(),
+    }
+}
+
+/// The detail page's view of `meeting`.
+fn booking_view(
+    me: &LoggedIn,
+    meeting: &Meeting,
+    now: DateTime<Utc>,
+    done: Option<&str>,
+) -> BookingView {
+    let Meeting {
+        current,
+        chain,
+        link,
+        deal,
+        ..
+    } = meeting;
+    let zone = me.host.time_zone();
+    let base = format!("/calendar/bookings/{}", current.id());
+    let status = match current.status() {
+        Status::Confirmed if now >= current.slot().end() => "Confirmed (took place)".to_owned(),
+        Status::Confirmed if now >= current.slot().start() => "Confirmed (in progress)".to_owned(),
+        Status::Confirmed => "Confirmed".to_owned(),
+        Status::Rescheduled { .. } => "Rescheduled".to_owned(),
+        Status::Cancelled(c) => format!(
+            "Cancelled by {} on {}",
+            actor_label(c.by),
+            moment(c.at, zone)
+        ),
+        Status::NoShow { .. } => "No-show".to_owned(),
+    };
+    let confirmed = matches!(current.status(), Status::Confirmed);
+    let invitee = current.invitee();
+    let mut facts = vec![
+        ("Name", invitee.name().as_str().to_owned()),
+        ("Email", invitee.email().as_str().to_owned()),
+    ];
+    if let Some(phone) = invitee.phone() {
+        facts.push(("Phone", phone.as_str().to_owned()));
+    }
+    facts.push(("Time zone", invitee.time_zone().name().to_owned()));
+    facts.push((
+        "Their time",
+        slot_label(current.slot(), invitee.time_zone()),
+    ));
+    BookingView {
+        viewer: me.viewer(),
+        title: link.as_ref().map_or_else(
+            || "Meeting".to_owned(),
+            |l| format!("{} with {}", l.title(), invitee.name().as_str()),
+        ),
+        when: slot_label(current.slot(), zone),
+        status,
+        zone: zone.name().to_owned(),
+        invitee: facts,
+        answers: current.answers().pairs().to_vec(),
+        tracking: UtmParam::ALL
+            .iter()
+            .filter_map(|p| {
+                current
+                    .tracking()
+                    .get(*p)
+                    .map(|v| (p.key().to_owned(), v.to_owned()))
+            })
+            .collect(),
+        history: summary::history(chain)
+            .iter()
+            .map(|s| HistoryLine {
+                at: moment(s.at, zone),
+                text: step_text(s, zone),
+                reason: s.reason.clone(),
+            })
+            .collect(),
+        deal: deal.as_ref().map(|d| DealBox {
+            stage: d.stage().as_str().to_owned(),
+            stage_label: d.stage().label().to_owned(),
+            action: format!("{base}/deal-stage"),
+            stages: stage_options(),
+        }),
+        cancel_action: (confirmed && now < current.slot().end()).then(|| format!("{base}/cancel")),
+        no_show_action: (confirmed && now >= current.slot().start())
+            .then(|| format!("{base}/no-show")),
+        undo_no_show_action: matches!(current.status(), Status::NoShow { .. })
+            .then(|| format!("{base}/undo-no-show")),
+        send_links_action: current
+            .token_is_live(now)
+            .then(|| format!("{base}/send-links")),
+        notice: notice(done),
+        error: None,
+    }
+}
+
+pub(crate) async fn booking_page(
+    me: LoggedIn,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    query: web::Query<ListQuery>,
+) -> PageResult {
+    let id = BookingId::parse(&id).map_err(|_| Failure::NotFound)?;
+    let meeting = me.desk(&state).meeting(me.id(), id).await?;
+    let vm = booking_view(
+        &me,
+        &meeting,
+        state.scheduler.clock().now(),
+        query.done.as_deref(),
+    );
+    Ok(page(StatusCode::OK, booking::booking(&vm)))
+}
+
+/// The fields of the detail page's forms (every action posts its CSRF token; cancel may
+/// carry a reason, the deal box a stage).
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ActionForm {
+    #[serde(default)]
+    csrf: String,
+    reason: Option<String>,
+    stage: Option<String>,
+}
+
+impl HostForm for ActionForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// What an action on the detail page came to.
+enum Outcome {
+    /// Done: show this row with this `done` notice.
+    Done(BookingId, &'static str),
+    /// Refused: show the page again with this message.
+    Refused(String),
+}
+
+/// Runs one of the detail page's actions.
+async fn act(
+    state: &AppState,
+    me: &LoggedIn,
+    booking: &Booking,
+    action: &str,
+    form: &ActionForm,
+) -> Result<Outcome, Failure> {
+    use Outcome::{Done, Refused};
+    let host = me.id();
+    let scheduler = &state.scheduler;
+    let refused = |e: HostActionError| match e {
+        HostActionError::Refused(r) => Ok(Refused(format!("That is not possible now: {r}."))),
+        other => Err(Failure::from(other)),
+    };
+    Ok(match action {
+        "cancel" => {
+            let mut errors = FieldErrors::default();
+            let reason = parse_reason(form.reason.as_deref(), &mut errors);
+            if !errors.is_empty() {
+                return Ok(Refused(errors.summary()));
+            }
+            match scheduler.host_cancel(host, booking.id(), reason).await {
+                Ok(b) => Done(b.id(), "cancelled"),
+                Err(e) => return refused(e),
+            }
+        }
+        "no-show" => match scheduler.mark_no_show(host, booking.id()).await {
+            Ok(b) => Done(b.id(), "no-show"),
+            Err(e) => return refused(e),
+        },
+        "undo-no-show" => match scheduler.undo_no_show(host, booking.id()).await {
+            Ok(b) => Done(b.id(), "undone"),
+            Err(e) => return refused(e),
+        },
+        "send-links" => match scheduler.resend_links(host, booking.id()).await {
+            Ok(b) => Done(b.id(), "links-sent"),
+            Err(ResendLinksError::NotFound) => return Err(Failure::NotFound),
+            Err(ResendLinksError::Refused(r)) => {
+                Refused(format!("The attendee's links no longer work: {r}."))
+            }
+            Err(ResendLinksError::Store(e)) => return Err(Failure::internal(&e)),
+        },
+        "deal-stage" => {
+            let stage = form
+                .stage
+                .as_deref()
+                .and_then(DealStage::parse)
+                .ok_or(Failure::NotFound)?;
+            me.desk(state)
+                .move_deal(
+                    host,
+                    DealId::for_chain(booking.chain()),
+                    stage,
+                    scheduler.clock().now(),
+                )
+                .await?;
+            Done(booking.id(), "deal-moved")
+        }
+        _ => return Err(Failure::NotFound),
+    })
+}
+
+pub(crate) async fn booking_action(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    posted: Posted<ActionForm>,
+) -> PageResult {
+    let Posted { me, form } = posted;
+    let (id, action) = path.into_inner();
+    let id = BookingId::parse(&id).map_err(|_| Failure::NotFound)?;
+    let desk = me.desk(&state);
+    let booking = desk.booking(me.id(), id).await?;
+    match act(&state, &me, &booking, &action, &form).await? {
+        Outcome::Done(id, done) => Ok(see_other(&format!("/calendar/bookings/{id}?done={done}"))),
+        Outcome::Refused(message) => {
+            let meeting = desk.meeting(me.id(), booking.id()).await?;
+            let mut vm = booking_view(&me, &meeting, state.scheduler.clock().now(), None);
+            vm.error = Some(message);
+            Ok(page(StatusCode::CONFLICT, booking::booking(&vm)))
+        }
+    }
+}

@@ -20,7 +20,10 @@ use uuid::Uuid;
 
 use crate::effects::WebhookEvent;
 use crate::ids::HostId;
-use crate::ports::StoreError;
+use crate::ports::{
+    DeliveryReport, StoreError, TargetCheck, TargetRefused, TokenSource, WebhookMessage,
+    WebhookSender,
+};
 
 /// One webhook subscription.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -385,6 +388,66 @@ pub fn events_to_text(events: &BTreeSet<WebhookEvent>) -> String {
         .map(|e| e.name())
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// The `webhook-id` of a subscription's test event, shaped like the outbox key a real
+/// delivery carries (`{booking}:webhook:{event}`): `{subscription}:webhook:Test:{nonce}`.
+/// Receivers deduplicate both kinds the same way, and the delivery log holds both side by
+/// side.
+pub fn test_event_key(subscription: SubscriptionId, nonce: &str) -> String {
+    format!("{subscription}:webhook:Test:{nonce}")
+}
+
+/// What became of a test event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TestEvent {
+    /// The target check refused the subscription's URL: nothing was sent or logged.
+    Refused(TargetRefused),
+    /// It was sent (one attempt) and logged in the subscription's delivery log.
+    Sent {
+        /// The `webhook-id` it went out with ([`test_event_key`]).
+        webhook_id: String,
+        /// What happened.
+        report: DeliveryReport,
+    },
+}
+
+/// Sends a signed test event to `subscription` now, outside the outbox, through the same
+/// ports as real deliveries: the target is checked first, then one attempt is made and
+/// logged. `ids` supplies the nonce of its `webhook-id`.
+///
+/// # Errors
+/// [`StoreError`] when the attempt cannot be logged.
+pub async fn send_test_event(
+    subscriptions: &dyn WebhookSubscriptions,
+    targets: &dyn TargetCheck,
+    sender: &dyn WebhookSender,
+    subscription: &WebhookSubscription,
+    ids: &dyn TokenSource,
+    now: DateTime<Utc>,
+) -> Result<TestEvent, StoreError> {
+    if let Err(refused) = targets.check(subscription.url.as_str()).await {
+        return Ok(TestEvent::Refused(refused));
+    }
+    let webhook_id = test_event_key(subscription.id, ids.new_token().expose());
+    let message = WebhookMessage::Test {
+        subscription: subscription.id,
+        at: now,
+    };
+    let report = sender.deliver(subscription, &webhook_id, &message).await;
+    subscriptions
+        .record_delivery(&DeliveryAttempt {
+            subscription: subscription.id,
+            effect_key: webhook_id.clone(),
+            attempt: 1,
+            status: report.status,
+            latency_ms: report.latency_ms,
+            error: report.error.clone(),
+            delivered: report.delivered,
+            at: now,
+        })
+        .await?;
+    Ok(TestEvent::Sent { webhook_id, report })
 }
 
 #[cfg(test)]

@@ -5,8 +5,10 @@
 //! like a missing one.
 //!
 //! Target URLs are checked for form ([`TargetUrl`]) and against the host side's
-//! [`webhooks_out::TargetPolicy`] (no private or loopback addresses unless allowed) when a
-//! subscription is made and again before a test event goes out.
+//! [`TargetCheck`](booking_core::ports::TargetCheck) port (no private or loopback addresses
+//! unless allowed) when a subscription is made and again before a test event goes out; test
+//! events go through the same [`WebhookSender`](booking_core::ports::WebhookSender) port and
+//! `webhook-id` scheme as the dispatcher's deliveries ([`send_test_event`]).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -18,12 +20,12 @@ use booking_core::effects::WebhookEvent;
 use booking_core::ports::Clock;
 use booking_core::subscriptions::{
     ALL_EVENTS, DeliveryAttempt, InvalidSubscription, SubscriptionError, SubscriptionId,
-    SubscriptionSecret, TargetUrl, WebhookSubscription, event_by_name,
+    SubscriptionSecret, TargetUrl, TestEvent, WebhookSubscription, event_by_name,
+    send_test_event,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use webhooks_out::{WebhookClient, WebhookSecret};
 
 use super::api::{authorised, internal, ok, required};
 use super::{HostSide, Webhooks};
@@ -154,13 +156,13 @@ fn events_of(names: Option<&[String]>) -> Result<BTreeSet<WebhookEvent>, Invalid
 }
 
 /// A fresh `whsec_…` secret: 32 bytes from two tokens of the host side's token source (the
-/// OS CSPRNG in production, as for API keys).
-fn fresh_secret(side: &HostSide) -> Result<SubscriptionSecret, InvalidSubscription> {
+/// OS CSPRNG in production, as for API keys), in the webhook sender's form.
+fn fresh_secret(side: &HostSide, hooks: &Webhooks) -> SubscriptionSecret {
     let mut hash = Sha256::new();
     hash.update(side.ids.new_token().expose().as_bytes());
     hash.update(side.ids.new_token().expose().as_bytes());
     let bytes: [u8; 32] = hash.finalize().into();
-    SubscriptionSecret::parse(&WebhookSecret::generate(bytes).expose())
+    hooks.sender.new_secret(bytes)
 }
 
 async fn create(req: HttpRequest, state: web::Data<AppState>, bytes: web::Bytes) -> HttpResponse {
@@ -184,13 +186,7 @@ async fn create(req: HttpRequest, state: web::Data<AppState>, bytes: web::Bytes)
         Ok(e) => e,
         Err(e) => return Failure::Invalid(format!("events: {e}")).problem(),
     };
-    let secret = match fresh_secret(&side) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "a fresh webhook secret was refused");
-            return Failure::Internal.problem();
-        }
-    };
+    let secret = fresh_secret(&side, hooks);
     let subscription = WebhookSubscription {
         id: SubscriptionId::from_uuid(side.ids.new_booking_id().as_uuid()),
         host,
@@ -322,19 +318,6 @@ async fn deliveries(
     }
 }
 
-fn client(hooks: &Webhooks) -> Option<&WebhookClient> {
-    hooks
-        .client
-        .get_or_init(|| match WebhookClient::new() {
-            Ok(c) => Some(c),
-            Err(e) => {
-                tracing::error!(error = %super::api::chain_of(&e), "no webhook HTTP client");
-                None
-            }
-        })
-        .as_ref()
-}
-
 /// Sends a signed test event now (one attempt, 5-second timeout) and logs it in the
 /// subscription's delivery log. A target the policy refuses answers 422 and sends nothing.
 async fn test(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
@@ -347,36 +330,21 @@ async fn test(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String
         Ok(s) => s,
         Err(resp) => return resp,
     };
-    if let Err(e) = hooks.targets.check(subscription.url.as_str()).await {
-        return Failure::Invalid(format!("url: {e}")).problem();
-    }
-    let Ok(secret) = WebhookSecret::parse(subscription.secret.expose()) else {
-        tracing::error!(subscription = %subscription.id, "a stored webhook secret is not valid");
-        return Failure::Internal.problem();
-    };
-    let Some(client) = client(hooks) else {
-        return Failure::Internal.problem();
-    };
     let now = state.scheduler.clock().now();
-    let nonce = side.ids.new_token();
-    let webhook_id = format!("test_{}", nonce.expose());
-    let body = webhooks_out::test_event(&subscription.id.to_string(), now);
-    let report = client
-        .deliver(subscription.url.as_str(), &secret, &webhook_id, &body)
-        .await;
-    let attempt = DeliveryAttempt {
-        subscription: subscription.id,
-        effect_key: webhook_id.clone(),
-        attempt: 1,
-        status: report.status,
-        latency_ms: report.latency_ms,
-        error: report.error.clone(),
-        delivered: report.delivered,
-        at: now,
+    let sent = send_test_event(
+        hooks.subscriptions.as_ref(),
+        hooks.targets.as_ref(),
+        hooks.sender.as_ref(),
+        &subscription,
+        side.ids.as_ref(),
+        now,
+    )
+    .await;
+    let (webhook_id, report) = match sent {
+        Ok(TestEvent::Sent { webhook_id, report }) => (webhook_id, report),
+        Ok(TestEvent::Refused(e)) => return Failure::Invalid(format!("url: {e}")).problem(),
+        Err(e) => return internal(&e),
     };
-    if let Err(e) = hooks.subscriptions.record_delivery(&attempt).await {
-        return internal(&e);
-    }
     ok(json!({
         "webhook_id": webhook_id,
         "delivered": report.delivered,

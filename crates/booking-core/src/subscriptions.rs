@@ -391,11 +391,11 @@ pub fn events_to_text(events: &BTreeSet<WebhookEvent>) -> String {
 }
 
 /// The `webhook-id` of a subscription's test event, shaped like the outbox key a real
-/// delivery carries (`{booking}:webhook:{event}`): `{subscription}:webhook:Test:{nonce}`.
+/// delivery carries (`{booking}:webhook:{event}`): `{subscription}:webhook:test:{nonce}`.
 /// Receivers deduplicate both kinds the same way, and the delivery log holds both side by
 /// side.
 pub fn test_event_key(subscription: SubscriptionId, nonce: &str) -> String {
-    format!("{subscription}:webhook:Test:{nonce}")
+    format!("{subscription}:webhook:test:{nonce}")
 }
 
 /// What became of a test event.

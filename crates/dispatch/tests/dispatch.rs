@@ -307,6 +307,40 @@ async fn a_failed_webhook_is_retried_after_the_backoff_only_where_it_failed() {
     );
 }
 
+/// The retry time is the policy's delay with the injected jitter, to the millisecond: the
+/// first retry of the default policy waits 15 s plus `jitter` × 15 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_retry_time_follows_the_injected_jitter_exactly() {
+    for (jitter, wait_ms) in [(0.0, 15_000), (0.5, 22_500), (0.25, 18_750)] {
+        let dir = tempfile::tempdir().unwrap();
+        let inbox = Inbox::start();
+        let receiver = Receiver::start(script).await;
+        let world = World::new(Ports::of(sqlite(&dir).await)).await;
+        world
+            .subscribe(1, &receiver.url("/flaky"), "callBooked")
+            .await;
+        let dispatcher = world.dispatcher_with_jitter(inbox.mailer(), jitter);
+        let now = world.now();
+        world.book("Pricing", 1).await;
+        assert_eq!(dispatcher.run_once(now).await.unwrap(), 3, "all but the webhook");
+        let due = now + TimeDelta::milliseconds(wait_ms);
+        assert_eq!(
+            dispatcher
+                .run_once(due - TimeDelta::milliseconds(1))
+                .await
+                .unwrap(),
+            0,
+            "jitter {jitter}: not due a millisecond early"
+        );
+        assert_eq!(
+            dispatcher.run_once(due).await.unwrap(),
+            1,
+            "jitter {jitter}: due exactly then"
+        );
+        assert_eq!(receiver.hooks("/flaky").len(), 2);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receiver_that_always_fails_makes_the_entry_dead_listed_and_logged() {
     logs();

@@ -193,6 +193,11 @@ impl World {
     /// A dispatcher over this world's store, mailing through `mailer`, on this world's clock
     /// and with the middle of the jitter range.
     pub fn dispatcher(&self, mailer: Arc<dyn Mailer>) -> Dispatcher {
+        self.dispatcher_with_jitter(mailer, 0.5)
+    }
+
+    /// [`World::dispatcher`] whose every retry draws `jitter`.
+    pub fn dispatcher_with_jitter(&self, mailer: Arc<dyn Mailer>, jitter: f64) -> Dispatcher {
         Dispatcher::new(Parts {
             outbox: self.ports.outbox.clone(),
             bookings: self.ports.bookings.clone(),
@@ -201,7 +206,7 @@ impl World {
             webhooks: Arc::new(WebhookClient::with_timeout(Duration::from_secs(3)).unwrap()),
             targets: Arc::new(TargetPolicy::allow_private()),
             clock: Arc::new(self.clock.clone()),
-            jitter: Arc::new(|| 0.5),
+            jitter: Arc::new(move || jitter),
             public_base_url: BASE_URL.into(),
         })
     }

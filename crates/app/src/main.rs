@@ -50,7 +50,7 @@ fn init_logging() {
 }
 
 async fn run(cli: Cli) -> Result<()> {
-    let config = Config::from_env().context("configuration")?;
+    let config = Config::from_settings(&cli.settings).context("configuration")?;
     let storage = storage::open(&config.database_url, config.derived_key("token-seal")).await?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {

@@ -203,7 +203,11 @@ fn dependency_line<'a>(manifest: &'a str, table: &str, dependency: &str) -> Opti
 /// neither the workspace entry it inherits nor its own line may turn it on.
 fn core_chrono_has_no_clock(root: &Path, problems: &mut Vec<String>) {
     for (manifest, table, what) in [
-        ("Cargo.toml", "[workspace.dependencies]", "the workspace's chrono entry"),
+        (
+            "Cargo.toml",
+            "[workspace.dependencies]",
+            "the workspace's chrono entry",
+        ),
         (
             "crates/booking-core/Cargo.toml",
             "[dependencies]",
@@ -214,8 +218,7 @@ fn core_chrono_has_no_clock(root: &Path, problems: &mut Vec<String>) {
             problems.push(format!("{manifest} is missing"));
             continue;
         };
-        if dependency_line(&text, table, "chrono").is_some_and(|line| line.contains("\"clock\""))
-        {
+        if dependency_line(&text, table, "chrono").is_some_and(|line| line.contains("\"clock\"")) {
             problems.push(format!(
                 "{manifest}: {what} must not enable chrono's `clock` feature (booking-core reads time from the Clock port; add `clock` only in crates that need it)"
             ));
@@ -322,7 +325,13 @@ mod tests {
     #[test]
     fn dispatch_and_web_depend_on_no_adapter() {
         for from in ["dispatch", "web"] {
-            for to in ["mailer-smtp", "webhooks-out", "store-sqlite", "calendar-google", "sms-file"] {
+            for to in [
+                "mailer-smtp",
+                "webhooks-out",
+                "store-sqlite",
+                "calendar-google",
+                "sms-file",
+            ] {
                 assert!(layering_violation(from, to).is_some(), "{from} → {to}");
             }
             assert_eq!(layering_violation(from, "booking-core"), None);

@@ -5,8 +5,8 @@ use anyhow::{Context, Result, anyhow};
 use booking_core::HostId;
 use booking_core::ports::DeliveryReport;
 use booking_core::subscriptions::{
-    SubscriptionId, SubscriptionSecret, TargetUrl, TestEvent, WebhookSubscription,
-    events_to_text, parse_events, send_test_event,
+    SubscriptionId, SubscriptionSecret, TargetUrl, TestEvent, WebhookSubscription, events_to_text,
+    parse_events, send_test_event,
 };
 use chrono::Utc;
 use clap::{Args, Subcommand};

@@ -322,7 +322,11 @@ async fn the_retry_time_follows_the_injected_jitter_exactly() {
         let dispatcher = world.dispatcher_with_jitter(inbox.mailer(), jitter);
         let now = world.now();
         world.book("Pricing", 1).await;
-        assert_eq!(dispatcher.run_once(now).await.unwrap(), 3, "all but the webhook");
+        assert_eq!(
+            dispatcher.run_once(now).await.unwrap(),
+            3,
+            "all but the webhook"
+        );
         let due = now + TimeDelta::milliseconds(wait_ms);
         assert_eq!(
             dispatcher

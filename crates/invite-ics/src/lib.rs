@@ -18,7 +18,6 @@ use ics::properties::{
 };
 use ics::{Event, ICalendar, escape_text};
 
-
 /// RFC 5545: a content line should be at most 75 octets, excluding the line break.
 const FOLD_AT: usize = 75;
 

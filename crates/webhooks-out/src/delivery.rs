@@ -182,18 +182,9 @@ impl WebhookSender for WebhookClient {
                     }
                 }
             }
-            WebhookMessage::Test { subscription, at } => {
-                test_event(&subscription.to_string(), *at)
-            }
+            WebhookMessage::Test { subscription, at } => test_event(&subscription.to_string(), *at),
         };
-        WebhookClient::deliver(
-            self,
-            subscription.url.as_str(),
-            &secret,
-            webhook_id,
-            &body,
-        )
-        .await
+        WebhookClient::deliver(self, subscription.url.as_str(), &secret, webhook_id, &body).await
     }
 }
 

@@ -25,10 +25,10 @@ use booking_core::subscriptions::{
 use booking_core::testkit::{FixedBusy, ManualClock, SequentialTokens};
 use booking_core::{Booking, HostId, LinkId, Scheduler, TimeRange, TimeZoneName};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use dispatch::{Dispatcher, Parts};
 use mail_parser::{MessageParser, MimeHeaders};
 use mailer_smtp::{MailNotifier, Mailer, SmtpMailer};
 use mailin_embedded::{Handler, Response, Server, response};
-use dispatch::{Dispatcher, Parts};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use webhooks_out::{TargetPolicy, WebhookClient};
 
@@ -600,9 +600,7 @@ pub fn logs() -> String {
         let buffer = Arc::new(Mutex::new(Vec::new()));
         let writer = LogWriter(buffer.clone());
         let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(
-                "dispatch=debug",
-            ))
+            .with_env_filter(tracing_subscriber::EnvFilter::new("dispatch=debug"))
             .with_ansi(false)
             .with_writer(move || writer.clone())
             .try_init();

@@ -20,8 +20,7 @@ use booking_core::effects::WebhookEvent;
 use booking_core::ports::Clock;
 use booking_core::subscriptions::{
     ALL_EVENTS, DeliveryAttempt, InvalidSubscription, SubscriptionError, SubscriptionId,
-    SubscriptionSecret, TargetUrl, TestEvent, WebhookSubscription, event_by_name,
-    send_test_event,
+    SubscriptionSecret, TargetUrl, TestEvent, WebhookSubscription, event_by_name, send_test_event,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};

@@ -307,6 +307,40 @@ async fn a_failed_webhook_is_retried_after_the_backoff_only_where_it_failed() {
     );
 }
 
+/// The background workers take "now" from the Clock port, whatever the system clock says:
+/// with the clock a minute before the booking's entries are due, ten polls deliver nothing;
+/// set to their due time, they go out. (The one test that waits for a background task: it
+/// polls the inbox with a bound instead of driving `run_once`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_workers_read_the_time_from_the_clock_port() {
+    let poll = std::time::Duration::from_millis(20);
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = Inbox::start();
+    let world = World::new(Ports::of(sqlite(&dir).await)).await;
+    let due = world.now();
+    world.book("Pricing", 1).await;
+    world.clock.set(due - TimeDelta::minutes(1));
+    let dispatcher = Arc::new(world.dispatcher(inbox.mailer()).with_poll_interval(poll));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let workers = tokio::spawn(dispatcher.run(1, None, stopped));
+    tokio::time::sleep(poll * 10).await;
+    assert_eq!(inbox.all().len(), 0, "nothing is due yet by the Clock port");
+    world.clock.set(due);
+    for _ in 0..500 {
+        if inbox.all().len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(poll).await;
+    }
+    stop.send(true).unwrap();
+    workers.await.unwrap();
+    assert_eq!(
+        inbox.all().len(),
+        2,
+        "the booking's two mails, due now by the Clock port"
+    );
+}
+
 /// The retry time is the policy's delay with the injected jitter, to the millisecond: the
 /// first retry of the default policy waits 15 s plus `jitter` × 15 s.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,15 +11,13 @@ use std::fmt;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::StoreError;
+use super::{BookingStore, BusyCalendar, Clock, StoreError, TokenSource};
 use crate::booking::Booking;
 use crate::effects::{CalendarOp, EmailKind, Recipient, WebhookEvent};
 use crate::ids::ChainId;
 use crate::link::{BookingLink, Host};
 use crate::service::Scheduler;
 use crate::subscriptions::{SubscriptionId, SubscriptionSecret, WebhookSubscription};
-
-use super::{BookingStore, BusyCalendar, Clock, TokenSource};
 
 /// Everything a notification (mail, invite, webhook payload) is rendered from. The caller
 /// loads the rows; rendering does no I/O.

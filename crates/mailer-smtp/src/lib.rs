@@ -10,7 +10,7 @@
 //!   time zone, with the reschedule and cancel links for both attendee and host. Its
 //!   `Message-ID` is derived from the outbox idempotency key, so a retried send carries the
 //!   same id and receivers (and the `.eml` file mailer) recognise it.
-//! - the attached invite comes from the `invite-ics` crate (re-exported as [`invite_ics`]):
+//! - the attached invite comes from the `invite-ics` crate (re-exported as [`invite_ics()`]):
 //!   `METHOD:REQUEST` for booked and rescheduled rows, `METHOD:CANCEL` for cancelled ones,
 //!   one `UID` per chain and the row's `SEQUENCE`, so calendar clients move or remove the
 //!   existing event instead of adding one.

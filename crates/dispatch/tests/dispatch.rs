@@ -10,9 +10,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
+use booking_core::deals::{DealId, DealStage, DealStore};
 use booking_core::effects::RetryPolicy;
+use booking_core::ids::ChainId;
+use booking_core::link::{BookingLink, LinkSettings};
+use booking_core::ports::{BookingStore, DealSink, DealSinkError, Page};
 use booking_core::{Booking, Status};
 use chrono::TimeDelta;
+use dispatch::DealRecorder;
 use icalendar::Component;
 use mailer_smtp::{MailError, Mailbox, Mailer, Message, message_id};
 use store_postgres::PostgresStore;
@@ -620,4 +625,69 @@ async fn hostile_input_comes_out_escaped_in_mails_and_webhooks() {
     }
     let cancel = hooks.last().unwrap().json();
     assert_eq!(cancel[0]["event"]["cancel_reason"], hostile.as_str());
+}
+
+/// `CreateDeal` entries go to the deal sink the binary wires, [`DealRecorder`]: the meeting
+/// gets one deal in stage New, a repeated delivery finds it instead of opening another, and a
+/// booking outside the chain is refused for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deal_entry_opens_the_meetings_deal_once_through_the_deal_recorder() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = Inbox::start();
+    let store = sqlite(&dir).await;
+    let world = World::new(Ports::of(store.clone())).await;
+    let settings = LinkSettings {
+        title: "Intro call".into(),
+        rules: world.link.rules().clone(),
+        reconfirmation: None,
+        create_deal: true,
+        questions: vec!["Topic".into()],
+    };
+    let deal_link = BookingLink::new(
+        world.link.id(),
+        world.host.id(),
+        world.link.slug().clone(),
+        settings,
+    )
+    .unwrap();
+    world.ports.bookings.save_link(&deal_link).await.unwrap();
+    let deals: Arc<dyn DealStore> = Arc::new(store);
+    let recorder = Arc::new(DealRecorder::new(
+        deals.clone(),
+        Arc::new(world.clock.clone()),
+    ));
+    let dispatcher = world
+        .dispatcher(inbox.mailer())
+        .with_deal_sink(recorder.clone());
+    let now = world.now();
+    let booked = world.book("Pricing", 1).await;
+
+    assert_eq!(
+        dispatcher.run_once(now).await.unwrap(),
+        5,
+        "two mails, the calendar, the webhook and the deal"
+    );
+    let deal = deals
+        .deal(DealId::for_chain(booked.chain()))
+        .await
+        .unwrap()
+        .expect("the meeting's deal");
+    assert_eq!(
+        (deal.booking(), deal.stage(), deal.host()),
+        (booked.id(), DealStage::New, world.host.id())
+    );
+    recorder
+        .create_deal(booked.chain(), &booked, &key(&booked, "deal"))
+        .await
+        .unwrap();
+    let page = Page {
+        offset: 0,
+        limit: 10,
+    };
+    assert_eq!(deals.deals(world.host.id(), page).await.unwrap().total, 1);
+    let elsewhere = ChainId::from_uuid(uuid::Uuid::from_u128(99));
+    assert!(matches!(
+        recorder.create_deal(elsewhere, &booked, "k").await,
+        Err(DealSinkError::Permanent(_))
+    ));
 }

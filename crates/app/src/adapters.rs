@@ -1,5 +1,6 @@
-//! The production adapters of the small ports: the system clock, the OS CSPRNG, and the
-//! external-calendar port for hosts with no calendar connected.
+//! The production adapters of the small ports: the system clock, the OS CSPRNG (tokens, ids
+//! and the dispatcher's retry jitter), and the external-calendar port for hosts with no
+//! calendar connected.
 
 use async_trait::async_trait;
 use booking_core::ports::{BusyCalendar, BusyCalendarError, Clock, TokenSource};
@@ -39,6 +40,18 @@ impl TokenSource for OsRandom {
     }
 }
 
+/// A uniform number in `[0, 1)` from the OS CSPRNG, to spread the dispatcher's retries.
+pub fn os_jitter() -> f64 {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        return 0.5;
+    }
+    // 53 random bits make every f64 in [0, 1) with equal spacing.
+    #[allow(clippy::cast_precision_loss, reason = "53 bits fit an f64 exactly")]
+    let value = (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64;
+    value
+}
+
 /// The busy times of a host with no Google or Microsoft calendar connected: none beyond their
 /// Slotkeeper bookings, which the store already supplies.
 #[derive(Debug, Clone, Copy, Default)]
@@ -67,5 +80,12 @@ mod tests {
         assert_eq!(tokens.len(), 1000);
         assert!(tokens.iter().all(|t| RescheduleToken::parse(t).is_ok()));
         assert_eq!(OsRandom.new_booking_id().as_uuid().get_version_num(), 4);
+    }
+
+    #[test]
+    fn jitter_stays_in_range_and_varies() {
+        let values: Vec<f64> = (0..100).map(|_| os_jitter()).collect();
+        assert!(values.iter().all(|v| (0.0..1.0).contains(v)));
+        assert!(values.iter().any(|v| (v - values[0]).abs() > f64::EPSILON));
     }
 }

@@ -2,14 +2,17 @@
 
 use clap::{Args, Parser, Subcommand};
 
-/// Slotkeeper: a booking engine you own. Configuration comes from the environment:
-/// DATABASE_URL, BIND, PUBLIC_BASE_URL, MAILER_URL, SECRET_KEY (see the README).
+/// Slotkeeper: a booking engine you own. Configuration comes from the environment (each
+/// variable also has a flag); the options below list every variable with its default.
 #[derive(Debug, Parser)]
 #[command(name = "slotkeeper", version)]
 pub struct Cli {
     /// What to do (default: serve).
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// The configuration, from the environment.
+    #[command(flatten)]
+    pub settings: crate::config::Settings,
 }
 
 /// Subcommands.

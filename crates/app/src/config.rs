@@ -1,4 +1,5 @@
-//! Configuration from the environment (12-factor), with clear errors for bad values.
+//! Configuration from the environment (12-factor) through clap's `env` support, so `--help`
+//! lists every variable with its default; bad values get errors naming the variable.
 
 use std::fs;
 use std::io::Write;
@@ -6,6 +7,63 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
+
+/// `DATABASE_URL`'s default: the embedded SQLite file.
+const DEFAULT_DATABASE_URL: &str = "sqlite://data/slotkeeper.db";
+/// `BIND`'s default.
+const DEFAULT_BIND: &str = "127.0.0.1:8080";
+/// `MAILER_URL`'s default: `.eml` files for development.
+const DEFAULT_MAILER_URL: &str = "file://data/mail";
+/// `MAIL_FROM`'s default.
+const DEFAULT_MAIL_FROM: &str = "Slotkeeper <no-reply@localhost>";
+/// `DISPATCH_WORKERS`'s default.
+const DEFAULT_DISPATCH_WORKERS: &str = "2";
+/// `WEBHOOKS_ALLOW_PRIVATE_TARGETS`'s default.
+const DEFAULT_ALLOW_PRIVATE_TARGETS: &str = "false";
+
+/// The settings as clap reads them, each from its environment variable (or the matching
+/// flag), so that `--help` lists every variable with its default. Values are checked, with
+/// messages naming the variable, by [`Config::from_settings`]; an empty value counts as unset.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Settings {
+    /// Where bookings live: sqlite://FILE (embedded) or postgres://…
+    #[arg(long, global = true, value_name = "URL", env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    database_url: String,
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, global = true, value_name = "ADDR", env = "BIND", default_value = DEFAULT_BIND)]
+    bind: String,
+    /// Public URL of the site, for links in mails and API answers [default: http://{BIND}]
+    #[arg(long, global = true, value_name = "URL", env = "PUBLIC_BASE_URL")]
+    public_base_url: Option<String>,
+    /// Where mail goes: smtp://[user:password@]host[:port][?tls=starttls], smtps://… or
+    /// file://DIR (.eml files).
+    #[arg(long, global = true, value_name = "URL", env = "MAILER_URL", default_value = DEFAULT_MAILER_URL)]
+    mailer_url: String,
+    /// The sender of every mail.
+    #[arg(long, global = true, value_name = "MAILBOX", env = "MAIL_FROM", default_value = DEFAULT_MAIL_FROM)]
+    mail_from: String,
+    /// Outbox delivery workers per process, 0 to 64 (0 turns delivery off).
+    #[arg(long, global = true, value_name = "N", env = "DISPATCH_WORKERS", default_value = DEFAULT_DISPATCH_WORKERS)]
+    dispatch_workers: String,
+    /// Whether webhook URLs may point at loopback, private or link-local addresses (true for
+    /// development and tests only).
+    #[arg(long, global = true, value_name = "BOOL", env = "WEBHOOKS_ALLOW_PRIVATE_TARGETS", default_value = DEFAULT_ALLOW_PRIVATE_TARGETS)]
+    webhooks_allow_private_targets: String,
+    /// Where generated files (the secret key) live [default: the SQLite file's directory,
+    /// else data]
+    #[arg(long, global = true, value_name = "DIR", env = "DATA_DIR")]
+    data_dir: Option<String>,
+    /// At least 32 characters; keys token sealing and sessions. Prefer the environment to the
+    /// flag [default: generated on first run and kept in {DATA_DIR}/secret_key]
+    #[arg(
+        long,
+        global = true,
+        value_name = "KEY",
+        env = "SECRET_KEY",
+        hide_env_values = true
+    )]
+    secret_key: Option<String>,
+}
 
 /// Everything the binary reads from the environment.
 #[derive(Debug, Clone)]
@@ -28,7 +86,7 @@ pub struct Config {
     /// Where generated files (the secret key, mail files) live.
     #[allow(
         dead_code,
-        reason = "read by the outbox dispatcher, which lands with the notifications work"
+        reason = "only the secret key is read from it so far, at start-up"
     )]
     pub data_dir: PathBuf,
     secret: Secret,
@@ -44,22 +102,27 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-fn var(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .map(|v| v.trim().to_owned())
+/// A setting's value trimmed, or `None` when it is unset or blank.
+fn given(value: Option<&str>) -> Option<String> {
+    value
+        .map(str::trim)
         .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+/// A setting with a default: blank counts as unset.
+fn or_default(value: &str, default: &str) -> String {
+    given(Some(value)).unwrap_or_else(|| default.to_owned())
 }
 
 impl Config {
-    /// Reads the environment. `SECRET_KEY`, if unset, is generated on first run and kept in
-    /// `{data_dir}/secret_key`, readable by the owner only.
+    /// Checks the settings clap read. `SECRET_KEY`, if unset, is generated on first run and
+    /// kept in `{data_dir}/secret_key`, readable by the owner only.
     ///
     /// # Errors
     /// A message naming the variable and what is wrong with it.
-    pub fn from_env() -> Result<Self> {
-        let database_url =
-            var("DATABASE_URL").unwrap_or_else(|| "sqlite://data/slotkeeper.db".to_owned());
+    pub fn from_settings(settings: &Settings) -> Result<Self> {
+        let database_url = or_default(&settings.database_url, DEFAULT_DATABASE_URL);
         if !(database_url.starts_with("sqlite:")
             || database_url.starts_with("postgres://")
             || database_url.starts_with("postgresql://"))
@@ -69,17 +132,17 @@ impl Config {
                 scheme_of(&database_url)
             );
         }
-        let bind = var("BIND").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let bind = or_default(&settings.bind, DEFAULT_BIND);
         bind.parse::<std::net::SocketAddr>().with_context(|| {
             format!("BIND must be an address such as 127.0.0.1:8080, got {bind:?}")
         })?;
-        let public_base_url = var("PUBLIC_BASE_URL");
+        let public_base_url = given(settings.public_base_url.as_deref());
         if let Some(url) = &public_base_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
             bail!("PUBLIC_BASE_URL must start with http:// or https:// (got {url:?})");
         }
-        let mailer_url = var("MAILER_URL").unwrap_or_else(|| "file://data/mail".to_owned());
+        let mailer_url = or_default(&settings.mailer_url, DEFAULT_MAILER_URL);
         if !(mailer_url.starts_with("smtp://")
             || mailer_url.starts_with("smtps://")
             || mailer_url.starts_with("file://"))
@@ -89,31 +152,31 @@ impl Config {
                 scheme_of(&mailer_url)
             );
         }
-        let mail_from =
-            var("MAIL_FROM").unwrap_or_else(|| "Slotkeeper <no-reply@localhost>".to_owned());
-        let dispatch_workers = match var("DISPATCH_WORKERS") {
-            None => 2,
-            Some(n) => n
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n <= 64)
-                .with_context(|| {
-                    format!("DISPATCH_WORKERS must be a number from 0 to 64, got {n:?}")
-                })?,
-        };
-        let webhooks_allow_private_targets = match var("WEBHOOKS_ALLOW_PRIVATE_TARGETS")
-            .map(|v| v.to_ascii_lowercase())
-            .as_deref()
+        let mail_from = or_default(&settings.mail_from, DEFAULT_MAIL_FROM);
+        let workers = or_default(&settings.dispatch_workers, DEFAULT_DISPATCH_WORKERS);
+        let dispatch_workers = workers
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n <= 64)
+            .with_context(|| {
+                format!("DISPATCH_WORKERS must be a number from 0 to 64, got {workers:?}")
+            })?;
+        let webhooks_allow_private_targets = match or_default(
+            &settings.webhooks_allow_private_targets,
+            DEFAULT_ALLOW_PRIVATE_TARGETS,
+        )
+        .to_ascii_lowercase()
+        .as_str()
         {
-            None | Some("false" | "0" | "no") => false,
-            Some("true" | "1" | "yes") => true,
-            Some(other) => {
+            "false" | "0" | "no" => false,
+            "true" | "1" | "yes" => true,
+            other => {
                 bail!("WEBHOOKS_ALLOW_PRIVATE_TARGETS must be true or false, got {other:?}")
             }
         };
-        let data_dir =
-            var("DATA_DIR").map_or_else(|| default_data_dir(&database_url), PathBuf::from);
-        let secret = match var("SECRET_KEY") {
+        let data_dir = given(settings.data_dir.as_deref())
+            .map_or_else(|| default_data_dir(&database_url), PathBuf::from);
+        let secret = match given(settings.secret_key.as_deref()) {
             Some(key) if key.len() < 32 => {
                 bail!("SECRET_KEY must be at least 32 characters (use e.g. `openssl rand -hex 32`)")
             }

@@ -1,21 +1,15 @@
-//! The host's side from the command line: passwords for `host add` and `host password`, the
-//! demo's login and its past meeting, and the deal sink the outbox dispatcher delivers
-//! `CreateDeal` effects to.
+//! The host's side from the command line: passwords for `host add` and `host password`, and
+//! the demo's login and its past meeting.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
-use async_trait::async_trait;
 use booking_core::accounts::{Account, AccountStore, SaveAccountError};
 use booking_core::booking::{Booking, NewBooking, Write as RowWrite};
-use booking_core::deals::{Deal, DealStore};
-use booking_core::ids::ChainId;
 use booking_core::invitee::{Answers, Email, Invitee, PersonName, Tracking};
-use booking_core::ports::{BookingStore, Change, Clock, DashboardTab, Page, TokenSource};
+use booking_core::ports::{BookingStore, Change, DashboardTab, Page, TokenSource};
 use booking_core::{HostId, TimeRange};
 use chrono::{DurationRound, TimeDelta, Utc};
-use slotkeeper_dispatch::{DealSink, DealSinkError};
 use web::host::Passwords;
 
 use crate::adapters::OsRandom;
@@ -223,50 +217,4 @@ pub async fn seed_demo_past_meeting(storage: &Storage, sample: &Booking) -> Resu
         .await
         .context("seeding the demo's past meeting")?;
     Ok(())
-}
-
-/// Delivers `CreateDeal` effects into Slotkeeper's own deal records (`/deals`): one deal per
-/// meeting, opened in stage "New". Idempotent: a retried delivery finds the deal it opened.
-#[derive(Clone)]
-pub struct DealRecorder {
-    deals: Arc<dyn DealStore>,
-    clock: Arc<dyn Clock>,
-}
-
-impl std::fmt::Debug for DealRecorder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("DealRecorder")
-    }
-}
-
-impl DealRecorder {
-    /// A sink recording deals in `storage`, for `Dispatcher::with_deal_sink`.
-    pub fn sink(storage: &Storage) -> Arc<dyn DealSink> {
-        Arc::new(Self {
-            deals: storage.deals.clone(),
-            clock: Arc::new(crate::adapters::SystemClock),
-        })
-    }
-}
-
-#[async_trait]
-impl DealSink for DealRecorder {
-    async fn create_deal(
-        &self,
-        chain: ChainId,
-        booking: &Booking,
-        _idempotency_key: &str,
-    ) -> Result<(), DealSinkError> {
-        if booking.chain() != chain {
-            return Err(DealSinkError::Permanent(format!(
-                "booking {} is not part of chain {chain}",
-                booking.id()
-            )));
-        }
-        self.deals
-            .open_deal(&Deal::open(booking, self.clock.now()))
-            .await
-            .map(|_| ())
-            .map_err(|e| DealSinkError::Transient(e.to_string()))
-    }
 }

@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod config;
 mod host_cmd;
+mod outbound;
 mod server;
 mod storage;
 mod webhook_cmd;
@@ -49,14 +50,20 @@ fn init_logging() {
 }
 
 async fn run(cli: Cli) -> Result<()> {
-    let config = Config::from_env().context("configuration")?;
+    let config = Config::from_settings(&cli.settings).context("configuration")?;
     let storage = storage::open(&config.database_url, config.derived_key("token-seal")).await?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let bound = server::bind(&config)?;
-            let dispatcher = webhook_cmd::dispatcher(&config, &storage, &bound.base_url)?
-                .with_deal_sink(host_cmd::DealRecorder::sink(&storage));
-            with_dispatch(&config, &storage, dispatcher, server::run(bound, &storage)).await
+            let outbound = outbound::Outbound::from_config(&config)?;
+            let dispatcher = outbound.dispatcher(&storage, &bound.base_url);
+            with_dispatch(
+                &config,
+                &storage,
+                dispatcher,
+                server::run(bound, &storage, &outbound),
+            )
+            .await
         }
         Command::Migrate => {
             println!("database is up to date");
@@ -95,7 +102,7 @@ async fn run(cli: Cli) -> Result<()> {
 async fn with_dispatch(
     config: &Config,
     storage: &storage::Storage,
-    dispatcher: slotkeeper_dispatch::Dispatcher,
+    dispatcher: dispatch::Dispatcher,
     serving: impl std::future::Future<Output = Result<()>>,
 ) -> Result<()> {
     if config.dispatch_workers == 0 {
@@ -103,7 +110,7 @@ async fn with_dispatch(
         return serving.await;
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let sweep: std::sync::Arc<dyn slotkeeper_dispatch::ReconfirmationSweep> =
+    let sweep: std::sync::Arc<dyn booking_core::ports::ReconfirmationSweep> =
         std::sync::Arc::new(server::scheduler(storage));
     let workers = tokio::spawn(std::sync::Arc::new(dispatcher).run(
         config.dispatch_workers,
@@ -135,12 +142,12 @@ async fn demo(config: &Config, storage: &storage::Storage) -> Result<()> {
     let scheduler = server::scheduler(storage);
     let booking = commands::demo_setup(storage, &scheduler).await?;
     // Deliver the sample booking's mails before showing where they went.
-    let dispatcher = webhook_cmd::dispatcher(config, storage, &bound.base_url)?
-        .with_deal_sink(host_cmd::DealRecorder::sink(storage));
+    let outbound = outbound::Outbound::from_config(config)?;
+    let dispatcher = outbound.dispatcher(storage, &bound.base_url);
     host_cmd::seed_demo_past_meeting(storage, &booking).await?;
     let (login, password) = host_cmd::demo_login(storage, booking.host()).await?;
     dispatcher
-        .run_once(chrono::Utc::now())
+        .run_once(booking_core::ports::Clock::now(&adapters::SystemClock))
         .await
         .context("delivering the sample booking's notifications")?;
     let base = &bound.base_url;
@@ -166,5 +173,11 @@ async fn demo(config: &Config, storage: &storage::Storage) -> Result<()> {
     println!("    email:            {login}");
     println!("    password:         {password}");
     println!("\nPress Ctrl-C to stop.");
-    with_dispatch(config, storage, dispatcher, server::run(bound, storage)).await
+    with_dispatch(
+        config,
+        storage,
+        dispatcher,
+        server::run(bound, storage, &outbound),
+    )
+    .await
 }

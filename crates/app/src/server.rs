@@ -10,6 +10,7 @@ use booking_core::Scheduler;
 
 use crate::adapters::{NoConnectedCalendars, OsRandom, SystemClock};
 use crate::config::Config;
+use crate::outbound::Outbound;
 use crate::storage::Storage;
 
 /// The use cases on the production adapters.
@@ -32,9 +33,6 @@ pub struct Bound {
     listener: TcpListener,
     /// Keys the host session cookie (derived from the secret for this purpose only).
     session_key: crate::host_cmd::SessionKey,
-    /// Which webhook targets the host API may subscribe and test
-    /// (`WEBHOOKS_ALLOW_PRIVATE_TARGETS`).
-    targets: slotkeeper_dispatch::TargetPolicy,
 }
 
 /// Binds `config.bind` (port 0 picks a free port).
@@ -50,15 +48,15 @@ pub fn bind(config: &Config) -> Result<Bound> {
         base_url: config.base_url_for(addr),
         listener,
         session_key: crate::host_cmd::SessionKey(config.derived_key("host-session")),
-        targets: crate::webhook_cmd::target_policy(config),
     })
 }
 
-/// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish (up to 30 s).
+/// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish (up to 30 s). The host
+/// API's webhook test events and target checks go through `outbound`'s adapters.
 ///
 /// # Errors
 /// When the server fails.
-pub async fn run(bound: Bound, storage: &Storage) -> Result<()> {
+pub async fn run(bound: Bound, storage: &Storage, outbound: &Outbound) -> Result<()> {
     let host_side = web::host::HostSide::new(
         storage.accounts.clone(),
         storage.deals.clone(),
@@ -67,7 +65,11 @@ pub async fn run(bound: Bound, storage: &Storage) -> Result<()> {
         bound.session_key.0,
         storage.attempts.clone(),
     )
-    .with_subscriptions(storage.subscriptions.clone(), bound.targets);
+    .with_subscriptions(
+        storage.subscriptions.clone(),
+        outbound.targets.clone(),
+        outbound.webhooks.clone(),
+    );
     let state = web::AppState::new(scheduler(storage), &bound.base_url).with_host_side(host_side);
     tracing::info!(addr = %bound.addr, base_url = %bound.base_url, "listening");
     HttpServer::new(move || {

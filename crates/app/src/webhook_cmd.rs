@@ -1,21 +1,20 @@
 //! `slotkeeper webhook …` and `slotkeeper outbox …`: webhook subscriptions and dead outbox
-//! entries from the command line (hosts also manage subscriptions over the host JSON API),
-//! and the wiring of the outbox dispatcher from the configuration.
-
-use std::sync::Arc;
+//! entries from the command line (hosts also manage subscriptions over the host JSON API).
 
 use anyhow::{Context, Result, anyhow};
 use booking_core::HostId;
+use booking_core::ports::DeliveryReport;
 use booking_core::subscriptions::{
-    SubscriptionId, SubscriptionSecret, TargetUrl, WebhookSubscription, events_to_text,
-    parse_events,
+    SubscriptionId, SubscriptionSecret, TargetUrl, TestEvent, WebhookSubscription, events_to_text,
+    parse_events, send_test_event,
 };
 use chrono::Utc;
 use clap::{Args, Subcommand};
-use slotkeeper_dispatch::{Dispatcher, Parts, TargetPolicy, send_test_event};
-use webhooks_out::{WebhookClient, WebhookSecret};
+use webhooks_out::WebhookSecret;
 
+use crate::adapters::OsRandom;
 use crate::config::Config;
+use crate::outbound;
 use crate::storage::Storage;
 
 /// `webhook …`
@@ -107,46 +106,6 @@ fn subscription_id(text: &str) -> Result<SubscriptionId> {
         .map_err(|_| anyhow!("--id must be a subscription id as printed by `webhook add`"))
 }
 
-/// The policy `WEBHOOKS_ALLOW_PRIVATE_TARGETS` asks for.
-pub fn target_policy(config: &Config) -> TargetPolicy {
-    if config.webhooks_allow_private_targets {
-        TargetPolicy::allow_private()
-    } else {
-        TargetPolicy::public_only()
-    }
-}
-
-/// The dispatcher's parts from the configuration. Call it inside the Tokio runtime (the SMTP
-/// pool lives on it).
-///
-/// # Errors
-/// A bad `MAILER_URL` or `MAIL_FROM`, or an HTTP client that cannot start.
-pub fn dispatch_parts(config: &Config, storage: &Storage, public_base_url: &str) -> Result<Parts> {
-    let mailer = mailer_smtp::mailer_from_url(&config.mailer_url, &config.mail_from)
-        .context("MAILER_URL / MAIL_FROM")?;
-    Ok(Parts {
-        outbox: storage.outbox.clone(),
-        bookings: storage.bookings.clone(),
-        subscriptions: storage.subscriptions.clone(),
-        mailer: Arc::from(mailer),
-        webhooks: WebhookClient::new().context("the webhook HTTP client")?,
-        targets: target_policy(config),
-        public_base_url: public_base_url.to_owned(),
-    })
-}
-
-/// The dispatcher for `serve` and `demo`.
-///
-/// # Errors
-/// As [`dispatch_parts`].
-pub fn dispatcher(config: &Config, storage: &Storage, public_base_url: &str) -> Result<Dispatcher> {
-    Ok(Dispatcher::new(dispatch_parts(
-        config,
-        storage,
-        public_base_url,
-    )?))
-}
-
 /// Runs a `webhook` subcommand, printing to stdout.
 ///
 /// # Errors
@@ -157,7 +116,7 @@ pub async fn webhook(config: &Config, storage: &Storage, command: WebhookCommand
         WebhookCommand::Add(args) => {
             let host = host_id(&args.host)?;
             let url = TargetUrl::parse(&args.url).context("--url")?;
-            target_policy(config)
+            outbound::target_check(config)
                 .check(url.as_str())
                 .await
                 .context("--url")?;
@@ -204,13 +163,20 @@ pub async fn webhook(config: &Config, storage: &Storage, command: WebhookCommand
                 .subscription(host, subscription_id(&args.id)?)
                 .await?
                 .ok_or_else(|| anyhow!("no such webhook subscription"))?;
-            let base = config
-                .public_base_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{}", config.bind));
-            let parts = dispatch_parts(config, storage, &base)?;
-            let sent = send_test_event(&parts, &subscription, random()?, Utc::now()).await?;
-            let r = &sent.report;
+            let sent = send_test_event(
+                subs.as_ref(),
+                outbound::target_check(config).as_ref(),
+                outbound::webhook_sender()?.as_ref(),
+                &subscription,
+                &OsRandom,
+                Utc::now(),
+            )
+            .await?;
+            // A refused target is reported like a failed attempt (nothing was sent).
+            let r = &match sent {
+                TestEvent::Sent { report, .. } => report,
+                TestEvent::Refused(refused) => DeliveryReport::not_sent(refused.to_string()),
+            };
             println!(
                 "{} status={} latency={}ms{}",
                 if r.delivered { "delivered" } else { "FAILED" },

@@ -135,6 +135,55 @@ fn the_demo_serves_its_printed_links_and_stops_cleanly_on_sigterm() {
 }
 
 #[test]
+fn serve_help_lists_every_variable_with_its_default_and_hides_the_secret() {
+    let dir = tempdir("help");
+    let out = slotkeeper(&dir)
+        .env("SECRET_KEY", "a-secret-that-must-never-be-printed-0123")
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for (var, default) in [
+        ("DATABASE_URL", "sqlite://data/slotkeeper.db"),
+        ("BIND", "127.0.0.1:8080"),
+        ("PUBLIC_BASE_URL", "http://{BIND}"),
+        ("MAILER_URL", "file://data/mail"),
+        ("MAIL_FROM", "Slotkeeper <no-reply@localhost>"),
+        ("DISPATCH_WORKERS", "2"),
+        ("WEBHOOKS_ALLOW_PRIVATE_TARGETS", "false"),
+        ("DATA_DIR", "the SQLite file's directory"),
+        ("SECRET_KEY", "generated on first run"),
+    ] {
+        assert!(help.contains(&format!("[env: {var}")), "{var}: {help}");
+        assert!(help.contains(default), "{var} default {default}: {help}");
+    }
+    assert!(
+        !help.contains("a-secret-that-must-never-be-printed"),
+        "{help}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn blank_variables_count_as_unset() {
+    let dir = tempdir("blank");
+    let out = slotkeeper(&dir)
+        .env("DISPATCH_WORKERS", " ")
+        .env("WEBHOOKS_ALLOW_PRIVATE_TARGETS", "")
+        .env("PUBLIC_BASE_URL", "")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn bad_configuration_is_reported_clearly() {
     let dir = tempdir("config");
     for (var, value, expected) in [
@@ -153,6 +202,21 @@ fn bad_configuration_is_reported_clearly() {
             "MAILER_URL",
             "carrier-pigeon://coop",
             "MAILER_URL must start with",
+        ),
+        (
+            "DISPATCH_WORKERS",
+            "many",
+            "DISPATCH_WORKERS must be a number from 0 to 64",
+        ),
+        (
+            "WEBHOOKS_ALLOW_PRIVATE_TARGETS",
+            "perhaps",
+            "WEBHOOKS_ALLOW_PRIVATE_TARGETS must be true or false",
+        ),
+        (
+            "PUBLIC_BASE_URL",
+            "ftp://example.com",
+            "PUBLIC_BASE_URL must start with http:// or https://",
         ),
     ] {
         let out = slotkeeper(&dir)

@@ -1,5 +1,7 @@
-//! The ports the use cases run behind: storage, time, randomness and external busy times.
-//! Adapters live in their own crates; [`crate::testkit`] has in-memory ones.
+//! The ports the use cases run behind: storage, time, randomness and external busy times;
+//! and the outbound ports effects are delivered through ([`outbound`], re-exported here:
+//! notifications, webhooks and their target check, calendar sync, deals, the reconfirmation
+//! sweep). Adapters live in their own crates; [`crate::testkit`] has in-memory ones.
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -13,6 +15,14 @@ use crate::ids::{BookingId, ChainId, HostId, LinkId};
 use crate::link::{BookingLink, Host, Slug};
 use crate::time::TimeRange;
 use crate::token::RescheduleToken;
+
+pub mod outbound;
+
+pub use outbound::{
+    CalendarSync, CalendarSyncError, DealSink, DealSinkError, DeliveryReport, NoCalendarConnected,
+    NotificationContext, Notifier, NotifyError, ReconfirmationSweep, TargetCheck, TargetRefused,
+    WebhookMessage, WebhookSender,
+};
 
 /// An unexpected storage failure (connection lost, corrupt row, …), with its cause chain.
 #[derive(Debug, thiserror::Error)]

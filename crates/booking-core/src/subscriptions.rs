@@ -20,7 +20,10 @@ use uuid::Uuid;
 
 use crate::effects::WebhookEvent;
 use crate::ids::HostId;
-use crate::ports::StoreError;
+use crate::ports::{
+    DeliveryReport, StoreError, TargetCheck, TargetRefused, TokenSource, WebhookMessage,
+    WebhookSender,
+};
 
 /// One webhook subscription.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -387,6 +390,66 @@ pub fn events_to_text(events: &BTreeSet<WebhookEvent>) -> String {
         .join(",")
 }
 
+/// The `webhook-id` of a subscription's test event, shaped like the outbox key a real
+/// delivery carries (`{booking}:webhook:{event}`): `{subscription}:webhook:test:{nonce}`.
+/// Receivers deduplicate both kinds the same way, and the delivery log holds both side by
+/// side.
+pub fn test_event_key(subscription: SubscriptionId, nonce: &str) -> String {
+    format!("{subscription}:webhook:test:{nonce}")
+}
+
+/// What became of a test event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TestEvent {
+    /// The target check refused the subscription's URL: nothing was sent or logged.
+    Refused(TargetRefused),
+    /// It was sent (one attempt) and logged in the subscription's delivery log.
+    Sent {
+        /// The `webhook-id` it went out with ([`test_event_key`]).
+        webhook_id: String,
+        /// What happened.
+        report: DeliveryReport,
+    },
+}
+
+/// Sends a signed test event to `subscription` now, outside the outbox, through the same
+/// ports as real deliveries: the target is checked first, then one attempt is made and
+/// logged. `ids` supplies the nonce of its `webhook-id`.
+///
+/// # Errors
+/// [`StoreError`] when the attempt cannot be logged.
+pub async fn send_test_event(
+    subscriptions: &dyn WebhookSubscriptions,
+    targets: &dyn TargetCheck,
+    sender: &dyn WebhookSender,
+    subscription: &WebhookSubscription,
+    ids: &dyn TokenSource,
+    now: DateTime<Utc>,
+) -> Result<TestEvent, StoreError> {
+    if let Err(refused) = targets.check(subscription.url.as_str()).await {
+        return Ok(TestEvent::Refused(refused));
+    }
+    let webhook_id = test_event_key(subscription.id, ids.new_token().expose());
+    let message = WebhookMessage::Test {
+        subscription: subscription.id,
+        at: now,
+    };
+    let report = sender.deliver(subscription, &webhook_id, &message).await;
+    subscriptions
+        .record_delivery(&DeliveryAttempt {
+            subscription: subscription.id,
+            effect_key: webhook_id.clone(),
+            attempt: 1,
+            status: report.status,
+            latency_ms: report.latency_ms,
+            error: report.error.clone(),
+            delivered: report.delivered,
+            at: now,
+        })
+        .await?;
+    Ok(TestEvent::Sent { webhook_id, report })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -439,5 +502,154 @@ mod tests {
         assert!(!format!("{secret:?}").contains("c2Vj"));
         assert!(SubscriptionSecret::parse("c2VjcmV0").is_err());
         assert!(SubscriptionSecret::parse("whsec_").is_err());
+    }
+
+    /// The test event's use case, on the in-memory store with a fake sender and target check.
+    #[cfg(feature = "testkit")]
+    mod test_event {
+        use std::sync::Mutex;
+
+        use chrono::TimeZone;
+
+        use super::*;
+        use crate::invitee::{Email, PersonName};
+        use crate::link::Host;
+        use crate::ports::BookingStore;
+        use crate::testkit::{InMemoryStore, SequentialTokens};
+        use crate::time::TimeZoneName;
+
+        /// Remembers what it was asked to send and answers 204.
+        #[derive(Debug, Default)]
+        struct Sent(Mutex<Vec<(String, String)>>);
+
+        #[async_trait]
+        impl WebhookSender for Sent {
+            fn new_secret(&self, _key: [u8; 32]) -> SubscriptionSecret {
+                SubscriptionSecret::parse("whsec_eA==").unwrap()
+            }
+
+            async fn deliver(
+                &self,
+                subscription: &WebhookSubscription,
+                webhook_id: &str,
+                message: &WebhookMessage<'_>,
+            ) -> DeliveryReport {
+                let WebhookMessage::Test {
+                    subscription: about,
+                    ..
+                } = message
+                else {
+                    panic!("a test event was expected");
+                };
+                assert_eq!(*about, subscription.id);
+                self.0
+                    .lock()
+                    .unwrap()
+                    .push((subscription.url.as_str().to_owned(), webhook_id.to_owned()));
+                DeliveryReport {
+                    status: Some(204),
+                    latency_ms: 3,
+                    error: None,
+                    delivered: true,
+                }
+            }
+        }
+
+        /// Refuses every URL on `blocked.example`.
+        #[derive(Debug)]
+        struct NoBlocked;
+
+        #[async_trait]
+        impl TargetCheck for NoBlocked {
+            async fn check(&self, url: &str) -> Result<(), TargetRefused> {
+                if url.contains("blocked.example") {
+                    Err(TargetRefused("blocked".into()))
+                } else {
+                    Ok(())
+                }
+            }
+        }
+
+        async fn subscribed(store: &InMemoryStore, n: u128, url: &str) -> WebhookSubscription {
+            let host = Host::new(
+                crate::HostId::from_uuid(Uuid::from_u128(0x4057)),
+                PersonName::parse("Hook Host").unwrap(),
+                Email::parse("hooks@example.com").unwrap(),
+                TimeZoneName::parse("Europe/Berlin").unwrap(),
+            );
+            store.save_host(&host).await.unwrap();
+            let subscription = WebhookSubscription {
+                id: SubscriptionId::from_uuid(Uuid::from_u128(0x5b5c_0000 + n)),
+                host: host.id(),
+                url: TargetUrl::parse(url).unwrap(),
+                secret: SubscriptionSecret::parse("whsec_eA==").unwrap(),
+                events: ALL_EVENTS.into_iter().collect(),
+                active: true,
+                created_at: Utc.with_ymd_and_hms(2027, 3, 1, 8, 0, 0).unwrap(),
+            };
+            store.create_subscription(&subscription).await.unwrap();
+            subscription
+        }
+
+        #[tokio::test]
+        async fn a_test_event_is_sent_with_an_effect_shaped_id_and_logged() {
+            let store = InMemoryStore::new();
+            let sub = subscribed(&store, 1, "https://hooks.example.com/in").await;
+            let sender = Sent::default();
+            let now = Utc.with_ymd_and_hms(2027, 3, 1, 9, 0, 0).unwrap();
+            let tokens = SequentialTokens::new();
+            let outcome = send_test_event(&store, &NoBlocked, &sender, &sub, &tokens, now)
+                .await
+                .unwrap();
+            let TestEvent::Sent { webhook_id, report } = outcome else {
+                panic!("sent expected");
+            };
+            assert!(report.delivered);
+            let prefix = format!("{}:webhook:test:", sub.id);
+            assert!(webhook_id.starts_with(&prefix), "{webhook_id}");
+            assert_eq!(webhook_id.len(), prefix.len() + 32);
+            assert_eq!(
+                *sender.0.lock().unwrap(),
+                [(
+                    "https://hooks.example.com/in".to_owned(),
+                    webhook_id.clone()
+                )]
+            );
+            let log = store.deliveries(sub.host, sub.id, 10).await.unwrap();
+            assert_eq!(log.len(), 1);
+            assert_eq!(log[0].effect_key, webhook_id);
+            assert_eq!(
+                (log[0].attempt, log[0].status, log[0].at),
+                (1, Some(204), now)
+            );
+            assert!(store.delivered_to(&webhook_id, sub.id).await.unwrap());
+        }
+
+        #[tokio::test]
+        async fn a_refused_target_gets_nothing_sent_and_nothing_logged() {
+            let store = InMemoryStore::new();
+            let sub = subscribed(&store, 2, "https://blocked.example/in").await;
+            let sender = Sent::default();
+            let now = Utc.with_ymd_and_hms(2027, 3, 1, 9, 0, 0).unwrap();
+            let outcome = send_test_event(
+                &store,
+                &NoBlocked,
+                &sender,
+                &sub,
+                &SequentialTokens::new(),
+                now,
+            )
+            .await
+            .unwrap();
+            assert_eq!(outcome, TestEvent::Refused(TargetRefused("blocked".into())));
+            assert!(sender.0.lock().unwrap().is_empty());
+            assert!(
+                store
+                    .deliveries(sub.host, sub.id, 10)
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+        }
     }
 }

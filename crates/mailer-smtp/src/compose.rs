@@ -9,9 +9,10 @@ use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use maud::{DOCTYPE, Markup, html};
 use sha2::{Digest, Sha256};
 
-use crate::invite::{InviteMethod, render_invite};
+use crate::MailError;
 use crate::text::{Letter, letter};
-use crate::{MailError, NotificationContext};
+use booking_core::ports::NotificationContext;
+use invite_ics::{InviteMethod, render_invite};
 
 /// `<{sha256-hex of the key}@slotkeeper>`: the same outbox row always yields the same id, and
 /// the id reveals nothing about the booking.

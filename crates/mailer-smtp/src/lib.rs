@@ -1,16 +1,19 @@
 //! Slotkeeper's notification mails: what a booking change tells the attendee and the host,
 //! the calendar invite that travels with it, and the transports that deliver it.
 //!
-//! The crate turns one outbox email effect into one [`lettre::Message`] and sends it:
+//! The crate is the mail adapter of booking-core's [`Notifier`](booking_core::ports::Notifier)
+//! port ([`MailNotifier`]): it turns one outbox email effect into one [`lettre::Message`] and
+//! sends it:
 //!
-//! - [`compose`] renders a template ([`EmailKind`] × [`Recipient`]) from a
+//! - [`compose`] renders a template ([`EmailKind`] × [`Recipient`]) from booking-core's
 //!   [`NotificationContext`] into HTML with a plain-text alternative, in the recipient's own
 //!   time zone, with the reschedule and cancel links for both attendee and host. Its
 //!   `Message-ID` is derived from the outbox idempotency key, so a retried send carries the
 //!   same id and receivers (and the `.eml` file mailer) recognise it.
-//! - [`invite_ics`] writes the RFC 5545/5546 invite: `METHOD:REQUEST` for booked and
-//!   rescheduled rows, `METHOD:CANCEL` for cancelled ones, one `UID` per chain and the row's
-//!   `SEQUENCE`, so calendar clients move or remove the existing event instead of adding one.
+//! - the attached invite comes from the `invite-ics` crate (re-exported as [`invite_ics()`]):
+//!   `METHOD:REQUEST` for booked and rescheduled rows, `METHOD:CANCEL` for cancelled ones,
+//!   one `UID` per chain and the row's `SEQUENCE`, so calendar clients move or remove the
+//!   existing event instead of adding one.
 //! - [`Mailer`] delivers: [`SmtpMailer`] over SMTP (plain, STARTTLS or TLS, with
 //!   authentication) and [`FileMailer`] into a directory of `.eml` files for development;
 //!   [`mailer_from_url`] picks one from `MAILER_URL`.
@@ -25,71 +28,14 @@
 
 mod compose;
 mod error;
-mod invite;
 mod text;
 mod transport;
 
-use booking_core::Booking;
-use booking_core::link::{BookingLink, Host};
-
 pub use booking_core::effects::{EmailKind, Recipient};
+pub use booking_core::ports::NotificationContext;
 pub use compose::{compose, message_id};
 pub use error::MailError;
-pub use invite::invite_ics;
+pub use invite_ics::invite_ics;
 pub use lettre::Message;
 pub use lettre::message::Mailbox;
-pub use transport::{FileMailer, Mailer, SmtpMailer, mailer_from_url};
-
-/// Everything a notification is rendered from. The caller loads the rows; nothing here does
-/// I/O.
-#[derive(Debug, Clone, Copy)]
-pub struct NotificationContext<'a> {
-    /// The row the effect is about, as it is now (its token via `booking.token().expose()`).
-    pub booking: &'a Booking,
-    /// The row it replaced, for a reschedule (its time is shown as the old time).
-    pub previous: Option<&'a Booking>,
-    /// The link it was booked through.
-    pub link: &'a BookingLink,
-    /// The link's host.
-    pub host: &'a Host,
-    /// Where the public pages live, e.g. `http://127.0.0.1:8080` (a trailing `/` is ignored).
-    pub public_base_url: &'a str,
-}
-
-impl NotificationContext<'_> {
-    fn base(&self) -> &str {
-        self.public_base_url.trim_end_matches('/')
-    }
-
-    /// `{base}/book/reschedule/{token}`
-    pub fn reschedule_url(&self) -> String {
-        format!(
-            "{}/book/reschedule/{}",
-            self.base(),
-            self.booking.token().expose()
-        )
-    }
-
-    /// `{base}/book/cancel/{token}`
-    pub fn cancel_url(&self) -> String {
-        format!(
-            "{}/book/cancel/{}",
-            self.base(),
-            self.booking.token().expose()
-        )
-    }
-
-    /// `{base}/book/reconfirm/{token}`
-    pub fn reconfirm_url(&self) -> String {
-        format!(
-            "{}/book/reconfirm/{}",
-            self.base(),
-            self.booking.token().expose()
-        )
-    }
-
-    /// `{base}/book/{slug}`: where to book again after a cancellation.
-    pub fn booking_page_url(&self) -> String {
-        format!("{}/book/{}", self.base(), self.link.slug())
-    }
-}
+pub use transport::{FileMailer, MailNotifier, Mailer, SmtpMailer, mailer_from_url};

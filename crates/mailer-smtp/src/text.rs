@@ -5,7 +5,8 @@ use booking_core::effects::{EmailKind, Recipient};
 use booking_core::{Status, TimeRange, TimeZoneName};
 use chrono::{DateTime, Utc};
 
-use crate::NotificationContext;
+use booking_core::ports::NotificationContext;
+use invite_ics::canceller;
 
 /// One mail's content, independent of its format.
 #[derive(Debug)]
@@ -271,15 +272,5 @@ pub(crate) fn letter(kind: EmailKind, to: Recipient, ctx: &NotificationContext<'
         actions,
         answers: booking.answers().pairs().to_vec(),
         footer,
-    }
-}
-
-/// Who cancelled, as told to both sides.
-pub(crate) fn canceller(by: Actor, ctx: &NotificationContext<'_>) -> String {
-    match by {
-        Actor::Attendee => format!("{} (attendee)", ctx.booking.invitee().name().as_str()),
-        Actor::Host => format!("{} (host)", ctx.host.name().as_str()),
-        Actor::Calendar => format!("{} (in their calendar)", ctx.host.name().as_str()),
-        Actor::System => "Slotkeeper (automatic)".to_owned(),
     }
 }

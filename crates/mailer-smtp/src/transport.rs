@@ -2,14 +2,16 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use booking_core::effects::{EmailKind, Recipient};
+use booking_core::ports::{NotificationContext, Notifier, NotifyError};
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::{MailError, NotificationContext, compose};
+use crate::{MailError, compose};
 
 /// Sends composed messages. Implementations must be safe to call again with the same message
 /// after a failure: the outbox retries, and the `Message-ID` stays the same.
@@ -264,6 +266,50 @@ impl Mailer for FileMailer {
             .map_err(file_error(&path))?;
         Ok(())
     }
+}
+
+/// The mail adapter of booking-core's [`Notifier`] port: composes each notification with the
+/// wrapped [`Mailer`]'s sender and sends it, its `Message-ID` derived from the idempotency
+/// key. A bad address or a permanent (5xx) SMTP reply is a permanent failure.
+#[derive(Debug, Clone)]
+pub struct MailNotifier {
+    mailer: Arc<dyn Mailer>,
+}
+
+impl MailNotifier {
+    /// Notifies by mail through `mailer`.
+    pub fn new(mailer: Arc<dyn Mailer>) -> Self {
+        Self { mailer }
+    }
+}
+
+#[async_trait]
+impl Notifier for MailNotifier {
+    async fn notify(
+        &self,
+        kind: EmailKind,
+        to: Recipient,
+        ctx: &NotificationContext<'_>,
+        idempotency_key: &str,
+    ) -> Result<(), NotifyError> {
+        match self.mailer.notify(kind, to, ctx, idempotency_key).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_permanent() => Err(NotifyError::Permanent(error_chain(&e))),
+            Err(e) => Err(NotifyError::Transient(error_chain(&e))),
+        }
+    }
+}
+
+/// An error and its causes, `: `-separated.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]

@@ -506,14 +506,14 @@ async fn invite(state: web::Data<AppState>, token: web::Path<String>) -> HttpRes
             Some(id) => store.booking(id).await?,
             None => None,
         };
-        let ctx = mailer_smtp::NotificationContext {
+        let ctx = booking_core::ports::NotificationContext {
             booking: &booking,
             previous: previous.as_ref(),
             link: &link,
             host: &host,
             public_base_url: &state.public_base_url,
         };
-        Ok::<_, Failure>(mailer_smtp::invite_ics(&ctx))
+        Ok::<_, Failure>(invite_ics::invite_ics(&ctx))
     }
     .await;
     match result {

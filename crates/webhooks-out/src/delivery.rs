@@ -2,26 +2,16 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use async_trait::async_trait;
+use booking_core::ports::{DeliveryReport, WebhookMessage, WebhookSender};
+use booking_core::subscriptions::{SubscriptionSecret, WebhookSubscription};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 
 use crate::signing::{WebhookSecret, sign};
+use crate::{payload, test_event};
 
 /// The total time a receiver gets to answer: connecting, sending and the response headers.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// What one attempt came to. `delivered` is true exactly for a 2xx answer; anything else is
-/// worth a retry (the dispatcher decides how often).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeliveryReport {
-    /// The receiver's HTTP status, if it answered at all.
-    pub status: Option<u16>,
-    /// From the start of the request to the answer (or the failure).
-    pub latency_ms: u64,
-    /// Why it was not delivered: a non-2xx status, a timeout, a connection error.
-    pub error: Option<String>,
-    /// Whether the receiver acknowledged it with a 2xx status.
-    pub delivered: bool,
-}
 
 /// The HTTP client could not be set up (its TLS backend failed to initialise).
 #[derive(Debug, thiserror::Error)]
@@ -157,6 +147,44 @@ impl WebhookClient {
             ),
             Err(error) => failed(None, format!("request failed: {}", error_chain(&error))),
         }
+    }
+}
+
+#[async_trait]
+impl WebhookSender for WebhookClient {
+    /// `whsec_` and the key in base64 ([`WebhookSecret::expose`]).
+    fn new_secret(&self, key: [u8; 32]) -> SubscriptionSecret {
+        SubscriptionSecret::parse(&WebhookSecret::generate(key).expose())
+            .expect("an exposed WebhookSecret has the whsec_ form")
+    }
+
+    /// Renders `message` (the webhook contract's payload, or the test event's body), signs
+    /// it with the subscription's secret and posts it to the subscription's URL.
+    async fn deliver(
+        &self,
+        subscription: &WebhookSubscription,
+        webhook_id: &str,
+        message: &WebhookMessage<'_>,
+    ) -> DeliveryReport {
+        let Ok(secret) = WebhookSecret::parse(subscription.secret.expose()) else {
+            return DeliveryReport::not_sent(
+                "the subscription's secret is not a valid whsec_ secret",
+            );
+        };
+        let body = match message {
+            WebhookMessage::Event { event, ctx } => {
+                match serde_json::to_vec(&payload(*event, ctx)) {
+                    Ok(body) => body,
+                    Err(e) => {
+                        return DeliveryReport::not_sent(format!(
+                            "serialising the webhook payload failed: {e}"
+                        ));
+                    }
+                }
+            }
+            WebhookMessage::Test { subscription, at } => test_event(&subscription.to_string(), *at),
+        };
+        WebhookClient::deliver(self, subscription.url.as_str(), &secret, webhook_id, &body).await
     }
 }
 

@@ -12,8 +12,12 @@
 //! - [`WebhookClient::deliver`] makes one signed POST with a 5-second total timeout and
 //!   reports what happened ([`DeliveryReport`]); retries, backoff and the delivery log belong
 //!   to the outbox dispatcher, which passes the outbox idempotency key as `webhook-id`.
+//!   [`WebhookClient`] is the adapter of booking-core's
+//!   [`WebhookSender`](booking_core::ports::WebhookSender) port: it renders the port's
+//!   message (a booking event, or a test event: [`test_event`]) and posts it.
 //! - [`TargetPolicy`] decides which target URLs may be reached (no private or loopback
-//!   addresses unless allowed); [`test_event`] is the body of a subscription's test event.
+//!   addresses unless allowed), as the adapter of the
+//!   [`TargetCheck`](booking_core::ports::TargetCheck) port.
 //!
 //! docs/WEBHOOKS.md documents the payloads and how to verify them.
 
@@ -22,14 +26,12 @@ mod payload;
 mod signing;
 mod targets;
 
-use booking_core::Booking;
-use booking_core::link::{BookingLink, Host};
-
 pub use booking_core::effects::WebhookEvent;
-pub use delivery::{DEFAULT_TIMEOUT, DeliveryReport, WebhookClient, WebhookClientError};
+pub use booking_core::ports::{DeliveryReport, NotificationContext, TargetRefused};
+pub use delivery::{DEFAULT_TIMEOUT, WebhookClient, WebhookClientError};
 pub use payload::{hook_type, payload};
 pub use signing::{InvalidSecret, WebhookSecret, sign};
-pub use targets::{TargetPolicy, TargetRefused, is_public};
+pub use targets::{TargetPolicy, is_public};
 
 /// The body of a test event for a subscription:
 /// `[{"hookType": "Test", "test": true, "subscription": …, "sent_at": …}]`.
@@ -41,27 +43,4 @@ pub fn test_event(subscription: &str, now: chrono::DateTime<chrono::Utc>) -> Vec
         "sent_at": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     }]);
     body.to_string().into_bytes()
-}
-
-/// The `webhook-id` of a test event: `test_` and the nonce in hex.
-pub fn test_webhook_id(nonce: &[u8]) -> String {
-    std::iter::once("test_".to_owned())
-        .chain(nonce.iter().map(|b| format!("{b:02x}")))
-        .collect()
-}
-
-/// Everything a webhook payload is built from (the same fields as the mailer's context). The
-/// caller loads the rows; nothing here does I/O.
-#[derive(Debug, Clone, Copy)]
-pub struct NotificationContext<'a> {
-    /// The row the event is about, as it is now.
-    pub booking: &'a Booking,
-    /// The row it replaced, for `callRescheduled` (gives `old_start_time`).
-    pub previous: Option<&'a Booking>,
-    /// The link it was booked through (`event_type`).
-    pub link: &'a BookingLink,
-    /// The link's host (`assigned_to`, host-zone times).
-    pub host: &'a Host,
-    /// Where the public pages live, e.g. `http://127.0.0.1:8080` (a trailing `/` is ignored).
-    pub public_base_url: &'a str,
 }

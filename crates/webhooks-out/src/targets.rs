@@ -9,10 +9,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// A target refused by the [`TargetPolicy`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("webhook target refused: {0}")]
-pub struct TargetRefused(pub String);
+use async_trait::async_trait;
+use booking_core::ports::{TargetCheck, TargetRefused};
 
 /// Whether private, loopback and link-local addresses may be webhook targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +78,13 @@ impl TargetPolicy {
             )));
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl TargetCheck for TargetPolicy {
+    async fn check(&self, url: &str) -> Result<(), TargetRefused> {
+        TargetPolicy::check(self, url).await
     }
 }
 

@@ -17,9 +17,8 @@ use std::sync::Arc;
 use actix_web::web;
 use booking_core::accounts::{AccountStore, LinkDirectory, LoginAttempts};
 use booking_core::deals::DealStore;
-use booking_core::ports::TokenSource;
+use booking_core::ports::{TargetCheck, TokenSource, WebhookSender};
 use booking_core::subscriptions::WebhookSubscriptions;
-use webhooks_out::{TargetPolicy, WebhookClient};
 
 mod api;
 mod auth;
@@ -55,12 +54,12 @@ pub struct HostSide {
     pub(crate) webhooks: Option<Webhooks>,
 }
 
-/// Webhook subscriptions, the client test events go out with, and which targets may be
-/// reached.
+/// Webhook subscriptions, the sender test events go out through (the same port as real
+/// deliveries), and which targets may be reached.
 pub(crate) struct Webhooks {
     pub(crate) subscriptions: Arc<dyn WebhookSubscriptions>,
-    pub(crate) client: std::sync::OnceLock<Option<WebhookClient>>,
-    pub(crate) targets: TargetPolicy,
+    pub(crate) sender: Arc<dyn WebhookSender>,
+    pub(crate) targets: Arc<dyn TargetCheck>,
 }
 
 impl std::fmt::Debug for HostSide {
@@ -98,30 +97,22 @@ impl HostSide {
         }
     }
 
-    /// Adds the webhook subscription API on `subscriptions`. `targets` says whether target
-    /// URLs may resolve to private or loopback addresses (`WEBHOOKS_ALLOW_PRIVATE_TARGETS`);
-    /// it is checked when a subscription is made and before a test event is sent.
+    /// Adds the webhook subscription API on `subscriptions`. `targets` decides which target
+    /// URLs may be reached (e.g. no private or loopback addresses); it is checked when a
+    /// subscription is made and before a test event is sent. `sender` makes new secrets and
+    /// sends test events, exactly as the outbox dispatcher's deliveries.
     #[must_use]
     pub fn with_subscriptions(
         mut self,
         subscriptions: Arc<dyn WebhookSubscriptions>,
-        targets: TargetPolicy,
+        targets: Arc<dyn TargetCheck>,
+        sender: Arc<dyn WebhookSender>,
     ) -> Self {
         self.webhooks = Some(Webhooks {
             subscriptions,
-            client: std::sync::OnceLock::new(),
+            sender,
             targets,
         });
-        self
-    }
-
-    /// Sends test events with this client instead of one made on first use (5-second
-    /// timeout). Needs [`HostSide::with_subscriptions`] first.
-    #[must_use]
-    pub fn with_webhook_client(self, client: WebhookClient) -> Self {
-        if let Some(w) = &self.webhooks {
-            let _ = w.client.set(Some(client));
-        }
         self
     }
 

@@ -5,8 +5,10 @@
 //! like a missing one.
 //!
 //! Target URLs are checked for form ([`TargetUrl`]) and against the host side's
-//! [`webhooks_out::TargetPolicy`] (no private or loopback addresses unless allowed) when a
-//! subscription is made and again before a test event goes out.
+//! [`TargetCheck`](booking_core::ports::TargetCheck) port (no private or loopback addresses
+//! unless allowed) when a subscription is made and again before a test event goes out; test
+//! events go through the same [`WebhookSender`](booking_core::ports::WebhookSender) port and
+//! `webhook-id` scheme as the dispatcher's deliveries ([`send_test_event`]).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -18,13 +20,12 @@ use booking_core::effects::WebhookEvent;
 use booking_core::ports::Clock;
 use booking_core::subscriptions::{
     ALL_EVENTS, DeliveryAttempt, InvalidSubscription, SubscriptionId, SubscriptionSecret,
-    TargetUrl, WebhookSubscription, event_by_name,
+    TargetUrl, TestEvent, WebhookSubscription, event_by_name, send_test_event,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, OpenApi, ToSchema};
-use webhooks_out::{WebhookClient, WebhookSecret};
 
 use super::extract::ApiHost;
 use super::json::{ApiResult, ok, required};
@@ -242,13 +243,13 @@ fn events_of(names: Option<&[String]>) -> Result<BTreeSet<WebhookEvent>, Invalid
 }
 
 /// A fresh `whsec_…` secret: 32 bytes from two tokens of the host side's token source (the
-/// OS CSPRNG in production, as for API keys).
-fn fresh_secret(side: &HostSide) -> Result<SubscriptionSecret, InvalidSubscription> {
+/// OS CSPRNG in production, as for API keys), in the webhook sender's form.
+fn fresh_secret(side: &HostSide, hooks: &Webhooks) -> SubscriptionSecret {
     let mut hash = Sha256::new();
     hash.update(side.ids.new_token().expose().as_bytes());
     hash.update(side.ids.new_token().expose().as_bytes());
     let bytes: [u8; 32] = hash.finalize().into();
-    SubscriptionSecret::parse(&WebhookSecret::generate(bytes).expose())
+    hooks.sender.new_secret(bytes)
 }
 
 /// Subscribe a URL to booking events; the answer holds the signing secret, shown only this once
@@ -271,7 +272,7 @@ async fn create(key: ApiHost, state: web::Data<AppState>, bytes: web::Bytes) -> 
     }
     let events =
         events_of(input.events.as_deref()).map_err(|e| Failure::Invalid(format!("events: {e}")))?;
-    let secret = fresh_secret(&side).map_err(|e| Failure::internal(&e))?;
+    let secret = fresh_secret(&side, hooks);
     let subscription = WebhookSubscription {
         id: SubscriptionId::from_uuid(side.ids.new_booking_id().as_uuid()),
         host,
@@ -417,19 +418,6 @@ async fn deliveries(
     }))
 }
 
-fn client(hooks: &Webhooks) -> Option<&WebhookClient> {
-    hooks
-        .client
-        .get_or_init(|| match WebhookClient::new() {
-            Ok(c) => Some(c),
-            Err(e) => {
-                tracing::error!(error = %crate::errors::chain(&e), "no webhook HTTP client");
-                None
-            }
-        })
-        .as_ref()
-}
-
 /// Send a signed test event now (one attempt, 5 s timeout) and report the answer
 ///
 /// The event is logged in the subscription's delivery log. A target the policy refuses
@@ -446,34 +434,20 @@ async fn test(key: ApiHost, state: web::Data<AppState>, id: web::Path<String>) -
     let (side, host) = authorised_hooks(key)?;
     let hooks = hooks(&side);
     let subscription = own_subscription(hooks, host, &id).await?;
-    if let Err(e) = hooks.targets.check(subscription.url.as_str()).await {
-        return Err(Failure::Invalid(format!("url: {e}")).into());
-    }
-    let Ok(secret) = WebhookSecret::parse(subscription.secret.expose()) else {
-        tracing::error!(subscription = %subscription.id, "a stored webhook secret is not valid");
-        return Err(Failure::Internal.into());
-    };
-    let Some(client) = client(hooks) else {
-        return Err(Failure::Internal.into());
-    };
     let now = state.scheduler.clock().now();
-    let nonce = side.ids.new_token();
-    let webhook_id = format!("test_{}", nonce.expose());
-    let body = webhooks_out::test_event(&subscription.id.to_string(), now);
-    let report = client
-        .deliver(subscription.url.as_str(), &secret, &webhook_id, &body)
-        .await;
-    let attempt = DeliveryAttempt {
-        subscription: subscription.id,
-        effect_key: webhook_id.clone(),
-        attempt: 1,
-        status: report.status,
-        latency_ms: report.latency_ms,
-        error: report.error.clone(),
-        delivered: report.delivered,
-        at: now,
+    let sent = send_test_event(
+        hooks.subscriptions.as_ref(),
+        hooks.targets.as_ref(),
+        hooks.sender.as_ref(),
+        &subscription,
+        side.ids.as_ref(),
+        now,
+    )
+    .await?;
+    let (webhook_id, report) = match sent {
+        TestEvent::Sent { webhook_id, report } => (webhook_id, report),
+        TestEvent::Refused(e) => return Err(Failure::Invalid(format!("url: {e}")).into()),
     };
-    hooks.subscriptions.record_delivery(&attempt).await?;
     Ok(ok(&json!({
         "webhook_id": webhook_id,
         "delivered": report.delivered,

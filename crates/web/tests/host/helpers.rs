@@ -145,7 +145,11 @@ async fn build(
     )
     .with_passwords(cheap_passwords());
     let side = match webhooks {
-        Some(targets) => side.with_subscriptions(Arc::new(store.clone()), targets),
+        Some(targets) => side.with_subscriptions(
+            Arc::new(store.clone()),
+            Arc::new(targets),
+            Arc::new(webhooks_out::WebhookClient::new().unwrap()),
+        ),
         None => side,
     };
     TestApp {

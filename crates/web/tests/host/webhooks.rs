@@ -399,7 +399,11 @@ async fn a_test_event_is_signed_delivered_and_logged() {
     assert!(report["error"].is_null());
     assert!(report["latency_ms"].is_u64());
     let webhook_id = report["webhook_id"].as_str().unwrap().to_owned();
-    assert!(webhook_id.starts_with("test_"), "{webhook_id}");
+    // Shaped like a real delivery's outbox key: `{subscription}:webhook:test:{nonce}`.
+    let nonce = webhook_id
+        .strip_prefix(&format!("{id}:webhook:test:"))
+        .unwrap_or_else(|| panic!("{webhook_id}"));
+    assert_eq!(nonce.len(), 32, "{webhook_id}");
 
     let requests = seen.lock().unwrap().clone();
     assert_eq!(requests.len(), 1);

@@ -14,34 +14,42 @@
 //! ([`WebhookSubscriptions::delivered_to`]), so a retried entry only goes to the subscriptions
 //! that have not acknowledged it yet. docs/NOTIFICATIONS.md has the whole story.
 //!
-//! The library is the binary's dispatcher, split out so that tests drive it step by step
-//! ([`Dispatcher::run_once`]) against real stores, a real SMTP server and real receivers.
+//! The crate knows booking-core's ports only: the mail, webhook, calendar and deal adapters
+//! come in as `Arc<dyn Port>` values ([`Parts`], [`Dispatcher::with_calendar`],
+//! [`Dispatcher::with_deal_sink`]), time from the [`Clock`] port and the retry jitter from an
+//! injected function ([`Jitter`]), so tests drive it step by step
+//! ([`Dispatcher::run_once`]) against real stores, a real SMTP server and real receivers,
+//! deterministically.
+//!
+//! **Architecture Invariant:** no adapter crate is a dependency of this one (`cargo xtask
+//! tidy` checks it); the binary wires them in.
 
 mod calendar;
 mod context;
 mod deal;
 mod email;
 mod sweep;
-mod targets;
 mod webhook;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use booking_core::effects::{Effect, RetryPolicy};
-use booking_core::ports::{BookingStore, FailureOutcome, Outbox, OutboxEntry, StoreError};
+use booking_core::ports::{
+    BookingStore, CalendarSync, Clock, DealSink, FailureOutcome, NoCalendarConnected, Notifier,
+    Outbox, OutboxEntry, ReconfirmationSweep, StoreError, TargetCheck, WebhookSender,
+};
 use booking_core::subscriptions::WebhookSubscriptions;
 use chrono::{DateTime, TimeDelta, Utc};
-use mailer_smtp::Mailer;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
-use webhooks_out::WebhookClient;
 
-pub use calendar::{CalendarSync, CalendarSyncError, NoCalendarConnected};
-pub use deal::{DealSink, DealSinkError};
-pub use sweep::ReconfirmationSweep;
-pub use targets::{TargetPolicy, TargetRefused};
-pub use webhook::{TestDelivery, send_test_event};
+pub use deal::DealRecorder;
+
+/// Where the retry jitter comes from: a number in `[0, 1)` per failed attempt, spreading the
+/// retries of entries that failed together. The binary passes the OS CSPRNG; tests pass a
+/// constant.
+pub type Jitter = Arc<dyn Fn() -> f64 + Send + Sync>;
 
 /// How long a claimed entry stays invisible to other workers.
 pub const DEFAULT_LEASE: TimeDelta = TimeDelta::seconds(60);
@@ -63,12 +71,16 @@ pub struct Parts {
     pub bookings: Arc<dyn BookingStore>,
     /// Webhook subscriptions and their delivery log.
     pub subscriptions: Arc<dyn WebhookSubscriptions>,
-    /// Sends the mails.
-    pub mailer: Arc<dyn Mailer>,
+    /// Tells attendees and hosts (by mail).
+    pub notifier: Arc<dyn Notifier>,
     /// Posts the webhooks.
-    pub webhooks: WebhookClient,
+    pub webhooks: Arc<dyn WebhookSender>,
     /// Which webhook targets may be reached.
-    pub targets: TargetPolicy,
+    pub targets: Arc<dyn TargetCheck>,
+    /// What time the workers deliver at.
+    pub clock: Arc<dyn Clock>,
+    /// Spreads the retries.
+    pub jitter: Jitter,
     /// Where the public pages live, for links in mails and payloads.
     pub public_base_url: String,
 }
@@ -76,7 +88,8 @@ pub struct Parts {
 impl std::fmt::Debug for Parts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Parts")
-            .field("mailer", &self.mailer)
+            .field("notifier", &self.notifier)
+            .field("webhooks", &self.webhooks)
             .field("targets", &self.targets)
             .field("public_base_url", &self.public_base_url)
             .finish_non_exhaustive()
@@ -214,7 +227,7 @@ impl Dispatcher {
     async fn work(&self, worker: usize, mut shutdown: watch::Receiver<bool>) {
         tracing::debug!(worker, "outbox worker started");
         while !*shutdown.borrow() {
-            let now = Utc::now();
+            let now = self.parts.clock.now();
             let batch = match self.parts.outbox.claim_due(now, self.lease, BATCH).await {
                 Ok(batch) => batch,
                 Err(e) => {
@@ -231,7 +244,7 @@ impl Dispatcher {
             }
             let mut held = batch.into_iter();
             for entry in held.by_ref() {
-                if let Err(e) = self.process(&entry, Utc::now()).await {
+                if let Err(e) = self.process(&entry, self.parts.clock.now()).await {
                     // The lease runs out and another attempt follows; nothing is lost.
                     tracing::error!(worker, key = %entry.key, error = %error_chain(&e), "recording an outbox outcome failed");
                 }
@@ -294,7 +307,7 @@ impl Dispatcher {
         match self
             .parts
             .outbox
-            .mark_failed(&entry.key, now, error, policy, jitter())
+            .mark_failed(&entry.key, now, error, policy, (self.parts.jitter)())
             .await?
         {
             FailureOutcome::RetryAt(at) => tracing::info!(
@@ -341,18 +354,6 @@ impl Dispatcher {
     }
 }
 
-/// A uniform number in `[0, 1)` from the OS CSPRNG, to spread retries.
-fn jitter() -> f64 {
-    let mut bytes = [0u8; 8];
-    if getrandom::fill(&mut bytes).is_err() {
-        return 0.5;
-    }
-    // 53 random bits make every f64 in [0, 1) with equal spacing.
-    #[allow(clippy::cast_precision_loss, reason = "53 bits fit an f64 exactly")]
-    let value = (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64;
-    value
-}
-
 /// An error and its causes, `: `-separated.
 fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
@@ -363,16 +364,4 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn jitter_stays_in_range_and_varies() {
-        let values: Vec<f64> = (0..100).map(|_| jitter()).collect();
-        assert!(values.iter().all(|v| (0.0..1.0).contains(v)));
-        assert!(values.iter().any(|v| (v - values[0]).abs() > f64::EPSILON));
-    }
 }

@@ -5,34 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use booking_core::Scheduler;
-use booking_core::ports::{BookingStore, BusyCalendar, Clock, StoreError, TokenSource};
+use booking_core::ports::ReconfirmationSweep;
 use tokio::sync::watch;
-
-/// Cancels overdue unreconfirmed bookings (the use case, behind a trait so the dispatcher does
-/// not carry the scheduler's type parameters).
-#[async_trait]
-pub trait ReconfirmationSweep: Send + Sync {
-    /// Cancels up to `limit` overdue bookings; returns how many.
-    ///
-    /// # Errors
-    /// [`StoreError`].
-    async fn expire_unreconfirmed(&self, limit: u32) -> Result<usize, StoreError>;
-}
-
-#[async_trait]
-impl<S, C, T, B> ReconfirmationSweep for Scheduler<S, C, T, B>
-where
-    S: BookingStore,
-    C: Clock,
-    T: TokenSource,
-    B: BusyCalendar,
-{
-    async fn expire_unreconfirmed(&self, limit: u32) -> Result<usize, StoreError> {
-        Scheduler::expire_unreconfirmed(self, limit).await
-    }
-}
 
 pub(crate) async fn run(
     sweep: Arc<dyn ReconfirmationSweep>,

@@ -25,12 +25,12 @@ use booking_core::subscriptions::{
 use booking_core::testkit::{FixedBusy, ManualClock, SequentialTokens};
 use booking_core::{Booking, HostId, LinkId, Scheduler, TimeRange, TimeZoneName};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use dispatch::{Dispatcher, Parts};
 use mail_parser::{MessageParser, MimeHeaders};
-use mailer_smtp::{Mailer, SmtpMailer};
+use mailer_smtp::{MailNotifier, Mailer, SmtpMailer};
 use mailin_embedded::{Handler, Response, Server, response};
-use slotkeeper_dispatch::{Dispatcher, Parts, TargetPolicy};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use webhooks_out::WebhookClient;
+use webhooks_out::{TargetPolicy, WebhookClient};
 
 pub const BASE_URL: &str = "http://127.0.0.1:8080";
 
@@ -190,15 +190,23 @@ impl World {
         subscription
     }
 
-    /// A dispatcher over this world's store, mailing through `mailer`.
+    /// A dispatcher over this world's store, mailing through `mailer`, on this world's clock
+    /// and with the middle of the jitter range.
     pub fn dispatcher(&self, mailer: Arc<dyn Mailer>) -> Dispatcher {
+        self.dispatcher_with_jitter(mailer, 0.5)
+    }
+
+    /// [`World::dispatcher`] whose every retry draws `jitter`.
+    pub fn dispatcher_with_jitter(&self, mailer: Arc<dyn Mailer>, jitter: f64) -> Dispatcher {
         Dispatcher::new(Parts {
             outbox: self.ports.outbox.clone(),
             bookings: self.ports.bookings.clone(),
             subscriptions: self.ports.subscriptions.clone(),
-            mailer,
-            webhooks: WebhookClient::with_timeout(Duration::from_secs(3)).unwrap(),
-            targets: TargetPolicy::allow_private(),
+            notifier: Arc::new(MailNotifier::new(mailer)),
+            webhooks: Arc::new(WebhookClient::with_timeout(Duration::from_secs(3)).unwrap()),
+            targets: Arc::new(TargetPolicy::allow_private()),
+            clock: Arc::new(self.clock.clone()),
+            jitter: Arc::new(move || jitter),
             public_base_url: BASE_URL.into(),
         })
     }
@@ -532,7 +540,7 @@ impl PgDatabase {
         );
         let admin = sqlx::postgres::PgConnectOptions::from_str(&admin_url).unwrap();
         let name = format!(
-            "slotkeeper_dispatch_{}_{}",
+            "dispatch_{}_{}",
             std::process::id(),
             NEXT_DATABASE.fetch_add(1, Ordering::Relaxed)
         );
@@ -592,9 +600,7 @@ pub fn logs() -> String {
         let buffer = Arc::new(Mutex::new(Vec::new()));
         let writer = LogWriter(buffer.clone());
         let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(
-                "slotkeeper_dispatch=debug",
-            ))
+            .with_env_filter(tracing_subscriber::EnvFilter::new("dispatch=debug"))
             .with_ansi(false)
             .with_writer(move || writer.clone())
             .try_init();

@@ -1,4 +1,6 @@
-//! The calendar invite (RFC 5545 object, RFC 5546 method) that travels with a mail.
+//! The calendar invite (RFC 5545 object, RFC 5546 method) of a booking: the one that travels
+//! with a mail and the one the confirmation page offers for download. Pure: it renders from
+//! the rows in a [`NotificationContext`] and reads no clock.
 //!
 //! One `UID` per chain (`{chain_id}@slotkeeper`) and the row's `SEQUENCE` make calendar
 //! clients update the event they already have: a reschedule moves it, a cancel removes it.
@@ -6,7 +8,8 @@
 
 use std::fmt::Write as _;
 
-use booking_core::Status;
+use booking_core::ports::NotificationContext;
+use booking_core::{Actor, Status};
 use chrono::{DateTime, Utc};
 use ics::parameters::{CN, PartStat, RSVP, Role};
 use ics::properties::{
@@ -15,15 +18,12 @@ use ics::properties::{
 };
 use ics::{Event, ICalendar, escape_text};
 
-use crate::NotificationContext;
-use crate::text::canceller;
-
 /// RFC 5545: a content line should be at most 75 octets, excluding the line break.
 const FOLD_AT: usize = 75;
 
 /// The iTIP method of an invite.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum InviteMethod {
+pub enum InviteMethod {
     /// Create or update the event.
     Request,
     /// Remove the event.
@@ -31,7 +31,8 @@ pub(crate) enum InviteMethod {
 }
 
 impl InviteMethod {
-    pub(crate) fn name(self) -> &'static str {
+    /// The `METHOD` value.
+    pub fn name(self) -> &'static str {
         match self {
             Self::Request => "REQUEST",
             Self::Cancel => "CANCEL",
@@ -50,7 +51,9 @@ pub fn invite_ics(ctx: &NotificationContext<'_>) -> String {
     render_invite(ctx, method)
 }
 
-pub(crate) fn render_invite(ctx: &NotificationContext<'_>, method: InviteMethod) -> String {
+/// The `.ics` for the booking with the given method (a mail about a cancellation carries a
+/// `CANCEL`, one about a booking or a move a `REQUEST`).
+pub fn render_invite(ctx: &NotificationContext<'_>, method: InviteMethod) -> String {
     let booking = ctx.booking;
     let invitee = booking.invitee();
     let cancellation = booking.cancellation();
@@ -115,6 +118,16 @@ pub(crate) fn render_invite(ctx: &NotificationContext<'_>, method: InviteMethod)
     calendar.push(Method::new(method.name()));
     calendar.add_event(event);
     refold(&calendar.to_string())
+}
+
+/// Who cancelled, as told to both sides (in invites and in mails).
+pub fn canceller(by: Actor, ctx: &NotificationContext<'_>) -> String {
+    match by {
+        Actor::Attendee => format!("{} (attendee)", ctx.booking.invitee().name().as_str()),
+        Actor::Host => format!("{} (host)", ctx.host.name().as_str()),
+        Actor::Calendar => format!("{} (in their calendar)", ctx.host.name().as_str()),
+        Actor::System => "Slotkeeper (automatic)".to_owned(),
+    }
 }
 
 fn utc(instant: DateTime<Utc>) -> String {

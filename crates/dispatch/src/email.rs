@@ -1,13 +1,14 @@
-//! Email effects: render the template for the recipient and send it with the entry's key as
-//! the `Message-ID` seed.
+//! Email effects: the [`Notifier`](booking_core::ports::Notifier) port renders the
+//! notification for the recipient and delivers it with the entry's key (the mail adapter
+//! derives the `Message-ID` from it).
 
 use booking_core::Status;
 use booking_core::effects::{EmailKind, Recipient};
 use booking_core::ids::BookingId;
-use booking_core::ports::{OutboxEntry, StoreError};
+use booking_core::ports::{NotifyError, OutboxEntry, StoreError};
 use chrono::{DateTime, Utc};
 
-use crate::{Outcome, Parts, context, error_chain};
+use crate::{Outcome, Parts, context};
 
 pub(crate) async fn deliver(
     parts: &Parts,
@@ -35,12 +36,12 @@ pub(crate) async fn deliver(
             return Ok(Outcome::Skipped("the meeting has started"));
         }
     }
-    let ctx = loaded.mail(&parts.public_base_url);
+    let ctx = loaded.notification(&parts.public_base_url);
     Ok(
-        match parts.mailer.notify(kind, to, &ctx, &entry.key).await {
+        match parts.notifier.notify(kind, to, &ctx, &entry.key).await {
             Ok(()) => Outcome::Delivered,
-            Err(e) if e.is_permanent() => Outcome::Permanent(error_chain(&e)),
-            Err(e) => Outcome::Failed(error_chain(&e)),
+            Err(NotifyError::Permanent(e)) => Outcome::Permanent(e),
+            Err(NotifyError::Transient(e)) => Outcome::Failed(e),
         },
     )
 }

@@ -10,9 +10,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
+use booking_core::deals::{DealId, DealStage, DealStore};
 use booking_core::effects::RetryPolicy;
+use booking_core::ids::ChainId;
+use booking_core::link::{BookingLink, LinkSettings};
+use booking_core::ports::{BookingStore, DealSink, DealSinkError, Page};
 use booking_core::{Booking, Status};
 use chrono::TimeDelta;
+use dispatch::DealRecorder;
 use icalendar::Component;
 use mailer_smtp::{MailError, Mailbox, Mailer, Message, message_id};
 use store_postgres::PostgresStore;
@@ -307,6 +312,78 @@ async fn a_failed_webhook_is_retried_after_the_backoff_only_where_it_failed() {
     );
 }
 
+/// The background workers take "now" from the Clock port, whatever the system clock says:
+/// with the clock a minute before the booking's entries are due, ten polls deliver nothing;
+/// set to their due time, they go out. (The one test that waits for a background task: it
+/// polls the inbox with a bound instead of driving `run_once`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_workers_read_the_time_from_the_clock_port() {
+    let poll = std::time::Duration::from_millis(20);
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = Inbox::start();
+    let world = World::new(Ports::of(sqlite(&dir).await)).await;
+    let due = world.now();
+    world.book("Pricing", 1).await;
+    world.clock.set(due - TimeDelta::minutes(1));
+    let dispatcher = Arc::new(world.dispatcher(inbox.mailer()).with_poll_interval(poll));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let workers = tokio::spawn(dispatcher.run(1, None, stopped));
+    tokio::time::sleep(poll * 10).await;
+    assert_eq!(inbox.all().len(), 0, "nothing is due yet by the Clock port");
+    world.clock.set(due);
+    for _ in 0..500 {
+        if inbox.all().len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(poll).await;
+    }
+    stop.send(true).unwrap();
+    workers.await.unwrap();
+    assert_eq!(
+        inbox.all().len(),
+        2,
+        "the booking's two mails, due now by the Clock port"
+    );
+}
+
+/// The retry time is the policy's delay with the injected jitter, to the millisecond: the
+/// first retry of the default policy waits 15 s plus `jitter` × 15 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_retry_time_follows_the_injected_jitter_exactly() {
+    for (jitter, wait_ms) in [(0.0, 15_000), (0.5, 22_500), (0.25, 18_750)] {
+        let dir = tempfile::tempdir().unwrap();
+        let inbox = Inbox::start();
+        let receiver = Receiver::start(script).await;
+        let world = World::new(Ports::of(sqlite(&dir).await)).await;
+        world
+            .subscribe(1, &receiver.url("/flaky"), "callBooked")
+            .await;
+        let dispatcher = world.dispatcher_with_jitter(inbox.mailer(), jitter);
+        let now = world.now();
+        world.book("Pricing", 1).await;
+        assert_eq!(
+            dispatcher.run_once(now).await.unwrap(),
+            3,
+            "all but the webhook"
+        );
+        let due = now + TimeDelta::milliseconds(wait_ms);
+        assert_eq!(
+            dispatcher
+                .run_once(due - TimeDelta::milliseconds(1))
+                .await
+                .unwrap(),
+            0,
+            "jitter {jitter}: not due a millisecond early"
+        );
+        assert_eq!(
+            dispatcher.run_once(due).await.unwrap(),
+            1,
+            "jitter {jitter}: due exactly then"
+        );
+        assert_eq!(receiver.hooks("/flaky").len(), 2);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receiver_that_always_fails_makes_the_entry_dead_listed_and_logged() {
     logs();
@@ -548,4 +625,69 @@ async fn hostile_input_comes_out_escaped_in_mails_and_webhooks() {
     }
     let cancel = hooks.last().unwrap().json();
     assert_eq!(cancel[0]["event"]["cancel_reason"], hostile.as_str());
+}
+
+/// `CreateDeal` entries go to the deal sink the binary wires, [`DealRecorder`]: the meeting
+/// gets one deal in stage New, a repeated delivery finds it instead of opening another, and a
+/// booking outside the chain is refused for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deal_entry_opens_the_meetings_deal_once_through_the_deal_recorder() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = Inbox::start();
+    let store = sqlite(&dir).await;
+    let world = World::new(Ports::of(store.clone())).await;
+    let settings = LinkSettings {
+        title: "Intro call".into(),
+        rules: world.link.rules().clone(),
+        reconfirmation: None,
+        create_deal: true,
+        questions: vec!["Topic".into()],
+    };
+    let deal_link = BookingLink::new(
+        world.link.id(),
+        world.host.id(),
+        world.link.slug().clone(),
+        settings,
+    )
+    .unwrap();
+    world.ports.bookings.save_link(&deal_link).await.unwrap();
+    let deals: Arc<dyn DealStore> = Arc::new(store);
+    let recorder = Arc::new(DealRecorder::new(
+        deals.clone(),
+        Arc::new(world.clock.clone()),
+    ));
+    let dispatcher = world
+        .dispatcher(inbox.mailer())
+        .with_deal_sink(recorder.clone());
+    let now = world.now();
+    let booked = world.book("Pricing", 1).await;
+
+    assert_eq!(
+        dispatcher.run_once(now).await.unwrap(),
+        5,
+        "two mails, the calendar, the webhook and the deal"
+    );
+    let deal = deals
+        .deal(DealId::for_chain(booked.chain()))
+        .await
+        .unwrap()
+        .expect("the meeting's deal");
+    assert_eq!(
+        (deal.booking(), deal.stage(), deal.host()),
+        (booked.id(), DealStage::New, world.host.id())
+    );
+    recorder
+        .create_deal(booked.chain(), &booked, &key(&booked, "deal"))
+        .await
+        .unwrap();
+    let page = Page {
+        offset: 0,
+        limit: 10,
+    };
+    assert_eq!(deals.deals(world.host.id(), page).await.unwrap().total, 1);
+    let elsewhere = ChainId::from_uuid(uuid::Uuid::from_u128(99));
+    assert!(matches!(
+        recorder.create_deal(elsewhere, &booked, "k").await,
+        Err(DealSinkError::Permanent(_))
+    ));
 }

@@ -1,13 +1,14 @@
 //! Webhook effects: one signed POST per active subscription of the booking's host that wants
 //! the event, each logged; the entry is delivered once every such subscription acknowledged
-//! it, and a retry skips those that already did.
+//! it, and a retry skips those that already did. Targets are checked before every POST
+//! ([`TargetCheck`](booking_core::ports::TargetCheck)); the payload is rendered and signed by
+//! the [`WebhookSender`](booking_core::ports::WebhookSender) adapter.
 
 use booking_core::effects::WebhookEvent;
 use booking_core::ids::BookingId;
-use booking_core::ports::{OutboxEntry, StoreError};
+use booking_core::ports::{DeliveryReport, OutboxEntry, StoreError, WebhookMessage};
 use booking_core::subscriptions::{DeliveryAttempt, WebhookSubscription};
 use chrono::{DateTime, Utc};
-use webhooks_out::{DeliveryReport, WebhookSecret, payload};
 
 use crate::{Outcome, Parts, context};
 
@@ -29,8 +30,8 @@ pub(crate) async fn deliver(
     if subscriptions.is_empty() {
         return Ok(Outcome::Skipped("no webhook subscriptions"));
     }
-    let body = serde_json::to_vec(&payload(event, &loaded.webhook(&parts.public_base_url)))
-        .map_err(|e| StoreError::new("serialising a webhook payload", e))?;
+    let ctx = loaded.notification(&parts.public_base_url);
+    let message = WebhookMessage::Event { event, ctx: &ctx };
     let mut failures = Vec::new();
     for subscription in subscriptions {
         if parts
@@ -40,7 +41,7 @@ pub(crate) async fn deliver(
         {
             continue;
         }
-        let report = post(parts, &subscription, &entry.key, &body).await;
+        let report = post(parts, &subscription, &entry.key, &message).await;
         parts
             .subscriptions
             .record_delivery(&attempt(
@@ -66,28 +67,19 @@ pub(crate) async fn deliver(
     })
 }
 
-/// One signed POST, after checking the target against the policy.
+/// One signed POST, after checking the target.
 async fn post(
     parts: &Parts,
     subscription: &WebhookSubscription,
-    msg_id: &str,
-    body: &[u8],
+    webhook_id: &str,
+    message: &WebhookMessage<'_>,
 ) -> DeliveryReport {
-    let refused = |error: String| DeliveryReport {
-        status: None,
-        latency_ms: 0,
-        error: Some(error),
-        delivered: false,
-    };
     if let Err(e) = parts.targets.check(subscription.url.as_str()).await {
-        return refused(e.to_string());
+        return DeliveryReport::not_sent(e.to_string());
     }
-    let Ok(secret) = WebhookSecret::parse(subscription.secret.expose()) else {
-        return refused("the subscription's secret is not a valid whsec_ secret".into());
-    };
     parts
         .webhooks
-        .deliver(subscription.url.as_str(), &secret, msg_id, body)
+        .deliver(subscription, webhook_id, message)
         .await
 }
 
@@ -108,35 +100,4 @@ fn attempt(
         delivered: report.delivered,
         at: now,
     }
-}
-
-/// The outcome of a test delivery.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TestDelivery {
-    /// The `webhook-id` it was sent with (`test_…`).
-    pub webhook_id: String,
-    /// What happened.
-    pub report: DeliveryReport,
-}
-
-/// Sends a signed test event to `subscription` now, outside the outbox, and logs it in the
-/// subscription's delivery log. The body is `[{"hookType": "Test", "test": true,
-/// "subscription": …, "sent_at": …}]`; `webhook-id` is `test_` plus `nonce` (hex).
-///
-/// # Errors
-/// [`StoreError`] when the attempt cannot be logged.
-pub async fn send_test_event(
-    parts: &Parts,
-    subscription: &WebhookSubscription,
-    nonce: [u8; 16],
-    now: DateTime<Utc>,
-) -> Result<TestDelivery, StoreError> {
-    let webhook_id = webhooks_out::test_webhook_id(&nonce);
-    let body = webhooks_out::test_event(&subscription.id.to_string(), now);
-    let report = post(parts, subscription, &webhook_id, &body).await;
-    parts
-        .subscriptions
-        .record_delivery(&attempt(subscription, &webhook_id, 1, &report, now))
-        .await?;
-    Ok(TestDelivery { webhook_id, report })
 }

@@ -1,42 +1,17 @@
-//! CRM deal effects. The deal integration plugs in as a [`DealSink`]; until one is
-//! registered, deal entries stay pending: no attempt is counted and nothing dies.
+//! CRM deal effects, delivered through the [`DealSink`] port; until one is registered, deal
+//! entries stay pending: no attempt is counted and nothing dies. [`DealRecorder`] is the sink
+//! that records deals in Slotkeeper's own deal records (`/deals`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use booking_core::Booking;
+use booking_core::deals::{Deal, DealStore};
 use booking_core::ids::{BookingId, ChainId};
-use booking_core::ports::{OutboxEntry, StoreError};
+use booking_core::ports::{Clock, DealSink, DealSinkError, OutboxEntry, StoreError};
 
 use crate::{Outcome, Parts, context};
-
-/// Creating a deal failed.
-#[derive(Debug, thiserror::Error)]
-pub enum DealSinkError {
-    /// Worth another attempt.
-    #[error("creating the deal failed: {0}")]
-    Transient(String),
-    /// Retrying cannot help.
-    #[error("creating the deal failed for good: {0}")]
-    Permanent(String),
-}
-
-/// Where deals are created (a CRM, or Slotkeeper's own deal records).
-#[async_trait]
-pub trait DealSink: Send + Sync + std::fmt::Debug {
-    /// Creates the deal for the meeting `chain`, booked as `booking`. Must be idempotent per
-    /// `idempotency_key`: after a crash the same deal may be asked for again.
-    ///
-    /// # Errors
-    /// [`DealSinkError`].
-    async fn create_deal(
-        &self,
-        chain: ChainId,
-        booking: &Booking,
-        idempotency_key: &str,
-    ) -> Result<(), DealSinkError>;
-}
 
 #[derive(Debug)]
 pub(crate) struct DealHandler {
@@ -82,5 +57,49 @@ impl DealHandler {
                 Err(DealSinkError::Permanent(e)) => Outcome::Permanent(e),
             },
         )
+    }
+}
+
+/// Delivers `CreateDeal` effects into Slotkeeper's own deal records (`/deals`): one deal per
+/// meeting, opened in stage "New". Idempotent: a retried delivery finds the deal it opened.
+#[derive(Clone)]
+pub struct DealRecorder {
+    deals: Arc<dyn DealStore>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for DealRecorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DealRecorder")
+    }
+}
+
+impl DealRecorder {
+    /// A sink recording deals in `deals`, stamped by `clock`, for
+    /// [`Dispatcher::with_deal_sink`](crate::Dispatcher::with_deal_sink).
+    pub fn new(deals: Arc<dyn DealStore>, clock: Arc<dyn Clock>) -> Self {
+        Self { deals, clock }
+    }
+}
+
+#[async_trait]
+impl DealSink for DealRecorder {
+    async fn create_deal(
+        &self,
+        chain: ChainId,
+        booking: &Booking,
+        _idempotency_key: &str,
+    ) -> Result<(), DealSinkError> {
+        if booking.chain() != chain {
+            return Err(DealSinkError::Permanent(format!(
+                "booking {} is not part of chain {chain}",
+                booking.id()
+            )));
+        }
+        self.deals
+            .open_deal(&Deal::open(booking, self.clock.now()))
+            .await
+            .map(|_| ())
+            .map_err(|e| DealSinkError::Transient(e.to_string()))
     }
 }

@@ -5,7 +5,7 @@ use booking_core::Booking;
 use booking_core::booking::Origin;
 use booking_core::ids::BookingId;
 use booking_core::link::{BookingLink, Host};
-use booking_core::ports::{BookingStore, StoreError};
+use booking_core::ports::{BookingStore, NotificationContext, StoreError};
 
 use crate::Outcome;
 
@@ -19,18 +19,9 @@ pub(crate) struct Loaded {
 }
 
 impl Loaded {
-    pub(crate) fn mail<'a>(&'a self, base: &'a str) -> mailer_smtp::NotificationContext<'a> {
-        mailer_smtp::NotificationContext {
-            booking: &self.booking,
-            previous: self.previous.as_ref(),
-            link: &self.link,
-            host: &self.host,
-            public_base_url: base,
-        }
-    }
-
-    pub(crate) fn webhook<'a>(&'a self, base: &'a str) -> webhooks_out::NotificationContext<'a> {
-        webhooks_out::NotificationContext {
+    /// What notifications and webhook payloads about these rows are rendered from.
+    pub(crate) fn notification<'a>(&'a self, base: &'a str) -> NotificationContext<'a> {
+        NotificationContext {
             booking: &self.booking,
             previous: self.previous.as_ref(),
             link: &self.link,

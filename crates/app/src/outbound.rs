@@ -1,0 +1,90 @@
+//! The outbound side's wiring, in one place: the production adapters of booking-core's
+//! outbound ports (mail from `MAILER_URL`/`MAIL_FROM`, the webhook client, the target check of
+//! `WEBHOOKS_ALLOW_PRIVATE_TARGETS`) and the outbox dispatcher built on them. The HTTP
+//! server, the dispatcher and the `webhook` commands all take their adapters from here.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use booking_core::ports::{Notifier, TargetCheck, WebhookSender};
+use dispatch::{DealRecorder, Dispatcher, Parts};
+use mailer_smtp::MailNotifier;
+use webhooks_out::{TargetPolicy, WebhookClient};
+
+use crate::adapters::{SystemClock, os_jitter};
+use crate::config::Config;
+use crate::storage::Storage;
+
+/// The target check `WEBHOOKS_ALLOW_PRIVATE_TARGETS` asks for.
+pub fn target_check(config: &Config) -> Arc<dyn TargetCheck> {
+    Arc::new(if config.webhooks_allow_private_targets {
+        TargetPolicy::allow_private()
+    } else {
+        TargetPolicy::public_only()
+    })
+}
+
+/// The webhook client (5-second timeout); one per process, as it pools connections.
+///
+/// # Errors
+/// When the HTTP client cannot start (its TLS backend).
+pub fn webhook_sender() -> Result<Arc<dyn WebhookSender>> {
+    Ok(Arc::new(
+        WebhookClient::new().context("the webhook HTTP client")?,
+    ))
+}
+
+/// The mail notifier `MAILER_URL` and `MAIL_FROM` name. Call it inside the Tokio runtime (the
+/// SMTP pool lives on it).
+///
+/// # Errors
+/// A bad `MAILER_URL` or `MAIL_FROM`.
+pub fn notifier(config: &Config) -> Result<Arc<dyn Notifier>> {
+    let mailer = mailer_smtp::mailer_from_url(&config.mailer_url, &config.mail_from)
+        .context("MAILER_URL / MAIL_FROM")?;
+    Ok(Arc::new(MailNotifier::new(Arc::from(mailer))))
+}
+
+/// Every outbound adapter the server and the dispatcher share.
+#[derive(Debug, Clone)]
+pub struct Outbound {
+    /// Mails.
+    pub notifier: Arc<dyn Notifier>,
+    /// Webhooks (deliveries and test events).
+    pub webhooks: Arc<dyn WebhookSender>,
+    /// Which webhook targets may be reached.
+    pub targets: Arc<dyn TargetCheck>,
+}
+
+impl Outbound {
+    /// The adapters the configuration names. Call it inside the Tokio runtime.
+    ///
+    /// # Errors
+    /// As [`notifier`] and [`webhook_sender`].
+    pub fn from_config(config: &Config) -> Result<Self> {
+        Ok(Self {
+            notifier: notifier(config)?,
+            webhooks: webhook_sender()?,
+            targets: target_check(config),
+        })
+    }
+
+    /// The dispatcher for `serve` and `demo`: these adapters, the store's outbox, bookings,
+    /// subscriptions and deals (`CreateDeal` effects open Slotkeeper's own deal records), the
+    /// system clock and OS-random retry jitter.
+    pub fn dispatcher(&self, storage: &Storage, public_base_url: &str) -> Dispatcher {
+        let clock = Arc::new(SystemClock);
+        Dispatcher::new(Parts {
+            outbox: storage.outbox.clone(),
+            bookings: storage.bookings.clone(),
+            subscriptions: storage.subscriptions.clone(),
+            notifier: self.notifier.clone(),
+            webhooks: self.webhooks.clone(),
+            targets: self.targets.clone(),
+            clock: clock.clone(),
+            jitter: Arc::new(os_jitter),
+            public_base_url: public_base_url.to_owned(),
+        })
+        .with_deal_sink(Arc::new(DealRecorder::new(storage.deals.clone(), clock)))
+    }
+}

@@ -73,6 +73,7 @@
 pub mod accounts;
 pub mod availability;
 pub mod booking;
+pub mod calendar;
 pub mod deals;
 pub mod effects;
 pub mod ids;

@@ -23,6 +23,8 @@ use crate::token::RescheduleToken;
 
 mod accounts;
 pub mod conformance;
+mod connections;
+pub mod connections_conformance;
 mod deals;
 pub mod host_conformance;
 pub mod model;
@@ -39,6 +41,7 @@ struct State {
     accounts: accounts::AccountState,
     deals: deals::DealState,
     webhooks: subscriptions::WebhookState,
+    connections: connections::ConnectionState,
 }
 
 /// A [`BookingStore`] in memory, with the same guarantees as the database stores: atomic

@@ -184,15 +184,13 @@ pub trait CalendarConnections: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError`] on any storage failure (an unknown id is `Ok(None)`).
-    async fn connection(&self, id: ConnectionId)
-    -> Result<Option<CalendarConnection>, StoreError>;
+    async fn connection(&self, id: ConnectionId) -> Result<Option<CalendarConnection>, StoreError>;
 
     /// The host's connections, oldest first, whatever their status.
     ///
     /// # Errors
     /// [`StoreError`] on any storage failure.
-    async fn host_connections(&self, host: HostId)
-    -> Result<Vec<CalendarConnection>, StoreError>;
+    async fn host_connections(&self, host: HostId) -> Result<Vec<CalendarConnection>, StoreError>;
 
     /// The connection whose push channel has this id.
     ///
@@ -223,16 +221,10 @@ impl<T: CalendarConnections + ?Sized> CalendarConnections for std::sync::Arc<T> 
     ) -> Result<ConnectionId, StoreError> {
         (**self).save_connection(connection).await
     }
-    async fn connection(
-        &self,
-        id: ConnectionId,
-    ) -> Result<Option<CalendarConnection>, StoreError> {
+    async fn connection(&self, id: ConnectionId) -> Result<Option<CalendarConnection>, StoreError> {
         (**self).connection(id).await
     }
-    async fn host_connections(
-        &self,
-        host: HostId,
-    ) -> Result<Vec<CalendarConnection>, StoreError> {
+    async fn host_connections(&self, host: HostId) -> Result<Vec<CalendarConnection>, StoreError> {
         (**self).host_connections(host).await
     }
     async fn connection_by_channel(
@@ -257,7 +249,9 @@ mod tests {
     use crate::calendar::Secret;
 
     fn at(h: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2027, 1, 4, h, 0, 0).single().expect("valid")
+        Utc.with_ymd_and_hms(2027, 1, 4, h, 0, 0)
+            .single()
+            .expect("valid")
     }
 
     fn connection() -> CalendarConnection {

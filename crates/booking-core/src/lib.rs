@@ -74,6 +74,7 @@ pub mod accounts;
 pub mod availability;
 pub mod booking;
 pub mod calendar;
+pub mod calendar_sync;
 pub mod connections;
 pub mod deals;
 pub mod effects;

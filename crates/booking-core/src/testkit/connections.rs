@@ -45,10 +45,7 @@ impl CalendarConnections for InMemoryStore {
         Ok(connection.id)
     }
 
-    async fn connection(
-        &self,
-        id: ConnectionId,
-    ) -> Result<Option<CalendarConnection>, StoreError> {
+    async fn connection(&self, id: ConnectionId) -> Result<Option<CalendarConnection>, StoreError> {
         Ok(self
             .lock()
             .connections
@@ -58,10 +55,7 @@ impl CalendarConnections for InMemoryStore {
             .cloned())
     }
 
-    async fn host_connections(
-        &self,
-        host: HostId,
-    ) -> Result<Vec<CalendarConnection>, StoreError> {
+    async fn host_connections(&self, host: HostId) -> Result<Vec<CalendarConnection>, StoreError> {
         Ok(self
             .lock()
             .connections

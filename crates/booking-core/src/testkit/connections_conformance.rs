@@ -190,7 +190,10 @@ where
         store.connection_by_channel("chan-a").await.expect("read"),
         Some(one.clone())
     );
-    assert_eq!(store.connection_by_channel("chan-x").await.expect("read"), None);
+    assert_eq!(
+        store.connection_by_channel("chan-x").await.expect("read"),
+        None
+    );
     let active: Vec<_> = store
         .connections_in(ConnectionStatus::Active)
         .await
@@ -204,8 +207,5 @@ where
         .await
         .expect("read");
     assert_eq!(waiting, vec![two]);
-    assert_eq!(
-        store.host_connections(b.id()).await.expect("read").len(),
-        2
-    );
+    assert_eq!(store.host_connections(b.id()).await.expect("read").len(), 2);
 }

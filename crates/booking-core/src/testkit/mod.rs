@@ -22,6 +22,8 @@ use crate::time::TimeRange;
 use crate::token::RescheduleToken;
 
 mod accounts;
+mod calendar;
+pub use calendar::InMemoryCalendar;
 pub mod conformance;
 mod connections;
 pub mod connections_conformance;

@@ -352,8 +352,11 @@ pub trait CalendarProvider: Send + Sync + fmt::Debug {
         within: TimeRange,
     ) -> Result<Vec<TimeRange>, ProviderError>;
 
-    /// Creates the event `event_id` without sending invitations. An event with that id
-    /// already there (a retry after a lost response) counts as created.
+    /// Creates the event for our id `event_id` ([`provider_event_id`] of the chain) without
+    /// sending invitations, and returns the *provider's* id of it, which callers store and pass
+    /// to the other event methods. Providers that let us choose ids (Google) use `event_id`
+    /// itself; others (Graph) keep it as an idempotency key. Either way a retry after a lost
+    /// response finds the event already made instead of making a second one.
     ///
     /// # Errors
     /// [`ProviderError`].
@@ -363,7 +366,7 @@ pub trait CalendarProvider: Send + Sync + fmt::Debug {
         calendar: &str,
         event_id: &str,
         event: &CalendarEvent,
-    ) -> Result<(), ProviderError>;
+    ) -> Result<String, ProviderError>;
 
     /// Rewrites the event `event_id` in place (same id) without sending updates.
     ///
@@ -415,6 +418,33 @@ pub trait CalendarProvider: Send + Sync + fmt::Debug {
         address: &str,
         ttl: TimeDelta,
     ) -> Result<PushChannel, ProviderError>;
+
+    /// Extends a push channel in place to `ttl` from now, where the provider can (Graph);
+    /// `Ok(None)` means this provider renews by registering a new channel instead.
+    ///
+    /// # Errors
+    /// [`ProviderError`]; [`ProviderError::NotFound`] when the channel is gone.
+    async fn extend(
+        &self,
+        _access: &Secret,
+        _channel: &PushChannel,
+        _ttl: TimeDelta,
+    ) -> Result<Option<PushChannel>, ProviderError> {
+        Ok(None)
+    }
+
+    /// Answers the provider's request to re-authorise a channel (Graph's
+    /// `reauthorizationRequired`); providers without such requests do nothing.
+    ///
+    /// # Errors
+    /// [`ProviderError`].
+    async fn reauthorize(
+        &self,
+        _access: &Secret,
+        _channel: &PushChannel,
+    ) -> Result<(), ProviderError> {
+        Ok(())
+    }
 
     /// Stops a push channel. A channel already gone counts as stopped.
     ///

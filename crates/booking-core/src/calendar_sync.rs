@@ -396,7 +396,13 @@ where
         };
         // The chain's live row decides what the event should look like now.
         let live = self.live_row(booking).await?;
-        let event_id = provider_event_id(booking.chain());
+        let ours = provider_event_id(booking.chain());
+        // The provider's id once recorded; before that, ours (which is Google's id, and what
+        // a retried delete after a lost record can still find there).
+        let recorded = live
+            .provider_event()
+            .filter(|r| r.provider == connection.provider.as_str())
+            .map(|r| r.event_id.clone());
         let calendar = connection.write_calendar.clone();
         let result = match op {
             CalendarOp::Create | CalendarOp::UpdateInPlace
@@ -404,44 +410,44 @@ where
             {
                 return Ok(WriteOutcome::NothingToDo);
             }
-            CalendarOp::Create => {
+            CalendarOp::Create | CalendarOp::UpdateInPlace => {
                 let event = self.event_of(&live).await?;
+                let existing = recorded.clone().filter(|_| op == CalendarOp::UpdateInPlace);
                 self.call(connection.clone(), |p, a| {
-                    let (calendar, event_id, event) =
-                        (calendar.clone(), event_id.clone(), event.clone());
-                    Box::pin(async move { p.create_event(&a, &calendar, &event_id, &event).await })
-                })
-                .await
-            }
-            CalendarOp::UpdateInPlace => {
-                let event = self.event_of(&live).await?;
-                self.call(connection.clone(), |p, a| {
-                    let (calendar, event_id, event) =
-                        (calendar.clone(), event_id.clone(), event.clone());
+                    let (calendar, ours, existing, event) = (
+                        calendar.clone(),
+                        ours.clone(),
+                        existing.clone(),
+                        event.clone(),
+                    );
                     Box::pin(async move {
-                        match p.update_event(&a, &calendar, &event_id, &event).await {
-                            // Deleted at the provider meanwhile, or never created: make it.
-                            Err(ProviderError::NotFound(_)) => {
-                                p.create_event(&a, &calendar, &event_id, &event).await
+                        if let Some(id) = existing {
+                            match p.update_event(&a, &calendar, &id, &event).await {
+                                Ok(()) => return Ok(id),
+                                // Deleted at the provider meanwhile: make it again.
+                                Err(ProviderError::NotFound(_)) => {}
+                                Err(e) => return Err(e),
                             }
-                            other => other,
                         }
+                        p.create_event(&a, &calendar, &ours, &event).await
                     })
                 })
                 .await
             }
             CalendarOp::Delete => {
+                let id = recorded.unwrap_or(ours);
                 self.call(connection.clone(), |p, a| {
-                    let (calendar, event_id) = (calendar.clone(), event_id.clone());
-                    Box::pin(async move { p.delete_event(&a, &calendar, &event_id).await })
+                    let (calendar, id) = (calendar.clone(), id.clone());
+                    Box::pin(async move { p.delete_event(&a, &calendar, &id).await.map(|()| id) })
                 })
                 .await
             }
         };
         match result {
-            Ok(()) => {
+            Ok(provider_id) => {
                 if op != CalendarOp::Delete {
-                    self.record_event(&live, connection.provider).await?;
+                    self.record_event(&live, connection.provider, &provider_id)
+                        .await?;
                 }
                 Ok(WriteOutcome::Written)
             }
@@ -487,11 +493,17 @@ where
         })
     }
 
-    /// Notes the event on the chain's live row, so the calendar's changes find the booking.
-    async fn record_event(&self, live: &Booking, provider: Provider) -> Result<(), StoreError> {
+    /// Notes the provider's event id on the chain's live row (later rows of the chain carry
+    /// it on), so updates and the calendar's changes find the event and the booking.
+    async fn record_event(
+        &self,
+        live: &Booking,
+        provider: Provider,
+        event_id: &str,
+    ) -> Result<(), StoreError> {
         let reference = ProviderEventRef {
             provider: provider.as_str().to_owned(),
-            event_id: provider_event_id(live.chain()),
+            event_id: event_id.to_owned(),
         };
         let mut row = live.clone();
         for _ in 0..5 {
@@ -698,12 +710,23 @@ where
         change: &crate::calendar::RemoteChange,
         changes: &dyn CalendarChanges,
     ) -> Result<Option<CalendarChange>, StoreError> {
-        let Some(chain) = chain_of_provider_event_id(&change.event_id) else {
+        let provider = connection.provider.as_str();
+        let found = match self
+            .store
+            .booking_by_provider_event(provider, &change.event_id)
+            .await?
+        {
+            Some(row) => Some(row),
+            // An event of ours whose id was not recorded yet (Google ids are ours).
+            None => match chain_of_provider_event_id(&change.event_id) {
+                Some(chain) => self.store.chain(chain).await?.into_iter().last(),
+                None => None,
+            },
+        };
+        let Some(row) = found else {
             return Ok(None); // not an event of ours
         };
-        let Some(live) = self.store.chain(chain).await?.into_iter().last() else {
-            return Ok(None);
-        };
+        let live = self.live_row(&row).await?;
         if live.host() != connection.host || !matches!(live.status(), Status::Confirmed) {
             return Ok(None);
         }
@@ -714,10 +737,11 @@ where
             RemoteEventState::Timed(_) | RemoteEventState::Untimed => return Ok(None),
         };
         if live.provider_event().is_none() {
-            self.record_event(&live, connection.provider).await?;
+            self.record_event(&live, connection.provider, &change.event_id)
+                .await?;
         }
         let after = changes
-            .apply_calendar_change(connection.provider.as_str(), &change.event_id, what)
+            .apply_calendar_change(provider, &change.event_id, what)
             .await?;
         let changed = after.is_some_and(|b| b.id() != live.id() || b.status() != live.status());
         Ok(changed.then_some(what))
@@ -787,6 +811,38 @@ where
             || connection.channel_expires_within(now, self.settings.renew_within);
         if !due {
             return Ok(Channelled::unchanged(connection));
+        }
+        if !force && let Some(current) = connection.channel.clone() {
+            let ttl = self.settings.channel_ttl;
+            match self
+                .call(connection.clone(), |p, a| {
+                    let current = current.clone();
+                    Box::pin(async move { p.extend(&a, &current, ttl).await })
+                })
+                .await
+            {
+                Ok(Some(extended)) => {
+                    let latest = self.store.connection(id).await?.unwrap_or(connection);
+                    let renewed = CalendarConnection {
+                        channel: Some(extended),
+                        ..latest
+                    };
+                    self.store.save_connection(&renewed).await?;
+                    return Ok(Channelled {
+                        connection: renewed,
+                        renewed: true,
+                        stopped_old: false,
+                    });
+                }
+                // Not extendable (or gone): register a new one below.
+                Ok(None) | Err(CallError::Provider(ProviderError::NotFound(_))) => {}
+                Err(CallError::Reauth) => {
+                    let marked = self.store.connection(id).await?.unwrap_or(connection);
+                    return Ok(Channelled::unchanged(marked));
+                }
+                Err(CallError::Provider(e)) => return Err(failure(e)),
+                Err(CallError::Store(e)) => return Err(e.into()),
+            }
         }
         let channel_id = format!("sk{}", self.ids.new_token().expose());
         let secret = Secret::new(self.ids.new_token().expose());

@@ -44,6 +44,10 @@ fn range(from: DateTime<Utc>, minutes: i64) -> TimeRange {
 }
 
 async fn world(push: bool) -> World {
+    world_of(push, false).await
+}
+
+async fn world_of(push: bool, assigns_ids: bool) -> World {
     let store = InMemoryStore::new();
     let zone = TimeZoneName::parse("UTC").expect("zone");
     let host = Host::new(
@@ -75,7 +79,11 @@ async fn world(push: bool) -> World {
     .expect("link");
     store.save_link(&link).await.expect("link saved");
     let clock = ManualClock::at(t(1, 8, 0));
-    let google = InMemoryCalendar::new(Provider::Google, clock.clone());
+    let google = if assigns_ids {
+        InMemoryCalendar::assigning_ids(Provider::Google, clock.clone())
+    } else {
+        InMemoryCalendar::new(Provider::Google, clock.clone())
+    };
     let calendars = Arc::new(
         ConnectedCalendars::new(
             store.clone(),
@@ -172,12 +180,26 @@ async fn without_a_connection_nothing_is_written_and_nothing_is_busy() {
 
 #[tokio::test]
 async fn create_update_delete_touch_one_event_and_a_retried_create_makes_no_second() {
-    let w = world(false).await;
+    one_event_through_the_chain(false).await;
+}
+
+#[tokio::test]
+async fn providers_naming_events_themselves_get_the_same_behaviour() {
+    one_event_through_the_chain(true).await;
+    calendar_side_changes(true).await;
+}
+
+async fn one_event_through_the_chain(assigns_ids: bool) {
+    let w = world_of(false, assigns_ids).await;
     let c = w.connect().await;
     assert_eq!(c.status, ConnectionStatus::Active);
     assert_eq!(c.account, "host@example.com");
     let b = w.book(t(1, 10, 0)).await;
-    let id = provider_event_id(b.chain());
+    w.calendars
+        .write(CalendarOp::Create, &b)
+        .await
+        .expect("write");
+    let id = w.google.id_for(&provider_event_id(b.chain()));
     for _ in 0..2 {
         assert_eq!(
             w.calendars
@@ -328,7 +350,11 @@ async fn busy_times_are_cached_served_stale_for_ten_minutes_then_refused() {
 
 #[tokio::test]
 async fn calendar_side_delete_and_move_run_the_use_cases_and_echoes_change_nothing() {
-    let w = world(false).await;
+    calendar_side_changes(false).await;
+}
+
+async fn calendar_side_changes(assigns_ids: bool) {
+    let w = world_of(false, assigns_ids).await;
     let c = w.connect().await;
     let first = w.book(t(1, 10, 0)).await;
     let second = w.book(t(1, 11, 0)).await;
@@ -347,9 +373,12 @@ async fn calendar_side_delete_and_move_run_the_use_cases_and_echoes_change_nothi
     assert_eq!((echo.cancelled, echo.moved), (0, 0));
     assert!(echo.seen >= 2);
 
-    w.google.host_deletes(&provider_event_id(first.chain()));
     w.google
-        .host_moves(&provider_event_id(second.chain()), range(t(1, 15, 0), 30));
+        .host_deletes(&w.google.id_for(&provider_event_id(first.chain())));
+    w.google.host_moves(
+        &w.google.id_for(&provider_event_id(second.chain())),
+        range(t(1, 15, 0), 30),
+    );
     let report = w
         .calendars
         .sync(c.id, Some(&w.scheduler))

@@ -32,6 +32,8 @@ struct State {
     unreachable: bool,
     refreshes: usize,
     access_serial: u32,
+    /// Our ids (transaction ids) of events created with ids of the provider's own.
+    transactions: BTreeMap<String, String>,
 }
 
 /// A calendar provider in memory. Clones share state.
@@ -39,6 +41,8 @@ struct State {
 pub struct InMemoryCalendar {
     provider: Provider,
     clock: ManualClock,
+    /// Whether it names events itself, as Graph does, keeping our ids as transaction ids.
+    assigns_ids: bool,
     state: Arc<Mutex<State>>,
 }
 
@@ -49,7 +53,30 @@ impl InMemoryCalendar {
         Self {
             provider,
             clock,
+            assigns_ids: false,
             state: Arc::default(),
+        }
+    }
+
+    /// The same, but naming events itself (`evt-1`, …) as Graph does; our id then only keeps
+    /// a retried create from making a second event.
+    pub fn assigning_ids(provider: Provider, clock: ManualClock) -> Self {
+        Self {
+            assigns_ids: true,
+            ..Self::new(provider, clock)
+        }
+    }
+
+    /// The provider's id of the event created for our id `ours`.
+    pub fn id_for(&self, ours: &str) -> String {
+        if self.assigns_ids {
+            self.lock()
+                .transactions
+                .get(ours)
+                .cloned()
+                .unwrap_or_default()
+        } else {
+            ours.to_owned()
         }
     }
 
@@ -212,17 +239,27 @@ impl CalendarProvider for InMemoryCalendar {
         _calendar: &str,
         event_id: &str,
         event: &CalendarEvent,
-    ) -> Result<(), ProviderError> {
+    ) -> Result<String, ProviderError> {
         let mut state = self.check(Some(access))?;
-        if !state.events.contains_key(event_id) && !state.deleted.iter().any(|d| d == event_id) {
-            state.events.insert(event_id.to_owned(), event.clone());
+        let id = if self.assigns_ids {
+            if let Some(id) = state.transactions.get(event_id) {
+                return Ok(id.clone());
+            }
+            let id = format!("evt-{}", state.transactions.len() + 1);
+            state.transactions.insert(event_id.to_owned(), id.clone());
+            id
+        } else {
+            event_id.to_owned()
+        };
+        if !state.events.contains_key(&id) && !state.deleted.iter().any(|d| *d == id) {
+            state.events.insert(id.clone(), event.clone());
             state.creates += 1;
             state.log.push(RemoteChange {
-                event_id: event_id.to_owned(),
+                event_id: id.clone(),
                 state: RemoteEventState::Timed(event.when),
             });
         }
-        Ok(())
+        Ok(id)
     }
 
     async fn update_event(

@@ -251,7 +251,7 @@ impl CalendarProvider for InMemoryCalendar {
         } else {
             event_id.to_owned()
         };
-        if !state.events.contains_key(&id) && !state.deleted.iter().any(|d| *d == id) {
+        if !state.events.contains_key(&id) && !state.deleted.contains(&id) {
             state.events.insert(id.clone(), event.clone());
             state.creates += 1;
             state.log.push(RemoteChange {

@@ -65,6 +65,7 @@ pub async fn run(bound: Bound, storage: &Storage) -> Result<()> {
         storage.links.clone(),
         Arc::new(OsRandom),
         bound.session_key.0,
+        storage.attempts.clone(),
     )
     .with_subscriptions(storage.subscriptions.clone(), bound.targets);
     let state = web::AppState::new(scheduler(storage), &bound.base_url).with_host_side(host_side);

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use booking_core::accounts::{AccountStore, LinkDirectory};
+use booking_core::accounts::{AccountStore, LinkDirectory, LoginAttempts};
 use booking_core::deals::DealStore;
 use booking_core::ports::{BookingStore, Outbox};
 use booking_core::subscriptions::WebhookSubscriptions;
@@ -23,6 +23,8 @@ pub struct Storage {
     pub deals: Arc<dyn DealStore>,
     /// Each host's list of links.
     pub links: Arc<dyn LinkDirectory>,
+    /// Counted login attempts, shared by every instance on the database.
+    pub attempts: Arc<dyn LoginAttempts>,
 }
 
 impl std::fmt::Debug for Storage {
@@ -39,6 +41,7 @@ where
         + AccountStore
         + DealStore
         + LinkDirectory
+        + LoginAttempts
         + 'static,
 {
     let store = Arc::new(store);
@@ -46,6 +49,7 @@ where
         accounts: store.clone(),
         deals: store.clone(),
         links: store.clone(),
+        attempts: store.clone(),
         bookings: store.clone(),
         subscriptions: store.clone(),
         outbox: store,

@@ -7,7 +7,7 @@
 use std::fmt;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -410,6 +410,102 @@ pub trait LinkDirectory: Send + Sync {
     /// # Errors
     /// [`StoreError`] on any storage failure.
     async fn links_of(&self, host: HostId) -> Result<Vec<crate::link::BookingLink>, StoreError>;
+}
+
+/// How many attempts one key (a login name, a client address) may make in a window.
+///
+/// The window is fixed: it opens with the first attempt counted after the previous window
+/// closed, and every attempt inside it counts, refused ones included, so hammering a key does
+/// not keep it open longer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptLimit {
+    max: u32,
+    window: TimeDelta,
+}
+
+/// Why an [`AttemptLimit`] was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("an attempt limit needs at least one attempt and a window of at least a second")]
+pub struct InvalidAttemptLimit;
+
+impl AttemptLimit {
+    /// At most `max` attempts per `window` (usable in a `const`).
+    ///
+    /// # Errors
+    /// [`InvalidAttemptLimit`] for zero attempts or a window shorter than a second.
+    pub const fn new(max: u32, window: TimeDelta) -> Result<Self, InvalidAttemptLimit> {
+        if max == 0 || window.num_seconds() < 1 {
+            return Err(InvalidAttemptLimit);
+        }
+        Ok(Self { max, window })
+    }
+
+    /// Attempts allowed per window.
+    pub fn max(&self) -> u32 {
+        self.max
+    }
+
+    /// The window's length.
+    pub fn window(&self) -> TimeDelta {
+        self.window
+    }
+
+    /// Whether the `nth` attempt of a window (counting from 1) is allowed.
+    pub fn allows(&self, nth: u64) -> bool {
+        nth <= u64::from(self.max)
+    }
+}
+
+/// Counted login attempts, kept where every instance of the service sees them (the store), so
+/// that a limit holds behind a load balancer.
+///
+/// Attempts are counted *before* a password is checked, in one atomic step with the question
+/// "is this one still allowed?": with a limit of five, thirty concurrent attempts under one
+/// key let exactly five through, however they interleave.
+#[async_trait]
+pub trait LoginAttempts: Send + Sync {
+    /// Counts one attempt under `key` at `now` and says whether it is within `limit`
+    /// (`true`: go ahead). Counting and answering are one atomic step.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure (the attempt may then be uncounted).
+    async fn count_attempt(
+        &self,
+        key: &str,
+        limit: AttemptLimit,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives back one attempt counted under `key` in its current window (never below zero),
+    /// e.g. for a login that succeeded, which is not held against its client address.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure.
+    async fn return_attempt(&self, key: &str) -> Result<(), StoreError>;
+
+    /// Forgets every attempt counted under `key`.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure.
+    async fn clear_attempts(&self, key: &str) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+impl<T: LoginAttempts + ?Sized> LoginAttempts for std::sync::Arc<T> {
+    async fn count_attempt(
+        &self,
+        key: &str,
+        limit: AttemptLimit,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        (**self).count_attempt(key, limit, now).await
+    }
+    async fn return_attempt(&self, key: &str) -> Result<(), StoreError> {
+        (**self).return_attempt(key).await
+    }
+    async fn clear_attempts(&self, key: &str) -> Result<(), StoreError> {
+        (**self).clear_attempts(key).await
+    }
 }
 
 #[async_trait]

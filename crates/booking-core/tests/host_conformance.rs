@@ -1,8 +1,8 @@
-//! Runs the host-side conformance suite (accounts, API keys, deals, link details) against the
-//! in-memory store, the reference the database stores are held to.
+//! Runs the host-side conformance suites (accounts, API keys, deals, link details, counted
+//! login attempts) against the in-memory store, the reference the database stores are held to.
 
 use booking_core::testkit::InMemoryStore;
-use booking_core::testkit::conformance::StoreFactory;
+use booking_core::testkit::conformance::{Inline, StoreFactory};
 
 struct Memory;
 
@@ -15,3 +15,5 @@ impl StoreFactory for Memory {
 }
 
 booking_core::host_conformance_tests!(#[tokio::test] factory: Memory);
+
+booking_core::login_attempt_conformance_tests!(#[tokio::test] factory: Memory, spawner: Inline);

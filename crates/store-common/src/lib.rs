@@ -1,21 +1,132 @@
 //! What the SQLite and Postgres stores share: sealing reschedule tokens at rest, the row
-//! shapes both schemas have in common, and their mapping to and from the domain.
+//! shapes both schemas have in common with their mapping to and from the domain, and the SQL
+//! text and code of every query the two dialects write alike.
 //!
-//! The stores differ in SQL dialect and in how they keep two writers apart (SQLite serialises
-//! writers and checks overlaps itself; Postgres has an exclusion constraint), but not in what
-//! a row holds. Keeping the row types here means a column added to one store is added to the
-//! other by the compiler's insistence, and the conformance suite checks both.
+//! sqlx's SQLite driver binds `$1`-style parameters like Postgres, and both stores bind the
+//! same Rust types (a uuid becomes a BLOB or a `uuid`, a timestamp RFC 3339 TEXT or a
+//! `timestamptz`: the drivers decide), so one statement serves both wherever the dialects
+//! agree. The shared port implementations are written once, as macros each store expands for
+//! its own type ([`sql_store_ports!`]); each expansion is plain code on one concrete pool, so
+//! no generic bounds over `sqlx::Database` are needed. What truly differs stays in the store
+//! crates, behind [`SqlStore`]: how a write transaction starts (SQLite takes the write lock up
+//! front), which errors mean "run it again", how a commit keeps bookings from overlapping
+//! (SQLite checks inside its write lock, Postgres has an exclusion constraint), how a taken
+//! slug or login is told (a check under the lock, or a named constraint), and how workers claim
+//! outbox entries (`for update skip locked` on Postgres).
 
+mod booking_store;
+mod host_ports;
+mod host_rows;
+mod outbox_port;
 mod rows;
 mod seal;
+mod webhook_ports;
 
+use std::future::Future;
+
+pub use booking_store::{INSERT_BOOKING, UPDATE_BOOKING, UPSERT_LINK};
+pub use host_rows::{AccountRow, DealRow, DeliveryRow, KeyRow, SubscriptionRow};
 pub use rows::{
     BookingRow, DeadRow, EncodedBooking, EncodedLink, HostRow, LinkRow, OutboxRow, effect_chain,
     encode_booking, encode_link,
 };
 pub use seal::{SealError, TokenSeal};
 
-use booking_core::ports::StoreError;
+use booking_core::accounts::{Account, SaveAccountError};
+use booking_core::link::BookingLink;
+use booking_core::ports::{Change, CommitError, SaveLinkError, StoreError};
+use chrono::{DateTime, Utc};
+
+/// How often a whole transaction runs again after an error that means it did nothing
+/// ([`SqlStore::is_transient`]).
+pub const TRANSIENT_RETRIES: u32 = 20;
+
+/// What a store implements itself: the parts where SQLite and Postgres truly differ. The
+/// macros of this crate build every port on top of it.
+pub trait SqlStore: Sync {
+    /// The sqlx driver.
+    type Db: sqlx::Database;
+
+    /// The connection pool.
+    fn pool(&self) -> &sqlx::Pool<Self::Db>;
+
+    /// The seal of reschedule tokens at rest.
+    fn seal(&self) -> &TokenSeal;
+
+    /// Starts a transaction that writes (SQLite: `BEGIN IMMEDIATE`, which takes the write lock
+    /// up front, so what it reads stays true until it commits).
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send;
+
+    /// Whether `e` says the transaction did nothing and may simply run again (SQLite busy,
+    /// Postgres serialisation failure or deadlock).
+    fn is_transient(e: &sqlx::Error) -> bool;
+
+    /// Writes a change's rows and its outbox entries in one transaction, refusing overlapping
+    /// confirmed bookings and stale versions.
+    fn try_commit(
+        &self,
+        change: &Change,
+        encoded: &[EncodedBooking],
+    ) -> impl Future<Output = Result<Result<(), CommitError>, sqlx::Error>> + Send;
+
+    /// Creates or replaces a link, telling a taken slug and an unknown host apart.
+    fn try_save_link(
+        &self,
+        link: &BookingLink,
+    ) -> impl Future<Output = Result<Result<(), SaveLinkError>, sqlx::Error>> + Send;
+
+    /// Creates or replaces an account, telling a taken login and an unknown host apart.
+    fn try_save_account(
+        &self,
+        account: &Account,
+    ) -> impl Future<Output = Result<Result<(), SaveAccountError>, sqlx::Error>> + Send;
+
+    /// Leases up to `limit` due outbox entries until `until`, so that no other worker takes
+    /// them meanwhile.
+    fn try_claim_due(
+        &self,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<OutboxRow>, sqlx::Error>> + Send;
+}
+
+/// Runs `attempt` again (at most [`TRANSIENT_RETRIES`] times) while it fails only with an
+/// error that [`SqlStore::is_transient`] calls harmless.
+///
+/// # Errors
+/// The last error of `attempt`.
+pub async fn retry<S, T, F, Fut>(mut attempt: F) -> Result<T, sqlx::Error>
+where
+    S: SqlStore + ?Sized,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, sqlx::Error>>,
+{
+    let mut tries = 0;
+    loop {
+        match attempt().await {
+            Err(e) if S::is_transient(&e) && tries < TRANSIENT_RETRIES => tries += 1,
+            other => return other,
+        }
+    }
+}
+
+/// Implements every port of `booking-core` a database store offers — `BookingStore`,
+/// `Outbox`, `AccountStore`, `LinkDirectory`, `LoginAttempts`, `DealStore` and
+/// `WebhookSubscriptions` — for `$store` (which implements [`SqlStore`] with `Db = $db`).
+/// The expanding crate needs `async-trait`, `booking-core`, `chrono`, `sqlx` and `uuid` as
+/// dependencies.
+#[macro_export]
+macro_rules! sql_store_ports {
+    ($store:ty, $db:ty) => {
+        $crate::booking_store!($store, $db);
+        $crate::outbox_port!($store, $db);
+        $crate::host_ports!($store, $db);
+        $crate::webhook_ports!($store, $db);
+    };
+}
 
 /// Wraps a database error with what the store was doing, for [`StoreError`]'s cause chain.
 pub fn db_error(context: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {

@@ -138,6 +138,12 @@ booking_core::subscription_conformance_tests!(
     factory: PgDatabases::new(),
 );
 
+booking_core::login_attempt_conformance_tests!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    factory: PgDatabases::new(),
+    spawner: TokioSpawner,
+);
+
 /// The reference-model test, with fewer cases than in memory (16 unless `PROPTEST_CASES`
 /// says otherwise), each on a fresh database.
 #[test]

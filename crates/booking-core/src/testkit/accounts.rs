@@ -1,11 +1,17 @@
 //! The in-memory store's host accounts and API keys, with the database stores' rules: one
-//! account per host, logins unique regardless of case, keys found by hash.
+//! account per host, logins unique regardless of case, keys found by hash; and counted login
+//! attempts, one fixed window per key.
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::InMemoryStore;
-use crate::accounts::{Account, AccountStore, ApiKey, ApiKeyId, LinkDirectory, SaveAccountError};
+use crate::accounts::{
+    Account, AccountStore, ApiKey, ApiKeyId, AttemptLimit, LinkDirectory, LoginAttempts,
+    SaveAccountError,
+};
 use crate::ids::HostId;
 use crate::invitee::Email;
 use crate::link::BookingLink;
@@ -16,6 +22,8 @@ pub(super) struct AccountState {
     accounts: Vec<Account>,
     /// In creation order.
     keys: Vec<ApiKey>,
+    /// Per key: attempts counted in the window, and when the window closes.
+    attempts: HashMap<String, (u64, DateTime<Utc>)>,
 }
 
 #[async_trait]
@@ -139,5 +147,36 @@ impl LinkDirectory for InMemoryStore {
             .collect();
         links.sort_by(|a, b| (a.title(), a.slug()).cmp(&(b.title(), b.slug())));
         Ok(links)
+    }
+}
+
+#[async_trait]
+impl LoginAttempts for InMemoryStore {
+    async fn count_attempt(
+        &self,
+        key: &str,
+        limit: AttemptLimit,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        let attempts = &mut state.accounts.attempts;
+        attempts.retain(|_, (_, closes)| *closes > now);
+        let (count, _) = attempts
+            .entry(key.to_owned())
+            .or_insert((0, now + limit.window()));
+        *count += 1;
+        Ok(limit.allows(*count))
+    }
+
+    async fn return_attempt(&self, key: &str) -> Result<(), StoreError> {
+        if let Some((count, _)) = self.lock().accounts.attempts.get_mut(key) {
+            *count = count.saturating_sub(1);
+        }
+        Ok(())
+    }
+
+    async fn clear_attempts(&self, key: &str) -> Result<(), StoreError> {
+        self.lock().accounts.attempts.remove(key);
+        Ok(())
     }
 }

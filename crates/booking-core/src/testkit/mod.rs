@@ -22,6 +22,7 @@ use crate::time::TimeRange;
 use crate::token::RescheduleToken;
 
 mod accounts;
+pub mod attempts_conformance;
 mod calendar;
 pub use calendar::InMemoryCalendar;
 pub mod conformance;

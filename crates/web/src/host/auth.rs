@@ -8,7 +8,8 @@
 //! the password hash, so changing the password ends every other session.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::cookie::{Cookie, CookieJar, Key, SameSite};
@@ -17,7 +18,9 @@ use actix_web::{HttpRequest, HttpResponse};
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Argon2, Params};
 use booking_core::HostId;
-use booking_core::accounts::{Account, ApiKey, ApiKeySecret, PasswordHash};
+use booking_core::accounts::{
+    Account, ApiKey, ApiKeySecret, AttemptLimit, LoginAttempts, PasswordHash,
+};
 use booking_core::link::Host;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
@@ -31,9 +34,11 @@ pub(crate) const SESSION_COOKIE: &str = "sk_session";
 /// How long a login lasts.
 const SESSION_LIFETIME: TimeDelta = TimeDelta::hours(12);
 /// Failed logins allowed per login name, and per client address, in [`LIMIT_WINDOW`].
-const FAILURES_PER_LOGIN: usize = 5;
-const FAILURES_PER_CLIENT: usize = 20;
+const FAILURES_PER_LOGIN: u32 = 5;
+const FAILURES_PER_CLIENT: u32 = 20;
 const LIMIT_WINDOW: TimeDelta = TimeDelta::minutes(15);
+/// Password checks that may run at once; more logins meanwhile are answered 503 at once.
+pub(crate) const MAX_CONCURRENT_HASHES: usize = 8;
 
 /// Why a password was not accepted for hashing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -357,41 +362,113 @@ pub(crate) async fn api_host(
     Ok((side, host, key))
 }
 
-/// Failed logins in the last [`LIMIT_WINDOW`], per login name and per client address.
-#[derive(Debug, Default)]
+/// Login attempts per login name and per client address in a [`LIMIT_WINDOW`], counted in the
+/// store (the [`LoginAttempts`] port), so every instance behind a load balancer sees the same
+/// counts. An attempt is counted *before* its password is checked, in one atomic step with the
+/// question whether it is still allowed: concurrent attempts cannot slip past the limit. An
+/// attempt is presumed failed until it succeeds; a success forgets the login's attempts and
+/// gives its one attempt back to the client address.
 pub(crate) struct LoginLimiter {
-    failures: Mutex<HashMap<String, Vec<DateTime<Utc>>>>,
+    attempts: Arc<dyn LoginAttempts>,
 }
 
+impl std::fmt::Debug for LoginLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginLimiter").finish_non_exhaustive()
+    }
+}
+
+const fn limit(max: u32) -> AttemptLimit {
+    match AttemptLimit::new(max, LIMIT_WINDOW) {
+        Ok(limit) => limit,
+        Err(_) => panic!("login limits need an attempt and a window"),
+    }
+}
+
+/// Evaluated at compile time, so an invalid limit does not build.
+const LOGIN_LIMIT: AttemptLimit = limit(FAILURES_PER_LOGIN);
+const CLIENT_LIMIT: AttemptLimit = limit(FAILURES_PER_CLIENT);
+
 impl LoginLimiter {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<DateTime<Utc>>>> {
-        self.failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// A limiter counting in `attempts`.
+    pub(crate) fn new(attempts: Arc<dyn LoginAttempts>) -> Self {
+        Self { attempts }
     }
 
-    /// Whether another attempt is allowed now.
-    pub(crate) fn allows(&self, login: &str, client: &str, now: DateTime<Utc>) -> bool {
-        let mut map = self.lock();
-        map.retain(|_, times| {
-            times.retain(|t| now - *t < LIMIT_WINDOW);
-            !times.is_empty()
-        });
-        let count = |key: &str| map.get(key).map_or(0, Vec::len);
-        count(&format!("login:{login}")) < FAILURES_PER_LOGIN
-            && count(&format!("client:{client}")) < FAILURES_PER_CLIENT
+    /// Counts this attempt against the login name and the client address and says whether it
+    /// may go ahead. When the count cannot be stored, the attempt is refused.
+    pub(crate) async fn allows(&self, login: &str, client: &str, now: DateTime<Utc>) -> bool {
+        let by_login = self
+            .attempts
+            .count_attempt(&format!("login:{login}"), LOGIN_LIMIT, now)
+            .await;
+        let by_client = self
+            .attempts
+            .count_attempt(&format!("client:{client}"), CLIENT_LIMIT, now)
+            .await;
+        match (by_login, by_client) {
+            (Ok(login_ok), Ok(client_ok)) => login_ok && client_ok,
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::error!(error = ?e, "counting a login attempt failed");
+                false
+            }
+        }
     }
 
-    /// Records a failed attempt.
-    pub(crate) fn failed(&self, login: &str, client: &str, now: DateTime<Utc>) {
-        let mut map = self.lock();
-        map.entry(format!("login:{login}")).or_default().push(now);
-        map.entry(format!("client:{client}")).or_default().push(now);
+    /// A login that succeeded: forgets the login's attempts and gives the client address back
+    /// the attempt [`LoginLimiter::allows`] counted.
+    pub(crate) async fn succeeded(&self, login: &str, client: &str) {
+        let cleared = self
+            .attempts
+            .clear_attempts(&format!("login:{login}"))
+            .await;
+        let returned = self
+            .attempts
+            .return_attempt(&format!("client:{client}"))
+            .await;
+        if let Err(e) = cleared.and(returned) {
+            tracing::warn!(error = ?e, "forgetting login attempts failed");
+        }
+    }
+}
+
+/// Password checks running at once are bounded: each argon2 verification takes 19 MiB and tens
+/// of milliseconds, and an unbounded burst of logins would exhaust memory. Clones share the
+/// count.
+#[derive(Debug, Clone)]
+pub(crate) struct HashSlots {
+    busy: Arc<AtomicUsize>,
+}
+
+/// One of [`MAX_CONCURRENT_HASHES`] places, given back when dropped.
+#[derive(Debug)]
+pub(crate) struct HashSlot {
+    busy: Arc<AtomicUsize>,
+}
+
+impl HashSlots {
+    pub(crate) fn new() -> Self {
+        Self {
+            busy: Arc::new(AtomicUsize::new(0)),
+        }
     }
 
-    /// Forgets the failures of a login that just succeeded.
-    pub(crate) fn succeeded(&self, login: &str) {
-        self.lock().remove(&format!("login:{login}"));
+    /// A place for one password check, or `None` when all are taken (answer at once).
+    pub(crate) fn try_take(&self) -> Option<HashSlot> {
+        self.busy
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_CONCURRENT_HASHES).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| HashSlot {
+                busy: self.busy.clone(),
+            })
+    }
+}
+
+impl Drop for HashSlot {
+    fn drop(&mut self) {
+        self.busy.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -419,16 +496,32 @@ mod tests {
         assert!(!constant_time_eq(b"abc", b"ab"));
     }
 
-    #[test]
-    fn the_limiter_counts_failures_in_a_window() {
-        let limiter = LoginLimiter::default();
+    #[actix_web::test]
+    async fn the_limiter_counts_attempts_in_a_window() {
+        let store = Arc::new(booking_core::testkit::InMemoryStore::new());
+        let limiter = LoginLimiter::new(store);
         let t0 = DateTime::UNIX_EPOCH;
         for _ in 0..FAILURES_PER_LOGIN {
-            assert!(limiter.allows("ann", "1.2.3.4", t0));
-            limiter.failed("ann", "1.2.3.4", t0);
+            assert!(limiter.allows("ann", "1.2.3.4", t0).await);
         }
-        assert!(!limiter.allows("ann", "5.6.7.8", t0));
-        assert!(limiter.allows("bob", "1.2.3.4", t0));
-        assert!(limiter.allows("ann", "1.2.3.4", t0 + LIMIT_WINDOW));
+        assert!(!limiter.allows("ann", "5.6.7.8", t0).await);
+        assert!(limiter.allows("bob", "1.2.3.4", t0).await);
+        assert!(limiter.allows("ann", "1.2.3.4", t0 + LIMIT_WINDOW).await);
+        // A success frees the login and gives the client its attempt back.
+        limiter.succeeded("ann", "1.2.3.4").await;
+        for _ in 1..FAILURES_PER_LOGIN {
+            assert!(limiter.allows("ann", "9.9.9.9", t0 + LIMIT_WINDOW).await);
+        }
+    }
+
+    #[test]
+    fn hash_slots_are_bounded_and_given_back() {
+        let slots = HashSlots::new();
+        let taken: Vec<HashSlot> = (0..MAX_CONCURRENT_HASHES)
+            .map(|_| slots.try_take().expect("a free slot"))
+            .collect();
+        assert!(slots.try_take().is_none());
+        drop(taken);
+        assert!(slots.try_take().is_some());
     }
 }

@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use actix_web::web;
-use booking_core::accounts::{AccountStore, LinkDirectory};
+use booking_core::accounts::{AccountStore, LinkDirectory, LoginAttempts};
 use booking_core::deals::DealStore;
 use booking_core::ports::TokenSource;
 use booking_core::subscriptions::WebhookSubscriptions;
@@ -31,8 +31,8 @@ pub use auth::{PasswordError, Passwords};
 pub(crate) use webhooks::extend_openapi as extend_webhooks_openapi;
 
 /// What the host's side needs beyond the use cases: accounts and API keys, deals, the list of
-/// a host's links, a source of fresh ids and tokens, and the session cookie key; optionally
-/// webhook subscriptions (without them `/api/v1/webhooks` answers 404).
+/// a host's links, counted login attempts, a source of fresh ids and tokens, and the session
+/// cookie key; optionally webhook subscriptions (without them `/api/v1/webhooks` answers 404).
 pub struct HostSide {
     pub(crate) accounts: Arc<dyn AccountStore>,
     pub(crate) deals: Arc<dyn DealStore>,
@@ -41,6 +41,7 @@ pub struct HostSide {
     pub(crate) cookie_key: actix_web::cookie::Key,
     pub(crate) passwords: Passwords,
     pub(crate) limiter: auth::LoginLimiter,
+    pub(crate) hash_slots: auth::HashSlots,
     pub(crate) webhooks: Option<Webhooks>,
 }
 
@@ -63,13 +64,16 @@ impl std::fmt::Debug for HostSide {
 impl HostSide {
     /// The host side on these ports. `session_secret` (32 bytes, derived from the application
     /// secret for this purpose only) keys the encrypted session cookie; `ids` gives link and
-    /// API key ids, API key secrets and CSRF tokens (the OS CSPRNG in production).
+    /// API key ids, API key secrets and CSRF tokens (the OS CSPRNG in production);
+    /// `attempts` counts login attempts for the login limit (the store, so that every instance
+    /// sees the same counts).
     pub fn new(
         accounts: Arc<dyn AccountStore>,
         deals: Arc<dyn DealStore>,
         links: Arc<dyn LinkDirectory>,
         ids: Arc<dyn TokenSource>,
         session_secret: [u8; 32],
+        attempts: Arc<dyn LoginAttempts>,
     ) -> Self {
         Self {
             accounts,
@@ -78,7 +82,8 @@ impl HostSide {
             ids,
             cookie_key: auth::cookie_key(session_secret),
             passwords: Passwords::default(),
-            limiter: auth::LoginLimiter::default(),
+            limiter: auth::LoginLimiter::new(attempts),
+            hash_slots: auth::HashSlots::new(),
             webhooks: None,
         }
     }

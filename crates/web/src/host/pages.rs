@@ -232,7 +232,22 @@ async fn login_submit(req: HttpRequest, state: web::Data<AppState>, form: Form) 
         };
         page(status, login::login(&vm))
     };
-    if !side.limiter.allows(&login_key, &client, now) {
+    // Password checks are bounded before anything is counted: a burst beyond them is told
+    // at once, spends no argon2 memory and burns none of the login's attempts.
+    let Some(slot) = side.hash_slots.try_take() else {
+        tracing::warn!(client = %client, "login refused: password checks all busy");
+        let mut resp = again(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server is busy. Try again in a moment.",
+        );
+        resp.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from_static("1"),
+        );
+        return resp;
+    };
+    // Counted before the password is checked, atomically, so racing attempts cannot slip past.
+    if !side.limiter.allows(&login_key, &client, now).await {
         tracing::warn!(client = %client, "login refused: too many failed attempts");
         return again(
             StatusCode::TOO_MANY_REQUESTS,
@@ -249,21 +264,23 @@ async fn login_submit(req: HttpRequest, state: web::Data<AppState>, form: Form) 
     // argon2 takes a while by design: keep it off the request threads.
     let passwords = side.passwords.clone();
     let stored = account.as_ref().map(|a| a.password().clone());
-    let verified = web::block(move || match stored {
-        Some(hash) => passwords.verify(&password, &hash),
-        None => {
-            passwords.verify_decoy(&password);
-            false
+    let verified = web::block(move || {
+        let _slot = slot;
+        match stored {
+            Some(hash) => passwords.verify(&password, &hash),
+            None => {
+                passwords.verify_decoy(&password);
+                false
+            }
         }
     })
     .await
     .unwrap_or(false);
     let Some(account) = account.filter(|_| verified) else {
-        side.limiter.failed(&login_key, &client, now);
         tracing::info!(client = %client, "login failed");
         return again(StatusCode::UNAUTHORIZED, "Email or password is wrong.");
     };
-    side.limiter.succeeded(&login_key);
+    side.limiter.succeeded(&login_key, &client).await;
     tracing::info!(host = %account.host(), "host logged in");
     // A fresh session (and CSRF token) on login: a token planted before login is worthless.
     let (cookie, _) = auth::session_cookie(&state, &side, Some(&account), now);

@@ -207,6 +207,7 @@ async fn a_tampered_or_foreign_cookie_is_no_session() {
         std::sync::Arc::new(other.store.clone()),
         std::sync::Arc::new(booking_core::testkit::SequentialTokens::new()),
         [8; 32],
+        std::sync::Arc::new(other.store.clone()),
     ));
     let other_svc = service!(other_state);
     let mut copied = b.clone();

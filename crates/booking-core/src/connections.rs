@@ -29,8 +29,8 @@ impl ConnectionId {
     }
 
     /// The UUID.
-    pub const fn as_uuid(&self) -> &Uuid {
-        &self.0
+    pub const fn as_uuid(&self) -> Uuid {
+        self.0
     }
 
     /// Parses the hyphenated form.

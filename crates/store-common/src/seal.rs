@@ -160,10 +160,22 @@ mod tests {
         let seal = TokenSeal::new([7; 32]);
         let row = Uuid::from_u128(1);
         let sealed = seal.seal_text(row, "access_token", "ya29.secret").unwrap();
-        assert!(!sealed.windows(11).any(|w| w == b"ya29.secret"), "plaintext at rest");
-        assert_eq!(seal.open_text(row, "access_token", &sealed).as_deref(), Ok("ya29.secret"));
-        assert_eq!(seal.open_text(row, "refresh_token", &sealed), Err(SealError::Open));
-        assert_eq!(seal.open_text(Uuid::from_u128(2), "access_token", &sealed), Err(SealError::Open));
+        assert!(
+            !sealed.windows(11).any(|w| w == b"ya29.secret"),
+            "plaintext at rest"
+        );
+        assert_eq!(
+            seal.open_text(row, "access_token", &sealed).as_deref(),
+            Ok("ya29.secret")
+        );
+        assert_eq!(
+            seal.open_text(row, "refresh_token", &sealed),
+            Err(SealError::Open)
+        );
+        assert_eq!(
+            seal.open_text(Uuid::from_u128(2), "access_token", &sealed),
+            Err(SealError::Open)
+        );
         assert_eq!(seal.open(row, &sealed), Err(SealError::Open));
     }
 

@@ -66,7 +66,10 @@ impl FromStr for Provider {
         match text {
             "google" => Ok(Self::Google),
             "microsoft" => Ok(Self::Microsoft),
-            other => Err(UnknownName { kind: "calendar provider", value: other.to_owned() }),
+            other => Err(UnknownName {
+                kind: "calendar provider",
+                value: other.to_owned(),
+            }),
         }
     }
 }
@@ -110,7 +113,10 @@ impl FromStr for ConnectionStatus {
             "active" => Ok(Self::Active),
             "needs_reauth" => Ok(Self::NeedsReauth),
             "revoked" => Ok(Self::Revoked),
-            other => Err(UnknownName { kind: "connection status", value: other.to_owned() }),
+            other => Err(UnknownName {
+                kind: "connection status",
+                value: other.to_owned(),
+            }),
         }
     }
 }
@@ -277,7 +283,11 @@ pub fn provider_event_id(chain: ChainId) -> String {
 /// The chain whose event `event_id` is, if Slotkeeper made it.
 pub fn chain_of_provider_event_id(event_id: &str) -> Option<ChainId> {
     let hex = event_id.strip_prefix(EVENT_ID_PREFIX)?;
-    if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if hex.len() != 32
+        || !hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         return None;
     }
     ChainId::parse(hex).ok()
@@ -433,12 +443,19 @@ mod tests {
 
     fn google_alphabet(id: &str) -> bool {
         (5..=1024).contains(&id.len())
-            && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'v').contains(&b))
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'v').contains(&b))
     }
 
     #[test]
     fn event_ids_are_in_googles_alphabet_and_deterministic() {
-        for n in [0u128, 1, u128::MAX, 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210] {
+        for n in [
+            0u128,
+            1,
+            u128::MAX,
+            0x0123_4567_89ab_cdef_fedc_ba98_7654_3210,
+        ] {
             let chain = ChainId::from_uuid(Uuid::from_u128(n));
             let id = provider_event_id(chain);
             assert!(google_alphabet(&id), "{id}");
@@ -475,7 +492,11 @@ mod tests {
         for p in [Provider::Google, Provider::Microsoft] {
             assert_eq!(p.to_string().parse::<Provider>(), Ok(p));
         }
-        for s in [ConnectionStatus::Active, ConnectionStatus::NeedsReauth, ConnectionStatus::Revoked] {
+        for s in [
+            ConnectionStatus::Active,
+            ConnectionStatus::NeedsReauth,
+            ConnectionStatus::Revoked,
+        ] {
             assert_eq!(s.to_string().parse::<ConnectionStatus>(), Ok(s));
         }
         assert_eq!(ConnectionStatus::NeedsReauth.to_string(), "needs_reauth");
@@ -497,7 +518,13 @@ mod tests {
 
     #[test]
     fn only_transient_errors_are_transient() {
-        assert!(ProviderError::Transient { message: "503".into(), retry_after: None }.is_transient());
+        assert!(
+            ProviderError::Transient {
+                message: "503".into(),
+                retry_after: None
+            }
+            .is_transient()
+        );
         assert!(!ProviderError::Unauthorized("invalid_grant".into()).is_transient());
         assert!(!ProviderError::NotFound("x".into()).is_transient());
     }

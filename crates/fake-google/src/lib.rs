@@ -42,6 +42,9 @@ const ACCESS_TOKEN_SECONDS: i64 = 3599;
 /// Google grants watch channels at most this long on the fake unless told otherwise.
 const DEFAULT_MAX_CHANNEL_TTL_SECONDS: i64 = 7 * 24 * 3600;
 
+/// A start and an end, UTC.
+pub type Span = (DateTime<Utc>, DateTime<Utc>);
+
 /// A running fake. Dropping it stops the server.
 #[derive(Debug)]
 pub struct FakeGoogle {
@@ -93,7 +96,7 @@ struct State {
     channels: Vec<Channel>,
     stopped: Vec<Channel>,
     max_channel_ttl: TimeDelta,
-    busy: HashMap<String, Vec<(DateTime<Utc>, DateTime<Utc>)>>,
+    busy: HashMap<String, Vec<Span>>,
     failures: VecDeque<Failure>,
     drop_next_insert_response: bool,
     unreachable: bool,
@@ -350,7 +353,7 @@ impl FakeGoogle {
     }
 
     /// Busy ranges `freeBusy` reports for `calendar`, on top of its events.
-    pub fn set_busy(&self, calendar: &str, ranges: Vec<(DateTime<Utc>, DateTime<Utc>)>) {
+    pub fn set_busy(&self, calendar: &str, ranges: Vec<Span>) {
         self.state().busy.insert(calendar.to_owned(), ranges);
     }
 
@@ -1103,8 +1106,7 @@ fn free_busy(state: &State, body: Option<Value>) -> Outcome {
             );
             continue;
         }
-        let mut ranges: Vec<(DateTime<Utc>, DateTime<Utc>)> =
-            state.busy.get(&id).cloned().unwrap_or_default();
+        let mut ranges: Vec<Span> = state.busy.get(&id).cloned().unwrap_or_default();
         for event in state.events.get(&id).into_iter().flat_map(BTreeMap::values) {
             let e = &event.resource;
             if is_cancelled(e) || e["transparency"] == "transparent" {

@@ -1173,4 +1173,56 @@ mod tests {
             vec!["GET /calendar/v3/calendars/primary".to_owned()]
         );
     }
+
+    #[tokio::test]
+    async fn notify_sends_googles_push_headers_to_the_channel_address() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let receiver = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = format!(
+            "http://{}/api/calendar-providers/webhook/google",
+            receiver.local_addr().unwrap()
+        );
+        let fake = FakeGoogle::start().await;
+        fake.state().channels.push(Channel {
+            id: "channel-1".to_owned(),
+            token: Some("secret-1".to_owned()),
+            address,
+            resource_id: "fakeresource1".to_owned(),
+            calendar: ACCOUNT_EMAIL.to_owned(),
+            expires_at: Utc::now() + TimeDelta::days(1),
+        });
+        let received = tokio::spawn(async move {
+            let (mut stream, _) = receiver.accept().await.unwrap();
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = stream.read(&mut buf).await.unwrap();
+                seen.extend_from_slice(&buf[..n]);
+            }
+            stream
+                .write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
+                .await
+                .unwrap();
+            String::from_utf8(seen).unwrap().to_ascii_lowercase()
+        });
+        assert_eq!(fake.notify("channel-1", "exists").await, Ok(204));
+        let request = received.await.unwrap();
+        assert!(
+            request.starts_with("post /api/calendar-providers/webhook/google http/1.1"),
+            "{request}"
+        );
+        for header in [
+            "x-goog-channel-id: channel-1",
+            "x-goog-channel-token: secret-1",
+            "x-goog-resource-id: fakeresource1",
+            "x-goog-resource-state: exists",
+        ] {
+            assert!(request.contains(header), "{header} missing in {request}");
+        }
+        assert!(
+            fake.notify("channel-2", "exists").await.is_err(),
+            "unknown channels are not notified"
+        );
+    }
 }

@@ -374,37 +374,37 @@ impl FakeGoogle {
 
     /// Sends the push notification Google sends for channel `channel_id` (to its address, with
     /// its id, token and resource id, `X-Goog-Resource-State: {resource_state}`) and returns
-    /// the receiver's status code.
+    /// the receiver's status code. A stopped channel can be notified too, to test how a
+    /// receiver treats a stale notification.
     ///
     /// # Errors
-    /// A message when the channel is unknown, its address is not `http://`, or the receiver
-    /// cannot be reached.
-    pub async fn notify(&self, channel_id: &str, resource_state: &str) -> Result<u16, String> {
+    /// [`NotifyError`] when the channel was never registered, its address is not a plain
+    /// `http://` URL, or the receiver cannot be reached.
+    pub async fn notify(&self, channel_id: &str, resource_state: &str) -> Result<u16, NotifyError> {
         let (channel, number) = {
             let mut state = self.state();
             let channel = state
                 .channels
                 .iter()
+                .chain(&state.stopped)
                 .find(|c| c.id == channel_id)
                 .cloned()
-                .ok_or_else(|| format!("no active channel {channel_id}"))?;
+                .ok_or_else(|| NotifyError::UnknownChannel(channel_id.to_owned()))?;
             (channel, state.bump())
         };
-        let url = url::Url::parse(&channel.address).map_err(|e| e.to_string())?;
+        let bad_address = || NotifyError::Address(channel.address.clone());
+        let url = url::Url::parse(&channel.address).map_err(|_| bad_address())?;
         if url.scheme() != "http" {
-            return Err(format!(
-                "the fake only notifies http:// addresses, not {}",
-                channel.address
-            ));
+            return Err(bad_address());
         }
-        let host = url.host_str().ok_or("address without host")?.to_owned();
-        let port = url.port_or_known_default().ok_or("address without port")?;
+        let host = url.host_str().ok_or_else(bad_address)?.to_owned();
+        let port = url.port_or_known_default().ok_or_else(bad_address)?;
         let stream = TcpStream::connect((host.as_str(), port))
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| NotifyError::Send(e.to_string()))?;
         let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| NotifyError::Send(e.to_string()))?;
         tokio::spawn(connection);
         let path = match url.query() {
             Some(q) => format!("{}?{q}", url.path()),
@@ -433,25 +433,33 @@ impl FakeGoogle {
         }
         let request = request
             .body(Full::new(Bytes::new()))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| NotifyError::Send(e.to_string()))?;
         let response = sender
             .send_request(request)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| NotifyError::Send(e.to_string()))?;
         Ok(response.status().as_u16())
     }
 }
 
-#[derive(Debug)]
-struct DroppedResponse;
-
-impl std::fmt::Display for DroppedResponse {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("response dropped on purpose")
-    }
+/// A push notification could not be delivered.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    /// No channel with that id was ever registered.
+    #[error("no channel {0} was registered")]
+    UnknownChannel(String),
+    /// The channel's address is not a plain `http://` URL the fake can reach.
+    #[error("the fake notifies only plain http:// addresses, not {0:?}")]
+    Address(String),
+    /// Connecting or sending failed.
+    #[error("sending the notification failed: {0}")]
+    Send(String),
 }
 
-impl std::error::Error for DroppedResponse {}
+/// The service's error that makes hyper close the connection without an answer.
+#[derive(Debug, thiserror::Error)]
+#[error("response dropped on purpose")]
+struct DroppedResponse;
 
 impl State {
     fn bump(&mut self) -> u64 {
@@ -1206,7 +1214,7 @@ mod tests {
                 .unwrap();
             String::from_utf8(seen).unwrap().to_ascii_lowercase()
         });
-        assert_eq!(fake.notify("channel-1", "exists").await, Ok(204));
+        assert_eq!(fake.notify("channel-1", "exists").await.unwrap(), 204);
         let request = received.await.unwrap();
         assert!(
             request.starts_with("post /api/calendar-providers/webhook/google http/1.1"),

@@ -50,8 +50,8 @@ pub const DEFAULT_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
 /// The Google APIs root; the Calendar API lives under `/calendar/v3/`.
 pub const DEFAULT_API_ROOT: &str = "https://www.googleapis.com";
 
-/// How long one HTTP exchange with Google may take before it counts as a transient failure.
-const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one call to Google may take by default before it counts as a transient failure.
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The OAuth client and endpoints to use. The URLs default to Google's; tests and proxies
 /// point them elsewhere (an `http://` URL is spoken as plain HTTP/1.1).
@@ -67,6 +67,9 @@ pub struct GoogleConfig {
     pub token_url: String,
     /// API root, without `/calendar/v3`.
     pub api_root: String,
+    /// How long one call (all pages of a listing count separately) may take before it fails
+    /// as transient. The booking page's busy check may want less than the default.
+    pub call_timeout: Duration,
 }
 
 impl GoogleConfig {
@@ -78,6 +81,7 @@ impl GoogleConfig {
             auth_url: DEFAULT_AUTH_URL.to_owned(),
             token_url: DEFAULT_TOKEN_URL.to_owned(),
             api_root: DEFAULT_API_ROOT.to_owned(),
+            call_timeout: DEFAULT_CALL_TIMEOUT,
         }
     }
 }
@@ -164,6 +168,38 @@ impl GoogleCalendar {
         })
     }
 
+    /// `oauth2`'s HTTP client for one request.
+    fn oauth_http(&self) -> OAuthHttp {
+        OAuthHttp {
+            http: self.http.clone(),
+            timeout: self.config.call_timeout,
+        }
+    }
+
+    /// Runs one Calendar API call with `capture` as its delegate and maps its failure.
+    async fn call<'a, T, F>(
+        &self,
+        capture: &'a mut Capture,
+        what: &'static str,
+        make: impl FnOnce(&'a mut Capture) -> F,
+    ) -> Result<T, ProviderError>
+    where
+        F: Future<Output = google_calendar3::Result<T>> + 'a,
+    {
+        // The delegate is borrowed by the call for its whole life; what it saw is read back
+        // through a shared handle.
+        let seen = capture.seen();
+        let outcome = tokio::time::timeout(self.config.call_timeout, make(capture)).await;
+        match outcome {
+            Err(_) => Err(ProviderError::Transient {
+                message: format!("{what}: timed out"),
+                retry_after: None,
+            }),
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(from_api_error(what, e, &seen.get())),
+        }
+    }
+
     /// A Calendar API hub acting with `access`.
     fn hub(&self, access: &Secret) -> CalendarHub<Connector> {
         let mut hub = CalendarHub::new(self.http.clone(), access.expose().to_owned());
@@ -176,10 +212,11 @@ impl GoogleCalendar {
     async fn account_email(&self, access: &Secret) -> Result<String, ProviderError> {
         let hub = self.hub(access);
         let mut capture = Capture::default();
-        let (_, calendar) = call(&mut capture, "calendars.get", |d| {
-            hub.calendars().get("primary").delegate(d).doit()
-        })
-        .await?;
+        let (_, calendar) = self
+            .call(&mut capture, "calendars.get", |d| {
+                hub.calendars().get("primary").delegate(d).doit()
+            })
+            .await?;
         calendar
             .id
             .ok_or_else(|| ProviderError::Permanent("the primary calendar has no id".to_owned()))
@@ -192,7 +229,10 @@ impl GoogleCalendar {
 struct OAuthTransportError(String);
 
 /// `oauth2`'s HTTP client: the adapter's own hyper client.
-struct OAuthHttp(HttpClient);
+struct OAuthHttp {
+    http: HttpClient,
+    timeout: Duration,
+}
 
 impl<'c> oauth2::AsyncHttpClient<'c> for OAuthHttp {
     type Error = OAuthTransportError;
@@ -203,44 +243,23 @@ impl<'c> oauth2::AsyncHttpClient<'c> for OAuthHttp {
     fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
         Box::pin(async move {
             let (parts, body) = request.into_parts();
-            let request = self.0.request(google_calendar3::hyper::Request::from_parts(
-                parts,
-                common::to_body(Some(body)),
-            ));
-            let response = tokio::time::timeout(CALL_TIMEOUT, request)
+            let request = self
+                .http
+                .request(google_calendar3::hyper::Request::from_parts(
+                    parts,
+                    common::to_body(Some(body)),
+                ));
+            let response = tokio::time::timeout(self.timeout, request)
                 .await
                 .map_err(|_| OAuthTransportError("timed out".to_owned()))?
                 .map_err(|e| OAuthTransportError(e.to_string()))?;
             let (parts, body) = response.into_parts();
-            let bytes = tokio::time::timeout(CALL_TIMEOUT, common::to_bytes(body))
+            let bytes = tokio::time::timeout(self.timeout, common::to_bytes(body))
                 .await
                 .map_err(|_| OAuthTransportError("timed out".to_owned()))?
                 .ok_or_else(|| OAuthTransportError("the answer was cut off".to_owned()))?;
             Ok(oauth2::HttpResponse::from_parts(parts, bytes.to_vec()))
         })
-    }
-}
-
-/// Runs one Calendar API call with `capture` as its delegate and maps its failure.
-async fn call<'a, T, F>(
-    capture: &'a mut Capture,
-    what: &'static str,
-    make: impl FnOnce(&'a mut Capture) -> F,
-) -> Result<T, ProviderError>
-where
-    F: Future<Output = google_calendar3::Result<T>> + 'a,
-{
-    // The delegate is borrowed by the call for its whole life; what it saw is read back
-    // through a shared handle.
-    let seen = capture.seen();
-    let outcome = tokio::time::timeout(CALL_TIMEOUT, make(capture)).await;
-    match outcome {
-        Err(_) => Err(ProviderError::Transient {
-            message: format!("{what}: timed out"),
-            retry_after: None,
-        }),
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(from_api_error(what, e, &seen.get())),
     }
 }
 
@@ -319,6 +338,23 @@ fn event_body(event_id: Option<&str>, event: &CalendarEvent) -> Event {
     }
 }
 
+/// Sorted, with overlapping and touching ranges joined.
+fn merged(mut ranges: Vec<TimeRange>) -> Vec<TimeRange> {
+    ranges.sort_by_key(TimeRange::start);
+    let mut out: Vec<TimeRange> = Vec::with_capacity(ranges.len());
+    for range in ranges {
+        match out.last_mut() {
+            Some(last) if range.start() <= last.end() => {
+                if let Ok(joined) = TimeRange::new(last.start(), range.end().max(last.end())) {
+                    *last = joined;
+                }
+            }
+            _ => out.push(range),
+        }
+    }
+    out
+}
+
 fn remote_state(event: &Event) -> RemoteEventState {
     if event.status.as_deref() == Some("cancelled") {
         return RemoteEventState::Deleted;
@@ -347,17 +383,18 @@ impl GoogleCalendar {
         let mut page_token: Option<String> = None;
         loop {
             let mut capture = Capture::default();
-            let page = call(&mut capture, "events.list", |d| {
-                let mut request = hub.events().list(calendar).show_deleted(true).delegate(d);
-                if let Some(token) = sync_token {
-                    request = request.sync_token(token);
-                }
-                if let Some(page) = &page_token {
-                    request = request.page_token(page);
-                }
-                request.doit()
-            })
-            .await;
+            let page = self
+                .call(&mut capture, "events.list", |d| {
+                    let mut request = hub.events().list(calendar).show_deleted(true).delegate(d);
+                    if let Some(token) = sync_token {
+                        request = request.sync_token(token);
+                    }
+                    if let Some(page) = &page_token {
+                        request = request.page_token(page);
+                    }
+                    request.doit()
+                })
+                .await;
             let (_, page) = match page {
                 Ok(page) => page,
                 Err(ProviderError::NotFound(_))
@@ -439,7 +476,7 @@ impl CalendarProvider for GoogleCalendar {
     ) -> Result<(OAuthTokens, String), ProviderError> {
         let redirect = RedirectUrl::new(redirect_uri.to_owned())
             .map_err(|e| ProviderError::Permanent(format!("redirect URI {redirect_uri:?}: {e}")))?;
-        let http = OAuthHttp(self.http.clone());
+        let http = self.oauth_http();
         let response = self
             .oauth
             .clone()
@@ -455,7 +492,7 @@ impl CalendarProvider for GoogleCalendar {
     }
 
     async fn refresh(&self, refresh_token: &Secret) -> Result<OAuthTokens, ProviderError> {
-        let http = OAuthHttp(self.http.clone());
+        let http = self.oauth_http();
         let token = RefreshToken::new(refresh_token.expose().to_owned());
         let response = self
             .oauth
@@ -490,10 +527,11 @@ impl CalendarProvider for GoogleCalendar {
             ..FreeBusyRequest::default()
         };
         let mut capture = Capture::default();
-        let (_, answer) = call(&mut capture, "freeBusy.query", |d| {
-            hub.freebusy().query(request).delegate(d).doit()
-        })
-        .await?;
+        let (_, answer) = self
+            .call(&mut capture, "freeBusy.query", |d| {
+                hub.freebusy().query(request).delegate(d).doit()
+            })
+            .await?;
         let answered: HashMap<String, _> = answer.calendars.unwrap_or_default();
         let mut busy = Vec::new();
         for id in calendars {
@@ -522,8 +560,7 @@ impl CalendarProvider for GoogleCalendar {
                 }
             }
         }
-        busy.sort_by_key(TimeRange::start);
-        Ok(busy)
+        Ok(merged(busy))
     }
 
     async fn create_event(
@@ -537,14 +574,15 @@ impl CalendarProvider for GoogleCalendar {
         let body = event_body(Some(event_id), event);
         let mut capture = Capture::default();
         let seen = capture.seen();
-        match call(&mut capture, "events.insert", |d| {
-            hub.events()
-                .insert(body, calendar)
-                .send_updates("none")
-                .delegate(d)
-                .doit()
-        })
-        .await
+        match self
+            .call(&mut capture, "events.insert", |d| {
+                hub.events()
+                    .insert(body, calendar)
+                    .send_updates("none")
+                    .delegate(d)
+                    .doit()
+            })
+            .await
         {
             Ok(_) => Ok(()),
             // Our id already exists: a previous attempt got through and lost its answer.
@@ -563,7 +601,7 @@ impl CalendarProvider for GoogleCalendar {
         let hub = self.hub(access);
         let body = event_body(None, event);
         let mut capture = Capture::default();
-        call(&mut capture, "events.patch", |d| {
+        self.call(&mut capture, "events.patch", |d| {
             hub.events()
                 .patch(body, calendar, event_id)
                 .send_updates("none")
@@ -582,14 +620,15 @@ impl CalendarProvider for GoogleCalendar {
     ) -> Result<(), ProviderError> {
         let hub = self.hub(access);
         let mut capture = Capture::default();
-        match call(&mut capture, "events.delete", |d| {
-            hub.events()
-                .delete(calendar, event_id)
-                .send_updates("none")
-                .delegate(d)
-                .doit()
-        })
-        .await
+        match self
+            .call(&mut capture, "events.delete", |d| {
+                hub.events()
+                    .delete(calendar, event_id)
+                    .send_updates("none")
+                    .delegate(d)
+                    .doit()
+            })
+            .await
         {
             Ok(_) | Err(ProviderError::NotFound(_)) => Ok(()),
             Err(e) => Err(e),
@@ -604,10 +643,11 @@ impl CalendarProvider for GoogleCalendar {
     ) -> Result<RemoteEventState, ProviderError> {
         let hub = self.hub(access);
         let mut capture = Capture::default();
-        match call(&mut capture, "events.get", |d| {
-            hub.events().get(calendar, event_id).delegate(d).doit()
-        })
-        .await
+        match self
+            .call(&mut capture, "events.get", |d| {
+                hub.events().get(calendar, event_id).delegate(d).doit()
+            })
+            .await
         {
             Ok((_, event)) => Ok(remote_state(&event)),
             Err(ProviderError::NotFound(_)) => Ok(RemoteEventState::Deleted),
@@ -637,10 +677,11 @@ impl CalendarProvider for GoogleCalendar {
             ..Channel::default()
         };
         let mut capture = Capture::default();
-        let (_, granted) = call(&mut capture, "events.watch", |d| {
-            hub.events().watch(request, calendar).delegate(d).doit()
-        })
-        .await?;
+        let (_, granted) = self
+            .call(&mut capture, "events.watch", |d| {
+                hub.events().watch(request, calendar).delegate(d).doit()
+            })
+            .await?;
         let resource_id = granted.resource_id.ok_or_else(|| {
             ProviderError::Permanent("events.watch answered without a resourceId".to_owned())
         })?;
@@ -666,10 +707,11 @@ impl CalendarProvider for GoogleCalendar {
             ..Channel::default()
         };
         let mut capture = Capture::default();
-        match call(&mut capture, "channels.stop", |d| {
-            hub.channels().stop(request).delegate(d).doit()
-        })
-        .await
+        match self
+            .call(&mut capture, "channels.stop", |d| {
+                hub.channels().stop(request).delegate(d).doit()
+            })
+            .await
         {
             Ok(_) | Err(ProviderError::NotFound(_)) => Ok(()),
             Err(e) => Err(e),

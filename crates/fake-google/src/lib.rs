@@ -15,6 +15,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -100,6 +101,7 @@ struct State {
     failures: VecDeque<Failure>,
     drop_next_insert_response: bool,
     unreachable: bool,
+    latency: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -367,6 +369,11 @@ impl FakeGoogle {
         self.state().max_channel_ttl = ttl;
     }
 
+    /// Every request waits this long before it is handled (a slow Google).
+    pub fn set_latency(&self, latency: Duration) {
+        self.state().latency = latency;
+    }
+
     /// While `true`, every connection is dropped without an answer.
     pub fn set_unreachable(&self, unreachable: bool) {
         self.state().unreachable = unreachable;
@@ -568,6 +575,10 @@ async fn handle(state: &Mutex<State>, req: Request<Incoming>) -> Outcome {
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let latency = lock(state).latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     let body = match req.into_body().collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => return Outcome::Drop,

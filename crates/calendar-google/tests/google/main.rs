@@ -185,7 +185,10 @@ async fn free_busy_reports_busy_ranges_and_our_events() {
             (at(20, 0), at(21, 0)),
         ],
     );
-    fake.set_busy("team@example.com", vec![(at(10, 0), at(10, 30))]);
+    fake.set_busy(
+        "team@example.com",
+        vec![(at(10, 0), at(10, 30)), (at(9, 15), at(9, 45))],
+    );
     google
         .create_event(
             &access,
@@ -208,7 +211,8 @@ async fn free_busy_reports_busy_ranges_and_our_events() {
         busy,
         vec![
             range(at(8, 0), at(8, 30)),
-            range(at(9, 0), at(9, 30)),
+            // Our event at 09:00 and the team's 09:15-09:45 join up.
+            range(at(9, 0), at(9, 45)),
             range(at(10, 0), at(10, 30)),
             range(at(12, 0), at(13, 0))
         ]
@@ -605,4 +609,64 @@ async fn an_unreachable_google_is_transient() {
         )
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_google_slower_than_the_call_timeout_is_transient() {
+    let fake = FakeGoogle::start().await;
+    let mut config = GoogleConfig::new(CLIENT_ID, Secret::new(CLIENT_SECRET));
+    config.auth_url = fake.auth_url();
+    config.token_url = fake.token_url();
+    config.api_root = fake.base_url();
+    config.call_timeout = std::time::Duration::from_millis(200);
+    let google = GoogleCalendar::new(config).unwrap();
+    let tokens = connect(&fake, &google).await;
+
+    fake.set_latency(std::time::Duration::from_secs(2));
+    let busy = google
+        .busy(
+            &tokens.access_token,
+            &[ACCOUNT_EMAIL.to_owned()],
+            range(at(8, 0), at(9, 0)),
+        )
+        .await;
+    assert!(
+        matches!(&busy, Err(ProviderError::Transient { message, .. }) if message.contains("timed out")),
+        "{busy:?}"
+    );
+    let refresh = google.refresh(tokens.refresh_token.as_ref().unwrap()).await;
+    assert!(
+        matches!(refresh, Err(ProviderError::Transient { .. })),
+        "{refresh:?}"
+    );
+}
+
+#[test]
+fn the_adapter_never_prints_the_client_secret() {
+    let google = GoogleCalendar::new(GoogleConfig::new(
+        CLIENT_ID,
+        Secret::new("very-secret-value"),
+    ))
+    .unwrap();
+    let shown = format!("{google:?}");
+    assert!(
+        shown.contains(CLIENT_ID) && !shown.contains("very-secret-value"),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn a_code_sent_back_to_another_redirect_uri_is_refused() {
+    let fake = FakeGoogle::start().await;
+    let google = adapter(&fake);
+    let verifier = google.pkce_verifier();
+    let back = consent(&google.authorize_url("s", &verifier, REDIRECT_URI).unwrap()).await;
+    let code = query(&back, "code").unwrap();
+    let refused = google
+        .exchange_code(&code, &verifier, "http://127.0.0.1:9/elsewhere")
+        .await;
+    assert!(
+        matches!(refused, Err(ProviderError::Permanent(_))),
+        "{refused:?}"
+    );
 }

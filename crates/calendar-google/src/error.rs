@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use booking_core::calendar::ProviderError;
 use chrono::{DateTime, TimeDelta, Utc};
 use google_calendar3::common::{self, Retry};
+use google_calendar3::hyper::{HeaderMap, StatusCode};
 use serde_json::Value;
 
 /// What the delegate saw of a failed answer.
@@ -25,6 +26,18 @@ pub(crate) struct SeenHandle(Arc<Mutex<Seen>>);
 impl SeenHandle {
     pub(crate) fn get(&self) -> Seen {
         *self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Notes an answer's status and `Retry-After`.
+    pub(crate) fn record(&self, status: &StatusCode, headers: &HeaderMap) {
+        let retry_after = headers
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, Utc::now()));
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Seen {
+            status: Some(status.as_u16()),
+            retry_after,
+        };
     }
 }
 

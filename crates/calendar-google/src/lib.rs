@@ -38,7 +38,7 @@ use oauth2::{
     Scope, TokenResponse, TokenUrl,
 };
 
-use crate::error::{Capture, from_api_error, transport};
+use crate::error::{Capture, Seen, SeenHandle, from_api_error, from_status, transport};
 
 /// The scope Slotkeeper asks for: read busy times, write its events, watch for changes.
 pub const CALENDAR_SCOPE: &str = "https://www.googleapis.com/auth/calendar";
@@ -173,6 +173,7 @@ impl GoogleCalendar {
         OAuthHttp {
             http: self.http.clone(),
             timeout: self.config.call_timeout,
+            seen: SeenHandle::default(),
         }
     }
 
@@ -232,6 +233,8 @@ struct OAuthTransportError(String);
 struct OAuthHttp {
     http: HttpClient,
     timeout: Duration,
+    /// The status and `Retry-After` of the answer, which `oauth2` does not pass on.
+    seen: SeenHandle,
 }
 
 impl<'c> oauth2::AsyncHttpClient<'c> for OAuthHttp {
@@ -254,6 +257,7 @@ impl<'c> oauth2::AsyncHttpClient<'c> for OAuthHttp {
                 .map_err(|_| OAuthTransportError("timed out".to_owned()))?
                 .map_err(|e| OAuthTransportError(e.to_string()))?;
             let (parts, body) = response.into_parts();
+            self.seen.record(&parts.status, &parts.headers);
             let bytes = tokio::time::timeout(self.timeout, common::to_bytes(body))
                 .await
                 .map_err(|_| OAuthTransportError("timed out".to_owned()))?
@@ -266,6 +270,7 @@ impl<'c> oauth2::AsyncHttpClient<'c> for OAuthHttp {
 fn oauth_error<RE: std::error::Error + 'static>(
     what: &str,
     error: RequestTokenError<RE, oauth2::basic::BasicErrorResponse>,
+    seen: &Seen,
 ) -> ProviderError {
     match error {
         RequestTokenError::ServerResponse(response) => {
@@ -283,17 +288,11 @@ fn oauth_error<RE: std::error::Error + 'static>(
             }
         }
         RequestTokenError::Request(e) => transport(what, &e.to_string()),
-        // Not an OAuth answer at all: a proxy's or Google's 5xx page, or a throttling answer.
-        RequestTokenError::Parse(e, body) => ProviderError::Transient {
-            message: format!(
-                "{what}: unreadable answer ({e}): {}",
-                String::from_utf8_lossy(&body)
-            ),
-            retry_after: None,
-        },
-        RequestTokenError::Other(message) => ProviderError::Transient {
-            message: format!("{what}: {message}"),
-            retry_after: None,
+        // Not an OAuth answer: a 5xx or throttling page, or something stranger. The body is
+        // left out of the message: a misread success would carry tokens.
+        RequestTokenError::Parse(..) | RequestTokenError::Other(_) => match seen.status {
+            Some(status) => from_status(what, status, "", "unreadable answer", seen.retry_after),
+            None => transport(what, "unreadable answer"),
         },
     }
 }
@@ -485,7 +484,7 @@ impl CalendarProvider for GoogleCalendar {
             .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.expose().to_owned()))
             .request_async(&http)
             .await
-            .map_err(|e| oauth_error("code exchange", e))?;
+            .map_err(|e| oauth_error("code exchange", e, &http.seen.get()))?;
         let tokens = tokens_from(&response);
         let email = self.account_email(&tokens.access_token).await?;
         Ok((tokens, email))
@@ -499,7 +498,7 @@ impl CalendarProvider for GoogleCalendar {
             .exchange_refresh_token(&token)
             .request_async(&http)
             .await
-            .map_err(|e| oauth_error("token refresh", e))?;
+            .map_err(|e| oauth_error("token refresh", e, &http.seen.get()))?;
         Ok(tokens_from(&response))
     }
 

@@ -562,7 +562,7 @@ async fn unavailable_and_throttled_answers_are_transient_with_retry_after() {
     fake.fail_next(1, 503, Some(5));
     let refresh = google.refresh(tokens.refresh_token.as_ref().unwrap()).await;
     assert!(
-        matches!(refresh, Err(ProviderError::Transient { .. })),
+        matches!(refresh, Err(ProviderError::Transient { retry_after: Some(d), .. }) if d == TimeDelta::seconds(5)),
         "{refresh:?}"
     );
 

@@ -7,7 +7,7 @@
 //! explicitly (so it works whichever rustls backend other crates switch on), speaking HTTP/2
 //! or HTTP/1.1 to `https://` and plain HTTP/1.1 to an `http://` root such as a local fake.
 //!
-//! Google's answers become [`ProviderError`]s in one place ([`error`]): 5xx, 429 and rate-limit
+//! Google's answers become [`ProviderError`]s in one place (`error.rs`): 5xx, 429 and rate-limit
 //! 403s are transient (with `Retry-After` when given), 401 and `invalid_grant` mean the grant is
 //! gone, 404/410 mean the thing is gone.
 

@@ -357,7 +357,8 @@ pub trait CalendarProvider: Send + Sync + fmt::Debug {
     ) -> Result<Vec<TimeRange>, ProviderError>;
 
     /// Creates the event `event_id` without sending invitations. An event with that id
-    /// already there (a retry after a lost response) counts as created.
+    /// already there (a retry after a lost response) counts as created, even one deleted in
+    /// the calendar since: the provider keeps deleted ids, and a deletion is the sync's news.
     ///
     /// # Errors
     /// [`ProviderError`].
@@ -406,7 +407,9 @@ pub trait CalendarProvider: Send + Sync + fmt::Debug {
 
     /// Registers a push channel on `calendar`'s events, delivering to `address` with
     /// `channel_token` echoed in each notification, asking for `ttl`. Returns the channel as
-    /// granted (its expiry may be sooner than asked).
+    /// granted (its expiry may be sooner than asked). Google delivers only to a public
+    /// `https://` address with a valid certificate; without one, callers poll
+    /// [`changes`](Self::changes) instead.
     ///
     /// # Errors
     /// [`ProviderError`].

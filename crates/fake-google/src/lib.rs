@@ -8,6 +8,9 @@
 //! `events/watch`, `channels/stop` and `freeBusy`. Point an adapter at [`FakeGoogle::base_url`]
 //! (API root), [`FakeGoogle::auth_url`] and [`FakeGoogle::token_url`].
 //!
+//! Unlike Google, `events.watch` accepts plain `http://` addresses, so a test can receive
+//! the notifications.
+//!
 //! The host's own edits ("dragged the meeting in Google Calendar") are made with
 //! [`FakeGoogle::host_moves`] and [`FakeGoogle::host_deletes`]; they advance the sync state like
 //! any write, and [`FakeGoogle::notify`] delivers the push notification Google would send.
@@ -1243,5 +1246,94 @@ mod tests {
             fake.notify("channel-2", "exists").await.is_err(),
             "unknown channels are not notified"
         );
+    }
+
+    /// Sends one request with a valid bearer token and returns the status and JSON body.
+    async fn send(
+        fake: &FakeGoogle,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let token = fake.state().issue_access_token();
+        let stream = TcpStream::connect(fake.addr).await.unwrap();
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let bytes = body.map(|b| b.to_string()).unwrap_or_default();
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "127.0.0.1")
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(bytes)))
+            .unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+
+    #[tokio::test]
+    async fn update_replaces_the_event_but_keeps_its_identity() {
+        let fake = FakeGoogle::start().await;
+        let events = "/calendar/v3/calendars/primary/events";
+        let created = json!({
+            "id": "slotkeeper00000000000000000000000000000001",
+            "summary": "Intro",
+            "location": "Room 1",
+            "start": { "dateTime": "2027-03-01T09:00:00Z" },
+            "end": { "dateTime": "2027-03-01T09:30:00Z" },
+        });
+        let (status, first) = send(&fake, Method::POST, events, Some(created)).await;
+        assert_eq!(status, StatusCode::OK);
+        let path = format!("{events}/slotkeeper00000000000000000000000000000001");
+        let replacement = json!({
+            "summary": "Intro, moved",
+            "start": { "dateTime": "2027-03-01T11:00:00Z" },
+            "end": { "dateTime": "2027-03-01T11:30:00Z" },
+        });
+        let (status, updated) = send(&fake, Method::PUT, &path, Some(replacement)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(updated["id"], first["id"]);
+        assert_eq!(updated["status"], "confirmed");
+        assert_eq!(updated["summary"], "Intro, moved");
+        assert!(
+            updated.get("location").is_none(),
+            "update replaces, unlike patch"
+        );
+        assert!(updated["sequence"].as_i64() > first["sequence"].as_i64());
+
+        let (status, error) = send(
+            &fake,
+            Method::PUT,
+            &format!("{events}/unknown00001"),
+            Some(json!({})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(error["error"]["errors"][0]["reason"], "notFound");
+    }
+
+    #[tokio::test]
+    async fn insert_refuses_ids_outside_googles_alphabet() {
+        let fake = FakeGoogle::start().await;
+        let event = json!({
+            "id": "0b6f3c9e-1d2a-4c5b-9e8f-7a6b5c4d3e2f",
+            "start": { "dateTime": "2027-03-01T09:00:00Z" },
+            "end": { "dateTime": "2027-03-01T09:30:00Z" },
+        });
+        let (status, error) = send(
+            &fake,
+            Method::POST,
+            "/calendar/v3/calendars/primary/events",
+            Some(event),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(error["error"]["message"], "Invalid resource id value.");
+        assert_eq!(fake.insert_count(), 0);
     }
 }

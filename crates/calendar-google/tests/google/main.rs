@@ -670,3 +670,24 @@ async fn a_code_sent_back_to_another_redirect_uri_is_refused() {
         "{refused:?}"
     );
 }
+
+#[tokio::test]
+async fn an_event_id_google_refuses_is_a_permanent_error() {
+    let fake = FakeGoogle::start().await;
+    let google = adapter(&fake);
+    let access = connect(&fake, &google).await.access_token;
+    let hyphenated = uuid::Uuid::from_u128(5).to_string();
+    let refused = google
+        .create_event(
+            &access,
+            "primary",
+            &hyphenated,
+            &meeting(at(9, 0), at(9, 30)),
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(ProviderError::Permanent(_))),
+        "{refused:?}"
+    );
+    assert!(fake.live_events(ACCOUNT_EMAIL).is_empty());
+}

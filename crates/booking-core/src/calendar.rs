@@ -236,8 +236,10 @@ pub enum ProviderError {
         /// How long the provider asked us to wait.
         retry_after: Option<TimeDelta>,
     },
-    /// The grant is no longer valid (`invalid_grant`, or a 401 with a fresh token): the
-    /// connection needs the host to reconnect.
+    /// The credentials were refused. From [`CalendarProvider::refresh`] (`invalid_grant`) the
+    /// grant is gone and the connection needs the host to reconnect; from an API call (401)
+    /// the access token was refused: refresh and retry once, and only a 401 with the fresh
+    /// token means the grant is gone.
     #[error("calendar access revoked: {0}")]
     Unauthorized(String),
     /// The event, channel or calendar does not exist (404/410).
@@ -340,7 +342,9 @@ pub trait CalendarProvider: Send + Sync + fmt::Debug {
     /// connection needs re-authorisation); [`ProviderError::Transient`] when unreachable.
     async fn refresh(&self, refresh_token: &Secret) -> Result<OAuthTokens, ProviderError>;
 
-    /// Busy ranges of `calendars` overlapping `within`, merged over all of them.
+    /// Busy ranges of `calendars` overlapping `within`, over all of them: sorted, overlapping
+    /// ranges joined. Events Slotkeeper wrote are included (the provider cannot tell them
+    /// apart); callers that check a booking's own slot must allow for it.
     ///
     /// # Errors
     /// [`ProviderError`]; a calendar the provider reports an error for fails the whole call
@@ -356,7 +360,8 @@ pub trait CalendarProvider: Send + Sync + fmt::Debug {
     /// sending invitations, and returns the *provider's* id of it, which callers store and pass
     /// to the other event methods. Providers that let us choose ids (Google) use `event_id`
     /// itself; others (Graph) keep it as an idempotency key. Either way a retry after a lost
-    /// response finds the event already made instead of making a second one.
+    /// response finds the event already made instead of making a second one (even one deleted
+    /// in the calendar since: the provider keeps deleted ids, and a deletion is the sync's news).
     ///
     /// # Errors
     /// [`ProviderError`].
@@ -405,7 +410,9 @@ pub trait CalendarProvider: Send + Sync + fmt::Debug {
 
     /// Registers a push channel on `calendar`'s events, delivering to `address` with
     /// `channel_token` echoed in each notification, asking for `ttl`. Returns the channel as
-    /// granted (its expiry may be sooner than asked).
+    /// granted (its expiry may be sooner than asked). Google delivers only to a public
+    /// `https://` address with a valid certificate; without one, callers poll
+    /// [`changes`](Self::changes) instead.
     ///
     /// # Errors
     /// [`ProviderError`].

@@ -73,6 +73,9 @@
 pub mod accounts;
 pub mod availability;
 pub mod booking;
+pub mod calendar;
+pub mod calendar_sync;
+pub mod connections;
 pub mod deals;
 pub mod desk;
 pub mod effects;

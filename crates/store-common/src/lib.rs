@@ -15,6 +15,8 @@
 //! outbox entries (`for update skip locked` on Postgres).
 
 mod booking_store;
+mod connection_rows;
+pub mod connections_port;
 mod host_ports;
 mod host_rows;
 mod outbox_port;
@@ -25,6 +27,7 @@ mod webhook_ports;
 use std::future::Future;
 
 pub use booking_store::{INSERT_BOOKING, UPDATE_BOOKING, UPSERT_LINK};
+pub use connection_rows::ConnectionRow;
 pub use host_rows::{AccountRow, DealRow, DeliveryRow, KeyRow, SubscriptionRow};
 pub use rows::{
     BookingRow, DeadRow, EncodedBooking, EncodedLink, HostRow, LinkRow, OutboxRow, effect_chain,
@@ -114,8 +117,9 @@ where
 }
 
 /// Implements every port of `booking-core` a database store offers — `BookingStore`,
-/// `Outbox`, `AccountStore`, `LinkDirectory`, `LoginAttempts`, `DealStore` and
-/// `WebhookSubscriptions` — for `$store` (which implements [`SqlStore`] with `Db = $db`).
+/// `Outbox`, `AccountStore`, `LinkDirectory`, `LoginAttempts`, `DealStore`,
+/// `WebhookSubscriptions` and `CalendarConnections` — for `$store` (which implements
+/// [`SqlStore`] with `Db = $db`).
 /// The expanding crate needs `async-trait`, `booking-core`, `chrono`, `sqlx` and `uuid` as
 /// dependencies.
 #[macro_export]
@@ -125,6 +129,7 @@ macro_rules! sql_store_ports {
         $crate::outbox_port!($store, $db);
         $crate::host_ports!($store, $db);
         $crate::webhook_ports!($store, $db);
+        $crate::calendar_connections_port!($store, $db);
     };
 }
 

@@ -55,20 +55,7 @@ impl TokenSeal {
     /// # Errors
     /// [`SealError::Random`] when no nonce can be drawn.
     pub fn seal(&self, booking: Uuid, token: &RescheduleToken) -> Result<Vec<u8>, SealError> {
-        let mut nonce = [0u8; NONCE_LEN];
-        getrandom::fill(&mut nonce).map_err(|_| SealError::Random)?;
-        let payload = Payload {
-            msg: token.expose().as_bytes(),
-            aad: booking.as_bytes(),
-        };
-        let sealed = self
-            .cipher
-            .encrypt(&Nonce::from(nonce), payload)
-            .map_err(|_| SealError::Random)?;
-        let mut out = Vec::with_capacity(NONCE_LEN + sealed.len());
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&sealed);
-        Ok(out)
+        self.seal_bytes(token.expose().as_bytes(), booking.as_bytes())
     }
 
     /// Opens a token sealed for the row `booking`.
@@ -76,24 +63,61 @@ impl TokenSeal {
     /// # Errors
     /// [`SealError::Open`] for another key, another row, or damaged bytes.
     pub fn open(&self, booking: Uuid, sealed: &[u8]) -> Result<RescheduleToken, SealError> {
+        let text = String::from_utf8(self.open_bytes(sealed, booking.as_bytes())?)
+            .map_err(|_| SealError::Open)?;
+        RescheduleToken::parse(&text).map_err(|_| SealError::Open)
+    }
+
+    /// Seals another secret (an OAuth token, a channel secret) kept in column `column` of the
+    /// row `row`: the row id and the column name are associated data, so a sealed value moved
+    /// to another row or column does not open.
+    ///
+    /// # Errors
+    /// [`SealError::Random`] when no nonce can be drawn.
+    pub fn seal_text(&self, row: Uuid, column: &str, text: &str) -> Result<Vec<u8>, SealError> {
+        self.seal_bytes(text.as_bytes(), &aad(row, column))
+    }
+
+    /// Opens what [`TokenSeal::seal_text`] sealed for the same row and column.
+    ///
+    /// # Errors
+    /// [`SealError::Open`] for another key, row or column, or damaged bytes.
+    pub fn open_text(&self, row: Uuid, column: &str, sealed: &[u8]) -> Result<String, SealError> {
+        String::from_utf8(self.open_bytes(sealed, &aad(row, column))?).map_err(|_| SealError::Open)
+    }
+
+    fn seal_bytes(&self, msg: &[u8], aad: &[u8]) -> Result<Vec<u8>, SealError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        getrandom::fill(&mut nonce).map_err(|_| SealError::Random)?;
+        let sealed = self
+            .cipher
+            .encrypt(&Nonce::from(nonce), Payload { msg, aad })
+            .map_err(|_| SealError::Random)?;
+        let mut out = Vec::with_capacity(NONCE_LEN + sealed.len());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        Ok(out)
+    }
+
+    fn open_bytes(&self, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>, SealError> {
         if sealed.len() <= NONCE_LEN {
             return Err(SealError::Open);
         }
-        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
+        let (nonce, msg) = sealed.split_at(NONCE_LEN);
         let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| SealError::Open)?;
-        let plain = self
-            .cipher
-            .decrypt(
-                &Nonce::from(nonce),
-                Payload {
-                    msg: ciphertext,
-                    aad: booking.as_bytes(),
-                },
-            )
-            .map_err(|_| SealError::Open)?;
-        let text = String::from_utf8(plain).map_err(|_| SealError::Open)?;
-        RescheduleToken::parse(&text).map_err(|_| SealError::Open)
+        self.cipher
+            .decrypt(&Nonce::from(nonce), Payload { msg, aad })
+            .map_err(|_| SealError::Open)
     }
+}
+
+/// Associated data of a sealed column value: the row id, a NUL, the column name.
+fn aad(row: Uuid, column: &str) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(17 + column.len());
+    aad.extend_from_slice(row.as_bytes());
+    aad.push(0);
+    aad.extend_from_slice(column.as_bytes());
+    aad
 }
 
 impl fmt::Debug for TokenSeal {
@@ -129,6 +153,30 @@ mod tests {
         tampered[20] ^= 1;
         assert_eq!(seal.open(row, &tampered), Err(SealError::Open));
         assert_eq!(seal.open(row, &sealed[..5]), Err(SealError::Open));
+    }
+
+    #[test]
+    fn sealed_text_opens_only_for_its_row_and_column() {
+        let seal = TokenSeal::new([7; 32]);
+        let row = Uuid::from_u128(1);
+        let sealed = seal.seal_text(row, "access_token", "ya29.secret").unwrap();
+        assert!(
+            !sealed.windows(11).any(|w| w == b"ya29.secret"),
+            "plaintext at rest"
+        );
+        assert_eq!(
+            seal.open_text(row, "access_token", &sealed).as_deref(),
+            Ok("ya29.secret")
+        );
+        assert_eq!(
+            seal.open_text(row, "refresh_token", &sealed),
+            Err(SealError::Open)
+        );
+        assert_eq!(
+            seal.open_text(Uuid::from_u128(2), "access_token", &sealed),
+            Err(SealError::Open)
+        );
+        assert_eq!(seal.open(row, &sealed), Err(SealError::Open));
     }
 
     #[test]

@@ -23,7 +23,11 @@ use crate::token::RescheduleToken;
 
 mod accounts;
 pub mod attempts_conformance;
+mod calendar;
+pub use calendar::InMemoryCalendar;
 pub mod conformance;
+mod connections;
+pub mod connections_conformance;
 mod deals;
 pub mod desk_conformance;
 pub mod host_conformance;
@@ -41,6 +45,7 @@ struct State {
     accounts: accounts::AccountState,
     deals: deals::DealState,
     webhooks: subscriptions::WebhookState,
+    connections: connections::ConnectionState,
 }
 
 /// A [`BookingStore`] in memory, with the same guarantees as the database stores: atomic

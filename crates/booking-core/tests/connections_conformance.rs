@@ -1,0 +1,16 @@
+//! Runs the calendar-connection conformance suite against the in-memory store.
+
+use booking_core::testkit::InMemoryStore;
+use booking_core::testkit::conformance::StoreFactory;
+
+struct Memory;
+
+impl StoreFactory for Memory {
+    type Store = InMemoryStore;
+
+    async fn fresh(&self) -> InMemoryStore {
+        InMemoryStore::new()
+    }
+}
+
+booking_core::connection_conformance_tests!(#[tokio::test] factory: Memory);

@@ -199,7 +199,8 @@ pub enum RemoteEventState {
 /// One changed event reported by an incremental sync.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteChange {
-    /// The provider's event id (for our events, [`provider_event_id`] of the chain).
+    /// The provider's event id: the one [`CalendarProvider::create_event`] returned for our
+    /// events (with Google, [`provider_event_id`] of the chain).
     pub event_id: String,
     /// The event's state now.
     pub state: RemoteEventState,
@@ -342,8 +343,13 @@ pub trait CalendarProvider: Send + Sync + fmt::Debug {
         within: TimeRange,
     ) -> Result<Vec<TimeRange>, ProviderError>;
 
-    /// Creates the event `event_id` without sending invitations. An event with that id
-    /// already there (a retry after a lost response) counts as created.
+    /// Creates the event for `event_id` without sending invitations and returns the
+    /// *provider's* id of it. Google keeps the id it was given; Graph assigns its own and uses
+    /// `event_id` as the create's idempotency key (`transactionId`). Callers store the returned
+    /// id on the booking row and pass it to [`update_event`](Self::update_event),
+    /// [`delete_event`](Self::delete_event) and [`event_state`](Self::event_state); remote
+    /// changes ([`RemoteChange::event_id`]) carry provider ids too. A retry after a lost
+    /// response finds the event already made and returns its id instead of making a second.
     ///
     /// # Errors
     /// [`ProviderError`].
@@ -353,7 +359,7 @@ pub trait CalendarProvider: Send + Sync + fmt::Debug {
         calendar: &str,
         event_id: &str,
         event: &CalendarEvent,
-    ) -> Result<(), ProviderError>;
+    ) -> Result<String, ProviderError>;
 
     /// Rewrites the event `event_id` in place (same id) without sending updates.
     ///
@@ -405,6 +411,36 @@ pub trait CalendarProvider: Send + Sync + fmt::Debug {
         address: &str,
         ttl: TimeDelta,
     ) -> Result<PushChannel, ProviderError>;
+
+    /// Pushes a channel's expiry out to now + `ttl` in place. `Ok(None)` means this provider
+    /// renews by registering a new channel ([`watch`](Self::watch), then
+    /// [`stop`](Self::stop) of the old one), which is what the default does; a provider that
+    /// extends in place (Graph: `PATCH expirationDateTime`) returns the channel with the
+    /// expiry it *granted*.
+    ///
+    /// # Errors
+    /// [`ProviderError::NotFound`] when the provider removed the channel (register a new one);
+    /// other [`ProviderError`]s.
+    async fn extend(
+        &self,
+        access: &Secret,
+        channel: &PushChannel,
+        ttl: TimeDelta,
+    ) -> Result<Option<PushChannel>, ProviderError> {
+        let _ = (access, channel, ttl);
+        Ok(None)
+    }
+
+    /// Answers a provider's request to re-authorise a channel (Graph's lifecycle notification
+    /// `reauthorizationRequired`: `POST /subscriptions/{id}/reauthorize`). Providers without
+    /// such a request do nothing, which is the default.
+    ///
+    /// # Errors
+    /// [`ProviderError::NotFound`] when the channel is gone; other [`ProviderError`]s.
+    async fn reauthorize(&self, access: &Secret, channel: &PushChannel) -> Result<(), ProviderError> {
+        let _ = (access, channel);
+        Ok(())
+    }
 
     /// Stops a push channel. A channel already gone counts as stopped.
     ///

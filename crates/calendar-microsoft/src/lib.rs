@@ -263,12 +263,20 @@ async fn send(
     sending: impl Future<Output = Result<Response, GraphFailure>>,
     what: &str,
 ) -> Result<Response, ProviderError> {
-    sending.await.map_err(|failure| match failure {
-        GraphFailure::ReqwestError(error) => ProviderError::Transient {
-            message: format!("cannot {what}: {}", without_url(&error)),
-            retry_after: None,
-        },
-        other => ProviderError::Permanent(format!("cannot {what}: {}", failure_kind(&other))),
+    sending.await.map_err(|failure| {
+        let network = match &failure {
+            GraphFailure::ReqwestError(error) => Some(error),
+            // The tower service in front of reqwest boxes its errors.
+            GraphFailure::Other(boxed) => boxed.downcast_ref::<reqwest::Error>(),
+            _ => None,
+        };
+        match network {
+            Some(error) => ProviderError::Transient {
+                message: format!("cannot {what}: {}", without_url(error)),
+                retry_after: None,
+            },
+            None => ProviderError::Permanent(format!("cannot {what}: {}", failure_kind(&failure))),
+        }
     })
 }
 

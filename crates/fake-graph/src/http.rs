@@ -13,7 +13,7 @@ use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDateTime, SubsecRound, TimeDelta, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -631,7 +631,8 @@ fn granted_expiry(state: &State, body: &Value) -> Result<DateTime<Utc>, HttpResp
             &format!("Subscription expiration can only be {MAX_SUBSCRIPTION_MINUTES} minutes in the future."),
         ));
     }
-    Ok(asked.min(now + state.subscription_cap))
+    // Graph keeps seven fraction digits.
+    Ok(asked.min(now + state.subscription_cap).trunc_subsecs(7))
 }
 
 async fn create_subscription(req: HttpRequest, shared: Shared, body: web::Json<Value>) -> HttpResponse {

@@ -123,7 +123,7 @@ fn preview(body: &str) -> String {
 
 /// `dateTimeTimeZone.dateTime` as Graph writes it: seven fraction digits, no offset.
 pub(crate) fn wire_local(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.7f").to_string()
+    format!("{}.{:07}", at.format("%Y-%m-%dT%H:%M:%S"), at.timestamp_subsec_nanos() / 100)
 }
 
 /// An instant with `Z`, seven fraction digits, as in `expirationDateTime`.

@@ -437,7 +437,11 @@ pub trait CalendarProvider: Send + Sync + fmt::Debug {
     ///
     /// # Errors
     /// [`ProviderError::NotFound`] when the channel is gone; other [`ProviderError`]s.
-    async fn reauthorize(&self, access: &Secret, channel: &PushChannel) -> Result<(), ProviderError> {
+    async fn reauthorize(
+        &self,
+        access: &Secret,
+        channel: &PushChannel,
+    ) -> Result<(), ProviderError> {
         let _ = (access, channel);
         Ok(())
     }

@@ -29,8 +29,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use booking_core::calendar::{
-    CalendarEvent, CalendarProvider, ChangeBatch, OAuthTokens, Provider, ProviderError, PushChannel,
-    RemoteChange, RemoteEventState, Secret,
+    CalendarEvent, CalendarProvider, ChangeBatch, OAuthTokens, Provider, ProviderError,
+    PushChannel, RemoteChange, RemoteEventState, Secret,
 };
 use booking_core::time::TimeRange;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -133,9 +133,14 @@ impl MicrosoftCalendar {
     /// [`ConfigError`] when a URL in `config` does not parse.
     pub fn new(config: MicrosoftConfig) -> Result<Self, ConfigError> {
         let graph = format!("{}/v1.0", config.graph_url.trim_end_matches('/'));
-        let graph_endpoint = Url::parse(&graph)
-            .map_err(|_| ConfigError::InvalidUrl { setting: "graph_url", value: graph })?;
-        Ok(Self { oauth: oauth::Endpoints::new(config)?, graph_endpoint })
+        let graph_endpoint = Url::parse(&graph).map_err(|_| ConfigError::InvalidUrl {
+            setting: "graph_url",
+            value: graph,
+        })?;
+        Ok(Self {
+            oauth: oauth::Endpoints::new(config)?,
+            graph_endpoint,
+        })
     }
 
     /// A Graph client carrying `access` as its bearer token. The client is cheap next to the
@@ -154,7 +159,11 @@ impl MicrosoftCalendar {
     /// The account's address: `mail`, else `userPrincipalName` (accounts without a mailbox
     /// address, e.g. some personal ones).
     async fn account_email(&self, access: &Secret) -> Result<String, ProviderError> {
-        let me: Me = fetch(self.graph(access).me().get_user().send(), "read the account").await?;
+        let me: Me = fetch(
+            self.graph(access).me().get_user().send(),
+            "read the account",
+        )
+        .await?;
         me.mail
             .filter(|m| !m.is_empty())
             .or(me.user_principal_name)
@@ -170,7 +179,9 @@ impl MicrosoftCalendar {
         if url.as_str().starts_with(own) {
             Ok(url)
         } else {
-            Err(ProviderError::Permanent("Graph sent a link to another host".into()))
+            Err(ProviderError::Permanent(
+                "Graph sent a link to another host".into(),
+            ))
         }
     }
 
@@ -181,7 +192,11 @@ impl MicrosoftCalendar {
         start: DeltaStart<'_>,
     ) -> Result<Result<ChangeBatch, ExpiredToken>, ProviderError> {
         let client = self.graph(access);
-        let mut request = client.me().calendar_views().delta().header(PREFER, utc_preference());
+        let mut request = client
+            .me()
+            .calendar_views()
+            .delta()
+            .header(PREFER, utc_preference());
         match start {
             DeltaStart::Window(window) => {
                 request = request
@@ -208,7 +223,11 @@ impl MicrosoftCalendar {
             let page: DeltaPage = read_json(response, "read calendar changes").await?;
             changes.extend(page.value.into_iter().map(GraphEvent::into_change));
             if let Some(next) = page.next_link {
-                request = client.me().calendar_views().delta().header(PREFER, utc_preference());
+                request = client
+                    .me()
+                    .calendar_views()
+                    .delta()
+                    .header(PREFER, utc_preference());
                 *request.as_mut() = self.own_link(&next)?;
                 continue;
             }
@@ -221,7 +240,9 @@ impl MicrosoftCalendar {
                 full_resync: matches!(start, DeltaStart::Window(_)),
             }));
         }
-        Err(ProviderError::Permanent("the delta query did not end".into()))
+        Err(ProviderError::Permanent(
+            "the delta query did not end".into(),
+        ))
     }
 }
 
@@ -316,12 +337,20 @@ struct Refusal {
 impl Refusal {
     async fn read(response: Response) -> Self {
         let status = response.status();
-        let retry_after = response.headers().get(RETRY_AFTER).and_then(parse_retry_after);
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(parse_retry_after);
         let (code, message) = match response.json::<GraphErrorBody>().await {
             Ok(body) => (body.error.code, body.error.message),
             Err(_) => (String::new(), String::new()),
         };
-        Self { status, retry_after, code, message }
+        Self {
+            status,
+            retry_after,
+            code,
+            message,
+        }
     }
 
     /// Graph no longer knows the delta token: start over with a full listing.
@@ -333,7 +362,12 @@ impl Refusal {
     /// 401 → unauthorized, 404/410 → not found, 408/429/5xx → transient with `Retry-After`,
     /// other 4xx → permanent.
     fn into_error(self, what: &str) -> ProviderError {
-        let Self { status, retry_after, code, message } = self;
+        let Self {
+            status,
+            retry_after,
+            code,
+            message,
+        } = self;
         let message = if code.is_empty() {
             format!("cannot {what}: HTTP {}", status.as_u16())
         } else {
@@ -343,9 +377,15 @@ impl Refusal {
             StatusCode::UNAUTHORIZED => ProviderError::Unauthorized(message),
             StatusCode::NOT_FOUND | StatusCode::GONE => ProviderError::NotFound(message),
             StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT => {
-                ProviderError::Transient { message, retry_after }
+                ProviderError::Transient {
+                    message,
+                    retry_after,
+                }
             }
-            s if s.is_server_error() => ProviderError::Transient { message, retry_after },
+            s if s.is_server_error() => ProviderError::Transient {
+                message,
+                retry_after,
+            },
             _ => ProviderError::Permanent(message),
         }
     }
@@ -387,14 +427,21 @@ async fn perform(
 }
 
 /// Checks the status, then reads the body as `T`.
-async fn read_json<T: DeserializeOwned>(response: Response, what: &str) -> Result<T, ProviderError> {
+async fn read_json<T: DeserializeOwned>(
+    response: Response,
+    what: &str,
+) -> Result<T, ProviderError> {
     let response = check(response, what).await?;
-    let bytes = response.bytes().await.map_err(|error| ProviderError::Transient {
-        message: format!("cannot {what}: {}", without_url(&error)),
-        retry_after: None,
-    })?;
-    serde_json::from_slice(&bytes)
-        .map_err(|error| ProviderError::Permanent(format!("cannot {what}: unexpected answer: {error}")))
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|error| ProviderError::Transient {
+            message: format!("cannot {what}: {}", without_url(&error)),
+            retry_after: None,
+        })?;
+    serde_json::from_slice(&bytes).map_err(|error| {
+        ProviderError::Permanent(format!("cannot {what}: unexpected answer: {error}"))
+    })
 }
 
 /// Merges overlapping or touching ranges, in start order.
@@ -441,7 +488,10 @@ impl CalendarProvider for MicrosoftCalendar {
         pkce_verifier: &Secret,
         redirect_uri: &str,
     ) -> Result<(OAuthTokens, String), ProviderError> {
-        let tokens = self.oauth.exchange_code(code, pkce_verifier, redirect_uri).await?;
+        let tokens = self
+            .oauth
+            .exchange_code(code, pkce_verifier, redirect_uri)
+            .await?;
         let account = self.account_email(&tokens.access_token).await?;
         Ok((tokens, account))
     }
@@ -475,9 +525,16 @@ impl CalendarProvider for MicrosoftCalendar {
             "endTime": { "dateTime": graph_time(within.end()), "timeZone": "UTC" },
             "availabilityViewInterval": 15,
         });
-        let request = self.graph(access).me().default_calendar().get_schedule(&body);
-        let answer: ScheduleAnswer =
-            fetch(request.header(PREFER, utc_preference()).send(), "read busy times").await?;
+        let request = self
+            .graph(access)
+            .me()
+            .default_calendar()
+            .get_schedule(&body);
+        let answer: ScheduleAnswer = fetch(
+            request.header(PREFER, utc_preference()).send(),
+            "read busy times",
+        )
+        .await?;
         let mut busy = Vec::new();
         for schedule in answer.value {
             if let Some(error) = schedule.error {
@@ -485,11 +542,20 @@ impl CalendarProvider for MicrosoftCalendar {
                     "cannot read busy times of {}: {} {}",
                     schedule.schedule_id, error.response_code, error.message
                 );
-                return Err(if error.response_code.to_ascii_lowercase().contains("notfound") {
-                    ProviderError::NotFound(message)
-                } else {
-                    ProviderError::Transient { message, retry_after: None }
-                });
+                return Err(
+                    if error
+                        .response_code
+                        .to_ascii_lowercase()
+                        .contains("notfound")
+                    {
+                        ProviderError::NotFound(message)
+                    } else {
+                        ProviderError::Transient {
+                            message,
+                            retry_after: None,
+                        }
+                    },
+                );
             }
             for item in schedule.schedule_items {
                 if item.blocks_time() {
@@ -497,7 +563,9 @@ impl CalendarProvider for MicrosoftCalendar {
                 }
             }
         }
-        Ok(merge(busy.into_iter().filter(|r| r.overlaps(&within)).collect()))
+        Ok(merge(
+            busy.into_iter().filter(|r| r.overlaps(&within)).collect(),
+        ))
     }
 
     /// `calendar` is not used: events go to the account's default calendar (`me/events`),
@@ -523,7 +591,11 @@ impl CalendarProvider for MicrosoftCalendar {
         event_id: &str,
         event: &CalendarEvent,
     ) -> Result<(), ProviderError> {
-        let request = self.graph(access).me().event(event_id).update_events(&EventBody::of(event));
+        let request = self
+            .graph(access)
+            .me()
+            .event(event_id)
+            .update_events(&EventBody::of(event));
         perform(request.send(), "update the event").await
     }
 
@@ -546,7 +618,12 @@ impl CalendarProvider for MicrosoftCalendar {
         _calendar: &str,
         event_id: &str,
     ) -> Result<RemoteEventState, ProviderError> {
-        let request = self.graph(access).me().event(event_id).get_events().header(PREFER, utc_preference());
+        let request = self
+            .graph(access)
+            .me()
+            .event(event_id)
+            .get_events()
+            .header(PREFER, utc_preference());
         match fetch::<GraphEvent>(request.send(), "read the event").await {
             Ok(event) => Ok(event.state()),
             Err(ProviderError::NotFound(_)) => Ok(RemoteEventState::Deleted),
@@ -575,9 +652,11 @@ impl CalendarProvider for MicrosoftCalendar {
             "expirationDateTime": subscription_expiry(ttl),
             "clientState": channel_token.expose(),
         });
-        let request = self.graph(access).subscriptions().create_subscription(&body);
-        let granted: Subscription =
-            fetch(request.send(), "subscribe to calendar changes").await?;
+        let request = self
+            .graph(access)
+            .subscriptions()
+            .create_subscription(&body);
+        let granted: Subscription = fetch(request.send(), "subscribe to calendar changes").await?;
         Ok(PushChannel {
             id: granted.id,
             token: channel_token.clone(),
@@ -593,19 +672,31 @@ impl CalendarProvider for MicrosoftCalendar {
         ttl: TimeDelta,
     ) -> Result<Option<PushChannel>, ProviderError> {
         let body = json!({ "expirationDateTime": subscription_expiry(ttl) });
-        let request = self.graph(access).subscription(&channel.id).update_subscription(&body);
-        let granted: Subscription =
-            fetch(request.send(), "extend the subscription").await?;
-        Ok(Some(PushChannel { expires_at: granted.expiration_date_time, ..channel.clone() }))
+        let request = self
+            .graph(access)
+            .subscription(&channel.id)
+            .update_subscription(&body);
+        let granted: Subscription = fetch(request.send(), "extend the subscription").await?;
+        Ok(Some(PushChannel {
+            expires_at: granted.expiration_date_time,
+            ..channel.clone()
+        }))
     }
 
-    async fn reauthorize(&self, access: &Secret, channel: &PushChannel) -> Result<(), ProviderError> {
+    async fn reauthorize(
+        &self,
+        access: &Secret,
+        channel: &PushChannel,
+    ) -> Result<(), ProviderError> {
         let request = self.graph(access).subscription(&channel.id).reauthorize();
         perform(request.send(), "reauthorize the subscription").await
     }
 
     async fn stop(&self, access: &Secret, channel: &PushChannel) -> Result<(), ProviderError> {
-        let request = self.graph(access).subscription(&channel.id).delete_subscription();
+        let request = self
+            .graph(access)
+            .subscription(&channel.id)
+            .delete_subscription();
         match perform(request.send(), "delete the subscription").await {
             Ok(()) | Err(ProviderError::NotFound(_)) => Ok(()),
             Err(other) => Err(other),
@@ -630,14 +721,18 @@ impl CalendarProvider for MicrosoftCalendar {
             .map_err(|_| ProviderError::Permanent("empty sync window".into()))?;
         match self.delta_round(access, DeltaStart::Window(window)).await? {
             Ok(batch) => Ok(batch),
-            Err(ExpiredToken) => Err(ProviderError::Permanent("a full listing was refused".into())),
+            Err(ExpiredToken) => Err(ProviderError::Permanent(
+                "a full listing was refused".into(),
+            )),
         }
     }
 }
 
 /// The expiry to ask for: now + `ttl`, at most just under Graph's maximum.
 fn subscription_expiry(ttl: TimeDelta) -> String {
-    let ttl = ttl.min(MAX_SUBSCRIPTION_TTL - SUBSCRIPTION_MARGIN).max(TimeDelta::minutes(1));
+    let ttl = ttl
+        .min(MAX_SUBSCRIPTION_TTL - SUBSCRIPTION_MARGIN)
+        .max(TimeDelta::minutes(1));
     graph_time_z(Utc::now() + ttl)
 }
 
@@ -649,7 +744,10 @@ fn graph_time_z(at: DateTime<Utc>) -> String {
 impl GraphEvent {
     fn into_change(self) -> RemoteChange {
         let state = self.state();
-        RemoteChange { event_id: self.id, state }
+        RemoteChange {
+            event_id: self.id,
+            state,
+        }
     }
 }
 
@@ -660,15 +758,23 @@ mod tests {
     #[test]
     fn sync_tokens_are_the_delta_token_or_the_whole_link() {
         assert_eq!(
-            sync_token_of("https://graph.microsoft.com/v1.0/me/calendarView/delta?$deltatoken=abc%3D"),
+            sync_token_of(
+                "https://graph.microsoft.com/v1.0/me/calendarView/delta?$deltatoken=abc%3D"
+            ),
             "abc="
         );
-        assert_eq!(sync_token_of("https://graph.example/x?other=1"), "https://graph.example/x?other=1");
+        assert_eq!(
+            sync_token_of("https://graph.example/x?other=1"),
+            "https://graph.example/x?other=1"
+        );
     }
 
     #[test]
     fn retry_after_reads_seconds_and_dates() {
-        assert_eq!(parse_retry_after(&HeaderValue::from_static("7")), Some(TimeDelta::seconds(7)));
+        assert_eq!(
+            parse_retry_after(&HeaderValue::from_static("7")),
+            Some(TimeDelta::seconds(7))
+        );
         assert_eq!(
             parse_retry_after(&HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT")),
             Some(TimeDelta::zero())
@@ -689,7 +795,10 @@ mod tests {
     fn merging_joins_overlaps_and_keeps_gaps() {
         let at = |h: i64| DateTime::<Utc>::UNIX_EPOCH + TimeDelta::hours(h);
         let r = |a, b| TimeRange::new(at(a), at(b)).unwrap_or_else(|_| panic!("empty"));
-        assert_eq!(merge(vec![r(5, 6), r(1, 3), r(2, 4), r(4, 5)]), vec![r(1, 6)]);
+        assert_eq!(
+            merge(vec![r(5, 6), r(1, 3), r(2, 4), r(4, 5)]),
+            vec![r(1, 6)]
+        );
         assert_eq!(merge(vec![r(3, 4), r(1, 2)]), vec![r(1, 2), r(3, 4)]);
     }
 }

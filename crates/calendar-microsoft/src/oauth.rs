@@ -10,8 +10,8 @@ use chrono::{TimeDelta, Utc};
 use oauth2::basic::{BasicClient, BasicErrorResponseType};
 use oauth2::http::{HeaderMap, StatusCode};
 use oauth2::{
-    AsyncHttpClient, AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, HttpRequest,
-    HttpResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken,
+    AsyncHttpClient, AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
+    HttpRequest, HttpResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken,
     RequestTokenError, Scope, TokenResponse, TokenUrl,
 };
 use thiserror::Error;
@@ -45,7 +45,10 @@ enum TokenTransport {
     #[error("token endpoint unreachable: {0}")]
     Unreachable(&'static str),
     #[error("token endpoint busy: HTTP {status}")]
-    Busy { status: u16, retry_after: Option<TimeDelta> },
+    Busy {
+        status: u16,
+        retry_after: Option<TimeDelta>,
+    },
 }
 
 impl Endpoints {
@@ -57,10 +60,14 @@ impl Endpoints {
         );
         let authorize = format!("{base}/authorize");
         let token = format!("{base}/token");
-        let auth_url = AuthUrl::new(authorize.clone())
-            .map_err(|_| ConfigError::InvalidUrl { setting: "authority_url", value: authorize })?;
-        let token_url = TokenUrl::new(token.clone())
-            .map_err(|_| ConfigError::InvalidUrl { setting: "authority_url", value: token })?;
+        let auth_url = AuthUrl::new(authorize.clone()).map_err(|_| ConfigError::InvalidUrl {
+            setting: "authority_url",
+            value: authorize,
+        })?;
+        let token_url = TokenUrl::new(token.clone()).map_err(|_| ConfigError::InvalidUrl {
+            setting: "authority_url",
+            value: token,
+        })?;
         // No redirects: a token endpoint that redirects is misconfigured, and following one
         // would resend the code and secret (oauth2's own advice).
         let http = reqwest::Client::builder()
@@ -130,7 +137,10 @@ impl Endpoints {
         Ok(tokens(&answer))
     }
 
-    pub(crate) async fn refresh(&self, refresh_token: &Secret) -> Result<OAuthTokens, ProviderError> {
+    pub(crate) async fn refresh(
+        &self,
+        refresh_token: &Secret,
+    ) -> Result<OAuthTokens, ProviderError> {
         let refresh = RefreshToken::new(refresh_token.expose().to_owned());
         let answer = self
             .client()
@@ -144,7 +154,10 @@ impl Endpoints {
 
     /// oauth2's HTTP client: reqwest, with unreachable/busy answers turned into errors that
     /// keep what a retry needs.
-    async fn send(http: reqwest::Client, request: HttpRequest) -> Result<HttpResponse, TokenTransport> {
+    async fn send(
+        http: reqwest::Client,
+        request: HttpRequest,
+    ) -> Result<HttpResponse, TokenTransport> {
         let (parts, body) = request.into_parts();
         let url = parts.uri.to_string();
         let response = http
@@ -153,11 +166,23 @@ impl Endpoints {
             .body(body)
             .send()
             .await
-            .map_err(|e| TokenTransport::Unreachable(if e.is_timeout() { "timed out" } else { "request failed" }))?;
+            .map_err(|e| {
+                TokenTransport::Unreachable(if e.is_timeout() {
+                    "timed out"
+                } else {
+                    "request failed"
+                })
+            })?;
         let status = response.status();
         if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-            let retry_after = response.headers().get(reqwest::header::RETRY_AFTER).and_then(parse_retry_after);
-            return Err(TokenTransport::Busy { status: status.as_u16(), retry_after });
+            let retry_after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(parse_retry_after);
+            return Err(TokenTransport::Busy {
+                status: status.as_u16(),
+                retry_after,
+            });
         }
         let headers: HeaderMap = response.headers().clone();
         let body = response
@@ -185,14 +210,17 @@ impl<'c> AsyncHttpClient<'c> for TokenHttp<'_> {
 }
 
 fn redirect_url(redirect_uri: &str) -> Result<RedirectUrl, ProviderError> {
-    RedirectUrl::new(redirect_uri.to_owned())
-        .map_err(|_| ProviderError::Permanent(format!("redirect URI {redirect_uri:?} is not a URL")))
+    RedirectUrl::new(redirect_uri.to_owned()).map_err(|_| {
+        ProviderError::Permanent(format!("redirect URI {redirect_uri:?} is not a URL"))
+    })
 }
 
 fn tokens(answer: &oauth2::basic::BasicTokenResponse) -> OAuthTokens {
     OAuthTokens {
         access_token: Secret::new(answer.access_token().secret().clone()),
-        refresh_token: answer.refresh_token().map(|t| Secret::new(t.secret().clone())),
+        refresh_token: answer
+            .refresh_token()
+            .map(|t| Secret::new(t.secret().clone())),
         expires_at: answer
             .expires_in()
             .and_then(|d| TimeDelta::from_std(d).ok())
@@ -216,16 +244,25 @@ fn token_error(
                 ProviderError::Permanent(message)
             }
         }
-        RequestTokenError::Request(TokenTransport::Busy { status, retry_after }) => {
-            ProviderError::Transient { message: format!("cannot {what}: HTTP {status}"), retry_after }
-        }
+        RequestTokenError::Request(TokenTransport::Busy {
+            status,
+            retry_after,
+        }) => ProviderError::Transient {
+            message: format!("cannot {what}: HTTP {status}"),
+            retry_after,
+        },
         RequestTokenError::Request(transport @ TokenTransport::Unreachable(_)) => {
-            ProviderError::Transient { message: format!("cannot {what}: {transport}"), retry_after: None }
+            ProviderError::Transient {
+                message: format!("cannot {what}: {transport}"),
+                retry_after: None,
+            }
         }
         RequestTokenError::Parse(_, _) => {
             ProviderError::Permanent(format!("cannot {what}: unreadable token answer"))
         }
-        RequestTokenError::Other(text) => ProviderError::Permanent(format!("cannot {what}: {text}")),
+        RequestTokenError::Other(text) => {
+            ProviderError::Permanent(format!("cannot {what}: {text}"))
+        }
     }
 }
 

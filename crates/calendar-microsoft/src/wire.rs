@@ -24,7 +24,10 @@ pub struct DateTimeTimeZone {
 impl DateTimeTimeZone {
     /// `at` in UTC.
     pub fn utc(at: DateTime<Utc>) -> Self {
-        Self { date_time: graph_time(at), time_zone: "UTC".to_owned() }
+        Self {
+            date_time: graph_time(at),
+            time_zone: "UTC".to_owned(),
+        }
     }
 
     /// The instant, when the zone is UTC (what the `Prefer: outlook.timezone` header asks for).
@@ -94,14 +97,19 @@ impl EventBody {
     pub fn of(event: &CalendarEvent) -> Self {
         Self {
             subject: event.title.clone(),
-            body: ItemBody { content_type: "html".to_owned(), content: html_body(event) },
+            body: ItemBody {
+                content_type: "html".to_owned(),
+                content: html_body(event),
+            },
             start: DateTimeTimeZone::utc(event.when.start()),
             end: DateTimeTimeZone::utc(event.when.end()),
             location: event
                 .location
                 .as_ref()
                 .filter(|l| !l.trim().is_empty())
-                .map(|l| Location { display_name: l.clone() }),
+                .map(|l| Location {
+                    display_name: l.clone(),
+                }),
             show_as: "busy",
             transaction_id: None,
         }
@@ -317,14 +325,23 @@ mod tests {
             date_time: "2026-12-01T09:30:00.0000000".into(),
             time_zone: "UTC".into(),
         };
-        assert_eq!(t.instant().ok().map(|t| t.to_rfc3339()), Some("2026-12-01T09:30:00+00:00".into()));
-        let paris = DateTimeTimeZone { time_zone: "Europe/Paris".into(), ..t };
+        assert_eq!(
+            t.instant().ok().map(|t| t.to_rfc3339()),
+            Some("2026-12-01T09:30:00+00:00".into())
+        );
+        let paris = DateTimeTimeZone {
+            time_zone: "Europe/Paris".into(),
+            ..t
+        };
         assert!(paris.instant().is_err());
     }
 
     #[test]
     fn html_escaping_covers_markup_characters() {
-        assert_eq!(escape_html(r#"<b>"A" & 'B'</b>"#), "&lt;b&gt;&quot;A&quot; &amp; &#39;B&#39;&lt;/b&gt;");
+        assert_eq!(
+            escape_html(r#"<b>"A" & 'B'</b>"#),
+            "&lt;b&gt;&quot;A&quot; &amp; &#39;B&#39;&lt;/b&gt;"
+        );
     }
 
     #[test]

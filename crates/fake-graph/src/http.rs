@@ -29,7 +29,10 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/{tenant}/oauth2/v2.0/authorize", web::get().to(authorize))
         .route("/{tenant}/oauth2/v2.0/token", web::post().to(token))
         .route("/v1.0/me", web::get().to(me))
-        .route("/v1.0/me/calendar/getSchedule", web::post().to(get_schedule))
+        .route(
+            "/v1.0/me/calendar/getSchedule",
+            web::post().to(get_schedule),
+        )
         .route("/v1.0/me/events", web::post().to(create_event))
         .route("/v1.0/me/events/{id}", web::get().to(get_event))
         .route("/v1.0/me/events/{id}", web::patch().to(update_event))
@@ -38,14 +41,25 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .route("/v1.0/me/calendarView/delta()", web::get().to(delta))
         .route("/v1.0/subscriptions", web::post().to(create_subscription))
         .route("/v1.0/subscriptions/{id}", web::get().to(get_subscription))
-        .route("/v1.0/subscriptions/{id}", web::patch().to(update_subscription))
-        .route("/v1.0/subscriptions/{id}", web::delete().to(delete_subscription))
-        .route("/v1.0/subscriptions/{id}/reauthorize", web::post().to(reauthorize))
+        .route(
+            "/v1.0/subscriptions/{id}",
+            web::patch().to(update_subscription),
+        )
+        .route(
+            "/v1.0/subscriptions/{id}",
+            web::delete().to(delete_subscription),
+        )
+        .route(
+            "/v1.0/subscriptions/{id}/reauthorize",
+            web::post().to(reauthorize),
+        )
         .default_service(web::to(unmatched));
 }
 
 fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, State> {
-    shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    shared
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Graph's error answer.
@@ -82,7 +96,11 @@ fn injected(state: &mut State) -> Option<HttpResponse> {
     }
     let failure = state.failures.remove(0);
     let status = StatusCode::from_u16(failure.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-    let code = if status == StatusCode::TOO_MANY_REQUESTS { "TooManyRequests" } else { "ServiceNotAvailable" };
+    let code = if status == StatusCode::TOO_MANY_REQUESTS {
+        "TooManyRequests"
+    } else {
+        "ServiceNotAvailable"
+    };
     let mut response = graph_error(status, code, "The service is temporarily unavailable.");
     if let Some(seconds) = failure.retry_after_seconds {
         if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
@@ -104,7 +122,11 @@ fn gate(req: &HttpRequest, state: &mut State) -> Result<(), HttpResponse> {
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
     if token.is_empty() {
-        return Err(graph_error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "Access token is empty."));
+        return Err(graph_error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "Access token is empty.",
+        ));
     }
     if !state.access_ok(token) {
         return Err(graph_error(
@@ -117,7 +139,9 @@ fn gate(req: &HttpRequest, state: &mut State) -> Result<(), HttpResponse> {
 }
 
 async fn unmatched(req: HttpRequest, shared: Shared) -> HttpResponse {
-    lock(&shared).unmatched.push(format!("{} {}", req.method(), req.uri()));
+    lock(&shared)
+        .unmatched
+        .push(format!("{} {}", req.method(), req.uri()));
     graph_error(
         StatusCode::BAD_REQUEST,
         "BadRequest",
@@ -127,26 +151,36 @@ async fn unmatched(req: HttpRequest, shared: Shared) -> HttpResponse {
 
 // ---- identity platform ----
 
-async fn authorize(
-    shared: Shared,
-    query: web::Query<HashMap<String, String>>,
-) -> HttpResponse {
+async fn authorize(shared: Shared, query: web::Query<HashMap<String, String>>) -> HttpResponse {
     let query = query.into_inner();
     let mut state = lock(&shared);
     state.last_authorize_query = Some(query.clone());
     let Some(redirect_uri) = query.get("redirect_uri") else {
-        return HttpResponse::BadRequest().body("AADSTS900144: The request body must contain the following parameter: 'redirect_uri'.");
+        return HttpResponse::BadRequest().body(
+            "AADSTS900144: The request body must contain the following parameter: 'redirect_uri'.",
+        );
     };
     if query.get("client_id") != Some(&state.client_id) {
-        return HttpResponse::BadRequest().body("AADSTS700016: Application not found in the directory.");
+        return HttpResponse::BadRequest()
+            .body("AADSTS700016: Application not found in the directory.");
     }
     let challenge = query.get("code_challenge").cloned().unwrap_or_default();
-    if query.get("code_challenge_method").map(String::as_str) != Some("S256") || challenge.is_empty() {
-        return HttpResponse::BadRequest().body("AADSTS9002325: Proof Key for Code Exchange is required.");
+    if query.get("code_challenge_method").map(String::as_str) != Some("S256")
+        || challenge.is_empty()
+    {
+        return HttpResponse::BadRequest()
+            .body("AADSTS9002325: Proof Key for Code Exchange is required.");
     }
     let code = state.fresh("0.AXoAcode");
     let scope = query.get("scope").cloned().unwrap_or_default();
-    state.codes.insert(code.clone(), Grant { redirect_uri: redirect_uri.clone(), code_challenge: challenge, scope });
+    state.codes.insert(
+        code.clone(),
+        Grant {
+            redirect_uri: redirect_uri.clone(),
+            code_challenge: challenge,
+            scope,
+        },
+    );
     let mut location = match url::Url::parse(redirect_uri) {
         Ok(url) => url,
         Err(_) => return HttpResponse::BadRequest().body("AADSTS50011: invalid redirect URI"),
@@ -155,12 +189,19 @@ async fn authorize(
     if let Some(s) = query.get("state") {
         location.query_pairs_mut().append_pair("state", s);
     }
-    location.query_pairs_mut().append_pair("session_state", "00000000-0000-0000-0000-000000000000");
-    HttpResponse::Found().insert_header((header::LOCATION, location.as_str())).finish()
+    location
+        .query_pairs_mut()
+        .append_pair("session_state", "00000000-0000-0000-0000-000000000000");
+    HttpResponse::Found()
+        .insert_header((header::LOCATION, location.as_str()))
+        .finish()
 }
 
 /// Client credentials from the form body or a Basic header.
-fn client_credentials(req: &HttpRequest, form: &HashMap<String, String>) -> (Option<String>, Option<String>) {
+fn client_credentials(
+    req: &HttpRequest,
+    form: &HashMap<String, String>,
+) -> (Option<String>, Option<String>) {
     if let Some(basic) = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -171,19 +212,38 @@ fn client_credentials(req: &HttpRequest, form: &HashMap<String, String>) -> (Opt
             .decode(basic)
             .ok()
             .and_then(|raw| String::from_utf8(raw).ok())
-            .and_then(|text| text.split_once(':').map(|(a, b)| (a.to_owned(), b.to_owned())))
+            .and_then(|text| {
+                text.split_once(':')
+                    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+            })
         {
-            let decode = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
+            let decode = |s: &str| {
+                url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+            };
             return (decode(&id), decode(&secret));
         }
     }
-    (form.get("client_id").cloned(), form.get("client_secret").cloned())
+    (
+        form.get("client_id").cloned(),
+        form.get("client_secret").cloned(),
+    )
 }
 
-async fn token(req: HttpRequest, shared: Shared, form: web::Form<HashMap<String, String>>) -> HttpResponse {
+async fn token(
+    req: HttpRequest,
+    shared: Shared,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
     let form = form.into_inner();
     let mut state = lock(&shared);
-    state.token_requests.push(form.iter().filter(|(k, _)| !k.contains("secret")).map(|(k, v)| (k.clone(), v.clone())).collect());
+    state.token_requests.push(
+        form.iter()
+            .filter(|(k, _)| !k.contains("secret"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    );
     if let Some(failure) = injected(&mut state) {
         return failure;
     }
@@ -191,20 +251,36 @@ async fn token(req: HttpRequest, shared: Shared, form: web::Form<HashMap<String,
     if client_id.as_deref() != Some(state.client_id.as_str())
         || client_secret.as_deref() != Some(state.client_secret.as_str())
     {
-        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "AADSTS7000215: Invalid client secret provided.");
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "AADSTS7000215: Invalid client secret provided.",
+        );
     }
     let scope = match form.get("grant_type").map(String::as_str) {
         Some("authorization_code") => {
             let code = form.get("code").cloned().unwrap_or_default();
             let Some(grant) = state.codes.remove(&code) else {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "AADSTS70008: The provided authorization code or refresh token has expired due to inactivity.");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "AADSTS70008: The provided authorization code or refresh token has expired due to inactivity.",
+                );
             };
             if form.get("redirect_uri") != Some(&grant.redirect_uri) {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "AADSTS70000: The redirect URI does not match the one of the authorization request.");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "AADSTS70000: The redirect URI does not match the one of the authorization request.",
+                );
             }
             let verifier = form.get("code_verifier").cloned().unwrap_or_default();
             if URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) != grant.code_challenge {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "AADSTS501481: The Code_Verifier does not match the code_challenge supplied in the authorization request.");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "AADSTS501481: The Code_Verifier does not match the code_challenge supplied in the authorization request.",
+                );
             }
             state.grant_revoked = false;
             grant.scope
@@ -212,22 +288,37 @@ async fn token(req: HttpRequest, shared: Shared, form: web::Form<HashMap<String,
         Some("refresh_token") => {
             let refresh = form.get("refresh_token").cloned().unwrap_or_default();
             if state.grant_revoked || !state.refresh_tokens.contains(&refresh) {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "AADSTS50173: The provided grant has expired due to it being revoked, a fresh auth token is needed.");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "AADSTS50173: The provided grant has expired due to it being revoked, a fresh auth token is needed.",
+                );
             }
             form.get("scope").cloned().unwrap_or_default()
         }
-        _ => return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type."),
+        _ => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "AADSTS70003: The app requested an unsupported grant type.",
+            );
+        }
     };
     let (access, refresh) = state.issue_tokens();
-    let scope: Vec<&str> = scope.split(' ').filter(|s| !s.is_empty() && *s != "offline_access").collect();
-    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(json!({
-        "token_type": "Bearer",
-        "scope": scope.join(" "),
-        "expires_in": 3599,
-        "ext_expires_in": 3599,
-        "access_token": access,
-        "refresh_token": refresh,
-    }))
+    let scope: Vec<&str> = scope
+        .split(' ')
+        .filter(|s| !s.is_empty() && *s != "offline_access")
+        .collect();
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({
+            "token_type": "Bearer",
+            "scope": scope.join(" "),
+            "expires_in": 3599,
+            "ext_expires_in": 3599,
+            "access_token": access,
+            "refresh_token": refresh,
+        }))
 }
 
 // ---- Graph ----
@@ -260,7 +351,9 @@ fn utc_time(value: &Value) -> Option<DateTime<Utc>> {
         return None;
     }
     let text = value.get("dateTime")?.as_str()?.trim_end_matches('Z');
-    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").ok().map(|t| t.and_utc())
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+        .ok()
+        .map(|t| t.and_utc())
 }
 
 /// Availability digit of a getSchedule status.
@@ -279,17 +372,36 @@ async fn get_schedule(req: HttpRequest, shared: Shared, body: web::Json<Value>) 
     if let Err(refused) = gate(&req, &mut state) {
         return refused;
     }
-    let (Some(start), Some(end)) = (body.get("startTime").and_then(utc_time), body.get("endTime").and_then(utc_time)) else {
-        return graph_error(StatusCode::BAD_REQUEST, "ErrorInvalidParameter", "startTime and endTime must be dateTimeTimeZone values in UTC.");
+    let (Some(start), Some(end)) = (
+        body.get("startTime").and_then(utc_time),
+        body.get("endTime").and_then(utc_time),
+    ) else {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            "ErrorInvalidParameter",
+            "startTime and endTime must be dateTimeTimeZone values in UTC.",
+        );
     };
-    let interval = body.get("availabilityViewInterval").and_then(Value::as_i64).unwrap_or(30).clamp(5, 1440);
+    let interval = body
+        .get("availabilityViewInterval")
+        .and_then(Value::as_i64)
+        .unwrap_or(30)
+        .clamp(5, 1440);
     let schedules: Vec<String> = body
         .get("schedules")
         .and_then(Value::as_array)
-        .map(|list| list.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+        .map(|list| {
+            list.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     if schedules.is_empty() || end <= start {
-        return graph_error(StatusCode::BAD_REQUEST, "ErrorInvalidParameter", "schedules must not be empty.");
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            "ErrorInvalidParameter",
+            "schedules must not be empty.",
+        );
     }
     let mut value = Vec::new();
     for schedule in schedules {
@@ -379,8 +491,13 @@ impl MessageBody for Broken {
         BodySize::Stream
     }
 
-    fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Bytes, Self::Error>>> {
-        Poll::Ready(Some(Err(std::io::Error::other("the fake drops this response"))))
+    fn poll_next(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        Poll::Ready(Some(Err(std::io::Error::other(
+            "the fake drops this response",
+        ))))
     }
 }
 
@@ -390,18 +507,34 @@ fn apply(event: &mut FakeEvent, body: &Value) -> Result<(), HttpResponse> {
         subject.clone_into(&mut event.subject);
     }
     if let Some(item) = body.get("body") {
-        event.body_type = item.get("contentType").and_then(Value::as_str).unwrap_or("text").to_owned();
-        event.body = item.get("content").and_then(Value::as_str).unwrap_or("").to_owned();
+        event.body_type = item
+            .get("contentType")
+            .and_then(Value::as_str)
+            .unwrap_or("text")
+            .to_owned();
+        event.body = item
+            .get("content")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
     }
     for (field, slot) in [("start", &mut event.start), ("end", &mut event.end)] {
         if let Some(value) = body.get(field) {
             *slot = utc_time(value).ok_or_else(|| {
-                graph_error(StatusCode::BAD_REQUEST, "ErrorInvalidRequest", &format!("{field} must be a dateTimeTimeZone in UTC."))
+                graph_error(
+                    StatusCode::BAD_REQUEST,
+                    "ErrorInvalidRequest",
+                    &format!("{field} must be a dateTimeTimeZone in UTC."),
+                )
             })?;
         }
     }
     if let Some(location) = body.get("location") {
-        event.location = location.get("displayName").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+        event.location = location
+            .get("displayName")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
     }
     if let Some(show_as) = body.get("showAs").and_then(Value::as_str) {
         show_as.clone_into(&mut event.show_as);
@@ -410,7 +543,11 @@ fn apply(event: &mut FakeEvent, body: &Value) -> Result<(), HttpResponse> {
         event.attendees.clone_from(attendees);
     }
     if event.end <= event.start {
-        return Err(graph_error(StatusCode::BAD_REQUEST, "ErrorInvalidRequest", "The end must be after the start."));
+        return Err(graph_error(
+            StatusCode::BAD_REQUEST,
+            "ErrorInvalidRequest",
+            "The end must be after the start.",
+        ));
     }
     Ok(())
 }
@@ -420,7 +557,9 @@ fn event_answer(status: StatusCode, state: &State, event: &FakeEvent) -> HttpRes
     if let Some(map) = json.as_object_mut() {
         map.insert(
             "@odata.context".into(),
-            json!(format!("https://graph.microsoft.com/v1.0/$metadata#users('{USER_ID}')/events/$entity")),
+            json!(format!(
+                "https://graph.microsoft.com/v1.0/$metadata#users('{USER_ID}')/events/$entity"
+            )),
         );
     }
     HttpResponse::build(status).json(json)
@@ -432,14 +571,25 @@ async fn create_event(req: HttpRequest, shared: Shared, body: web::Json<Value>) 
         return refused;
     }
     state.create_requests += 1;
-    let transaction_id = body.get("transactionId").and_then(Value::as_str).map(str::to_owned);
+    let transaction_id = body
+        .get("transactionId")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     if let Some(tid) = &transaction_id {
-        if let Some(existing) = state.events.values().find(|e| !e.deleted && e.transaction_id.as_ref() == Some(tid)) {
+        if let Some(existing) = state
+            .events
+            .values()
+            .find(|e| !e.deleted && e.transaction_id.as_ref() == Some(tid))
+        {
             return event_answer(StatusCode::CREATED, &state, existing);
         }
     }
     if body.get("start").is_none() || body.get("end").is_none() {
-        return graph_error(StatusCode::BAD_REQUEST, "ErrorInvalidRequest", "An event needs a start and an end.");
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            "ErrorInvalidRequest",
+            "An event needs a start and an end.",
+        );
     }
     let now = Utc::now();
     let id = state.event_id();
@@ -469,16 +619,26 @@ async fn create_event(req: HttpRequest, shared: Shared, body: web::Json<Value>) 
     state.touch(&id);
     state.creates += 1;
     if std::mem::take(&mut state.drop_next_create) {
-        return HttpResponse::Created().content_type("application/json").body(Broken);
+        return HttpResponse::Created()
+            .content_type("application/json")
+            .body(Broken);
     }
     match state.events.get(&id) {
         Some(event) => event_answer(StatusCode::CREATED, &state, event),
-        None => graph_error(StatusCode::INTERNAL_SERVER_ERROR, "generalException", "lost the event"),
+        None => graph_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "generalException",
+            "lost the event",
+        ),
     }
 }
 
 fn not_found() -> HttpResponse {
-    graph_error(StatusCode::NOT_FOUND, "ErrorItemNotFound", "The specified object was not found in the store.")
+    graph_error(
+        StatusCode::NOT_FOUND,
+        "ErrorItemNotFound",
+        "The specified object was not found in the store.",
+    )
 }
 
 async fn get_event(req: HttpRequest, shared: Shared, id: web::Path<String>) -> HttpResponse {
@@ -492,7 +652,12 @@ async fn get_event(req: HttpRequest, shared: Shared, id: web::Path<String>) -> H
     }
 }
 
-async fn update_event(req: HttpRequest, shared: Shared, id: web::Path<String>, body: web::Json<Value>) -> HttpResponse {
+async fn update_event(
+    req: HttpRequest,
+    shared: Shared,
+    id: web::Path<String>,
+    body: web::Json<Value>,
+) -> HttpResponse {
     let mut state = lock(&shared);
     if let Err(refused) = gate(&req, &mut state) {
         return refused;
@@ -528,7 +693,11 @@ async fn delete_event(req: HttpRequest, shared: Shared, id: web::Path<String>) -
 }
 
 fn sync_state_gone() -> HttpResponse {
-    graph_error(StatusCode::GONE, "SyncStateNotFound", "The sync state generation is not found. Please restart synchronization.")
+    graph_error(
+        StatusCode::GONE,
+        "SyncStateNotFound",
+        "The sync state generation is not found. Please restart synchronization.",
+    )
 }
 
 fn query_time(query: &HashMap<String, String>, key: &str) -> Option<DateTime<Utc>> {
@@ -536,10 +705,18 @@ fn query_time(query: &HashMap<String, String>, key: &str) -> Option<DateTime<Utc
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .ok()
-        .or_else(|| NaiveDateTime::parse_from_str(text.trim_end_matches('Z'), "%Y-%m-%dT%H:%M:%S%.f").ok().map(|t| t.and_utc()))
+        .or_else(|| {
+            NaiveDateTime::parse_from_str(text.trim_end_matches('Z'), "%Y-%m-%dT%H:%M:%S%.f")
+                .ok()
+                .map(|t| t.and_utc())
+        })
 }
 
-async fn delta(req: HttpRequest, shared: Shared, query: web::Query<HashMap<String, String>>) -> HttpResponse {
+async fn delta(
+    req: HttpRequest,
+    shared: Shared,
+    query: web::Query<HashMap<String, String>>,
+) -> HttpResponse {
     let mut state = lock(&shared);
     if let Err(refused) = gate(&req, &mut state) {
         return refused;
@@ -552,18 +729,34 @@ async fn delta(req: HttpRequest, shared: Shared, query: web::Query<HashMap<Strin
         }
     } else if let Some(token) = query.get("$deltatoken") {
         match state.delta_tokens.get(token) {
-            Some(cursor) => PageCursor { cursor: *cursor, upto: state.seq, offset: 0, initial: false },
+            Some(cursor) => PageCursor {
+                cursor: *cursor,
+                upto: state.seq,
+                offset: 0,
+                initial: false,
+            },
             None => return sync_state_gone(),
         }
     } else {
-        let (Some(start), Some(end)) = (query_time(&query, "startDateTime"), query_time(&query, "endDateTime")) else {
+        let (Some(start), Some(end)) = (
+            query_time(&query, "startDateTime"),
+            query_time(&query, "endDateTime"),
+        ) else {
             return graph_error(
                 StatusCode::BAD_REQUEST,
                 "ErrorInvalidParameter",
                 "This request requires a time window specified by the query string parameters StartDateTime and EndDateTime.",
             );
         };
-        PageCursor { cursor: DeltaCursor { since: 0, window: Some((start, end)) }, upto: state.seq, offset: 0, initial: true }
+        PageCursor {
+            cursor: DeltaCursor {
+                since: 0,
+                window: Some((start, end)),
+            },
+            upto: state.seq,
+            offset: 0,
+            initial: true,
+        }
     };
     let base = state.base_url.clone();
     let entries: Vec<Value> = state
@@ -587,19 +780,42 @@ async fn delta(req: HttpRequest, shared: Shared, query: web::Query<HashMap<Strin
         })
         .collect();
     let size = state.page_size.max(1);
-    let chunk: Vec<Value> = entries.iter().skip(page.offset).take(size).cloned().collect();
+    let chunk: Vec<Value> = entries
+        .iter()
+        .skip(page.offset)
+        .take(size)
+        .cloned()
+        .collect();
     let mut answer = json!({
         "@odata.context": format!("https://graph.microsoft.com/v1.0/$metadata#Collection(event)"),
         "value": chunk,
     });
     let link = if page.offset + size < entries.len() {
         let skip = state.fresh("skip");
-        state.skip_tokens.insert(skip.clone(), PageCursor { offset: page.offset + size, ..page });
-        ("@odata.nextLink", format!("{base}/v1.0/me/calendarView/delta?$skiptoken={skip}"))
+        state.skip_tokens.insert(
+            skip.clone(),
+            PageCursor {
+                offset: page.offset + size,
+                ..page
+            },
+        );
+        (
+            "@odata.nextLink",
+            format!("{base}/v1.0/me/calendarView/delta?$skiptoken={skip}"),
+        )
     } else {
         let token = state.fresh("dt");
-        state.delta_tokens.insert(token.clone(), DeltaCursor { since: page.upto, window: page.cursor.window });
-        ("@odata.deltaLink", format!("{base}/v1.0/me/calendarView/delta?$deltatoken={token}"))
+        state.delta_tokens.insert(
+            token.clone(),
+            DeltaCursor {
+                since: page.upto,
+                window: page.cursor.window,
+            },
+        );
+        (
+            "@odata.deltaLink",
+            format!("{base}/v1.0/me/calendarView/delta?$deltatoken={token}"),
+        )
     };
     if let Some(map) = answer.as_object_mut() {
         map.insert(link.0.into(), json!(link.1));
@@ -608,7 +824,11 @@ async fn delta(req: HttpRequest, shared: Shared, query: web::Query<HashMap<Strin
 }
 
 fn subscription_not_found() -> HttpResponse {
-    graph_error(StatusCode::NOT_FOUND, "ResourceNotFound", "The object was not found.")
+    graph_error(
+        StatusCode::NOT_FOUND,
+        "ResourceNotFound",
+        "The object was not found.",
+    )
 }
 
 /// The expiry a create or update asks for, checked against Graph's ceiling; granted as asked
@@ -619,37 +839,63 @@ fn granted_expiry(state: &State, body: &Value) -> Result<DateTime<Utc>, HttpResp
         .and_then(Value::as_str)
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
         .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| graph_error(StatusCode::BAD_REQUEST, "InvalidRequest", "expirationDateTime is missing or invalid."))?;
+        .ok_or_else(|| {
+            graph_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequest",
+                "expirationDateTime is missing or invalid.",
+            )
+        })?;
     let now = Utc::now();
     if asked <= now {
-        return Err(graph_error(StatusCode::BAD_REQUEST, "InvalidRequest", "Subscription expiration must be in the future."));
+        return Err(graph_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequest",
+            "Subscription expiration must be in the future.",
+        ));
     }
     if asked > now + TimeDelta::minutes(MAX_SUBSCRIPTION_MINUTES) {
         return Err(graph_error(
             StatusCode::BAD_REQUEST,
             "InvalidRequest",
-            &format!("Subscription expiration can only be {MAX_SUBSCRIPTION_MINUTES} minutes in the future."),
+            &format!(
+                "Subscription expiration can only be {MAX_SUBSCRIPTION_MINUTES} minutes in the future."
+            ),
         ));
     }
     // Graph keeps seven fraction digits.
     Ok(asked.min(now + state.subscription_cap).trunc_subsecs(7))
 }
 
-async fn create_subscription(req: HttpRequest, shared: Shared, body: web::Json<Value>) -> HttpResponse {
+async fn create_subscription(
+    req: HttpRequest,
+    shared: Shared,
+    body: web::Json<Value>,
+) -> HttpResponse {
     let (subscription, validate) = {
         let mut state = lock(&shared);
         if let Err(refused) = gate(&req, &mut state) {
             return refused;
         }
         let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_owned);
-        let (Some(resource), Some(change_type), Some(notification_url)) =
-            (text("resource"), text("changeType"), text("notificationUrl"))
-        else {
-            return graph_error(StatusCode::BAD_REQUEST, "InvalidRequest", "resource, changeType and notificationUrl are required.");
+        let (Some(resource), Some(change_type), Some(notification_url)) = (
+            text("resource"),
+            text("changeType"),
+            text("notificationUrl"),
+        ) else {
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequest",
+                "resource, changeType and notificationUrl are required.",
+            );
         };
         let watched = resource.trim_start_matches('/').to_ascii_lowercase();
         if watched != "me/events" && watched != format!("users/{USER_ID}/events") {
-            return graph_error(StatusCode::BAD_REQUEST, "InvalidRequest", &format!("Unsupported resource '{resource}'."));
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequest",
+                &format!("Unsupported resource '{resource}'."),
+            );
         }
         let expires_at = match granted_expiry(&state, &body) {
             Ok(at) => at,
@@ -686,7 +932,9 @@ async fn create_subscription(req: HttpRequest, shared: Shared, body: web::Json<V
         }
     }
     let json = subscription.to_json();
-    lock(&shared).subscriptions.insert(subscription.id.clone(), subscription);
+    lock(&shared)
+        .subscriptions
+        .insert(subscription.id.clone(), subscription);
     HttpResponse::Created().json(json)
 }
 
@@ -701,7 +949,12 @@ async fn get_subscription(req: HttpRequest, shared: Shared, id: web::Path<String
     }
 }
 
-async fn update_subscription(req: HttpRequest, shared: Shared, id: web::Path<String>, body: web::Json<Value>) -> HttpResponse {
+async fn update_subscription(
+    req: HttpRequest,
+    shared: Shared,
+    id: web::Path<String>,
+    body: web::Json<Value>,
+) -> HttpResponse {
     let mut state = lock(&shared);
     if let Err(refused) = gate(&req, &mut state) {
         return refused;
@@ -722,7 +975,11 @@ async fn update_subscription(req: HttpRequest, shared: Shared, id: web::Path<Str
     }
 }
 
-async fn delete_subscription(req: HttpRequest, shared: Shared, id: web::Path<String>) -> HttpResponse {
+async fn delete_subscription(
+    req: HttpRequest,
+    shared: Shared,
+    id: web::Path<String>,
+) -> HttpResponse {
     let mut state = lock(&shared);
     if let Err(refused) = gate(&req, &mut state) {
         return refused;

@@ -97,14 +97,22 @@ impl FakeGraph {
         let base_url = format!("http://{}", listener.local_addr()?);
         let state = Arc::new(Mutex::new(State::new(base_url.clone())));
         let shared = web::Data::from(Arc::clone(&state));
-        let server = HttpServer::new(move || App::new().app_data(shared.clone()).configure(http::configure))
-            .workers(1)
-            .disable_signals()
-            .listen(listener)?
-            .run();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(shared.clone())
+                .configure(http::configure)
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)?
+        .run();
         let handle = server.handle();
         tokio::spawn(server);
-        Ok(Self { base_url, state, server: handle })
+        Ok(Self {
+            base_url,
+            state,
+            server: handle,
+        })
     }
 
     /// Stops the server.
@@ -173,7 +181,12 @@ impl FakeGraph {
 
     /// Every event still there.
     pub fn events(&self) -> Vec<FakeEvent> {
-        self.state().events.values().filter(|e| !e.deleted).cloned().collect()
+        self.state()
+            .events
+            .values()
+            .filter(|e| !e.deleted)
+            .cloned()
+            .collect()
     }
 
     /// One event, if still there.
@@ -193,7 +206,12 @@ impl FakeGraph {
     }
 
     /// The host puts an event on the calendar in Outlook; returns its id.
-    pub fn host_creates_event(&self, subject: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> String {
+    pub fn host_creates_event(
+        &self,
+        subject: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> String {
         let mut state = self.state();
         let id = state.event_id();
         let now = Utc::now();
@@ -323,11 +341,20 @@ impl FakeGraph {
 
     /// A change notification for `event_id` on subscription `subscription_id`, with the
     /// subscription's own `clientState`. `None` for an unknown subscription.
-    pub fn change_notification(&self, subscription_id: &str, change_type: &str, event_id: &str) -> Option<Notification> {
+    pub fn change_notification(
+        &self,
+        subscription_id: &str,
+        change_type: &str,
+        event_id: &str,
+    ) -> Option<Notification> {
         let state = self.state();
         let subscription = state.subscriptions.get(subscription_id)?;
         let resource = format!("Users/{USER_ID}/Events/{event_id}");
-        let etag = state.events.get(event_id).map(FakeEvent::change_key).unwrap_or_default();
+        let etag = state
+            .events
+            .get(event_id)
+            .map(FakeEvent::change_key)
+            .unwrap_or_default();
         Some(Notification(json!({
             "value": [{
                 "subscriptionId": subscription.id,
@@ -348,7 +375,11 @@ impl FakeGraph {
 
     /// A lifecycle notification for subscription `subscription_id` (which may already have
     /// been removed: `subscriptionRemoved` is sent after). `None` if it never existed here.
-    pub fn lifecycle_notification(&self, subscription_id: &str, event: Lifecycle) -> Option<Notification> {
+    pub fn lifecycle_notification(
+        &self,
+        subscription_id: &str,
+        event: Lifecycle,
+    ) -> Option<Notification> {
         let state = self.state();
         let subscription = state.subscriptions.get(subscription_id)?;
         Some(Notification(json!({
@@ -383,7 +414,10 @@ impl FakeGraph {
     pub fn fail_next(&self, count: usize, status: u16, retry_after_seconds: Option<u64>) {
         let mut state = self.state();
         for _ in 0..count {
-            state.failures.push(Failure { status, retry_after_seconds });
+            state.failures.push(Failure {
+                status,
+                retry_after_seconds,
+            });
         }
     }
 
@@ -396,11 +430,16 @@ impl FakeGraph {
 /// Graph's validation handshake: POST `?validationToken=…` to `url`; the endpoint must answer
 /// 200 with the token as plain text.
 pub async fn validation_handshake(url: &str) -> bool {
-    let token = format!("Validation: Testing client application reachability for subscription Request-Id: {}", Utc::now().timestamp_micros());
+    let token = format!(
+        "Validation: Testing client application reachability for subscription Request-Id: {}",
+        Utc::now().timestamp_micros()
+    );
     let Ok(mut target) = url::Url::parse(url) else {
         return false;
     };
-    target.query_pairs_mut().append_pair("validationToken", &token);
+    target
+        .query_pairs_mut()
+        .append_pair("validationToken", &token);
     let answer = reqwest::Client::new()
         .post(target)
         .header(reqwest::header::CONTENT_TYPE, "text/plain; charset=utf-8")

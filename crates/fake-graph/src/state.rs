@@ -123,7 +123,11 @@ fn preview(body: &str) -> String {
 
 /// `dateTimeTimeZone.dateTime` as Graph writes it: seven fraction digits, no offset.
 pub(crate) fn wire_local(at: DateTime<Utc>) -> String {
-    format!("{}.{:07}", at.format("%Y-%m-%dT%H:%M:%S"), at.timestamp_subsec_nanos() / 100)
+    format!(
+        "{}.{:07}",
+        at.format("%Y-%m-%dT%H:%M:%S"),
+        at.timestamp_subsec_nanos() / 100
+    )
 }
 
 /// An instant with `Z`, seven fraction digits, as in `expirationDateTime`.
@@ -304,7 +308,8 @@ impl State {
     pub(crate) fn issue_tokens(&mut self) -> (String, String) {
         let access = self.fresh("eyJ0eXAiOiJKV1QiLCJub25jZSI6ImZha2Ui.");
         let refresh = self.fresh("0.AXoAv4j5cvGGr0GRqy180BHbR-");
-        self.access_tokens.insert(access.clone(), Utc::now() + TimeDelta::seconds(3599));
+        self.access_tokens
+            .insert(access.clone(), Utc::now() + TimeDelta::seconds(3599));
         self.refresh_tokens.push(refresh.clone());
         (access, refresh)
     }
@@ -312,7 +317,10 @@ impl State {
     /// Whether `token` may call Graph now.
     pub(crate) fn access_ok(&self, token: &str) -> bool {
         !self.grant_revoked
-            && self.access_tokens.get(token).is_some_and(|expires| *expires > Utc::now())
+            && self
+                .access_tokens
+                .get(token)
+                .is_some_and(|expires| *expires > Utc::now())
     }
 
     /// The account's own address for getSchedule.

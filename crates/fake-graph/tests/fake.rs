@@ -17,7 +17,10 @@ struct Receiver {
 
 async fn receiver(echo_wrong: bool) -> Receiver {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-    let url = format!("http://{}/hook", listener.local_addr().unwrap_or_else(|e| panic!("{e}")));
+    let url = format!(
+        "http://{}/hook",
+        listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
+    );
     let validations = Arc::new(Mutex::new(Vec::new()));
     let notifications = Arc::new(Mutex::new(Vec::new()));
     let (v, n) = (Arc::clone(&validations), Arc::clone(&notifications));
@@ -28,12 +31,21 @@ async fn receiver(echo_wrong: bool) -> Receiver {
             web::post().to(move |req: HttpRequest, body: web::Bytes| {
                 let (v, n) = (Arc::clone(&v), Arc::clone(&n));
                 async move {
-                    let query = web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+                    let query =
+                        web::Query::<std::collections::HashMap<String, String>>::from_query(
+                            req.query_string(),
+                        )
                         .map(web::Query::into_inner)
                         .unwrap_or_default();
                     if let Some(token) = query.get("validationToken") {
-                        v.lock().unwrap_or_else(|e| e.into_inner()).push(token.clone());
-                        let answer = if echo_wrong { "nope".to_owned() } else { token.clone() };
+                        v.lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(token.clone());
+                        let answer = if echo_wrong {
+                            "nope".to_owned()
+                        } else {
+                            token.clone()
+                        };
                         return HttpResponse::Ok().content_type("text/plain").body(answer);
                     }
                     let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -49,7 +61,11 @@ async fn receiver(echo_wrong: bool) -> Receiver {
     .unwrap_or_else(|e| panic!("{e}"))
     .run();
     tokio::spawn(server);
-    Receiver { url, validations, notifications }
+    Receiver {
+        url,
+        validations,
+        notifications,
+    }
 }
 
 async fn post(fake: &FakeGraph, token: &str, path: &str, body: Value) -> (u16, Value) {
@@ -84,16 +100,41 @@ async fn subscription_create_runs_the_validation_handshake_when_asked() {
     let (token, _) = fake.issue_tokens();
     let hook = receiver(false).await;
     fake.set_validation(true);
-    let (status, body) = post(&fake, &token, "/v1.0/subscriptions", subscription_body(&hook.url)).await;
+    let (status, body) = post(
+        &fake,
+        &token,
+        "/v1.0/subscriptions",
+        subscription_body(&hook.url),
+    )
+    .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["clientState"], "secret-state");
     assert_eq!(body["resource"], "me/events");
-    assert!(body["expirationDateTime"].as_str().is_some_and(|t| t.ends_with('Z')), "{body}");
-    let validations = hook.validations.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    assert_eq!(validations.len(), 1, "one URL, validated once: {validations:?}");
+    assert!(
+        body["expirationDateTime"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{body}"
+    );
+    let validations = hook
+        .validations
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    assert_eq!(
+        validations.len(),
+        1,
+        "one URL, validated once: {validations:?}"
+    );
 
     let wrong = receiver(true).await;
-    let (status, body) = post(&fake, &token, "/v1.0/subscriptions", subscription_body(&wrong.url)).await;
+    let (status, body) = post(
+        &fake,
+        &token,
+        "/v1.0/subscriptions",
+        subscription_body(&wrong.url),
+    )
+    .await;
     assert_eq!(status, 400);
     assert_eq!(body["error"]["code"], "InvalidRequest");
     assert_eq!(fake.subscriptions().len(), 1);
@@ -104,29 +145,62 @@ async fn notifications_reach_the_receiver_in_graphs_shape() {
     let fake = FakeGraph::start().await.unwrap_or_else(|e| panic!("{e}"));
     let (token, _) = fake.issue_tokens();
     let hook = receiver(false).await;
-    let (_, body) = post(&fake, &token, "/v1.0/subscriptions", subscription_body(&hook.url)).await;
+    let (_, body) = post(
+        &fake,
+        &token,
+        "/v1.0/subscriptions",
+        subscription_body(&hook.url),
+    )
+    .await;
     let id = body["id"].as_str().unwrap_or_default().to_owned();
     let start = chrono::Utc::now() + chrono::TimeDelta::days(1);
     let event = fake.host_creates_event("Dentist", start, start + chrono::TimeDelta::hours(1));
 
-    let change = fake.change_notification(&id, "updated", &event).unwrap_or_else(|| panic!("no subscription"));
-    assert_eq!(FakeGraph::notify(&hook.url, &change).await.unwrap_or_else(|e| panic!("{e}")), 202);
+    let change = fake
+        .change_notification(&id, "updated", &event)
+        .unwrap_or_else(|| panic!("no subscription"));
+    assert_eq!(
+        FakeGraph::notify(&hook.url, &change)
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        202
+    );
     let forged = change.clone().with_client_state("forged");
-    FakeGraph::notify(&hook.url, &forged).await.unwrap_or_else(|e| panic!("{e}"));
-    let lifecycle = fake.lifecycle_notification(&id, Lifecycle::ReauthorizationRequired).unwrap_or_else(|| panic!("none"));
-    FakeGraph::notify(&hook.url, &lifecycle).await.unwrap_or_else(|e| panic!("{e}"));
-    assert!(fake.change_notification("unknown", "updated", &event).is_none());
+    FakeGraph::notify(&hook.url, &forged)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let lifecycle = fake
+        .lifecycle_notification(&id, Lifecycle::ReauthorizationRequired)
+        .unwrap_or_else(|| panic!("none"));
+    FakeGraph::notify(&hook.url, &lifecycle)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        fake.change_notification("unknown", "updated", &event)
+            .is_none()
+    );
 
-    let seen = hook.notifications.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let seen = hook
+        .notifications
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     assert_eq!(seen.len(), 3);
     let item = &seen[0]["value"][0];
     assert_eq!(item["subscriptionId"], id.as_str());
     assert_eq!(item["changeType"], "updated");
     assert_eq!(item["clientState"], "secret-state");
     assert_eq!(item["resourceData"]["id"], event.as_str());
-    assert!(item["resource"].as_str().is_some_and(|r| r.ends_with(&format!("/Events/{event}"))));
+    assert!(
+        item["resource"]
+            .as_str()
+            .is_some_and(|r| r.ends_with(&format!("/Events/{event}")))
+    );
     assert_eq!(seen[1]["value"][0]["clientState"], "forged");
-    assert_eq!(seen[2]["value"][0]["lifecycleEvent"], "reauthorizationRequired");
+    assert_eq!(
+        seen[2]["value"][0]["lifecycleEvent"],
+        "reauthorizationRequired"
+    );
     assert!(seen[2]["value"][0].get("changeType").is_none());
 }
 
@@ -141,7 +215,8 @@ async fn errors_use_graphs_and_the_identity_platforms_shapes() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(missing.status().as_u16(), 404);
-    let body: Value = serde_json::from_str(&missing.text().await.unwrap_or_default()).unwrap_or(Value::Null);
+    let body: Value =
+        serde_json::from_str(&missing.text().await.unwrap_or_default()).unwrap_or(Value::Null);
     assert_eq!(body["error"]["code"], "ErrorItemNotFound");
     assert!(body["error"]["message"].is_string());
 
@@ -153,7 +228,9 @@ async fn errors_use_graphs_and_the_identity_platforms_shapes() {
         ("client_secret", fake_graph::CLIENT_SECRET),
         ("scope", "offline_access Calendars.ReadWrite User.Read"),
     ];
-    let encoded: String = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+    let encoded: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
     let token_url = format!("{}/common/oauth2/v2.0/token", fake.base_url());
     let send = || {
         client
@@ -162,9 +239,22 @@ async fn errors_use_graphs_and_the_identity_platforms_shapes() {
             .body(encoded.clone())
             .send()
     };
-    let ok: Value = serde_json::from_str(&send().await.unwrap_or_else(|e| panic!("{e}")).text().await.unwrap_or_default())
-        .unwrap_or(Value::Null);
-    for field in ["token_type", "scope", "expires_in", "access_token", "refresh_token"] {
+    let ok: Value = serde_json::from_str(
+        &send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .text()
+            .await
+            .unwrap_or_default(),
+    )
+    .unwrap_or(Value::Null);
+    for field in [
+        "token_type",
+        "scope",
+        "expires_in",
+        "access_token",
+        "refresh_token",
+    ] {
         assert!(ok.get(field).is_some(), "{field} missing: {ok}");
     }
     assert_eq!(ok["token_type"], "Bearer");
@@ -173,7 +263,12 @@ async fn errors_use_graphs_and_the_identity_platforms_shapes() {
     fake.revoke_grant();
     let refused = send().await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(refused.status().as_u16(), 400);
-    let body: Value = serde_json::from_str(&refused.text().await.unwrap_or_default()).unwrap_or(Value::Null);
+    let body: Value =
+        serde_json::from_str(&refused.text().await.unwrap_or_default()).unwrap_or(Value::Null);
     assert_eq!(body["error"], "invalid_grant");
-    assert!(body["error_description"].as_str().is_some_and(|d| d.starts_with("AADSTS")));
+    assert!(
+        body["error_description"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("AADSTS"))
+    );
 }

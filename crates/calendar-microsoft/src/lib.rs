@@ -451,10 +451,10 @@ fn merge(mut ranges: Vec<TimeRange>) -> Vec<TimeRange> {
     for range in ranges {
         match merged.last_mut() {
             Some(last) if range.start() <= last.end() => {
-                if range.end() > last.end() {
-                    if let Ok(joined) = TimeRange::new(last.start(), range.end()) {
-                        *last = joined;
-                    }
+                if range.end() > last.end()
+                    && let Ok(joined) = TimeRange::new(last.start(), range.end())
+                {
+                    *last = joined;
                 }
             }
             _ => merged.push(range),
@@ -711,10 +711,10 @@ impl CalendarProvider for MicrosoftCalendar {
         _calendar: &str,
         sync_token: Option<&str>,
     ) -> Result<ChangeBatch, ProviderError> {
-        if let Some(token) = sync_token {
-            if let Ok(batch) = self.delta_round(access, DeltaStart::Token(token)).await? {
-                return Ok(batch);
-            }
+        if let Some(token) = sync_token
+            && let Ok(batch) = self.delta_round(access, DeltaStart::Token(token)).await?
+        {
+            return Ok(batch);
         }
         let now = Utc::now();
         let window = TimeRange::new(now - SYNC_WINDOW_BACK, now + SYNC_WINDOW_AHEAD)

@@ -102,15 +102,19 @@ fn injected(state: &mut State) -> Option<HttpResponse> {
         "ServiceNotAvailable"
     };
     let mut response = graph_error(status, code, "The service is temporarily unavailable.");
-    if let Some(seconds) = failure.retry_after_seconds {
-        if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
+    if let Some(seconds) = failure.retry_after_seconds
+        && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
     }
     Some(response)
 }
 
 /// Injected failures first, then the bearer token.
+#[expect(
+    clippy::result_large_err,
+    reason = "the refusal is the answer itself, returned at once by a handler"
+)]
 fn gate(req: &HttpRequest, state: &mut State) -> Result<(), HttpResponse> {
     if let Some(failure) = injected(state) {
         return Err(failure);
@@ -207,8 +211,7 @@ fn client_credentials(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Basic "))
-    {
-        if let Some((id, secret)) = STANDARD
+        && let Some((id, secret)) = STANDARD
             .decode(basic)
             .ok()
             .and_then(|raw| String::from_utf8(raw).ok())
@@ -216,14 +219,13 @@ fn client_credentials(
                 text.split_once(':')
                     .map(|(a, b)| (a.to_owned(), b.to_owned()))
             })
-        {
-            let decode = |s: &str| {
-                url::form_urlencoded::parse(format!("x={s}").as_bytes())
-                    .next()
-                    .map(|(_, v)| v.into_owned())
-            };
-            return (decode(&id), decode(&secret));
-        }
+    {
+        let decode = |s: &str| {
+            url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+        };
+        return (decode(&id), decode(&secret));
     }
     (
         form.get("client_id").cloned(),
@@ -502,6 +504,10 @@ impl MessageBody for Broken {
 }
 
 /// Applies the writable fields of an event JSON to `event`.
+#[expect(
+    clippy::result_large_err,
+    reason = "the refusal is the answer itself, returned at once by a handler"
+)]
 fn apply(event: &mut FakeEvent, body: &Value) -> Result<(), HttpResponse> {
     if let Some(subject) = body.get("subject").and_then(Value::as_str) {
         subject.clone_into(&mut event.subject);
@@ -575,14 +581,13 @@ async fn create_event(req: HttpRequest, shared: Shared, body: web::Json<Value>) 
         .get("transactionId")
         .and_then(Value::as_str)
         .map(str::to_owned);
-    if let Some(tid) = &transaction_id {
-        if let Some(existing) = state
+    if let Some(tid) = &transaction_id
+        && let Some(existing) = state
             .events
             .values()
             .find(|e| !e.deleted && e.transaction_id.as_ref() == Some(tid))
-        {
-            return event_answer(StatusCode::CREATED, &state, existing);
-        }
+    {
+        return event_answer(StatusCode::CREATED, &state, existing);
     }
     if body.get("start").is_none() || body.get("end").is_none() {
         return graph_error(
@@ -833,6 +838,10 @@ fn subscription_not_found() -> HttpResponse {
 
 /// The expiry a create or update asks for, checked against Graph's ceiling; granted as asked
 /// or at the fake's (possibly lower) cap.
+#[expect(
+    clippy::result_large_err,
+    reason = "the refusal is the answer itself, returned at once by a handler"
+)]
 fn granted_expiry(state: &State, body: &Value) -> Result<DateTime<Utc>, HttpResponse> {
     let asked = body
         .get("expirationDateTime")
@@ -916,10 +925,10 @@ async fn create_subscription(
     };
     if validate {
         let mut urls = vec![subscription.notification_url.clone()];
-        if let Some(lifecycle) = &subscription.lifecycle_notification_url {
-            if !urls.contains(lifecycle) {
-                urls.push(lifecycle.clone());
-            }
+        if let Some(lifecycle) = &subscription.lifecycle_notification_url
+            && !urls.contains(lifecycle)
+        {
+            urls.push(lifecycle.clone());
         }
         for url in urls {
             if !crate::validation_handshake(&url).await {

@@ -175,8 +175,11 @@ impl MicrosoftCalendar {
     fn own_link(&self, link: &str) -> Result<Url, ProviderError> {
         let url = Url::parse(link)
             .map_err(|_| ProviderError::Permanent("Graph sent a link that is not a URL".into()))?;
-        let own = self.graph_endpoint.as_str().trim_end_matches('/');
-        if url.as_str().starts_with(own) {
+        let own = &self.graph_endpoint;
+        let same_origin = url.scheme() == own.scheme()
+            && url.host_str() == own.host_str()
+            && url.port_or_known_default() == own.port_or_known_default();
+        if same_origin && url.path().starts_with(own.path().trim_end_matches('/')) {
             Ok(url)
         } else {
             Err(ProviderError::Permanent(
@@ -767,6 +770,25 @@ mod tests {
             sync_token_of("https://graph.example/x?other=1"),
             "https://graph.example/x?other=1"
         );
+    }
+
+    #[test]
+    fn only_links_to_the_configured_graph_are_followed() {
+        let mut config = MicrosoftConfig::new("id", Secret::new("secret"));
+        config.graph_url = "https://graph.microsoft.com/".into();
+        let adapter = MicrosoftCalendar::new(config).unwrap_or_else(|e| panic!("{e}"));
+        let own = "https://graph.microsoft.com/v1.0/me/calendarView/delta?$skiptoken=a";
+        assert!(adapter.own_link(own).is_ok());
+        for foreign in [
+            "https://graph.microsoft.com.evil.example/v1.0/me",
+            "http://graph.microsoft.com/v1.0/me",
+            "https://graph.microsoft.com:8443/v1.0/me",
+            "https://evil.example/v1.0/me?https://graph.microsoft.com/v1.0",
+            "https://graph.microsoft.com/beta/me",
+            "not a url",
+        ] {
+            assert!(adapter.own_link(foreign).is_err(), "{foreign}");
+        }
     }
 
     #[test]

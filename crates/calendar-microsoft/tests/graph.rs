@@ -512,6 +512,32 @@ async fn an_expired_delta_token_falls_back_to_a_full_listing() {
     assert!(!next.full_resync && next.changes.is_empty(), "{next:?}");
 }
 
+#[tokio::test]
+async fn a_resync_required_error_also_falls_back_to_a_full_listing() {
+    let (fake, adapter) = setup().await;
+    let token = access(&fake);
+    let a = ok(adapter
+        .create_event(&token, "primary", "slotkeeper211", &meeting("A", at(2, 9)))
+        .await);
+    let first = ok(adapter.changes(&token, "primary", None).await);
+    fake.expire_delta_tokens_with(400, "resyncRequired");
+    let batch = ok(adapter
+        .changes(&token, "primary", Some(&first.next_sync_token))
+        .await);
+    assert!(batch.full_resync);
+    assert!(state_of(&batch, &a).is_some(), "{batch:?}");
+
+    // Any other 400 on a delta round is not read as an expired token.
+    fake.fail_next(1, 400, None);
+    let refused = adapter
+        .changes(&token, "primary", Some(&batch.next_sync_token))
+        .await;
+    assert!(
+        matches!(refused, Err(ProviderError::Permanent(_))),
+        "{refused:?}"
+    );
+}
+
 fn close(a: DateTime<Utc>, b: DateTime<Utc>) -> bool {
     (a - b).abs() < TimeDelta::seconds(5)
 }

@@ -697,10 +697,13 @@ async fn delete_event(req: HttpRequest, shared: Shared, id: web::Path<String>) -
     }
 }
 
-fn sync_state_gone() -> HttpResponse {
+/// The answer to an unknown or expired delta token (410 `SyncStateNotFound` unless the test
+/// chose another).
+fn sync_state_gone(state: &State) -> HttpResponse {
+    let (status, code) = &state.expired_delta_answer;
     graph_error(
-        StatusCode::GONE,
-        "SyncStateNotFound",
+        StatusCode::from_u16(*status).unwrap_or(StatusCode::GONE),
+        code,
         "The sync state generation is not found. Please restart synchronization.",
     )
 }
@@ -730,7 +733,7 @@ async fn delta(
     let page = if let Some(skip) = query.get("$skiptoken") {
         match state.skip_tokens.get(skip) {
             Some(page) => *page,
-            None => return sync_state_gone(),
+            None => return sync_state_gone(&state),
         }
     } else if let Some(token) = query.get("$deltatoken") {
         match state.delta_tokens.get(token) {
@@ -740,7 +743,7 @@ async fn delta(
                 offset: 0,
                 initial: false,
             },
-            None => return sync_state_gone(),
+            None => return sync_state_gone(&state),
         }
     } else {
         let (Some(start), Some(end)) = (

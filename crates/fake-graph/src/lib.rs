@@ -290,9 +290,16 @@ impl FakeGraph {
 
     /// Every delta and skip token handed out so far answers 410 Gone (`SyncStateNotFound`).
     pub fn expire_delta_tokens(&self) {
+        self.expire_delta_tokens_with(410, "SyncStateNotFound");
+    }
+
+    /// Every delta and skip token handed out so far, and any unknown one, answers `status`
+    /// with error `code` (e.g. 400 `resyncRequired`).
+    pub fn expire_delta_tokens_with(&self, status: u16, code: &str) {
         let mut state = self.state();
         state.delta_tokens.clear();
         state.skip_tokens.clear();
+        state.expired_delta_answer = (status, code.to_owned());
     }
 
     /// How many events a delta page holds (default 10).

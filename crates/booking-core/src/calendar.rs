@@ -199,8 +199,7 @@ pub enum RemoteEventState {
 /// One changed event reported by an incremental sync.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteChange {
-    /// The provider's event id: the one [`CalendarProvider::create_event`] returned for our
-    /// events (with Google, [`provider_event_id`] of the chain).
+    /// The provider's event id (for our events, [`provider_event_id`] of the chain).
     pub event_id: String,
     /// The event's state now.
     pub state: RemoteEventState,

@@ -344,7 +344,8 @@ impl Refusal {
             .headers()
             .get(RETRY_AFTER)
             .and_then(parse_retry_after);
-        let (code, message) = match response.json::<GraphErrorBody>().await {
+        let body = response.bytes().await.unwrap_or_default();
+        let (code, message) = match serde_json::from_slice::<GraphErrorBody>(&body) {
             Ok(body) => (body.error.code, body.error.message),
             Err(_) => (String::new(), String::new()),
         };

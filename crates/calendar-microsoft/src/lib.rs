@@ -188,6 +188,26 @@ impl MicrosoftCalendar {
         }
     }
 
+    /// The port's view of one delta entry. An entry removed for any reason but `deleted`
+    /// (Graph says `changed` when an event left the window or the view) is not proof of a
+    /// deletion: the event is fetched to see whether it still exists and where it is now.
+    async fn change_of(
+        &self,
+        access: &Secret,
+        entry: GraphEvent,
+    ) -> Result<RemoteChange, ProviderError> {
+        let state = match &entry.removed {
+            Some(removed) if !removed.reason.eq_ignore_ascii_case("deleted") => {
+                self.event_state(access, "primary", &entry.id).await?
+            }
+            _ => entry.state(),
+        };
+        Ok(RemoteChange {
+            event_id: entry.id,
+            state,
+        })
+    }
+
     /// One delta round from its first request to the delta link.
     async fn delta_round(
         &self,
@@ -224,7 +244,9 @@ impl MicrosoftCalendar {
                 return Err(refusal.into_error("read calendar changes"));
             }
             let page: DeltaPage = read_json(response, "read calendar changes").await?;
-            changes.extend(page.value.into_iter().map(GraphEvent::into_change));
+            for entry in page.value {
+                changes.push(self.change_of(access, entry).await?);
+            }
             if let Some(next) = page.next_link {
                 request = client
                     .me()
@@ -743,16 +765,6 @@ fn subscription_expiry(ttl: TimeDelta) -> String {
 /// An instant as Graph writes `expirationDateTime`.
 fn graph_time_z(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-impl GraphEvent {
-    fn into_change(self) -> RemoteChange {
-        let state = self.state();
-        RemoteChange {
-            event_id: self.id,
-            state,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -154,7 +154,7 @@ pub fn escape_html(text: &str) -> String {
 /// What `@removed` says about a delta entry.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Removed {
-    /// `deleted` or `changed` (moved out of the window).
+    /// `deleted`, or `changed` (moved out of the window or the view: maybe still there).
     #[serde(default)]
     pub reason: String,
 }
@@ -181,7 +181,8 @@ pub struct GraphEvent {
 }
 
 impl GraphEvent {
-    /// The port's view of this event.
+    /// The port's view of this event as the entry reads (a removal of any kind reads as
+    /// deleted; the adapter double-checks removals that are not `deleted`).
     pub fn state(&self) -> RemoteEventState {
         if self.removed.is_some() || self.is_cancelled {
             return RemoteEventState::Deleted;

@@ -479,8 +479,20 @@ async fn delta_follows_pages_then_reports_only_changes() {
         Some(RemoteEventState::Timed(range(at(9, 8), at(9, 9))))
     );
 
-    let quiet = ok(adapter
+    // Moved beyond the sync window: Graph reports it removed ("changed"), but it still
+    // exists, so it must not read as deleted.
+    assert!(fake.host_moves_event(&ids[3], at(450, 9), at(450, 10)));
+    let moved_out = ok(adapter
         .changes(&token, "primary", Some(&second.next_sync_token))
+        .await);
+    assert_eq!(
+        state_of(&moved_out, &ids[3]),
+        Some(RemoteEventState::Timed(range(at(450, 9), at(450, 10))))
+    );
+    assert_eq!(moved_out.changes.len(), 1, "{:?}", moved_out.changes);
+
+    let quiet = ok(adapter
+        .changes(&token, "primary", Some(&moved_out.next_sync_token))
         .await);
     assert!(quiet.changes.is_empty() && !quiet.full_resync, "{quiet:?}");
 }

@@ -43,7 +43,8 @@ use serde_json::json;
 use thiserror::Error;
 
 use crate::wire::{
-    DeltaPage, EventBody, GraphErrorBody, GraphEvent, Me, ScheduleAnswer, Subscription, graph_time,
+    DeltaPage, EventBody, EventList, GraphErrorBody, GraphEvent, Me, ScheduleAnswer, Subscription,
+    graph_time,
 };
 
 /// The real Microsoft identity platform.
@@ -205,6 +206,28 @@ impl MicrosoftCalendar {
         Ok(RemoteChange {
             event_id: entry.id,
             state,
+        })
+    }
+
+    /// The id of the event created with `transaction_id`.
+    async fn event_with_transaction(
+        &self,
+        access: &Secret,
+        transaction_id: &str,
+    ) -> Result<String, ProviderError> {
+        let filter = format!("transactionId eq '{}'", transaction_id.replace('\'', "''"));
+        let request = self
+            .graph(access)
+            .me()
+            .events()
+            .list_events()
+            .append_query_pair("$filter", filter.as_str())
+            .append_query_pair("$select", "id");
+        let found: EventList = fetch(request.send(), "find the created event").await?;
+        found.value.into_iter().next().map(|e| e.id).ok_or_else(|| {
+            ProviderError::Permanent(
+                "Graph refused the create as a duplicate but has no event for it".into(),
+            )
         })
     }
 
@@ -606,7 +629,13 @@ impl CalendarProvider for MicrosoftCalendar {
         let mut body = EventBody::of(event);
         body.transaction_id = Some(event_id.to_owned());
         let request = self.graph(access).me().events().create_events(&body);
-        let created: GraphEvent = fetch(request.send(), "create the event").await?;
+        let response = send(request.send(), "create the event").await?;
+        if response.status() == StatusCode::CONFLICT {
+            // A mailbox may refuse the repeated transactionId instead of answering with the
+            // event it made: look that event up.
+            return self.event_with_transaction(access, event_id).await;
+        }
+        let created: GraphEvent = read_json(response, "create the event").await?;
         Ok(created.id)
     }
 

@@ -201,6 +201,21 @@ impl GraphEvent {
     }
 }
 
+/// A list of events (`GET /me/events?$filter=…`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct EventList {
+    /// The events on this page.
+    #[serde(default)]
+    pub value: Vec<EventId>,
+}
+
+/// An event reduced to its id (`$select=id`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct EventId {
+    /// Graph's event id.
+    pub id: String,
+}
+
 /// `GET /me`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]

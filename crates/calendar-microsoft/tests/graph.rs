@@ -343,6 +343,31 @@ async fn create_writes_one_event_without_attendees_and_a_retry_after_a_lost_answ
 }
 
 #[tokio::test]
+async fn a_repeated_transaction_refused_as_a_conflict_finds_the_event_already_made() {
+    let (fake, adapter) = setup().await;
+    let token = access(&fake);
+    fake.conflict_on_repeated_transaction(true);
+    let event = meeting("Call with Ada Lovelace", at(2, 10));
+    fake.drop_next_create_response();
+    let lost = adapter
+        .create_event(&token, "primary", "slotkeeper0'9", &event)
+        .await;
+    assert!(
+        matches!(lost, Err(ProviderError::Transient { .. })),
+        "{lost:?}"
+    );
+    let id = ok(adapter
+        .create_event(&token, "primary", "slotkeeper0'9", &event)
+        .await);
+    assert_eq!(fake.events().len(), 1);
+    assert_eq!(
+        fake.event(&id).and_then(|e| e.transaction_id).as_deref(),
+        Some("slotkeeper0'9")
+    );
+    assert!(fake.unmatched().is_empty(), "{:?}", fake.unmatched());
+}
+
+#[tokio::test]
 async fn update_keeps_the_id_and_delete_is_idempotent() {
     let (fake, adapter) = setup().await;
     let token = access(&fake);

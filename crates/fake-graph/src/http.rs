@@ -34,6 +34,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(get_schedule),
         )
         .route("/v1.0/me/events", web::post().to(create_event))
+        .route("/v1.0/me/events", web::get().to(list_events))
         .route("/v1.0/me/events/{id}", web::get().to(get_event))
         .route("/v1.0/me/events/{id}", web::patch().to(update_event))
         .route("/v1.0/me/events/{id}", web::delete().to(delete_event))
@@ -587,6 +588,13 @@ async fn create_event(req: HttpRequest, shared: Shared, body: web::Json<Value>) 
             .values()
             .find(|e| !e.deleted && e.transaction_id.as_ref() == Some(tid))
     {
+        if state.conflict_on_repeated_transaction {
+            return graph_error(
+                StatusCode::CONFLICT,
+                "ErrorDuplicateTransactionId",
+                "An item with this transactionId already exists.",
+            );
+        }
         return event_answer(StatusCode::CREATED, &state, existing);
     }
     if body.get("start").is_none() || body.get("end").is_none() {
@@ -636,6 +644,46 @@ async fn create_event(req: HttpRequest, shared: Shared, body: web::Json<Value>) 
             "lost the event",
         ),
     }
+}
+
+/// `GET /me/events`, with `$filter=transactionId eq '…'` as the one filter the fake knows.
+async fn list_events(
+    req: HttpRequest,
+    shared: Shared,
+    query: web::Query<HashMap<String, String>>,
+) -> HttpResponse {
+    let mut state = lock(&shared);
+    if let Err(refused) = gate(&req, &mut state) {
+        return refused;
+    }
+    let wanted = match query.get("$filter") {
+        None => None,
+        Some(filter) => match filter
+            .trim()
+            .strip_prefix("transactionId eq '")
+            .and_then(|rest| rest.strip_suffix('\''))
+        {
+            Some(value) => Some(value.replace("''", "'")),
+            None => {
+                return graph_error(
+                    StatusCode::BAD_REQUEST,
+                    "ErrorInvalidUrlQueryFilter",
+                    "The query filter contains one or more invalid nodes.",
+                );
+            }
+        },
+    };
+    let value: Vec<Value> = state
+        .events
+        .values()
+        .filter(|e| !e.deleted)
+        .filter(|e| wanted.is_none() || e.transaction_id == wanted)
+        .map(|e| e.to_json(&state.base_url))
+        .collect();
+    HttpResponse::Ok().json(json!({
+        "@odata.context": format!("https://graph.microsoft.com/v1.0/$metadata#users('{USER_ID}')/events"),
+        "value": value,
+    }))
 }
 
 fn not_found() -> HttpResponse {

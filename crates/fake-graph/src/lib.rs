@@ -269,6 +269,13 @@ impl FakeGraph {
         true
     }
 
+    /// Whether a create repeating a known `transactionId` is refused with 409 instead of
+    /// answered with the event already made (default: answered). The adapter then finds the
+    /// event with `GET /me/events?$filter=transactionId eq '…'`.
+    pub fn conflict_on_repeated_transaction(&self, on: bool) {
+        self.state().conflict_on_repeated_transaction = on;
+    }
+
     /// The next create stores the event, then breaks off its answer (a lost response).
     pub fn drop_next_create_response(&self) {
         self.state().drop_next_create = true;

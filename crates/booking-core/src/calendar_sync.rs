@@ -36,8 +36,8 @@ use crate::connections::{CalendarConnection, CalendarConnections, ConnectionId};
 use crate::effects::CalendarOp;
 use crate::ids::HostId;
 use crate::ports::{
-    BookingStore, BusyCalendar, BusyCalendarError, Change, Clock, CommitError, DashboardTab, Page,
-    StoreError, TokenSource,
+    BookingStore, BusyCalendar, BusyCalendarError, CalendarSync, CalendarSyncError, CalendarWrite,
+    Change, Clock, CommitError, DashboardTab, Page, StoreError, TokenSource,
 };
 use crate::service::CalendarChange;
 use crate::time::TimeRange;
@@ -69,18 +69,6 @@ impl Default for CalendarSettings {
             channel_ttl: TimeDelta::days(7),
         }
     }
-}
-
-/// What became of a calendar write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WriteOutcome {
-    /// The provider has it.
-    Written,
-    /// Nothing to do: the host has no calendar connected, or the booking no longer needs
-    /// the event (created for a meeting cancelled meanwhile).
-    NothingToDo,
-    /// The host must reconnect first; the write waits without counting an attempt.
-    WaitingForReconnect,
 }
 
 /// A calendar write or sync failed.
@@ -360,7 +348,7 @@ where
             .await?;
         let mut written = 0;
         for booking in &page.rows {
-            if self.write(CalendarOp::Create, booking).await? == WriteOutcome::Written {
+            if self.write(CalendarOp::Create, booking).await? == CalendarWrite::Written {
                 written += 1;
             }
         }
@@ -373,12 +361,12 @@ where
     ///
     /// # Errors
     /// [`CalendarSyncFailure`]; a revoked grant is not an error but
-    /// [`WriteOutcome::WaitingForReconnect`].
+    /// [`CalendarWrite::WaitingForReconnect`].
     pub async fn write(
         &self,
         op: CalendarOp,
         booking: &Booking,
-    ) -> Result<WriteOutcome, CalendarSyncFailure> {
+    ) -> Result<CalendarWrite, CalendarSyncFailure> {
         let connections = self.store.host_connections(booking.host()).await?;
         let Some(connection) = connections
             .iter()
@@ -389,9 +377,9 @@ where
                 .iter()
                 .any(|c| c.status == ConnectionStatus::NeedsReauth);
             return Ok(if waiting {
-                WriteOutcome::WaitingForReconnect
+                CalendarWrite::WaitingForReconnect
             } else {
-                WriteOutcome::NothingToDo
+                CalendarWrite::NothingToDo
             });
         };
         // The chain's live row decides what the event should look like now.
@@ -408,7 +396,7 @@ where
             CalendarOp::Create | CalendarOp::UpdateInPlace
                 if !matches!(live.status(), Status::Confirmed) =>
             {
-                return Ok(WriteOutcome::NothingToDo);
+                return Ok(CalendarWrite::NothingToDo);
             }
             CalendarOp::Create | CalendarOp::UpdateInPlace => {
                 let event = self.event_of(&live).await?;
@@ -449,9 +437,9 @@ where
                     self.record_event(&live, connection.provider, &provider_id)
                         .await?;
                 }
-                Ok(WriteOutcome::Written)
+                Ok(CalendarWrite::Written)
             }
-            Err(CallError::Reauth) => Ok(WriteOutcome::WaitingForReconnect),
+            Err(CallError::Reauth) => Ok(CalendarWrite::WaitingForReconnect),
             Err(CallError::Provider(e)) => Err(failure(e)),
             Err(CallError::Store(e)) => Err(e.into()),
         }
@@ -1093,4 +1081,270 @@ fn failure(e: ProviderError) -> CalendarSyncFailure {
 /// Compares two secrets in time independent of where they differ.
 fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[async_trait]
+impl<S, C, T> CalendarSync for ConnectedCalendars<S, C, T>
+where
+    S: BookingStore + CalendarConnections,
+    C: Clock,
+    T: TokenSource,
+{
+    async fn apply(
+        &self,
+        op: CalendarOp,
+        booking: &Booking,
+        _idempotency_key: &str,
+    ) -> Result<CalendarWrite, CalendarSyncError> {
+        // The event id comes from the chain, so the effect's key is not needed to dedupe.
+        self.write(op, booking).await.map_err(|e| match e {
+            CalendarSyncFailure::Transient {
+                message,
+                retry_after,
+            } => CalendarSyncError::Transient {
+                message,
+                retry_after,
+            },
+            CalendarSyncFailure::Permanent(message) => CalendarSyncError::Permanent(message),
+            CalendarSyncFailure::Store(e) => CalendarSyncError::Transient {
+                message: e.to_string(),
+                retry_after: None,
+            },
+        })
+    }
+}
+
+/// A store that keeps bookings and calendar connections: what [`ConnectedCalendars`] runs on,
+/// as one trait object (`Arc<dyn CalendarStore>`).
+pub trait CalendarStore: BookingStore + CalendarConnections {}
+
+impl<T: BookingStore + CalendarConnections + ?Sized> CalendarStore for T {}
+
+/// The calendar integrations as the web side and the periodic jobs use them, without the
+/// framework's type parameters: connecting and disconnecting, checking push notifications,
+/// syncing and renewing.
+#[async_trait]
+pub trait CalendarIntegrations: Send + Sync + fmt::Debug {
+    /// The providers with a configured OAuth client.
+    fn providers(&self) -> Vec<Provider>;
+
+    /// A fresh PKCE verifier for `provider`, or `None` when it is not configured.
+    fn pkce_verifier(&self, provider: Provider) -> Option<Secret>;
+
+    /// The consent page of `provider` (see [`CalendarProvider::authorize_url`]).
+    ///
+    /// # Errors
+    /// [`CalendarSyncFailure`] when the provider is not configured or the URL is invalid.
+    fn authorize_url(
+        &self,
+        provider: Provider,
+        state: &str,
+        verifier: &Secret,
+        redirect_uri: &str,
+    ) -> Result<String, CalendarSyncFailure>;
+
+    /// See [`ConnectedCalendars::connect`].
+    ///
+    /// # Errors
+    /// [`CalendarSyncFailure`].
+    async fn connect(
+        &self,
+        host: HostId,
+        provider: Provider,
+        code: &str,
+        verifier: &Secret,
+        redirect_uri: &str,
+    ) -> Result<CalendarConnection, CalendarSyncFailure>;
+
+    /// See [`ConnectedCalendars::write_upcoming`].
+    ///
+    /// # Errors
+    /// [`CalendarSyncFailure`].
+    async fn write_upcoming(&self, host: HostId, limit: u32) -> Result<usize, CalendarSyncFailure>;
+
+    /// See [`ConnectedCalendars::disconnect`].
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn disconnect(&self, host: HostId, id: ConnectionId) -> Result<bool, StoreError>;
+
+    /// The host's connections, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn host_connections(&self, host: HostId) -> Result<Vec<CalendarConnection>, StoreError>;
+
+    /// See [`ConnectedCalendars::verify_push`].
+    ///
+    /// # Errors
+    /// [`PushCheckError`].
+    async fn verify_push(
+        &self,
+        provider: Provider,
+        channel_id: &str,
+        token: &str,
+    ) -> Result<ConnectionId, PushCheckError>;
+
+    /// See [`ConnectedCalendars::sync`].
+    ///
+    /// # Errors
+    /// [`CalendarSyncFailure`].
+    async fn sync(
+        &self,
+        id: ConnectionId,
+        changes: &dyn CalendarChanges,
+    ) -> Result<SyncReport, CalendarSyncFailure>;
+
+    /// Answers a provider's request to re-authorise a connection's push channel.
+    ///
+    /// # Errors
+    /// [`CalendarSyncFailure`].
+    async fn reauthorize_channel(&self, id: ConnectionId) -> Result<(), CalendarSyncFailure>;
+
+    /// Registers a new push channel for a connection whose channel the provider removed.
+    ///
+    /// # Errors
+    /// [`CalendarSyncFailure`].
+    async fn replace_channel(&self, id: ConnectionId) -> Result<(), CalendarSyncFailure>;
+
+    /// See [`ConnectedCalendars::renew`].
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn renew(&self) -> Result<RenewalReport, StoreError>;
+
+    /// The ids of every active connection (the poller syncs each).
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn active_connections(&self) -> Result<Vec<ConnectionId>, StoreError>;
+}
+
+#[async_trait]
+impl<S, C, T> CalendarIntegrations for ConnectedCalendars<S, C, T>
+where
+    S: BookingStore + CalendarConnections,
+    C: Clock,
+    T: TokenSource,
+{
+    fn providers(&self) -> Vec<Provider> {
+        self.providers.iter().map(|p| p.provider()).collect()
+    }
+
+    fn pkce_verifier(&self, provider: Provider) -> Option<Secret> {
+        self.provider(provider).map(|p| p.pkce_verifier())
+    }
+
+    fn authorize_url(
+        &self,
+        provider: Provider,
+        state: &str,
+        verifier: &Secret,
+        redirect_uri: &str,
+    ) -> Result<String, CalendarSyncFailure> {
+        self.adapter(provider)?
+            .authorize_url(state, verifier, redirect_uri)
+            .map_err(failure)
+    }
+
+    async fn connect(
+        &self,
+        host: HostId,
+        provider: Provider,
+        code: &str,
+        verifier: &Secret,
+        redirect_uri: &str,
+    ) -> Result<CalendarConnection, CalendarSyncFailure> {
+        ConnectedCalendars::connect(self, host, provider, code, verifier, redirect_uri).await
+    }
+
+    async fn write_upcoming(&self, host: HostId, limit: u32) -> Result<usize, CalendarSyncFailure> {
+        ConnectedCalendars::write_upcoming(self, host, limit).await
+    }
+
+    async fn disconnect(&self, host: HostId, id: ConnectionId) -> Result<bool, StoreError> {
+        ConnectedCalendars::disconnect(self, host, id).await
+    }
+
+    async fn host_connections(&self, host: HostId) -> Result<Vec<CalendarConnection>, StoreError> {
+        self.store.host_connections(host).await
+    }
+
+    async fn verify_push(
+        &self,
+        provider: Provider,
+        channel_id: &str,
+        token: &str,
+    ) -> Result<ConnectionId, PushCheckError> {
+        ConnectedCalendars::verify_push(self, provider, channel_id, token).await
+    }
+
+    async fn sync(
+        &self,
+        id: ConnectionId,
+        changes: &dyn CalendarChanges,
+    ) -> Result<SyncReport, CalendarSyncFailure> {
+        ConnectedCalendars::sync(self, id, Some(changes)).await
+    }
+
+    async fn reauthorize_channel(&self, id: ConnectionId) -> Result<(), CalendarSyncFailure> {
+        let Some(connection) = self.store.connection(id).await? else {
+            return Ok(());
+        };
+        let Some(channel) = connection.channel.clone() else {
+            return Ok(());
+        };
+        match self
+            .call(connection, |p, a| {
+                let channel = channel.clone();
+                Box::pin(async move { p.reauthorize(&a, &channel).await })
+            })
+            .await
+        {
+            Ok(()) | Err(CallError::Reauth) => Ok(()),
+            Err(CallError::Provider(e)) => Err(failure(e)),
+            Err(CallError::Store(e)) => Err(e.into()),
+        }
+    }
+
+    async fn replace_channel(&self, id: ConnectionId) -> Result<(), CalendarSyncFailure> {
+        let Some(connection) = self
+            .store
+            .connection(id)
+            .await?
+            .filter(|c| c.status == ConnectionStatus::Active)
+        else {
+            return Ok(());
+        };
+        // The provider removed it: forget it rather than try to stop it.
+        let without = CalendarConnection {
+            channel: None,
+            ..connection
+        };
+        self.store.save_connection(&without).await?;
+        self.ensure_channel(without, true).await.map(|_| ())
+    }
+
+    async fn renew(&self) -> Result<RenewalReport, StoreError> {
+        ConnectedCalendars::renew(self).await
+    }
+
+    async fn active_connections(&self) -> Result<Vec<ConnectionId>, StoreError> {
+        Ok(self
+            .store
+            .connections_in(ConnectionStatus::Active)
+            .await?
+            .into_iter()
+            .map(|c| c.id)
+            .collect())
+    }
+}
+
+/// Where the web side hands a verified push notification: the connection to sync soon. The
+/// binary's implementation queues it for a background worker, so the provider gets its answer
+/// at once.
+pub trait SyncRequests: Send + Sync + fmt::Debug {
+    /// Asks for `id` to be synced soon. Never blocks; a full queue may drop the request (the
+    /// poller catches up).
+    fn request_sync(&self, id: ConnectionId);
 }

@@ -19,9 +19,9 @@ use crate::token::RescheduleToken;
 pub mod outbound;
 
 pub use outbound::{
-    CalendarSync, CalendarSyncError, DealSink, DealSinkError, DeliveryReport, NoCalendarConnected,
-    NotificationContext, Notifier, NotifyError, ReconfirmationSweep, TargetCheck, TargetRefused,
-    WebhookMessage, WebhookSender,
+    CalendarSync, CalendarSyncError, CalendarWrite, DealSink, DealSinkError, DeliveryReport,
+    NoCalendarConnected, NotificationContext, Notifier, NotifyError, ReconfirmationSweep,
+    TargetCheck, TargetRefused, WebhookMessage, WebhookSender,
 };
 
 /// An unexpected storage failure (connection lost, corrupt row, …), with its cause chain.

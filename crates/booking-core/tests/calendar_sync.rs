@@ -7,13 +7,13 @@ use std::sync::Arc;
 use booking_core::availability::{AvailabilityRules, DayPeriod, RulesDraft};
 use booking_core::calendar::{ConnectionStatus, Provider, Secret, provider_event_id};
 use booking_core::calendar_sync::{
-    CalendarSettings, ConnectedCalendars, PushCheckError, PushRefused, WriteOutcome,
+    CalendarSettings, ConnectedCalendars, PushCheckError, PushRefused,
 };
 use booking_core::connections::{CalendarConnection, CalendarConnections, ConnectionId};
 use booking_core::effects::CalendarOp;
 use booking_core::invitee::{Answers, Email, Invitee, PersonName, Tracking};
 use booking_core::link::{BookingLink, Host, LinkSettings, Slug};
-use booking_core::ports::{BookingStore, BusyCalendar};
+use booking_core::ports::{BookingStore, BusyCalendar, CalendarWrite};
 use booking_core::service::BookingRequest;
 use booking_core::testkit::{InMemoryCalendar, InMemoryStore, ManualClock, SequentialTokens};
 use booking_core::{Booking, HostId, LinkId, Scheduler, Status, TimeRange, TimeZoneName};
@@ -167,7 +167,7 @@ async fn without_a_connection_nothing_is_written_and_nothing_is_busy() {
             .write(CalendarOp::Create, &b)
             .await
             .expect("write"),
-        WriteOutcome::NothingToDo
+        CalendarWrite::NothingToDo
     );
     assert!(
         w.calendars
@@ -206,7 +206,7 @@ async fn one_event_through_the_chain(assigns_ids: bool) {
                 .write(CalendarOp::Create, &b)
                 .await
                 .expect("write"),
-            WriteOutcome::Written
+            CalendarWrite::Written
         );
     }
     assert_eq!(w.google.event_count(), 1);
@@ -230,7 +230,7 @@ async fn one_event_through_the_chain(assigns_ids: bool) {
             .write(CalendarOp::UpdateInPlace, &moved)
             .await
             .expect("write"),
-        WriteOutcome::Written
+        CalendarWrite::Written
     );
     assert_eq!(w.google.event_count(), 1, "moved in place, not copied");
     assert_eq!(w.google.event(&id).expect("event").when, moved.slot());
@@ -267,7 +267,7 @@ async fn an_expiring_token_is_refreshed_and_a_revoked_grant_parks_writes_until_r
             .write(CalendarOp::Create, &later)
             .await
             .expect("write"),
-        WriteOutcome::WaitingForReconnect
+        CalendarWrite::WaitingForReconnect
     );
     let rows = w.store.host_connections(w.host).await.expect("rows");
     assert_eq!(rows[0].status, ConnectionStatus::NeedsReauth);
@@ -278,7 +278,7 @@ async fn an_expiring_token_is_refreshed_and_a_revoked_grant_parks_writes_until_r
             .write(CalendarOp::Create, &later)
             .await
             .expect("write"),
-        WriteOutcome::WaitingForReconnect
+        CalendarWrite::WaitingForReconnect
     );
     assert!(matches!(w.live(&later).await.status(), Status::Confirmed));
 
@@ -290,7 +290,7 @@ async fn an_expiring_token_is_refreshed_and_a_revoked_grant_parks_writes_until_r
             .write(CalendarOp::Create, &later)
             .await
             .expect("write"),
-        WriteOutcome::Written
+        CalendarWrite::Written
     );
     assert_eq!(w.google.event_count(), 2);
 }
@@ -513,7 +513,7 @@ async fn connecting_writes_upcoming_bookings_and_disconnecting_stops_everything(
             .write(CalendarOp::Create, &b)
             .await
             .expect("write"),
-        WriteOutcome::NothingToDo
+        CalendarWrite::NothingToDo
     );
     // Another host cannot disconnect it.
     assert!(

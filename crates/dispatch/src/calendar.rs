@@ -1,10 +1,13 @@
-//! Calendar effects, applied through the [`CalendarSync`] port. Syncing with Google and
-//! Microsoft plugs in there; until then no host has a calendar connected
-//! ([`booking_core::ports::NoCalendarConnected`]).
+//! Calendar effects, applied through the [`CalendarSync`] port (the host's connected Google or
+//! Microsoft calendar: `booking_core::calendar_sync::ConnectedCalendars`). An effect waiting for
+//! the host to reconnect stays pending without counting attempts; a provider's `Retry-After`
+//! holds the next attempt back at least that long.
 
 use booking_core::effects::CalendarOp;
 use booking_core::ids::BookingId;
-use booking_core::ports::{CalendarSync, CalendarSyncError, OutboxEntry, StoreError};
+use booking_core::ports::{
+    CalendarSync, CalendarSyncError, CalendarWrite, OutboxEntry, StoreError,
+};
 
 use crate::{Outcome, Parts, context};
 
@@ -21,9 +24,15 @@ pub(crate) async fn deliver(
     };
     Ok(
         match calendar.apply(op, &loaded.booking, &entry.key).await {
-            Ok(true) => Outcome::Delivered,
-            Ok(false) => Outcome::Skipped("no calendar connected"),
-            Err(CalendarSyncError::Transient(e)) => Outcome::Failed(e),
+            Ok(CalendarWrite::Written) => Outcome::Delivered,
+            Ok(CalendarWrite::NothingToDo) => Outcome::Skipped("no calendar event needed"),
+            // Parked: the lease runs out and it is looked at again, no attempt counted.
+            Ok(CalendarWrite::WaitingForReconnect) => Outcome::NotYet,
+            Err(CalendarSyncError::Transient {
+                message,
+                retry_after: Some(wait),
+            }) => Outcome::FailedWait(message, wait),
+            Err(CalendarSyncError::Transient { message, .. }) => Outcome::Failed(message),
             Err(CalendarSyncError::Permanent(e)) => Outcome::Permanent(e),
         },
     )

@@ -105,6 +105,8 @@ enum Outcome {
     Skipped(&'static str),
     /// Try again later (or give up after the last attempt).
     Failed(String),
+    /// Try again, but not before the receiver's `Retry-After` has passed.
+    FailedWait(String, TimeDelta),
     /// Retrying cannot help (a deleted booking, a refused address): dead now.
     Permanent(String),
     /// Not deliverable yet, through no fault of the entry (no deal sink registered): keep it
@@ -283,6 +285,16 @@ impl Dispatcher {
             Outcome::NotYet => Ok(false),
             Outcome::Failed(error) => {
                 self.fail(entry, now, &error, &self.policy).await?;
+                Ok(false)
+            }
+            Outcome::FailedWait(error, wait) => {
+                // Jitter takes the delay down to half, so ask for twice the wait.
+                let patient = RetryPolicy {
+                    base_delay: self.policy.base_delay.max(wait * 2),
+                    max_delay: self.policy.max_delay.max(wait * 2),
+                    ..self.policy
+                };
+                self.fail(entry, now, &error, &patient).await?;
                 Ok(false)
             }
             Outcome::Permanent(error) => {

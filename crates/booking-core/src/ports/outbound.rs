@@ -193,29 +193,46 @@ pub trait TargetCheck: Send + Sync + fmt::Debug {
 /// A calendar operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CalendarSyncError {
-    /// Worth another attempt (network trouble, a 5xx, throttling).
-    #[error("calendar sync failed: {0}")]
-    Transient(String),
-    /// Retrying cannot help (access revoked, the event is gone for good).
+    /// Worth another attempt (network trouble, a 5xx, throttling); `retry_after` is how long
+    /// the provider asked us to wait, if it said.
+    #[error("calendar sync failed: {message}")]
+    Transient {
+        /// What went wrong.
+        message: String,
+        /// The provider's `Retry-After`.
+        retry_after: Option<chrono::TimeDelta>,
+    },
+    /// Retrying cannot help (the request is refused for good).
     #[error("calendar sync failed for good: {0}")]
     Permanent(String),
+}
+
+/// What became of a calendar effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CalendarWrite {
+    /// The host's calendar has it.
+    Written,
+    /// Nothing to do: no calendar connected, or the meeting no longer needs the event.
+    NothingToDo,
+    /// The host must reconnect their calendar first: the effect waits, counting no attempt.
+    WaitingForReconnect,
 }
 
 /// Applies calendar effects to the host's connected calendar.
 #[async_trait]
 pub trait CalendarSync: Send + Sync + fmt::Debug {
-    /// Creates, moves or deletes the chain's event for `booking`. Returns `false` when the
-    /// host has no calendar connected (nothing to do). `idempotency_key` identifies the effect
-    /// across retries.
+    /// Creates, moves or deletes the chain's event for `booking`. `idempotency_key`
+    /// identifies the effect across retries.
     ///
     /// # Errors
-    /// [`CalendarSyncError`].
+    /// [`CalendarSyncError`]; a revoked grant is not an error but
+    /// [`CalendarWrite::WaitingForReconnect`].
     async fn apply(
         &self,
         op: CalendarOp,
         booking: &Booking,
         idempotency_key: &str,
-    ) -> Result<bool, CalendarSyncError>;
+    ) -> Result<CalendarWrite, CalendarSyncError>;
 }
 
 /// The calendar side for hosts with no calendar connected: every operation is a no-op.
@@ -229,8 +246,8 @@ impl CalendarSync for NoCalendarConnected {
         _op: CalendarOp,
         _booking: &Booking,
         _idempotency_key: &str,
-    ) -> Result<bool, CalendarSyncError> {
-        Ok(false)
+    ) -> Result<CalendarWrite, CalendarSyncError> {
+        Ok(CalendarWrite::NothingToDo)
     }
 }
 

@@ -63,6 +63,9 @@ pub struct Settings {
         hide_env_values = true
     )]
     secret_key: Option<String>,
+    /// Calendar integrations (Google, Microsoft) and their jobs.
+    #[command(flatten)]
+    calendars: crate::calendars::CalendarArgs,
 }
 
 /// Everything the binary reads from the environment.
@@ -89,6 +92,8 @@ pub struct Config {
         reason = "only the secret key is read from it so far, at start-up"
     )]
     pub data_dir: PathBuf,
+    /// Calendar integrations.
+    pub calendars: crate::calendars::CalendarConfig,
     secret: Secret,
 }
 
@@ -192,6 +197,7 @@ impl Config {
             dispatch_workers,
             webhooks_allow_private_targets,
             data_dir,
+            calendars: crate::calendars::CalendarConfig::from_args(&settings.calendars)?,
             secret,
         })
     }

@@ -1,6 +1,7 @@
 //! `slotkeeper`: wires configuration, storage and the HTTP server; the subcommands of the CLI.
 
 mod adapters;
+mod calendars;
 mod cli;
 mod commands;
 mod config;
@@ -56,12 +57,16 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Serve => {
             let bound = server::bind(&config)?;
             let outbound = outbound::Outbound::from_config(&config)?;
-            let dispatcher = outbound.dispatcher(&storage, &bound.base_url);
+            let (wiring, requests) = calendar_wiring(&config, &storage)?;
+            let dispatcher = outbound
+                .dispatcher(&storage, &bound.base_url)
+                .with_calendar(wiring.calendars.clone());
             with_dispatch(
                 &config,
                 &storage,
                 dispatcher,
-                server::run(bound, &storage, &outbound),
+                Some((wiring.clone(), requests)),
+                server::run(bound, &storage, &outbound, &wiring),
             )
             .await
         }
@@ -96,13 +101,43 @@ async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// Runs the outbox dispatcher (`DISPATCH_WORKERS` workers and the reconfirmation sweep) next
-/// to `serving`; when it ends (SIGTERM, Ctrl-C), stops the workers cleanly: each finishes the
-/// delivery in hand and releases the rest of what it holds.
+/// The calendar integrations of `config` on `storage`, and the receiving end of the queue the
+/// web side puts verified push notifications in.
+fn calendar_wiring(
+    config: &Config,
+    storage: &storage::Storage,
+) -> Result<(
+    server::CalendarWiring,
+    tokio::sync::mpsc::Receiver<booking_core::connections::ConnectionId>,
+)> {
+    let calendars = std::sync::Arc::new(calendars::connected(
+        &config.calendars,
+        storage.calendars.clone(),
+        config.public_base_url.as_deref(),
+    )?);
+    let (queue, requests) = dispatch::calendar_jobs::QueuedSyncs::new();
+    Ok((
+        server::CalendarWiring {
+            calendars,
+            sync_requests: std::sync::Arc::new(queue),
+            cron_secret: config.calendars.cron_secret.clone(),
+        },
+        requests,
+    ))
+}
+
+/// Runs the outbox dispatcher (`DISPATCH_WORKERS` workers and the reconfirmation sweep) and the
+/// calendar jobs (queued and polled syncs, daily renewal) next to `serving`; when it ends
+/// (SIGTERM, Ctrl-C), stops the workers cleanly: each finishes the delivery in hand and
+/// releases the rest of what it holds.
 async fn with_dispatch(
     config: &Config,
     storage: &storage::Storage,
     dispatcher: dispatch::Dispatcher,
+    calendar_jobs: Option<(
+        server::CalendarWiring,
+        tokio::sync::mpsc::Receiver<booking_core::connections::ConnectionId>,
+    )>,
     serving: impl std::future::Future<Output = Result<()>>,
 ) -> Result<()> {
     if config.dispatch_workers == 0 {
@@ -112,6 +147,20 @@ async fn with_dispatch(
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let sweep: std::sync::Arc<dyn booking_core::ports::ReconfirmationSweep> =
         std::sync::Arc::new(server::scheduler(storage));
+    let jobs = calendar_jobs.map(|(wiring, requests)| {
+        let changes: std::sync::Arc<dyn booking_core::calendar_sync::CalendarChanges> =
+            std::sync::Arc::new(server::scheduler_on(storage, wiring.calendars.clone()));
+        tokio::spawn(dispatch::calendar_jobs::run(
+            wiring.calendars,
+            changes,
+            requests,
+            dispatch::calendar_jobs::CalendarSchedule {
+                poll_every: config.calendars.poll_every,
+                renew_every: std::time::Duration::from_secs(24 * 60 * 60),
+            },
+            stopped.clone(),
+        ))
+    });
     let workers = tokio::spawn(std::sync::Arc::new(dispatcher).run(
         config.dispatch_workers,
         Some(sweep),
@@ -121,6 +170,11 @@ async fn with_dispatch(
     let _ = stop.send(true);
     if let Err(e) = workers.await {
         tracing::error!(error = %e, "the outbox dispatcher failed");
+    }
+    if let Some(jobs) = jobs
+        && let Err(e) = jobs.await
+    {
+        tracing::error!(error = %e, "the calendar jobs failed");
     }
     served
 }
@@ -143,7 +197,10 @@ async fn demo(config: &Config, storage: &storage::Storage) -> Result<()> {
     let booking = commands::demo_setup(storage, &scheduler).await?;
     // Deliver the sample booking's mails before showing where they went.
     let outbound = outbound::Outbound::from_config(config)?;
-    let dispatcher = outbound.dispatcher(storage, &bound.base_url);
+    let (wiring, requests) = calendar_wiring(config, storage)?;
+    let dispatcher = outbound
+        .dispatcher(storage, &bound.base_url)
+        .with_calendar(wiring.calendars.clone());
     host_cmd::seed_demo_past_meeting(storage, &booking).await?;
     let (login, password) = host_cmd::demo_login(storage, booking.host()).await?;
     dispatcher
@@ -177,7 +234,8 @@ async fn demo(config: &Config, storage: &storage::Storage) -> Result<()> {
         config,
         storage,
         dispatcher,
-        server::run(bound, storage, &outbound),
+        Some((wiring.clone(), requests)),
+        server::run(bound, storage, &outbound, &wiring),
     )
     .await
 }

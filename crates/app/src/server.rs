@@ -7,20 +7,39 @@ use actix_web::middleware::Logger;
 use actix_web::{App, HttpServer};
 use anyhow::{Context, Result};
 use booking_core::Scheduler;
+use booking_core::calendar_sync::SyncRequests;
+use booking_core::ports::BusyCalendar;
 
 use crate::adapters::{NoConnectedCalendars, OsRandom, SystemClock};
 use crate::config::Config;
 use crate::outbound::Outbound;
 use crate::storage::Storage;
 
-/// The use cases on the production adapters.
+/// The use cases on the production adapters, for the CLI's commands (no calendar is read).
 pub fn scheduler(storage: &Storage) -> web::DynScheduler {
+    scheduler_on(storage, Arc::new(NoConnectedCalendars))
+}
+
+/// The use cases with the hosts' busy times from `busy` (their connected calendars).
+pub fn scheduler_on(storage: &Storage, busy: Arc<dyn BusyCalendar>) -> web::DynScheduler {
     Scheduler::new(
         storage.bookings.clone(),
         Arc::new(SystemClock),
         Arc::new(OsRandom),
-        Arc::new(NoConnectedCalendars),
+        busy,
     )
+}
+
+/// The calendar integrations the server offers: the connected calendars (busy times and the
+/// integrations pages) and where verified push notifications are queued.
+#[derive(Debug, Clone)]
+pub struct CalendarWiring {
+    /// The connection framework.
+    pub calendars: Arc<crate::calendars::Calendars>,
+    /// The calendar worker's queue.
+    pub sync_requests: Arc<dyn SyncRequests>,
+    /// `CRON_SECRET`.
+    pub cron_secret: Option<String>,
 }
 
 /// A bound, not yet running server.
@@ -56,7 +75,12 @@ pub fn bind(config: &Config) -> Result<Bound> {
 ///
 /// # Errors
 /// When the server fails.
-pub async fn run(bound: Bound, storage: &Storage, outbound: &Outbound) -> Result<()> {
+pub async fn run(
+    bound: Bound,
+    storage: &Storage,
+    outbound: &Outbound,
+    calendars: &CalendarWiring,
+) -> Result<()> {
     let host_side = web::host::HostSide::new(
         storage.accounts.clone(),
         storage.deals.clone(),
@@ -70,7 +94,12 @@ pub async fn run(bound: Bound, storage: &Storage, outbound: &Outbound) -> Result
         outbound.targets.clone(),
         outbound.webhooks.clone(),
     );
-    let state = web::AppState::new(scheduler(storage), &bound.base_url).with_host_side(host_side);
+    let state = web::AppState::new(
+        scheduler_on(storage, calendars.calendars.clone()),
+        &bound.base_url,
+    )
+    .with_host_side(host_side);
+    let _ = &calendars.sync_requests;
     tracing::info!(addr = %bound.addr, base_url = %bound.base_url, "listening");
     HttpServer::new(move || {
         App::new()

@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use booking_core::accounts::{AccountStore, LinkDirectory, LoginAttempts};
+use booking_core::calendar_sync::CalendarStore;
+use booking_core::connections::CalendarConnections;
 use booking_core::deals::DealStore;
 use booking_core::ports::{BookingStore, Outbox};
 use booking_core::subscriptions::WebhookSubscriptions;
@@ -25,6 +27,8 @@ pub struct Storage {
     pub links: Arc<dyn LinkDirectory>,
     /// Counted login attempts, shared by every instance on the database.
     pub attempts: Arc<dyn LoginAttempts>,
+    /// Bookings together with calendar connections, for the calendar integrations.
+    pub calendars: Arc<dyn CalendarStore>,
 }
 
 impl std::fmt::Debug for Storage {
@@ -42,6 +46,7 @@ where
         + DealStore
         + LinkDirectory
         + LoginAttempts
+        + CalendarConnections
         + 'static,
 {
     let store = Arc::new(store);
@@ -50,6 +55,7 @@ where
         deals: store.clone(),
         links: store.clone(),
         attempts: store.clone(),
+        calendars: store.clone(),
         bookings: store.clone(),
         subscriptions: store.clone(),
         outbox: store,

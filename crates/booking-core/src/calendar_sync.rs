@@ -293,7 +293,19 @@ where
             None => fresh,
         };
         self.store.save_connection(&connection).await?;
-        let connection = self.ensure_channel(connection, true).await?.connection;
+        // Push only makes sync immediate; polling covers a provider that refuses our address
+        // (Google wants public HTTPS), so a refused channel does not fail the connection.
+        let connection = match self.ensure_channel(connection.clone(), true).await {
+            Ok(done) => done.connection,
+            Err(e) => {
+                let noted = connection.with_failure(
+                    format!("push notifications are off, changes are polled: {e}"),
+                    now,
+                );
+                self.store.save_connection(&noted).await?;
+                noted
+            }
+        };
         // The first sync only takes the token; a failure here is retried by the poller.
         let _ = self.sync(connection.id, None).await;
         self.forget_busy(host);

@@ -25,6 +25,7 @@
 //! tidy` checks it); the binary wires them in.
 
 mod calendar;
+pub mod calendar_jobs;
 mod context;
 mod deal;
 mod email;

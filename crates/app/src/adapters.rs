@@ -40,6 +40,30 @@ impl TokenSource for OsRandom {
     }
 }
 
+/// This process's name among the instances on one database (for job leases): the host name
+/// and process id, with a random suffix so a restarted process is a new holder.
+pub fn instance_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default();
+    let suffix: [u8; 4] = random_bytes();
+    format!(
+        "{host}:{}:{:02x}{:02x}{:02x}{:02x}",
+        std::process::id(),
+        suffix[0],
+        suffix[1],
+        suffix[2],
+        suffix[3]
+    )
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    // A failing OS random source only makes the suffix less unique; the pid still is.
+    let _ = getrandom::fill(&mut bytes);
+    bytes
+}
+
 /// A uniform number in `[0, 1)` from the OS CSPRNG, to spread the dispatcher's retries.
 pub fn os_jitter() -> f64 {
     let mut bytes = [0u8; 8];

@@ -158,6 +158,11 @@ async fn with_dispatch(
                 poll_every: config.calendars.poll_every,
                 renew_every: std::time::Duration::from_secs(24 * 60 * 60),
             },
+            dispatch::calendar_jobs::RenewalLease {
+                leases: storage.leases.clone(),
+                clock: std::sync::Arc::new(adapters::SystemClock),
+                holder: adapters::instance_name(),
+            },
             stopped.clone(),
         ))
     });

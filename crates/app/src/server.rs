@@ -100,6 +100,10 @@ pub async fn run(
     )
     .with_host_side(host_side);
     let _ = &calendars.sync_requests;
+    tracing::info!(
+        cron_endpoint = calendars.cron_secret.is_some(),
+        "calendar integrations ready"
+    );
     tracing::info!(addr = %bound.addr, base_url = %bound.base_url, "listening");
     HttpServer::new(move || {
         App::new()

@@ -7,6 +7,7 @@ use booking_core::accounts::{AccountStore, LinkDirectory, LoginAttempts};
 use booking_core::calendar_sync::CalendarStore;
 use booking_core::connections::CalendarConnections;
 use booking_core::deals::DealStore;
+use booking_core::leases::JobLeases;
 use booking_core::ports::{BookingStore, Outbox};
 use booking_core::subscriptions::WebhookSubscriptions;
 
@@ -29,6 +30,8 @@ pub struct Storage {
     pub attempts: Arc<dyn LoginAttempts>,
     /// Bookings together with calendar connections, for the calendar integrations.
     pub calendars: Arc<dyn CalendarStore>,
+    /// Leases on periodic jobs (once per deployment).
+    pub leases: Arc<dyn JobLeases>,
 }
 
 impl std::fmt::Debug for Storage {
@@ -47,6 +50,7 @@ where
         + LinkDirectory
         + LoginAttempts
         + CalendarConnections
+        + JobLeases
         + 'static,
 {
     let store = Arc::new(store);
@@ -56,6 +60,7 @@ where
         links: store.clone(),
         attempts: store.clone(),
         calendars: store.clone(),
+        leases: store.clone(),
         bookings: store.clone(),
         subscriptions: store.clone(),
         outbox: store,

@@ -81,6 +81,7 @@ pub mod desk;
 pub mod effects;
 pub mod ids;
 pub mod invitee;
+pub mod leases;
 pub mod link;
 pub mod ports;
 pub mod record;

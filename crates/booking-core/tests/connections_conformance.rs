@@ -1,7 +1,7 @@
-//! Runs the calendar-connection conformance suite against the in-memory store.
+//! Runs the calendar-connection and job-lease conformance suites against the in-memory store.
 
 use booking_core::testkit::InMemoryStore;
-use booking_core::testkit::conformance::StoreFactory;
+use booking_core::testkit::conformance::{Inline, StoreFactory};
 
 struct Memory;
 
@@ -14,3 +14,5 @@ impl StoreFactory for Memory {
 }
 
 booking_core::connection_conformance_tests!(#[tokio::test] factory: Memory);
+
+booking_core::lease_conformance_tests!(#[tokio::test] factory: Memory, spawner: Inline);

@@ -19,6 +19,7 @@ mod connection_rows;
 pub mod connections_port;
 mod host_ports;
 mod host_rows;
+pub mod leases_port;
 mod outbox_port;
 mod rows;
 mod seal;
@@ -118,7 +119,7 @@ where
 
 /// Implements every port of `booking-core` a database store offers — `BookingStore`,
 /// `Outbox`, `AccountStore`, `LinkDirectory`, `LoginAttempts`, `DealStore`,
-/// `WebhookSubscriptions` and `CalendarConnections` — for `$store` (which implements
+/// `WebhookSubscriptions`, `CalendarConnections` and `JobLeases` — for `$store` (which implements
 /// [`SqlStore`] with `Db = $db`).
 /// The expanding crate needs `async-trait`, `booking-core`, `chrono`, `sqlx` and `uuid` as
 /// dependencies.
@@ -130,6 +131,7 @@ macro_rules! sql_store_ports {
         $crate::host_ports!($store, $db);
         $crate::webhook_ports!($store, $db);
         $crate::calendar_connections_port!($store, $db);
+        $crate::job_leases_port!($store, $db);
     };
 }
 

@@ -246,3 +246,9 @@ fn request(start: chrono::DateTime<chrono::Utc>) -> BookingRequest {
         tracking: Tracking::default(),
     }
 }
+
+booking_core::lease_conformance_tests!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    factory: PgDatabases::new(),
+    spawner: TokioSpawner,
+);

@@ -221,3 +221,9 @@ fn request(start: chrono::DateTime<chrono::Utc>) -> booking_core::service::Booki
         tracking: Tracking::default(),
     }
 }
+
+booking_core::lease_conformance_tests!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    factory: SqliteFiles::new(),
+    spawner: TokioSpawner,
+);

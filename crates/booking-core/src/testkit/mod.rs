@@ -31,6 +31,8 @@ pub mod connections_conformance;
 mod deals;
 pub mod desk_conformance;
 pub mod host_conformance;
+mod leases;
+pub mod leases_conformance;
 pub mod model;
 mod outbox;
 mod subscriptions;
@@ -46,6 +48,7 @@ struct State {
     deals: deals::DealState,
     webhooks: subscriptions::WebhookState,
     connections: connections::ConnectionState,
+    leases: BTreeMap<String, (String, DateTime<Utc>)>,
 }
 
 /// A [`BookingStore`] in memory, with the same guarantees as the database stores: atomic

@@ -462,10 +462,10 @@ impl Booking {
 
     /// The host deleted the event in their calendar: cancels a confirmed row (no calendar op —
     /// it is already gone); anything else is a no-op, including our own delete echoing back.
-    pub fn calendar_deleted(&self, now: DateTime<Utc>) -> Transition {
+    pub fn calendar_deleted(&self, now: DateTime<Utc>, reason: Option<Reason>) -> Transition {
         match self.status {
             Status::Confirmed => {
-                self.cancelled(now, Actor::Calendar, None, EmailKind::Cancelled, None)
+                self.cancelled(now, Actor::Calendar, reason, EmailKind::Cancelled, None)
             }
             _ => Transition::noop(self),
         }
@@ -974,7 +974,7 @@ mod tests {
             assert!(tr.is_noop());
             assert_eq!(tr.result, b);
         }
-        assert!(b.calendar_deleted(t(9, 30)).is_noop());
+        assert!(b.calendar_deleted(t(9, 30), None).is_noop());
         assert!(b.expire_unreconfirmed(t(9, 30)).is_noop());
     }
     #[test]
@@ -1047,10 +1047,10 @@ mod tests {
     }
     #[test]
     fn calendar_delete_cancels_confirmed_without_calendar_op() {
-        let tr = confirmed().calendar_deleted(t(9, 0));
+        let tr = confirmed().calendar_deleted(t(9, 0), None);
         assert_eq!(tr.result.cancellation().unwrap().by, Actor::Calendar);
         assert_eq!(effect_count(&tr), 3);
-        assert!(no_show().calendar_deleted(t(11, 0)).is_noop());
+        assert!(no_show().calendar_deleted(t(11, 0), None).is_noop());
     }
     #[test]
     fn unreconfirmed_bookings_expire_at_their_deadline_only() {

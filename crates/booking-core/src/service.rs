@@ -604,11 +604,16 @@ where
                 return Ok(None);
             };
             let now = self.clock.now();
+            // Said in the mails and the meeting's history: "deleted in Google Calendar".
+            let said = |what: &str| {
+                let text = format!("{what} in {} Calendar", provider_name(provider));
+                Reason::parse_optional(Some(&text)).ok().flatten()
+            };
             let transition = match change {
-                CalendarChange::Deleted => booking.calendar_deleted(now),
+                CalendarChange::Deleted => booking.calendar_deleted(now, said("deleted")),
                 CalendarChange::Moved(slot) => {
                     let link = self.link_of(&booking).await?;
-                    let to = self.move_to_range(&link, slot, Actor::Calendar, None);
+                    let to = self.move_to_range(&link, slot, Actor::Calendar, said("moved"));
                     match booking.calendar_moved(now, to) {
                         Ok(mut t) => {
                             if !t.is_noop() {
@@ -668,6 +673,15 @@ where
             effects: transition.effects.clone(),
         };
         self.store.commit(change).await
+    }
+}
+
+/// How a provider is named to people (`google` → `Google`).
+fn provider_name(provider: &str) -> &str {
+    match provider {
+        "google" => "Google",
+        "microsoft" => "Microsoft",
+        other => other,
     }
 }
 

@@ -385,10 +385,13 @@ async fn calendar_side_changes(assigns_ids: bool) {
         .await
         .expect("sync");
     assert_eq!((report.cancelled, report.moved), (1, 1));
-    assert!(matches!(
-        w.live(&first).await.status(),
-        Status::Cancelled(_)
-    ));
+    let cancelled = w.live(&first).await;
+    let cancellation = cancelled.cancellation().expect("cancelled");
+    assert_eq!(cancellation.by, booking_core::Actor::Calendar);
+    assert_eq!(
+        cancellation.reason.as_ref().map(|r| r.as_str()),
+        Some("deleted in Google Calendar")
+    );
     let moved = w.live(&second).await;
     assert_eq!(moved.slot(), range(t(1, 15, 0), 30));
     assert_ne!(moved.id(), second.id(), "a new row with a fresh token");

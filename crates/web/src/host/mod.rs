@@ -36,6 +36,7 @@ mod summary;
 mod webhooks;
 
 pub(crate) use api::HostApi;
+pub(crate) use auth::constant_time_eq;
 pub use auth::{PasswordError, Passwords};
 pub(crate) use webhooks::WebhooksApi;
 

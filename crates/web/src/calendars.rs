@@ -11,10 +11,10 @@ use booking_core::connections::ConnectionId;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
-use crate::{AppState, CalendarSide};
 use crate::errors::{Api, Error, Failure, Problem};
 use crate::host::constant_time_eq;
 use crate::reject::json_body;
+use crate::{AppState, CalendarSide};
 
 /// The part of the OpenAPI document for the provider and cron endpoints.
 #[derive(OpenApi)]

@@ -65,7 +65,6 @@ impl std::fmt::Debug for CalendarSide {
     }
 }
 
-
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")

@@ -870,33 +870,15 @@ async fn every_endpoint_answers_as_the_openapi_document_says() {
             "resource": "me/events/1"}]})
         .to_string()
     };
-    call!(
-        "POST",
-        graph,
-        graph.to_owned(),
-        None,
-        Some(&note("m1", "ms"))
-    );
-    call!(
-        "POST",
-        graph,
-        graph.to_owned(),
-        None,
-        Some(&note("m1", "forged"))
-    );
-    call!(
-        "POST",
-        graph,
-        graph.to_owned(),
-        None,
-        Some(&note("nope", "ms"))
-    );
-    call!("POST", graph, graph.to_owned(), None, Some("{broken"));
+    call!("POST", graph, graph, None, Some(&note("m1", "ms")));
+    call!("POST", graph, graph, None, Some(&note("m1", "forged")));
+    call!("POST", graph, graph, None, Some(&note("nope", "ms")));
+    call!("POST", graph, graph, None, Some("{broken"));
     let renew = "/api/cron/calendar-subscriptions-renew";
-    let report = call!("POST", renew, renew.to_owned(), Some("cron-secret"), None);
+    let report = call!("POST", renew, renew, Some("cron-secret"), None);
     assert!(report["failed"].is_array());
-    call!("POST", renew, renew.to_owned(), Some("wrong"), None);
-    call!("POST", renew, renew.to_owned(), None, None);
+    call!("POST", renew, renew, Some("wrong"), None);
+    call!("POST", renew, renew, None, None);
 
     let missing = doc.never_succeeded();
     assert!(missing.is_empty(), "never seen succeeding: {missing:?}");

@@ -152,6 +152,13 @@ async fn the_page_lists_connections_and_explains_unconfigured_providers() {
         "s1",
     )
     .await;
+    // A failure the host should see, with its time.
+    let mut failing = app.store.host_connections(app.hana.id()).await.unwrap()[0].clone();
+    failing.last_error = Some(booking_core::connections::ConnectionFailure {
+        message: "Google answered 503".into(),
+        at: at(6, 30),
+    });
+    app.store.save_connection(&failing).await.unwrap();
     let svc = service!(world.state);
     let mut b = logged_in!(svc, "hana@example.com", HANA_PASSWORD);
     let calendar = body(send!(svc, b, get("/calendar"))).await;
@@ -161,6 +168,7 @@ async fn the_page_lists_connections_and_explains_unconfigured_providers() {
     let html = body(resp).await;
     assert!(html.contains("ada@example.com"), "{html}");
     assert!(html.contains("Connected"));
+    assert!(html.contains("Last error: Google answered 503 ("), "{html}");
     assert!(html.contains(r#"href="/settings/integrations/google/connect""#));
     assert!(html.contains("Disconnect"));
     assert!(!html.contains("calendar-disconnect-banner"));
@@ -468,6 +476,27 @@ async fn the_detail_page_says_where_the_meeting_is_in_the_calendar() {
         html.contains("Calendar: Being added to Google Calendar"),
         "{html}"
     );
+    // Written, then dragged to another time in Google: the history says where it moved.
+    world
+        .calendars
+        .write(CalendarOp::Create, &second)
+        .await
+        .unwrap();
+    let to = booking_core::TimeRange::new(at(13, 0), at(13, 30)).unwrap();
+    let event = booking_core::calendar::provider_event_id(second.chain());
+    world.google.host_moves(&event, to);
+    world
+        .calendars
+        .sync(id, Some(app.state.scheduler.as_ref()))
+        .await
+        .unwrap();
+    let html = body(send!(
+        svc,
+        b,
+        get(&format!("/calendar/bookings/{}", second.id()))
+    ))
+    .await;
+    assert!(html.contains("Moved in Google Calendar from"), "{html}");
 }
 
 #[actix_web::test]

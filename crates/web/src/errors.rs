@@ -10,6 +10,7 @@ use actix_web::cookie::Cookie;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
 use booking_core::TokenRefusal;
+use booking_core::calendar_sync::{PushCheckError, PushRefused};
 use booking_core::desk::DeskError;
 use booking_core::service::{BookError, HostActionError, SlotsError, TokenActionError};
 use booking_core::subscriptions::SubscriptionError;
@@ -51,6 +52,15 @@ pub(crate) enum Failure {
         /// The session-removal cookie to send along (boxed: it is large, and rare).
         removal: Box<Cookie<'static>>,
     },
+    /// A calendar push notification that is not from a channel of ours (404 unknown or
+    /// stopped, 403 wrong secret, 410 connection not active).
+    PushRefused(PushRefused),
+    /// The cron endpoint was called without its bearer secret (or none is configured).
+    CronUnauthorized,
+    /// The OAuth callback does not belong to a sign-in this browser started.
+    SignInExpired,
+    /// The calendar provider failed during the sign-in; the message says what to do.
+    ProviderFailed(String),
     /// A bug or an outage; the cause has been logged.
     Internal,
 }
@@ -60,8 +70,14 @@ impl Failure {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Malformed(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::FormExpired => StatusCode::FORBIDDEN,
+            Self::Unauthorized(_) | Self::CronUnauthorized => StatusCode::UNAUTHORIZED,
+            Self::FormExpired | Self::PushRefused(PushRefused::WrongSecret) => {
+                StatusCode::FORBIDDEN
+            }
+            Self::PushRefused(PushRefused::UnknownChannel) => StatusCode::NOT_FOUND,
+            Self::PushRefused(PushRefused::Inactive) => StatusCode::GONE,
+            Self::SignInExpired => StatusCode::BAD_REQUEST,
+            Self::ProviderFailed(_) => StatusCode::BAD_GATEWAY,
             Self::Refused(TokenRefusal::Expired) => StatusCode::GONE,
             Self::Refused(_) | Self::SlotUnavailable | Self::HostRefused(_) | Self::SlugTaken => {
                 StatusCode::CONFLICT
@@ -90,6 +106,12 @@ impl Failure {
             Self::SlugTaken => "slug-taken",
             Self::FormExpired => "form-expired",
             Self::LoginRequired { .. } => "login-required",
+            Self::PushRefused(PushRefused::UnknownChannel) => "unknown-channel",
+            Self::PushRefused(PushRefused::WrongSecret) => "wrong-channel-secret",
+            Self::PushRefused(PushRefused::Inactive) => "connection-inactive",
+            Self::CronUnauthorized => "cron-unauthorized",
+            Self::SignInExpired => "sign-in-expired",
+            Self::ProviderFailed(_) => "calendar-provider-failed",
             Self::Internal => "internal",
         }
     }
@@ -110,6 +132,12 @@ impl Failure {
             Self::SlugTaken => "The slug is already taken",
             Self::FormExpired => "This form has expired",
             Self::LoginRequired { .. } => "Login required",
+            Self::PushRefused(PushRefused::UnknownChannel) => "Unknown notification channel",
+            Self::PushRefused(PushRefused::WrongSecret) => "Wrong channel secret",
+            Self::PushRefused(PushRefused::Inactive) => "The calendar connection is not active",
+            Self::CronUnauthorized => "Cron secret required",
+            Self::SignInExpired => "This sign-in attempt is not valid any more",
+            Self::ProviderFailed(_) => "The calendar provider did not answer as expected",
             Self::Internal => "Something went wrong on our side",
         }
     }
@@ -131,6 +159,12 @@ impl Failure {
              Nothing was changed. Go back, reload the page and try again.".into(),
             Self::LoginRequired { .. } => "Log in to see this page.".into(),
             Self::CalendarUnavailable => "The host's calendar could not be read. Please try again in a few minutes.".into(),
+            Self::PushRefused(PushRefused::UnknownChannel) => "No calendar connection has a notification channel with this id; it may have been stopped.".into(),
+            Self::PushRefused(PushRefused::WrongSecret) => "The channel's secret does not match. Nothing was done.".into(),
+            Self::PushRefused(PushRefused::Inactive) => "The calendar connection behind this channel is no longer active. Stop sending notifications for it.".into(),
+            Self::CronUnauthorized => "Send the configured cron secret as `Authorization: Bearer <CRON_SECRET>`.".into(),
+            Self::SignInExpired => "This sign-in attempt is not valid any more. Start again from Settings → Integrations.".into(),
+            Self::ProviderFailed(message) => message.clone(),
             Self::Internal => "Please try again. If it keeps happening, contact the host.".into(),
         }
     }
@@ -150,7 +184,7 @@ impl Failure {
         let mut resp = HttpResponse::build(self.status())
             .content_type("application/problem+json")
             .body(serde_json::to_string(&self.problem_body()).unwrap_or_default());
-        if matches!(self, Self::Unauthorized(_)) {
+        if matches!(self, Self::Unauthorized(_) | Self::CronUnauthorized) {
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 header::HeaderValue::from_static("Bearer realm=\"slotkeeper\""),
@@ -323,8 +357,18 @@ into_error!(
     HostActionError,
     DeskError,
     SubscriptionError,
+    PushCheckError,
     booking_core::ports::StoreError,
 );
+
+impl From<PushCheckError> for Failure {
+    fn from(e: PushCheckError) -> Self {
+        match e {
+            PushCheckError::Refused(r) => Self::PushRefused(r),
+            PushCheckError::Store(e) => Self::internal(&e),
+        }
+    }
+}
 
 impl From<HostActionError> for Failure {
     fn from(e: HostActionError) -> Self {

@@ -8,9 +8,11 @@ use std::sync::Arc;
 
 use actix_web::web;
 use booking_core::Scheduler;
+use booking_core::calendar_sync::{CalendarIntegrations, SyncRequests};
 use booking_core::ports::{BookingStore, BusyCalendar, Clock, TokenSource};
 
 mod api;
+mod calendars;
 mod errors;
 mod forms;
 mod headers;
@@ -37,6 +39,30 @@ pub struct AppState {
     pub public_base_url: String,
     /// Host logins, the dashboard and the host API; `None` answers their routes with 404.
     pub(crate) host: Option<Arc<host::HostSide>>,
+    /// Calendar integrations; `None` answers their routes with 404.
+    pub(crate) calendars: Option<Arc<CalendarSide>>,
+}
+
+/// Calendar integrations: the connection framework, where verified push notifications are
+/// handed for a background sync, and the bearer secret of the renewal cron endpoint (`None`
+/// answers that endpoint with 401).
+pub struct CalendarSide {
+    /// Connecting, disconnecting, push checks and renewal (booking-core's `ConnectedCalendars`).
+    pub integrations: Arc<dyn CalendarIntegrations>,
+    /// Takes the connection a verified notification is about, to sync it soon.
+    pub sync_requests: Arc<dyn SyncRequests>,
+    /// `CRON_SECRET`: what `POST /api/cron/calendar-subscriptions-renew` expects as bearer.
+    pub cron_secret: Option<String>,
+}
+
+impl std::fmt::Debug for CalendarSide {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CalendarSide")
+            .field("integrations", &self.integrations)
+            .field("sync_requests", &self.sync_requests)
+            .field("cron_secret", &self.cron_secret.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for AppState {
@@ -54,6 +80,7 @@ impl AppState {
             scheduler: Arc::new(scheduler),
             public_base_url: public_base_url.trim_end_matches('/').to_owned(),
             host: None,
+            calendars: None,
         }
     }
 
@@ -61,6 +88,14 @@ impl AppState {
     #[must_use]
     pub fn with_host_side(mut self, side: host::HostSide) -> Self {
         self.host = Some(Arc::new(side));
+        self
+    }
+
+    /// The same state with calendar integrations switched on: `/settings/integrations`, the
+    /// providers' push endpoints and the renewal cron endpoint.
+    #[must_use]
+    pub fn with_calendars(mut self, side: CalendarSide) -> Self {
+        self.calendars = Some(Arc::new(side));
         self
     }
 
@@ -78,6 +113,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(reject::path_config());
     // Before the public API: its `/api/v1` scope answers every path under it.
     openapi::configure(cfg);
+    calendars::configure(cfg);
     host::configure(cfg);
     api::configure(cfg);
     pages::configure(cfg);

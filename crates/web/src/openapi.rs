@@ -31,6 +31,12 @@ impl utoipa::Modify for ApiKey {
             .components
             .get_or_insert_with(Default::default)
             .add_security_scheme("apiKey", SecurityScheme::Http(scheme));
+        let mut cron = Http::new(HttpAuthScheme::Bearer);
+        cron.description = Some("The server's CRON_SECRET".to_owned());
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme("cronSecret", SecurityScheme::Http(cron));
     }
 }
 
@@ -48,5 +54,6 @@ pub(crate) fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::api::PublicApi::openapi());
     doc.merge(crate::host::HostApi::openapi());
     doc.merge(crate::host::WebhooksApi::openapi());
+    doc.merge(crate::calendars::CalendarsApi::openapi());
     doc
 }

@@ -4,7 +4,9 @@
 
 use actix_web::http::StatusCode;
 use actix_web::web;
-use booking_core::booking::{Booking, Status};
+use booking_core::booking::{Actor, Booking, Status};
+use booking_core::calendar::{ConnectionStatus, Provider};
+use booking_core::connections::CalendarConnection;
 use booking_core::deals::{DealId, DealStage};
 use booking_core::desk::Meeting;
 use booking_core::invitee::UtmParam;
@@ -15,6 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::extract::{HostForm, LoggedIn, Posted};
+use super::integrations::{host_connections, provider_name};
 use super::page::{ListQuery, PageResult, notice, page, see_other, stage_options};
 use super::summary::{self, StepKind, moment};
 use crate::AppState;
@@ -23,8 +26,29 @@ use crate::forms::{FieldErrors, parse_reason};
 use crate::present::{actor_label, slot_label};
 use crate::views::host::booking::{self, BookingView, DealBox, HistoryLine};
 
-fn step_text(step: &summary::Step, zone: TimeZoneName) -> String {
+/// `calendar` is the provider's name ("Google") when the chain was mirrored to a calendar: a
+/// change the host made there reads "moved in Google Calendar".
+fn step_text(step: &summary::Step, zone: TimeZoneName, calendar: Option<&str>) -> String {
     let who = actor_label(step.by);
+    if let (Actor::Calendar, Some(calendar)) = (step.by, calendar) {
+        match step.kind {
+            StepKind::Rescheduled => {
+                return match step.from {
+                    Some(from) => format!(
+                        "Moved in {calendar} Calendar from {} to {}",
+                        slot_label(from, zone),
+                        slot_label(step.slot, zone)
+                    ),
+                    None => format!(
+                        "Moved in {calendar} Calendar to {}",
+                        slot_label(step.slot, zone)
+                    ),
+                };
+            }
+            StepKind::Cancelled => return format!("Deleted in {calendar} Calendar"),
+            StepKind::Booked | StepKind::NoShow => {}
+        }
+    }
     match step.kind {
         StepKind::Booked => format!("Booked for {}", slot_label(step.slot, zone)),
         StepKind::Rescheduled => match step.from {
@@ -40,10 +64,40 @@ fn step_text(step: &summary::Step, zone: TimeZoneName) -> String {
     }
 }
 
+/// The provider's name of a `google` / `microsoft` event reference.
+fn calendar_of(provider: &str) -> Option<&'static str> {
+    provider.parse::<Provider>().ok().map(provider_name)
+}
+
+/// The "Calendar" line: where the meeting stands in the host's connected calendar.
+fn calendar_line(current: &Booking, connections: &[CalendarConnection]) -> Option<String> {
+    let active = connections
+        .iter()
+        .find(|c| c.status == ConnectionStatus::Active);
+    let waiting = connections
+        .iter()
+        .any(|c| c.status == ConnectionStatus::NeedsReauth);
+    let event = current
+        .provider_event()
+        .and_then(|e| calendar_of(&e.provider));
+    match (current.status(), event) {
+        (Status::Cancelled(_), Some(name)) if active.is_some() => {
+            Some(format!("Deleted from {name} Calendar"))
+        }
+        (_, Some(name)) if active.is_some() => Some(format!("In {name} Calendar")),
+        (_, None) if waiting => Some("Waiting for the calendar to be reconnected".to_owned()),
+        (Status::Confirmed, None) => {
+            active.map(|c| format!("Being added to {} Calendar", provider_name(c.provider)))
+        }
+        _ => None,
+    }
+}
+
 /// The detail page's view of `meeting`.
 fn booking_view(
     me: &LoggedIn,
     meeting: &Meeting,
+    connections: &[CalendarConnection],
     now: DateTime<Utc>,
     done: Option<&str>,
 ) -> BookingView {
@@ -69,6 +123,12 @@ fn booking_view(
         Status::NoShow { .. } => "No-show".to_owned(),
     };
     let confirmed = matches!(current.status(), Status::Confirmed);
+    // Which calendar the chain was mirrored to, for changes made there.
+    let mirrored_in = chain
+        .iter()
+        .rev()
+        .find_map(|b| b.provider_event())
+        .and_then(|e| calendar_of(&e.provider));
     let invitee = current.invitee();
     let mut facts = vec![
         ("Name", invitee.name().as_str().to_owned()),
@@ -102,11 +162,12 @@ fn booking_view(
                     .map(|v| (p.key().to_owned(), v.to_owned()))
             })
             .collect(),
+        calendar: calendar_line(current, connections),
         history: summary::history(chain)
             .iter()
             .map(|s| HistoryLine {
                 at: moment(s.at, zone),
-                text: step_text(s, zone),
+                text: step_text(s, zone, mirrored_in),
                 reason: s.reason.clone(),
             })
             .collect(),
@@ -137,9 +198,11 @@ pub(crate) async fn booking_page(
 ) -> PageResult {
     let id = BookingId::parse(&id).map_err(|_| Failure::NotFound)?;
     let meeting = me.desk(&state).meeting(me.id(), id).await?;
+    let connections = host_connections(&state, me.id()).await?;
     let vm = booking_view(
         &me,
         &meeting,
+        &connections,
         state.scheduler.clock().now(),
         query.done.as_deref(),
     );
@@ -247,7 +310,14 @@ pub(crate) async fn booking_action(
         Outcome::Done(id, done) => Ok(see_other(&format!("/calendar/bookings/{id}?done={done}"))),
         Outcome::Refused(message) => {
             let meeting = desk.meeting(me.id(), booking.id()).await?;
-            let mut vm = booking_view(&me, &meeting, state.scheduler.clock().now(), None);
+            let connections = host_connections(&state, me.id()).await?;
+            let mut vm = booking_view(
+                &me,
+                &meeting,
+                &connections,
+                state.scheduler.clock().now(),
+                None,
+            );
             vm.error = Some(message);
             Ok(page(StatusCode::CONFLICT, booking::booking(&vm)))
         }

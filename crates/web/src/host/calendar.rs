@@ -7,6 +7,7 @@ use booking_core::booking::Status;
 use booking_core::ports::{Clock, DashboardTab, Page};
 
 use super::extract::LoggedIn;
+use super::integrations;
 use super::page::{DELETED_LINK, ListQuery, PAGE_SIZE, PageResult, page};
 use super::summary::{moment, parse_tab};
 use crate::AppState;
@@ -110,7 +111,7 @@ pub(crate) async fn calendar_page(
             DashboardTab::NoShows => "No no-shows.",
             DashboardTab::Cancelled => "No cancelled meetings.",
         },
-        disconnect_banner: None,
+        banners: integrations::banners(&integrations::host_connections(&state, me.id()).await?),
         notice: query.notice(),
         earlier: (number > 1).then(|| href(number - 1)),
         later: (u64::from(number) * u64::from(PAGE_SIZE) < in_tab).then(|| href(number + 1)),

@@ -10,7 +10,8 @@
 //! Modules, each using only those listed before it: `auth` (passwords, session cookie,
 //! limiter), `extract` (`LoggedIn`, `Posted`, `ApiHost`), `page` and `json` (response
 //! helpers), `linkform` and `summary` (shared shapes); then one module per area: `login`,
-//! `calendar`, `booking`, `links`, `deals`, `keys`, `api` and `webhooks`.
+//! `integrations` (calendar connections and their banner), `calendar`, `booking`, `links`,
+//! `deals`, `keys`, `api` and `webhooks`.
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ mod booking;
 mod calendar;
 mod deals;
 mod extract;
+mod integrations;
 mod json;
 mod keys;
 mod linkform;
@@ -36,6 +38,7 @@ mod summary;
 mod webhooks;
 
 pub(crate) use api::HostApi;
+pub(crate) use auth::constant_time_eq;
 pub use auth::{PasswordError, Passwords};
 pub(crate) use webhooks::WebhooksApi;
 
@@ -160,6 +163,22 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     .route("/links/{id}", web::post().to(links::link_update))
     .route("/deals", web::get().to(deals::deals_page))
     .route("/deals/{id}/stage", web::post().to(deals::deal_stage))
+    .route(
+        "/settings/integrations",
+        web::get().to(integrations::integrations_page),
+    )
+    .route(
+        "/settings/integrations/{provider}/connect",
+        web::get().to(integrations::connect),
+    )
+    .route(
+        "/settings/integrations/{provider}/callback",
+        web::get().to(integrations::callback),
+    )
+    .route(
+        "/settings/integrations/{id}/disconnect",
+        web::post().to(integrations::disconnect),
+    )
     .route("/settings/api-keys", web::get().to(keys::keys_page))
     .route("/settings/api-keys", web::post().to(keys::key_create))
     .route(

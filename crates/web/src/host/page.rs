@@ -64,6 +64,12 @@ pub(crate) fn notice(done: Option<&str>) -> Option<String> {
         "link-saved" => "The link was saved.",
         "key-revoked" => "The key was revoked; it no longer opens the API.",
         "logged-out" => "You are logged out.",
+        "connected" => "Your calendar is connected.",
+        "disconnected" => "The calendar is disconnected; Slotkeeper no longer reads or writes it.",
+        "denied" => "Access was not granted, so no calendar was connected.",
+        "sign-in-failed" => {
+            "The calendar's sign-in did not complete, so no calendar was connected."
+        }
         _ => return None,
     };
     Some(text.to_owned())

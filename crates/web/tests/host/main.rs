@@ -9,6 +9,7 @@ mod calendar;
 mod deals;
 mod detail;
 mod helpers;
+mod integrations;
 mod links;
 mod openapi;
 mod sqlite;

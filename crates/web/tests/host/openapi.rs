@@ -4,7 +4,8 @@
 //! says for that path, method and status; every JSON body a call sent and the API accepted must
 //! match the documented request body. A small JSON Schema validator (the keywords the
 //! generated document uses) does the body checks. At the end, every operation of the document
-//! must have been seen answering with a 2xx.
+//! must have been seen answering with a 2xx. The calendar providers' push endpoints and the
+//! renewal cron run over `ConnectedCalendars` with in-memory providers.
 
 use std::collections::BTreeSet;
 
@@ -18,7 +19,9 @@ use serde_json::{Value, json};
 use webhooks_out::TargetPolicy;
 
 use crate::helpers::*;
+use crate::integrations::{stored_connection, with_calendars};
 use crate::service;
+use booking_core::calendar::{ConnectionStatus, Provider};
 
 /// Where `$ref`s point, and what has been checked so far.
 struct Document {
@@ -302,7 +305,8 @@ fn link_input(slug: &str) -> String {
 #[actix_web::test]
 async fn every_endpoint_answers_as_the_openapi_document_says() {
     let app = setup_webhooks(TargetPolicy::allow_private()).await;
-    let svc = service!(app.state);
+    let world = with_calendars(&app, true, Some("cron-secret"));
+    let svc = service!(world.state);
     let served = call_service(
         &svc,
         TestRequest::get().uri("/api/v1/openapi.json").to_request(),
@@ -825,6 +829,56 @@ async fn every_endpoint_answers_as_the_openapi_document_says() {
         None
     );
     call!("GET", hook, format!("/api/v1/webhooks/{hook_id}"), h, None);
+
+    // The calendar providers' push endpoints and the renewal cron.
+    stored_connection(
+        &app,
+        1,
+        Provider::Google,
+        ConnectionStatus::Active,
+        "c1",
+        "s1",
+    )
+    .await;
+    stored_connection(
+        &app,
+        2,
+        Provider::Microsoft,
+        ConnectionStatus::Active,
+        "m1",
+        "ms",
+    )
+    .await;
+    let google = "/api/calendar-providers/webhook/google";
+    for (channel, token, status) in [
+        ("c1", "s1", 200),
+        ("c1", "forged", 403),
+        ("nope", "s1", 404),
+    ] {
+        let req = TestRequest::post()
+            .uri(google)
+            .insert_header(("X-Goog-Channel-ID", channel))
+            .insert_header(("X-Goog-Channel-Token", token))
+            .insert_header(("X-Goog-Resource-State", "exists"));
+        let resp = call_service(&svc, req.to_request()).await;
+        assert_eq!(resp.status(), status);
+        doc.check("POST", google, None, resp).await;
+    }
+    let graph = "/api/calendar-providers/webhook/microsoft";
+    let note = |sub: &str, client: &str| {
+        json!({"value": [{"subscriptionId": sub, "clientState": client, "changeType": "updated",
+            "resource": "me/events/1"}]})
+        .to_string()
+    };
+    call!("POST", graph, graph, None, Some(&note("m1", "ms")));
+    call!("POST", graph, graph, None, Some(&note("m1", "forged")));
+    call!("POST", graph, graph, None, Some(&note("nope", "ms")));
+    call!("POST", graph, graph, None, Some("{broken"));
+    let renew = "/api/cron/calendar-subscriptions-renew";
+    let report = call!("POST", renew, renew, Some("cron-secret"), None);
+    assert!(report["failed"].is_array());
+    call!("POST", renew, renew, Some("wrong"), None);
+    call!("POST", renew, renew, None, None);
 
     let missing = doc.never_succeeded();
     assert!(missing.is_empty(), "never seen succeeding: {missing:?}");

@@ -30,6 +30,8 @@ pub(crate) struct BookingView {
     pub(crate) invitee: Vec<(&'static str, String)>,
     pub(crate) answers: Vec<(String, String)>,
     pub(crate) tracking: Vec<(String, String)>,
+    /// Where the meeting stands in the host's connected calendar, if one is connected.
+    pub(crate) calendar: Option<String>,
     pub(crate) history: Vec<HistoryLine>,
     pub(crate) deal: Option<DealBox>,
     /// Form actions, present only when the action is possible now.
@@ -51,6 +53,7 @@ pub(crate) fn booking(vm: &BookingView) -> Markup {
             h1 { (vm.title) }
             p.when { (vm.when) }
             p #status { "Status: " strong { (vm.status) } }
+            @if let Some(calendar) = &vm.calendar { p #calendar-line { "Calendar: " (calendar) } }
             @if let Some(notice) = &vm.notice { p.notice role="status" { (notice) } }
             @if let Some(error) = &vm.error { p.error role="alert" { (error) } }
             section.actions {

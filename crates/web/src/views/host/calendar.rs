@@ -3,7 +3,7 @@
 
 use maud::{Markup, html};
 
-use super::{Section, Viewer, frame};
+use super::{Banner, Section, Viewer, disconnect_banner, frame};
 
 #[derive(Debug, Clone)]
 pub(crate) struct TabView {
@@ -36,8 +36,8 @@ pub(crate) struct CalendarView {
     pub(crate) tabs: Vec<TabView>,
     pub(crate) rows: Vec<MeetingRow>,
     pub(crate) empty: &'static str,
-    /// Filled by the calendar-sync work when a connected calendar needs re-authorising.
-    pub(crate) disconnect_banner: Option<String>,
+    /// One per connected calendar that needs reconnecting.
+    pub(crate) banners: Vec<Banner>,
     pub(crate) notice: Option<String>,
     pub(crate) earlier: Option<String>,
     pub(crate) later: Option<String>,
@@ -49,9 +49,7 @@ pub(crate) fn calendar(vm: &CalendarView) -> Markup {
         "Calendar",
         Some((&vm.viewer, Section::Calendar)),
         html! {
-            div #calendar-banner {
-                @if let Some(banner) = &vm.disconnect_banner { p.notice role="alert" { (banner) } }
-            }
+            div #calendar-banner { (disconnect_banner(&vm.banners)) }
             h1 { "Your meetings" }
             @if let Some(notice) = &vm.notice { p.notice role="status" { (notice) } }
             p.meta { "Times in " (vm.zone) "." }

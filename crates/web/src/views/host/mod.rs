@@ -6,6 +6,7 @@ use maud::{DOCTYPE, Markup, html};
 pub(crate) mod booking;
 pub(crate) mod calendar;
 pub(crate) mod deals;
+pub(crate) mod integrations;
 pub(crate) mod links;
 pub(crate) mod login;
 pub(crate) mod settings;
@@ -23,7 +24,28 @@ pub(crate) enum Section {
     Calendar,
     Links,
     Deals,
+    Integrations,
     Settings,
+}
+
+/// A connected calendar that needs reconnecting: what to say, and where to reconnect.
+#[derive(Debug, Clone)]
+pub(crate) struct Banner {
+    pub(crate) text: String,
+    pub(crate) reconnect: String,
+}
+
+/// The calendar-disconnect banner (empty when every calendar works).
+pub(crate) fn disconnect_banner(banners: &[Banner]) -> Markup {
+    html! {
+        @if !banners.is_empty() {
+            section #calendar-disconnect-banner.notice role="alert" {
+                @for b in banners {
+                    p { (b.text) " " a.button href=(b.reconnect) { "Reconnect" } }
+                }
+            }
+        }
+    }
 }
 
 /// The hidden CSRF field.
@@ -48,7 +70,7 @@ pub(crate) fn frame(title: &str, viewer: Option<(&Viewer, Section)>, body: Marku
                 @if let Some((viewer, section)) = viewer {
                     header.hostbar {
                         nav {
-                            @for (href, label, s) in [("/calendar", "Calendar", Section::Calendar), ("/links", "Links", Section::Links), ("/deals", "Deals", Section::Deals), ("/settings/api-keys", "API keys", Section::Settings)] {
+                            @for (href, label, s) in [("/calendar", "Calendar", Section::Calendar), ("/links", "Links", Section::Links), ("/deals", "Deals", Section::Deals), ("/settings/integrations", "Integrations", Section::Integrations), ("/settings/api-keys", "API keys", Section::Settings)] {
                                 a href=(href) aria-current=[(s == section).then_some("page")] { (label) }
                             }
                         }

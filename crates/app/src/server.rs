@@ -98,12 +98,12 @@ pub async fn run(
         scheduler_on(storage, calendars.calendars.clone()),
         &bound.base_url,
     )
-    .with_host_side(host_side);
-    let _ = &calendars.sync_requests;
-    tracing::info!(
-        cron_endpoint = calendars.cron_secret.is_some(),
-        "calendar integrations ready"
-    );
+    .with_host_side(host_side)
+    .with_calendars(web::CalendarSide {
+        integrations: calendars.calendars.clone(),
+        sync_requests: calendars.sync_requests.clone(),
+        cron_secret: calendars.cron_secret.clone(),
+    });
     tracing::info!(addr = %bound.addr, base_url = %bound.base_url, "listening");
     HttpServer::new(move || {
         App::new()

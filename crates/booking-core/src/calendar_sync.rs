@@ -472,16 +472,12 @@ where
         let link = self.store.link(booking.link()).await?;
         let title = link.as_ref().map_or("Meeting", |l| l.title());
         let invitee = booking.invitee();
-        let mut description = format!(
-            "Booked with Slotkeeper by {} <{}> (time zone {}).",
-            invitee.name().as_str(),
-            invitee.email().as_str(),
-            invitee.time_zone().name()
-        );
-        if let Some(text) = link.as_ref().and_then(|l| l.description()) {
-            description.push_str("\n\n");
-            description.push_str(text);
-        }
+        // The adapter adds who booked (name, email, zone) to this.
+        let description = link
+            .as_ref()
+            .and_then(|l| l.description())
+            .unwrap_or_default()
+            .to_owned();
         Ok(CalendarEvent {
             title: format!("{title} with {}", invitee.name().as_str()),
             description,
@@ -732,9 +728,17 @@ where
         }
         let what = match change.state {
             RemoteEventState::Deleted => CalendarChange::Deleted,
-            RemoteEventState::Timed(when) if when != live.slot() => CalendarChange::Moved(when),
-            // Our own write echoing back, or an all-day conversion we do not follow.
-            RemoteEventState::Timed(_) | RemoteEventState::Untimed => return Ok(None),
+            RemoteEventState::Timed(when) => {
+                // A time the chain has had is our own write echoing back — possibly an older
+                // one, read before a reschedule committed, which must not undo it.
+                let rows = self.store.chain(live.chain()).await?;
+                if rows.iter().any(|row| row.slot() == when) {
+                    return Ok(None);
+                }
+                CalendarChange::Moved(when)
+            }
+            // An all-day conversion we do not follow.
+            RemoteEventState::Untimed => return Ok(None),
         };
         if live.provider_event().is_none() {
             self.record_event(&live, connection.provider, &change.event_id)

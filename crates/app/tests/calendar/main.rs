@@ -1,10 +1,12 @@
-//! Google Calendar end to end: the real `slotkeeper serve` binary, the real Google adapter and
-//! a local fake Google (`fake-google`) on 127.0.0.1. A host logs in and connects through the
+//! Calendars end to end: the real `slotkeeper serve` binary, the real Google adapter and a
+//! local fake Google (`fake-google`) on 127.0.0.1 (here), and Microsoft 365 against
+//! `fake-graph` (`microsoft.rs`). A host logs in and connects through the
 //! browser-style redirect dance; bookings made through the public API appear in the fake
 //! calendar, move in place and disappear; the host's own changes in the calendar come back as
 //! cancels and reschedules (by push and by polling); busy times remove slots; a revoked grant
 //! parks writes and shows the banner; the renewal endpoint is guarded by its secret.
 
+mod microsoft;
 mod site;
 
 use std::time::Duration;
@@ -16,7 +18,7 @@ use serde_json::{Value, json};
 use site::{Site, eventually};
 
 /// The next weekday at `hour`:00 UTC, at least two days ahead.
-fn weekday_at(hour: u32, days_ahead: i64) -> DateTime<Utc> {
+pub(crate) fn weekday_at(hour: u32, days_ahead: i64) -> DateTime<Utc> {
     let mut day = Utc::now().date_naive() + TimeDelta::days(days_ahead);
     while matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
         day += TimeDelta::days(1);
@@ -35,7 +37,7 @@ fn calendar_event_id(booking: &Value) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn google_calendar_both_ways() {
     let google = FakeGoogle::start().await;
-    let site = Site::start(&google).await;
+    let site = Site::google(&google).await;
     let host = site.login().await;
 
     // Connect: a wrong state is refused and stores nothing.

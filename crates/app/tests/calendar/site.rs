@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use fake_google::{CLIENT_ID, CLIENT_SECRET, FakeGoogle};
+use fake_google::FakeGoogle;
 use reqwest::redirect::Policy;
 use serde_json::{Value, json};
 
@@ -78,7 +78,36 @@ impl Site {
         cmd
     }
 
-    pub async fn start(google: &FakeGoogle) -> Self {
+    /// The binary with Google Calendar pointed at `google`.
+    pub async fn google(google: &FakeGoogle) -> Self {
+        Self::start(&[
+            ("GOOGLE_CLIENT_ID", fake_google::CLIENT_ID.to_owned()),
+            (
+                "GOOGLE_CLIENT_SECRET",
+                fake_google::CLIENT_SECRET.to_owned(),
+            ),
+            ("GOOGLE_OAUTH_AUTH_URL", google.auth_url()),
+            ("GOOGLE_OAUTH_TOKEN_URL", google.token_url()),
+            ("GOOGLE_CALENDAR_API_URL", google.base_url()),
+        ])
+        .await
+    }
+
+    /// The binary with Microsoft 365 pointed at `graph` (identity and Graph on one server).
+    pub async fn microsoft(graph: &fake_graph::FakeGraph) -> Self {
+        Self::start(&[
+            ("MICROSOFT_CLIENT_ID", fake_graph::CLIENT_ID.to_owned()),
+            (
+                "MICROSOFT_CLIENT_SECRET",
+                fake_graph::CLIENT_SECRET.to_owned(),
+            ),
+            ("MICROSOFT_OAUTH_AUTHORITY_URL", graph.base_url().to_owned()),
+            ("MICROSOFT_GRAPH_URL", graph.base_url().to_owned()),
+        ])
+        .await
+    }
+
+    async fn start(provider: &[(&str, String)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let base = format!("http://127.0.0.1:{port}");
@@ -116,15 +145,14 @@ impl Site {
             "--title",
             "Intro call",
         ]);
-        let child = Self::command(dir.path())
+        let mut command = Self::command(dir.path());
+        for (name, value) in provider {
+            command.env(name, value);
+        }
+        let child = command
             .env("BIND", format!("127.0.0.1:{port}"))
             .env("PUBLIC_BASE_URL", &base)
             .env("DISPATCH_WORKERS", "1")
-            .env("GOOGLE_CLIENT_ID", CLIENT_ID)
-            .env("GOOGLE_CLIENT_SECRET", CLIENT_SECRET)
-            .env("GOOGLE_OAUTH_AUTH_URL", google.auth_url())
-            .env("GOOGLE_OAUTH_TOKEN_URL", google.token_url())
-            .env("GOOGLE_CALENDAR_API_URL", google.base_url())
             .env("CRON_SECRET", CRON_SECRET)
             .env("CALENDAR_POLL_SECONDS", "1")
             .env("CALENDAR_BUSY_CACHE_SECONDS", "1")

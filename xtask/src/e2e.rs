@@ -30,7 +30,7 @@ fn found(program: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-fn ensure_browser() -> Result<(), String> {
+pub(crate) fn ensure_browser() -> Result<(), String> {
     if found("chromium") && found("chromedriver") {
         return Ok(());
     }

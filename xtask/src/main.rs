@@ -112,6 +112,9 @@ fn test() -> Result<(), String> {
             .map_err(|e| format!("Postgres for the tests: {e}"))?,
     };
     eprintln!("xtask: Postgres tests use {}", redact(&database));
+    // Before the tests: the calendar end-to-end test keeps screenshots of the disconnect
+    // banner when chromedriver is there.
+    e2e::ensure_browser()?;
     run(
         "cargo test --workspace",
         cargo()

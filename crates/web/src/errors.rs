@@ -181,9 +181,11 @@ impl Failure {
 
     /// An RFC 9457 problem document.
     pub(crate) fn problem(&self) -> HttpResponse {
-        let mut resp = HttpResponse::build(self.status())
-            .content_type("application/problem+json")
-            .body(serde_json::to_string(&self.problem_body()).unwrap_or_default());
+        let mut resp = self.hinted(
+            HttpResponse::build(self.status())
+                .content_type("application/problem+json")
+                .body(serde_json::to_string(&self.problem_body()).unwrap_or_default()),
+        );
         if matches!(self, Self::Unauthorized(_) | Self::CronUnauthorized) {
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -195,18 +197,30 @@ impl Failure {
 
     /// A public page for the failure, with its status.
     pub(crate) fn page(&self) -> HttpResponse {
-        html(
+        self.hinted(html(
             self.status(),
             message::message_page(self.title(), &self.detail(), None),
-        )
+        ))
+    }
+
+    /// Adds `Retry-After` to the answer of a failure that passes by itself (the host's
+    /// calendar cannot be read right now).
+    fn hinted(&self, mut resp: HttpResponse) -> HttpResponse {
+        if matches!(self, Self::CalendarUnavailable) {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("60"));
+        }
+        resp
     }
 
     /// The same with the token-page headers (no referrer, no caching).
     pub(crate) fn token_page(&self) -> HttpResponse {
         let mut builder = HttpResponse::build(self.status());
-        token_page(&mut builder)
-            .content_type("text/html; charset=utf-8")
-            .body(message::message_page(self.title(), &self.detail(), None).into_string())
+        self.hinted(
+            token_page(&mut builder)
+                .content_type("text/html; charset=utf-8")
+                .body(message::message_page(self.title(), &self.detail(), None).into_string()),
+        )
     }
 
     /// A host dashboard page for the failure: private, never cached; a missing session

@@ -6,6 +6,7 @@
 //! cancels and reschedules (by push and by polling); busy times remove slots; a revoked grant
 //! parks writes and shows the banner; the renewal endpoint is guarded by its secret.
 
+mod browser;
 mod microsoft;
 mod site;
 
@@ -215,6 +216,53 @@ async fn google_calendar_both_ways() {
     })
     .await;
 
+    // Google unreachable, with nothing read recently for that day: a new booking is refused
+    // with 503 and Retry-After, and the bookings already made stay as they are.
+    let sixth = site.book(weekday_at(9, 6), "Tony").await;
+    let sixth_event = calendar_event_id(&sixth);
+    eventually("the sixth event is created", || async {
+        google.event(ACCOUNT_EMAIL, &sixth_event).is_some()
+    })
+    .await;
+    let sixth_token = sixth["reschedule_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    google.set_unreachable(true);
+    let (status, retry_after) = site.try_book(weekday_at(16, 8), "Niklaus").await;
+    assert_eq!(status, 503);
+    assert_eq!(retry_after.as_deref(), Some("60"));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(site.booking(&sixth_token).await["status"], "confirmed");
+    google.set_unreachable(false);
+
+    // The sync token expires: a full resync, and nothing is done twice.
+    let cancelled_mails = || {
+        site.mail_subjects()
+            .iter()
+            .filter(|s| s.starts_with("Cancelled:"))
+            .count()
+    };
+    let before = cancelled_mails();
+    google.expire_sync_tokens();
+    google.host_deletes(ACCOUNT_EMAIL, &sixth_event);
+    google
+        .notify(&channel.id, "exists")
+        .await
+        .expect("notified");
+    eventually("cancelled after a full resync", || async {
+        site.booking(&sixth_token).await["status"] == "cancelled"
+    })
+    .await;
+    // The attendee's and the host's mail, and nothing for the meetings cancelled before,
+    // though the full listing shows them again.
+    eventually("its cancelled mails", || async {
+        cancelled_mails() == before + 2
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(cancelled_mails(), before + 2, "nothing is done twice");
+
     // Renewal: 401 without the secret, a JSON summary with it.
     assert_eq!(site.cron(None).await.0, 401);
     assert_eq!(site.cron(Some("wrong")).await.0, 401);
@@ -247,6 +295,20 @@ async fn google_calendar_both_ways() {
             .1
             .contains("calendar-disconnect-banner")
     );
+    // Kept for people to look at: the banner as a browser shows it, on both pages.
+    if let Some(shots) = browser::screenshots(
+        &site.base,
+        &host.cookies(),
+        &[
+            ("calendar-disconnect-banner", "/calendar"),
+            ("integrations-disconnect-banner", "/settings/integrations"),
+        ],
+    )
+    .await
+    {
+        assert_eq!(shots.len(), 2);
+        eprintln!("banner screenshots: {shots:?}");
+    }
     let fifth_token = fifth["reschedule_token"]
         .as_str()
         .expect("token")

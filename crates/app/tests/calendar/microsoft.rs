@@ -13,6 +13,8 @@ use crate::weekday_at;
 async fn microsoft_calendar_both_ways() {
     let graph = FakeGraph::start().await.expect("fake Graph");
     graph.set_validation(true);
+    // The first subscription is granted a day only: the renewal below must extend it.
+    graph.cap_subscription_lifetime(TimeDelta::hours(24));
     let site = Site::microsoft(&graph).await;
     let host = site.login().await;
 
@@ -33,6 +35,22 @@ async fn microsoft_calendar_both_ways() {
         .cloned()
         .expect("a subscription, validated by the handshake");
     let hook = subscription.notification_url.clone();
+
+    // Renewal extends the subscription in place (PATCH) once it lapses within 48 hours; a
+    // second run right after does nothing.
+    graph.cap_subscription_lifetime(TimeDelta::minutes(10_080));
+    let (status, summary) = site.cron(Some(crate::site::CRON_SECRET)).await;
+    assert_eq!(status, 200, "{summary}");
+    assert_eq!(summary["channels_renewed"], 1, "{summary}");
+    let extended = graph
+        .subscription(&subscription.id)
+        .expect("same subscription");
+    assert!(extended.expires_at > subscription.expires_at + TimeDelta::days(5));
+    assert_eq!(
+        site.cron(Some(crate::site::CRON_SECRET)).await.1["channels_renewed"],
+        0
+    );
+    let subscription = extended;
 
     // Book → one event, no attendees (Exchange would mail them), the attendee named instead.
     let first = site.book(weekday_at(10, 2), "Ada").await;

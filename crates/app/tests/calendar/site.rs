@@ -214,6 +214,26 @@ impl Site {
         body
     }
 
+    /// A booking attempt that may be refused: its status and `Retry-After`.
+    pub async fn try_book(&self, start: DateTime<Utc>, name: &str) -> (u16, Option<String>) {
+        let answer = self
+            .http
+            .post(format!("{}/api/v1/links/intro/bookings", self.base))
+            .json(&json!({
+                "start": start.to_rfc3339(),
+                "invitee": {"name": name, "email": "someone@example.org", "timezone": "UTC"},
+            }))
+            .send()
+            .await
+            .expect("booking answered");
+        let retry = answer
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        (answer.status().as_u16(), retry)
+    }
+
     pub async fn reschedule(&self, token: &str, start: DateTime<Utc>) -> Value {
         let answer = self
             .http
@@ -352,6 +372,16 @@ pub struct Browser {
 }
 
 impl Browser {
+    /// The cookies the site set, for another browser.
+    pub fn cookies(&self) -> Vec<(String, String)> {
+        self.cookies
+            .lock()
+            .expect("cookies")
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
     fn cookie_header(&self) -> String {
         self.cookies
             .lock()

@@ -85,17 +85,8 @@ macro_rules! calendar_connections_port {
                 Option<::booking_core::connections::CalendarConnection>,
                 ::booking_core::ports::StoreError,
             > {
-                                ::sqlx::query_as::<_, $crate::ConnectionRow>(concat!(
-                    "select ",
-                    $crate::connection_columns!(),
-                    " from calendar_connections where id = $1"
-                ))
-                    .bind(id.as_uuid())
-                    .fetch_optional($crate::SqlStore::pool(self))
-                    .await
-                    .map_err($crate::db_error("loading a calendar connection"))?
-                    .map(|r| r.into_connection($crate::SqlStore::seal(self)))
-                    .transpose()
+                $crate::connection_read!(self, "where id = $1", id.as_uuid(), one,
+                    "loading a calendar connection")
             }
 
             async fn host_connections(
@@ -105,18 +96,8 @@ macro_rules! calendar_connections_port {
                 Vec<::booking_core::connections::CalendarConnection>,
                 ::booking_core::ports::StoreError,
             > {
-                                ::sqlx::query_as::<_, $crate::ConnectionRow>(concat!(
-                    "select ",
-                    $crate::connection_columns!(),
-                    " from calendar_connections where host_id = $1 order by created_at, id"
-                ))
-                    .bind(host.as_uuid())
-                    .fetch_all($crate::SqlStore::pool(self))
-                    .await
-                    .map_err($crate::db_error("listing a host's calendar connections"))?
-                    .into_iter()
-                    .map(|r| r.into_connection($crate::SqlStore::seal(self)))
-                    .collect()
+                $crate::connection_read!(self, "where host_id = $1 order by created_at, id",
+                    host.as_uuid(), all, "listing a host's calendar connections")
             }
 
             async fn connection_by_channel(
@@ -126,17 +107,8 @@ macro_rules! calendar_connections_port {
                 Option<::booking_core::connections::CalendarConnection>,
                 ::booking_core::ports::StoreError,
             > {
-                                ::sqlx::query_as::<_, $crate::ConnectionRow>(concat!(
-                    "select ",
-                    $crate::connection_columns!(),
-                    " from calendar_connections where channel_id = $1"
-                ))
-                    .bind(channel_id)
-                    .fetch_optional($crate::SqlStore::pool(self))
-                    .await
-                    .map_err($crate::db_error("finding a calendar connection by channel"))?
-                    .map(|r| r.into_connection($crate::SqlStore::seal(self)))
-                    .transpose()
+                $crate::connection_read!(self, "where channel_id = $1", channel_id, one,
+                    "finding a calendar connection by channel")
             }
 
             async fn connections_in(
@@ -146,19 +118,44 @@ macro_rules! calendar_connections_port {
                 Vec<::booking_core::connections::CalendarConnection>,
                 ::booking_core::ports::StoreError,
             > {
-                                ::sqlx::query_as::<_, $crate::ConnectionRow>(concat!(
-                    "select ",
-                    $crate::connection_columns!(),
-                    " from calendar_connections where status = $1 order by created_at, id"
-                ))
-                    .bind(status.as_str())
-                    .fetch_all($crate::SqlStore::pool(self))
-                    .await
-                    .map_err($crate::db_error("listing calendar connections"))?
-                    .into_iter()
-                    .map(|r| r.into_connection($crate::SqlStore::seal(self)))
-                    .collect()
+                $crate::connection_read!(self, "where status = $1 order by created_at, id",
+                    status.as_str(), all, "listing calendar connections")
             }
         }
+    };
+}
+
+/// Reads connections with one bound value: `one` row (optional) or `all` rows, secrets opened.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! connection_read {
+    ($self:ident, $filter:literal, $value:expr, one, $what:literal) => {
+        ::sqlx::query_as::<_, $crate::ConnectionRow>(concat!(
+            "select ",
+            $crate::connection_columns!(),
+            " from calendar_connections ",
+            $filter
+        ))
+        .bind($value)
+        .fetch_optional($crate::SqlStore::pool($self))
+        .await
+        .map_err($crate::db_error($what))?
+        .map(|r| r.into_connection($crate::SqlStore::seal($self)))
+        .transpose()
+    };
+    ($self:ident, $filter:literal, $value:expr, all, $what:literal) => {
+        ::sqlx::query_as::<_, $crate::ConnectionRow>(concat!(
+            "select ",
+            $crate::connection_columns!(),
+            " from calendar_connections ",
+            $filter
+        ))
+        .bind($value)
+        .fetch_all($crate::SqlStore::pool($self))
+        .await
+        .map_err($crate::db_error($what))?
+        .into_iter()
+        .map(|r| r.into_connection($crate::SqlStore::seal($self)))
+        .collect()
     };
 }

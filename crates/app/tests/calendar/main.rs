@@ -38,7 +38,8 @@ fn calendar_event_id(booking: &Value) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn google_calendar_both_ways() {
     let google = FakeGoogle::start().await;
-    let site = Site::google(&google).await;
+    let hooks = site::Receiver::start().await;
+    let site = Site::google(&google, &hooks).await;
     let host = site.login().await;
 
     // Connect: a wrong state is refused and stores nothing.
@@ -121,6 +122,17 @@ async fn google_calendar_both_ways() {
     eventually("the booking is cancelled by the calendar", || async {
         site.booking(&second_token).await["status"] == "cancelled"
     })
+    .await;
+    eventually(
+        "subscribers get the signed callCancelled webhook",
+        || async {
+            hooks.bodies().iter().any(|b| {
+                b.contains("\"hookType\":\"Call cancelled\"")
+                    && b.contains("Grace")
+                    && b.contains("deleted in Google Calendar")
+            })
+        },
+    )
     .await;
     eventually("the attendee is told", || async {
         site.mail_subjects()

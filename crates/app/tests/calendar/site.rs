@@ -74,40 +74,47 @@ impl Site {
             .env("DATABASE_URL", format!("sqlite://{}/sk.db", dir.display()))
             .env("SECRET_KEY", "a-secret-key-for-the-calendar-e2e-test-0123")
             .env("MAILER_URL", format!("file://{}/mail", dir.display()))
+            .env("WEBHOOKS_ALLOW_PRIVATE_TARGETS", "true")
             .env("RUST_LOG", "warn");
         cmd
     }
 
-    /// The binary with Google Calendar pointed at `google`.
-    pub async fn google(google: &FakeGoogle) -> Self {
-        Self::start(&[
-            ("GOOGLE_CLIENT_ID", fake_google::CLIENT_ID.to_owned()),
-            (
-                "GOOGLE_CLIENT_SECRET",
-                fake_google::CLIENT_SECRET.to_owned(),
-            ),
-            ("GOOGLE_OAUTH_AUTH_URL", google.auth_url()),
-            ("GOOGLE_OAUTH_TOKEN_URL", google.token_url()),
-            ("GOOGLE_CALENDAR_API_URL", google.base_url()),
-        ])
+    /// The binary with Google Calendar pointed at `google`, its webhooks going to `hooks`.
+    pub async fn google(google: &FakeGoogle, hooks: &Receiver) -> Self {
+        Self::start(
+            Some(&hooks.url()),
+            &[
+                ("GOOGLE_CLIENT_ID", fake_google::CLIENT_ID.to_owned()),
+                (
+                    "GOOGLE_CLIENT_SECRET",
+                    fake_google::CLIENT_SECRET.to_owned(),
+                ),
+                ("GOOGLE_OAUTH_AUTH_URL", google.auth_url()),
+                ("GOOGLE_OAUTH_TOKEN_URL", google.token_url()),
+                ("GOOGLE_CALENDAR_API_URL", google.base_url()),
+            ],
+        )
         .await
     }
 
     /// The binary with Microsoft 365 pointed at `graph` (identity and Graph on one server).
     pub async fn microsoft(graph: &fake_graph::FakeGraph) -> Self {
-        Self::start(&[
-            ("MICROSOFT_CLIENT_ID", fake_graph::CLIENT_ID.to_owned()),
-            (
-                "MICROSOFT_CLIENT_SECRET",
-                fake_graph::CLIENT_SECRET.to_owned(),
-            ),
-            ("MICROSOFT_OAUTH_AUTHORITY_URL", graph.base_url().to_owned()),
-            ("MICROSOFT_GRAPH_URL", graph.base_url().to_owned()),
-        ])
+        Self::start(
+            None,
+            &[
+                ("MICROSOFT_CLIENT_ID", fake_graph::CLIENT_ID.to_owned()),
+                (
+                    "MICROSOFT_CLIENT_SECRET",
+                    fake_graph::CLIENT_SECRET.to_owned(),
+                ),
+                ("MICROSOFT_OAUTH_AUTHORITY_URL", graph.base_url().to_owned()),
+                ("MICROSOFT_GRAPH_URL", graph.base_url().to_owned()),
+            ],
+        )
         .await
     }
 
-    async fn start(provider: &[(&str, String)]) -> Self {
+    async fn start(hook: Option<&str>, provider: &[(&str, String)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let base = format!("http://127.0.0.1:{port}");
@@ -145,6 +152,9 @@ impl Site {
             "--title",
             "Intro call",
         ]);
+        if let Some(url) = hook {
+            run(&["webhook", "add", "--host", &host, "--url", url]);
+        }
         let mut command = Self::command(dir.path());
         for (name, value) in provider {
             command.env(name, value);
@@ -460,5 +470,71 @@ impl Browser {
         self.keep(&answer);
         let status = answer.status().as_u16();
         (status, answer.text().await.unwrap_or_default())
+    }
+}
+
+/// A webhook receiver on 127.0.0.1 that keeps every body it is sent (and answers 204).
+pub struct Receiver {
+    port: u16,
+    bodies: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Receiver {
+    pub async fn start() -> Self {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a receiver port");
+        let port = listener.local_addr().expect("an address").port();
+        let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = bodies.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let kept = kept.clone();
+                tokio::spawn(async move {
+                    let mut raw = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    loop {
+                        let Ok(n) = stream.read(&mut buf).await else {
+                            return;
+                        };
+                        if n == 0 {
+                            return;
+                        }
+                        raw.extend_from_slice(&buf[..n]);
+                        let text = String::from_utf8_lossy(&raw).to_string();
+                        let Some(end) = text.find("\r\n\r\n") else {
+                            continue;
+                        };
+                        let length = text[..end]
+                            .lines()
+                            .find_map(|l| {
+                                let (k, v) = l.split_once(':')?;
+                                k.eq_ignore_ascii_case("content-length")
+                                    .then(|| v.trim().parse::<usize>().ok())?
+                            })
+                            .unwrap_or(0);
+                        if raw.len() >= end + 4 + length {
+                            let body = String::from_utf8_lossy(&raw[end + 4..end + 4 + length]);
+                            kept.lock().expect("bodies").push(body.into_owned());
+                            let _ = stream
+                                .write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                                .await;
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Self { port, bodies }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/hooks", self.port)
+    }
+
+    /// Every body received so far.
+    pub fn bodies(&self) -> Vec<String> {
+        self.bodies.lock().expect("bodies").clone()
     }
 }

@@ -189,6 +189,13 @@ async fn google_calendar_both_ways() {
             .any(|s| s.starts_with("Rescheduled:") && s.contains("Linus"))
     })
     .await;
+    let invite = site
+        .invite("Rescheduled:", "Linus")
+        .expect("the rescheduled mail carries an invite");
+    assert!(
+        invite.contains(&new_start.format("%Y%m%dT%H%M%SZ").to_string()),
+        "the new .ics has the new time: {invite}"
+    );
     // Our own update does not come back as another change: still one booking in the chain.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(google.insert_count(), 3);

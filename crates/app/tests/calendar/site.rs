@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use fake_google::FakeGoogle;
+use mail_parser::MimeHeaders;
 use reqwest::redirect::Policy;
 use serde_json::{Value, json};
 
@@ -352,6 +353,32 @@ impl Site {
                     .and_then(|m| m.subject().map(str::to_owned))
             })
             .collect()
+    }
+
+    /// The `.ics` invite of the first mail whose subject starts with `prefix` and names `who`.
+    pub fn invite(&self, prefix: &str, who: &str) -> Option<String> {
+        let dir: PathBuf = self.dir.path().join("mail");
+        for entry in std::fs::read_dir(dir).ok()?.filter_map(Result::ok) {
+            let raw = std::fs::read(entry.path()).ok()?;
+            let message = mail_parser::MessageParser::default().parse(&raw)?;
+            let subject = message.subject().unwrap_or_default();
+            if !(subject.starts_with(prefix) && subject.contains(who)) {
+                continue;
+            }
+            for part in message.parts.iter() {
+                let calendar = part.content_type().is_some_and(|t| {
+                    t.subtype()
+                        .is_some_and(|s| s.eq_ignore_ascii_case("calendar"))
+                });
+                if calendar {
+                    return part
+                        .text_contents()
+                        .map(str::to_owned)
+                        .or_else(|| String::from_utf8(part.contents().to_vec()).ok());
+                }
+            }
+        }
+        None
     }
 
     pub fn stop(mut self) {

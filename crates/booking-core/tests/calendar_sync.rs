@@ -526,3 +526,23 @@ async fn connecting_writes_upcoming_bookings_and_disconnecting_stops_everything(
             .expect("ok")
     );
 }
+
+#[tokio::test]
+async fn a_host_without_a_calendar_is_remembered_until_it_connects() {
+    let w = world(false).await;
+    let day = range(t(2, 0, 0), 1440);
+    w.google.set_busy(vec![range(t(2, 9, 0), 60)]);
+    assert!(
+        w.calendars
+            .busy(w.host, day)
+            .await
+            .expect("busy")
+            .is_empty()
+    );
+    // Connecting in this process forgets the remembered "no calendar" at once.
+    w.connect().await;
+    assert_eq!(
+        w.calendars.busy(w.host, day).await.expect("busy"),
+        vec![range(t(2, 9, 0), 60)]
+    );
+}

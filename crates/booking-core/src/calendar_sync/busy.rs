@@ -14,6 +14,29 @@ where
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(&host);
+        self.unconnected
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&host);
+    }
+
+    /// Whether `host` was found without a usable connection less than `max_age` ago.
+    fn known_unconnected(&self, host: HostId, now: DateTime<Utc>, max_age: TimeDelta) -> bool {
+        self.unconnected
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&host)
+            .is_some_and(|at| now - *at < max_age)
+    }
+
+    fn remember_unconnected(&self, host: HostId, now: DateTime<Utc>) {
+        let mut unconnected = self
+            .unconnected
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let max_age = self.settings.busy_cache_for;
+        unconnected.retain(|_, at| now - *at < max_age);
+        unconnected.insert(host, now);
     }
 
     pub(super) fn cached_busy(
@@ -104,6 +127,18 @@ where
         host: HostId,
         within: TimeRange,
     ) -> Result<Vec<TimeRange>, BusyCalendarError> {
+        // Every slot page and booking asks: answer from memory while the answer is fresh
+        // (a connection made or lost in this process forgets it at once; other instances see
+        // it within the same `busy_cache_for` as busy times), so a host without a calendar
+        // costs no query and a connected one no provider call.
+        let now = self.clock.now();
+        let fresh = self.settings.busy_cache_for;
+        if self.known_unconnected(host, now, fresh) {
+            return Ok(Vec::new());
+        }
+        if let Some(busy) = self.cached_busy(host, within, fresh, now) {
+            return Ok(busy);
+        }
         let connections: Vec<_> = self
             .store
             .host_connections(host)
@@ -115,11 +150,8 @@ where
             })
             .collect();
         if connections.is_empty() {
+            self.remember_unconnected(host, now);
             return Ok(Vec::new());
-        }
-        let now = self.clock.now();
-        if let Some(busy) = self.cached_busy(host, within, self.settings.busy_cache_for, now) {
-            return Ok(busy);
         }
         match self.read_busy(connections, within).await {
             Ok(busy) => {

@@ -196,6 +196,8 @@ pub struct ConnectedCalendars<S, C, T> {
     push_addresses: HashMap<Provider, String>,
     settings: CalendarSettings,
     known_busy: Mutex<HashMap<HostId, Vec<KnownBusy>>>,
+    /// Hosts found without a usable connection, and when.
+    unconnected: Mutex<HashMap<HostId, DateTime<Utc>>>,
 }
 
 impl<S, C, T> fmt::Debug for ConnectedCalendars<S, C, T> {
@@ -224,6 +226,7 @@ where
             push_addresses: HashMap::new(),
             settings,
             known_busy: Mutex::new(HashMap::new()),
+            unconnected: Mutex::new(HashMap::new()),
         }
     }
 

@@ -15,22 +15,28 @@ use crate::adapters::{SystemClock, os_jitter};
 use crate::config::Config;
 use crate::storage::Storage;
 
-/// The target check `WEBHOOKS_ALLOW_PRIVATE_TARGETS` asks for.
-pub fn target_check(config: &Config) -> Arc<dyn TargetCheck> {
-    Arc::new(if config.webhooks_allow_private_targets {
+/// The target policy `WEBHOOKS_ALLOW_PRIVATE_TARGETS` asks for.
+fn target_policy(config: &Config) -> TargetPolicy {
+    if config.webhooks_allow_private_targets {
         TargetPolicy::allow_private()
     } else {
         TargetPolicy::public_only()
-    })
+    }
 }
 
-/// The webhook client (5-second timeout); one per process, as it pools connections.
+/// The target check `WEBHOOKS_ALLOW_PRIVATE_TARGETS` asks for.
+pub fn target_check(config: &Config) -> Arc<dyn TargetCheck> {
+    Arc::new(target_policy(config))
+}
+
+/// The webhook client (5-second timeout), connecting only where the target check allows;
+/// one per process, as it pools connections.
 ///
 /// # Errors
 /// When the HTTP client cannot start (its TLS backend).
-pub fn webhook_sender() -> Result<Arc<dyn WebhookSender>> {
+pub fn webhook_sender(config: &Config) -> Result<Arc<dyn WebhookSender>> {
     Ok(Arc::new(
-        WebhookClient::new().context("the webhook HTTP client")?,
+        WebhookClient::new(target_policy(config)).context("the webhook HTTP client")?,
     ))
 }
 
@@ -64,7 +70,7 @@ impl Outbound {
     pub fn from_config(config: &Config) -> Result<Self> {
         Ok(Self {
             notifier: notifier(config)?,
-            webhooks: webhook_sender()?,
+            webhooks: webhook_sender(config)?,
             targets: target_check(config),
         })
     }

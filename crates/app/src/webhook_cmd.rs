@@ -166,7 +166,7 @@ pub async fn webhook(config: &Config, storage: &Storage, command: WebhookCommand
             let sent = send_test_event(
                 subs.as_ref(),
                 outbound::target_check(config).as_ref(),
-                outbound::webhook_sender()?.as_ref(),
+                outbound::webhook_sender(config)?.as_ref(),
                 &subscription,
                 &OsRandom,
                 Utc::now(),

@@ -1,13 +1,16 @@
 //! One signed delivery attempt. Retrying is the outbox dispatcher's business.
 
+use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use booking_core::ports::{DeliveryReport, WebhookMessage, WebhookSender};
+use booking_core::ports::{DeliveryReport, TargetRefused, WebhookMessage, WebhookSender};
 use booking_core::subscriptions::{SubscriptionSecret, WebhookSubscription};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 
 use crate::signing::{WebhookSecret, sign};
+use crate::targets::{CheckedResolver, TargetPolicy};
 use crate::{payload, test_event};
 
 /// The total time a receiver gets to answer: connecting, sending and the response headers.
@@ -18,37 +21,51 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 #[error("cannot build the webhook HTTP client")]
 pub struct WebhookClientError(#[source] reqwest::Error);
 
-/// Posts signed webhook bodies. Cheap to clone; keep one per process (it pools connections).
+/// Posts signed webhook bodies, connecting only to addresses its [`TargetPolicy`] allows.
+/// Cheap to clone; keep one per process (it pools connections).
 #[derive(Debug, Clone)]
 pub struct WebhookClient {
     http: reqwest::Client,
     timeout: Duration,
+    targets: TargetPolicy,
 }
 
 impl WebhookClient {
-    /// A client with the 5-second [`DEFAULT_TIMEOUT`].
+    /// A client with the 5-second [`DEFAULT_TIMEOUT`] that connects only where `targets`
+    /// allows (the same policy the target check uses).
     ///
     /// # Errors
     /// [`WebhookClientError`] when the TLS backend cannot be initialised.
-    pub fn new() -> Result<Self, WebhookClientError> {
-        Self::with_timeout(DEFAULT_TIMEOUT)
+    pub fn new(targets: TargetPolicy) -> Result<Self, WebhookClientError> {
+        Self::with_timeout(targets, DEFAULT_TIMEOUT)
     }
 
     /// A client with another total timeout (tests use a short one).
     ///
     /// # Errors
     /// [`WebhookClientError`] when the TLS backend cannot be initialised.
-    pub fn with_timeout(timeout: Duration) -> Result<Self, WebhookClientError> {
-        let http = reqwest::Client::builder()
+    pub fn with_timeout(
+        targets: TargetPolicy,
+        timeout: Duration,
+    ) -> Result<Self, WebhookClientError> {
+        let mut builder = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
             // A redirect would be followed without the receiver's say-so and to hosts the
             // subscriber never named: a 3xx is simply not a delivery.
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("Slotkeeper-Webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(WebhookClientError)?;
-        Ok(Self { http, timeout })
+            // Through a proxy the target's name would be resolved where no check reaches.
+            .no_proxy()
+            .user_agent(concat!("Slotkeeper-Webhooks/", env!("CARGO_PKG_VERSION")));
+        if !targets.allows_private() {
+            builder = builder.dns_resolver(Arc::new(CheckedResolver));
+        }
+        let http = builder.build().map_err(WebhookClientError)?;
+        Ok(Self {
+            http,
+            timeout,
+            targets,
+        })
     }
 
     /// The total timeout of one attempt.
@@ -96,6 +113,12 @@ impl WebhookClient {
             error: Some(error),
             delivered: false,
         };
+
+        // Names are checked by the resolver as they are looked up; an address written into
+        // the URL is never looked up, so it is checked here.
+        if let Err(refused) = self.literal_allowed(url) {
+            return failed(None, refused.to_string());
+        }
 
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -146,6 +169,27 @@ impl WebhookClient {
                 format!("invalid webhook URL: {}", without_url(&error)),
             ),
             Err(error) => failed(None, format!("request failed: {}", error_chain(&error))),
+        }
+    }
+}
+
+impl WebhookClient {
+    /// Refuses a URL whose host is an IP address the policy does not allow.
+    fn literal_allowed(&self, url: &str) -> Result<(), TargetRefused> {
+        let ip = match url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host().map(|h| h.to_owned()))
+        {
+            Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
+            Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
+            _ => return Ok(()),
+        };
+        if self.targets.allows(ip) {
+            Ok(())
+        } else {
+            Err(TargetRefused(format!(
+                "the non-public address {ip} (set WEBHOOKS_ALLOW_PRIVATE_TARGETS=true to allow)"
+            )))
         }
     }
 }

@@ -15,15 +15,17 @@
 //!   [`WebhookClient`] is the adapter of booking-core's
 //!   [`WebhookSender`](booking_core::ports::WebhookSender) port: it renders the port's
 //!   message (a booking event, or a test event: [`test_event`]) and posts it.
-//! - [`TargetPolicy`] decides which target URLs may be reached (no private or loopback
-//!   addresses unless allowed), as the adapter of the
-//!   [`TargetCheck`](booking_core::ports::TargetCheck) port.
+//! - [`TargetPolicy`] decides which target URLs may be reached (no address of the IANA
+//!   special-purpose registries — private, loopback, link-local, … — unless allowed), as the
+//!   adapter of the [`TargetCheck`](booking_core::ports::TargetCheck) port; the
+//!   [`WebhookClient`] applies the same policy again to the address it connects to.
 //!
 //! docs/WEBHOOKS.md documents the payloads and how to verify them.
 
 mod delivery;
 mod payload;
 mod signing;
+mod special;
 mod targets;
 
 pub use booking_core::effects::WebhookEvent;
@@ -31,7 +33,8 @@ pub use booking_core::ports::{DeliveryReport, NotificationContext, TargetRefused
 pub use delivery::{DEFAULT_TIMEOUT, WebhookClient, WebhookClientError};
 pub use payload::{hook_type, payload};
 pub use signing::{InvalidSecret, WebhookSecret, sign};
-pub use targets::{TargetPolicy, is_public};
+pub use special::is_public;
+pub use targets::TargetPolicy;
 
 /// The body of a test event for a subscription:
 /// `[{"hookType": "Test", "test": true, "subscription": …, "sent_at": …}]`.

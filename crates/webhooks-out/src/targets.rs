@@ -5,12 +5,17 @@
 //! `WEBHOOKS_ALLOW_PRIVATE_TARGETS=true` lifts that for development and tests.
 //!
 //! [`is_public`] is the pure address check; [`TargetPolicy::check`] adds URL parsing and name
-//! resolution. Both the outbox dispatcher and the host JSON API use them.
+//! resolution. Both the outbox dispatcher and the host JSON API use them. A name can be
+//! re-pointed between that check and the connection (DNS rebinding), so the webhook client
+//! checks again as it connects: it resolves names through [`CheckedResolver`], which hands
+//! the connector only addresses the policy allows, and refuses IP literals the same way.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, SocketAddr};
 
 use async_trait::async_trait;
 use booking_core::ports::{TargetCheck, TargetRefused};
+
+use crate::special::is_public;
 
 /// Whether private, loopback and link-local addresses may be webhook targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,12 +77,44 @@ impl TargetPolicy {
         if addresses.is_empty() {
             return Err(TargetRefused(format!("{host} has no address")));
         }
-        if let Some(ip) = addresses.iter().find(|ip| !is_public(**ip)) {
-            return Err(TargetRefused(format!(
-                "{host} resolves to the non-public address {ip} (set WEBHOOKS_ALLOW_PRIVATE_TARGETS=true to allow)"
-            )));
-        }
-        Ok(())
+        refuse_non_public(&host, &addresses)
+    }
+
+    /// Whether a connection to `ip` is allowed.
+    pub fn allows(&self, ip: IpAddr) -> bool {
+        self.allow_private || is_public(ip)
+    }
+}
+
+/// Refuses when any of the addresses `host` resolved to is not public: a name is judged by
+/// all of its addresses, as the connector may pick any of them.
+fn refuse_non_public(host: &str, addresses: &[IpAddr]) -> Result<(), TargetRefused> {
+    match addresses.iter().find(|ip| !is_public(**ip)) {
+        Some(ip) => Err(TargetRefused(format!(
+            "{host} resolves to the non-public address {ip} (set WEBHOOKS_ALLOW_PRIVATE_TARGETS=true to allow)"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The webhook client's name resolver under [`TargetPolicy::public_only`]: resolves with the
+/// system resolver and refuses a name any of whose addresses is not public, so the address a
+/// delivery connects to is one that was just checked.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CheckedResolver;
+
+impl reqwest::dns::Resolve for CheckedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            // Port 0: the connector puts in the URL's port.
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let ips: Vec<IpAddr> = found.iter().map(SocketAddr::ip).collect();
+            refuse_non_public(&host, &ips)?;
+            let addrs: reqwest::dns::Addrs = Box::new(found.into_iter());
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(addrs)
+        })
     }
 }
 
@@ -88,75 +125,9 @@ impl TargetCheck for TargetPolicy {
     }
 }
 
-/// Whether `ip` is reachable on the public internet (not loopback, private, link-local,
-/// shared, unspecified, multicast, broadcast or documentation space).
-pub fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_public_v4(v4),
-            None => is_public_v6(v6),
-        },
-    }
-}
-
-fn is_public_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
-    !(ip.is_loopback()
-        || ip.is_private()
-        || ip.is_link_local()
-        || ip.is_unspecified()
-        || ip.is_broadcast()
-        || ip.is_multicast()
-        || ip.is_documentation()
-        || a == 0
-        // 100.64.0.0/10, carrier-grade NAT
-        || (a == 100 && (64..128).contains(&b))
-        // 198.18.0.0/15, benchmarking
-        || (a == 198 && (b == 18 || b == 19))
-        || a >= 240)
-}
-
-fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
-    !(ip.is_loopback()
-        || ip.is_unspecified()
-        || ip.is_multicast()
-        // fc00::/7 unique local
-        || (first & 0xfe00) == 0xfc00
-        // fe80::/10 link-local
-        || (first & 0xffc0) == 0xfe80
-        // 2001:db8::/32 documentation
-        || (first == 0x2001 && ip.segments()[1] == 0x0db8))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn private_and_special_addresses_are_not_public() {
-        for private in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "0.0.0.0",
-            "100.64.0.1",
-            "::1",
-            "::",
-            "fd00::1",
-            "fe80::1",
-            "::ffff:127.0.0.1",
-            "::ffff:169.254.169.254",
-        ] {
-            assert!(!is_public(private.parse().unwrap()), "{private}");
-        }
-        for public in ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111"] {
-            assert!(is_public(public.parse().unwrap()), "{public}");
-        }
-    }
 
     #[tokio::test]
     async fn the_policy_refuses_private_targets_unless_allowed() {
@@ -166,6 +137,12 @@ mod tests {
             "http://localhost/hook",
             "http://[::1]/x",
             "http://169.254.169.254/latest/meta-data",
+            "http://[::127.0.0.1]/",
+            "http://[::ffff:0:7f00:1]/",
+            "http://[64:ff9b::7f00:1]/",
+            "http://[2002:7f00:1::1]/",
+            "http://[fec0::1]/",
+            "http://192.0.0.1/",
             "ftp://example.com/",
             "https://user:pw@example.com/",
         ] {

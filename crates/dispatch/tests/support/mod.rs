@@ -203,7 +203,10 @@ impl World {
             bookings: self.ports.bookings.clone(),
             subscriptions: self.ports.subscriptions.clone(),
             notifier: Arc::new(MailNotifier::new(mailer)),
-            webhooks: Arc::new(WebhookClient::with_timeout(Duration::from_secs(3)).unwrap()),
+            webhooks: Arc::new(
+                WebhookClient::with_timeout(TargetPolicy::allow_private(), Duration::from_secs(3))
+                    .unwrap(),
+            ),
             targets: Arc::new(TargetPolicy::allow_private()),
             clock: Arc::new(self.clock.clone()),
             jitter: Arc::new(move || jitter),

@@ -148,7 +148,7 @@ async fn build(
         Some(targets) => side.with_subscriptions(
             Arc::new(store.clone()),
             Arc::new(targets),
-            Arc::new(webhooks_out::WebhookClient::new().unwrap()),
+            Arc::new(webhooks_out::WebhookClient::new(targets).unwrap()),
         ),
         None => side,
     };

@@ -3,11 +3,16 @@
 
 mod support;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
 use support::{Receiver, World, hostile_text};
-use webhooks_out::{DEFAULT_TIMEOUT, WebhookClient, WebhookEvent, WebhookSecret, payload, sign};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use webhooks_out::{
+    DEFAULT_TIMEOUT, TargetPolicy, WebhookClient, WebhookEvent, WebhookSecret, payload, sign,
+};
 
 fn secret() -> WebhookSecret {
     WebhookSecret::generate(*b"0123456789abcdef0123456789abcdef")
@@ -142,7 +147,7 @@ async fn signed_deliveries_verify_with_the_standardwebhooks_package() {
     let cancelled = world.cancel(&moved, None).await;
     let old = world.current(&booked);
     let receiver = Receiver::start(&secret().expose(), 0.0);
-    let client = WebhookClient::new().unwrap();
+    let client = WebhookClient::new(TargetPolicy::allow_private()).unwrap();
     assert_eq!(client.timeout(), DEFAULT_TIMEOUT);
 
     for (event, row, previous) in [
@@ -170,7 +175,7 @@ async fn replayed_tampered_and_wrongly_signed_deliveries_are_rejected() {
     ))
     .unwrap();
     let receiver = Receiver::start(&secret().expose(), 0.0);
-    let client = WebhookClient::new().unwrap();
+    let client = WebhookClient::new(TargetPolicy::allow_private()).unwrap();
     let url = receiver.url("/verify");
 
     // Replayed ten minutes later: the timestamp is outside the receiver's tolerance.
@@ -211,7 +216,9 @@ async fn replayed_tampered_and_wrongly_signed_deliveries_are_rejected() {
 #[tokio::test]
 async fn failing_receivers_are_not_delivered() {
     let receiver = Receiver::start(&secret().expose(), 2.0);
-    let client = WebhookClient::with_timeout(Duration::from_millis(800)).unwrap();
+    let client =
+        WebhookClient::with_timeout(TargetPolicy::allow_private(), Duration::from_millis(800))
+            .unwrap();
     let body = br#"[{"hookType":"Call booked"}]"#;
 
     let failed = client
@@ -272,7 +279,7 @@ async fn failing_receivers_are_not_delivered() {
 #[tokio::test]
 async fn the_default_timeout_is_five_seconds() {
     let receiver = Receiver::start(&secret().expose(), 6.5);
-    let client = WebhookClient::new().unwrap();
+    let client = WebhookClient::new(TargetPolicy::allow_private()).unwrap();
     let slow = client
         .deliver(&receiver.url("/slow"), &secret(), "m", b"[]")
         .await;
@@ -315,9 +322,77 @@ async fn hostile_input_survives_json_escaped_and_still_verifies() {
     );
 
     let receiver = Receiver::start(&secret().expose(), 0.0);
-    let report = WebhookClient::new()
+    let report = WebhookClient::new(TargetPolicy::allow_private())
         .unwrap()
         .deliver(&receiver.url("/verify"), &secret(), "hostile", &body)
         .await;
     assert!(report.delivered, "{report:?}");
+}
+
+/// A loopback listener that answers every connection with 204 and counts them.
+async fn counting_receiver() -> (u16, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = connections.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut request = vec![0; 4096];
+                let _ = stream.read(&mut request).await;
+                let _ = stream
+                    .write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .await;
+            });
+        }
+    });
+    (port, connections)
+}
+
+#[tokio::test]
+async fn a_target_is_checked_again_where_the_delivery_connects() {
+    let (port, connections) = counting_receiver().await;
+    let strict = WebhookClient::new(TargetPolicy::public_only()).unwrap();
+    // `localhost` stands for a name that was public when the subscription was checked and
+    // points at loopback by the time of sending (DNS rebinding); the rest are loopback
+    // written as addresses, in every form a URL or an IPv6 embedding allows.
+    for host in [
+        "localhost",
+        "127.0.0.1",
+        "127.1",
+        "0x7f000001",
+        "2130706433",
+        "[::1]",
+        "[::127.0.0.1]",
+        "[::ffff:127.0.0.1]",
+        "[::ffff:0:7f00:1]",
+        "[64:ff9b::7f00:1]",
+        "[2002:7f00:1::1]",
+    ] {
+        let url = format!("http://{host}:{port}/hook");
+        let report = strict.deliver(&url, &secret(), "m", b"[]").await;
+        assert!(
+            !report.delivered && report.status.is_none(),
+            "{url}: {report:?}"
+        );
+        assert!(
+            report
+                .error
+                .as_deref()
+                .unwrap_or_default()
+                .contains("non-public"),
+            "{url}: {report:?}"
+        );
+    }
+    assert_eq!(connections.load(Ordering::SeqCst), 0, "nothing connected");
+
+    // The same receiver is reachable when private targets are allowed.
+    let open = WebhookClient::new(TargetPolicy::allow_private()).unwrap();
+    for host in ["localhost", "127.0.0.1"] {
+        let url = format!("http://{host}:{port}/hook");
+        let report = open.deliver(&url, &secret(), "m", b"[]").await;
+        assert!(report.delivered, "{url}: {report:?}");
+    }
+    assert_eq!(connections.load(Ordering::SeqCst), 2);
 }

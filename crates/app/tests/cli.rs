@@ -47,10 +47,15 @@ struct Demo {
 
 impl Demo {
     fn start(dir: &std::path::Path) -> Self {
+        Self::start_logging_to(dir, Stdio::null())
+    }
+
+    /// The demo with its log (stderr) going to `log`.
+    fn start_logging_to(dir: &std::path::Path, log: Stdio) -> Self {
         let mut child = slotkeeper(dir)
             .arg("demo")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
@@ -131,6 +136,47 @@ fn the_demo_serves_its_printed_links_and_stops_cleanly_on_sigterm() {
     assert_ne!(again.url("cancel:"), format!("{base}{cancel_path}"));
     again.child.kill().unwrap();
     again.child.wait().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_access_log_never_shows_a_token_however_the_path_is_encoded() {
+    let dir = tempdir("access-log");
+    let log_path = dir.join("stderr.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut demo = Demo::start_logging_to(&dir, Stdio::from(log));
+    let (base, cancel_path) = split(&demo.url("cancel:"));
+    let token = cancel_path.rsplit('/').next().unwrap().to_owned();
+    assert_eq!(token.len(), 32, "{cancel_path}");
+    let encoded = |b: u8| format!("%{b:02X}");
+    let first = encoded(token.as_bytes()[0]);
+    let every: String = token.bytes().map(encoded).collect();
+    for path in [
+        format!("/book/cancel/{token}"),
+        format!("/book/cancel/{first}{}", &token[1..]),
+        format!("/book/cancel/{every}"),
+        format!("/book/%63ancel/{token}"),
+        format!("/book/reschedule/{first}{}", &token[1..]),
+        format!("/book/confirmed/{first}{}/invite.ics", &token[1..]),
+        format!("/api/v1/bookings/by-token/{first}{}", &token[1..]),
+        format!("/book/cancel/{}", every.replace('%', "%25")),
+        format!("/book/cancel/{}%2F{}", &token[..16], &token[16..]),
+    ] {
+        let (status, _) = http(&base, "GET", &path, None);
+        assert_ne!(status, 0, "{path}");
+    }
+    let pid = demo.child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    demo.child.wait().unwrap();
+    let logged = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        logged.matches("/book/cancel/<token>").count() >= 3,
+        "the requests were logged: {logged}"
+    );
+    for shown in [&token[1..], &token[..16], &token[16..]] {
+        assert!(!logged.contains(shown), "{shown} in the log: {logged}");
+    }
+    assert!(!logged.contains(&every[3..]), "{logged}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

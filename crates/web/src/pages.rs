@@ -495,10 +495,15 @@ async fn confirmed(state: web::Data<AppState>, token: web::Path<String>) -> Http
     }
 }
 
-/// The booking's calendar invitation, for "add to calendar" (a cancelled booking's cancels).
+/// The booking's calendar invitation, for "add to calendar". Only a live token gets it: a
+/// moved, cancelled or started booking's token answers like its confirmation page (the
+/// refusal, with none of the attendee's details).
 async fn invite(state: web::Data<AppState>, token: web::Path<String>) -> HttpResponse {
     let result = async {
         let booking = booking_of(&state, &token).await?;
+        booking
+            .check_token(state.scheduler.clock().now())
+            .map_err(Failure::Refused)?;
         let store = state.scheduler.store();
         let link = store.link(booking.link()).await?.ok_or(Failure::Internal)?;
         let host = store.host(link.host()).await?.ok_or(Failure::Internal)?;

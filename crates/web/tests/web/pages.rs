@@ -391,6 +391,63 @@ async fn assets_and_health() {
     }
 }
 
+/// Every page a reschedule token opens.
+const TOKEN_PAGES: [&str; 5] = [
+    "/book/confirmed/{}",
+    "/book/confirmed/{}/invite.ics",
+    "/book/reschedule/{}",
+    "/book/cancel/{}",
+    "/book/reconfirm/{}",
+];
+
+#[actix_web::test]
+async fn a_moved_bookings_old_token_opens_nothing_but_already_rescheduled() {
+    let app = setup().await;
+    let booking = book(&app, at(9, 0)).await;
+    let old = booking.token().expose().to_owned();
+    app.state
+        .scheduler
+        .reschedule(&old, at(10, 0), None)
+        .await
+        .unwrap();
+    let svc = service!(app);
+    for page in TOKEN_PAGES {
+        let uri = page.replace("{}", &old);
+        let resp = call_service(&svc, TestRequest::get().uri(&uri).to_request()).await;
+        assert_eq!(resp.status(), 409, "{uri}");
+        assert!(
+            header(&resp, "content-type").starts_with("text/html"),
+            "{uri}"
+        );
+        assert_eq!(header(&resp, "cache-control"), "no-store", "{uri}");
+        let text = body(resp).await;
+        assert!(
+            text.contains("Booking already rescheduled"),
+            "{uri}: {text}"
+        );
+        assert!(
+            !text.contains("ada@example.org") && !text.contains("VCALENDAR"),
+            "{uri}: {text}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn a_cancelled_bookings_token_gets_the_cancelled_page_not_the_invite() {
+    let app = setup().await;
+    let booking = book(&app, at(9, 0)).await;
+    let token = booking.token().expose().to_owned();
+    app.state.scheduler.cancel(&token, None).await.unwrap();
+    let svc = service!(app);
+    let uri = format!("/book/confirmed/{token}/invite.ics");
+    let resp = call_service(&svc, TestRequest::get().uri(&uri).to_request()).await;
+    assert_eq!(resp.status(), 409);
+    assert!(header(&resp, "content-type").starts_with("text/html"));
+    let text = body(resp).await;
+    assert!(text.contains("Booking already cancelled"), "{text}");
+    assert!(!text.contains("ada@example.org") && !text.contains("VCALENDAR"));
+}
+
 #[actix_web::test]
 async fn the_confirmation_offers_an_ics_that_parses() {
     let app = setup().await;

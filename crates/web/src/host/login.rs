@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::auth;
 use super::extract::LoggedIn;
+use super::landing::after_login;
 use super::page::{CsrfPosted, PageResult, notice, page, see_other};
 use crate::AppState;
 use crate::errors::Failure;
@@ -33,12 +34,6 @@ pub(crate) struct LoginForm {
     next: Option<String>,
 }
 
-/// `next` after login: a local path only, never another site.
-fn local_path(next: Option<&str>) -> String {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .map_or_else(|| "/calendar".to_owned(), str::to_owned)
-}
-
 fn client_of(req: &HttpRequest) -> String {
     req.peer_addr()
         .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
@@ -56,13 +51,13 @@ pub(crate) async fn login_page(
             .await
             .is_ok()
     {
-        return Ok(see_other(&local_path(query.next.as_deref())));
+        return Ok(see_other(&after_login(query.next.as_deref())));
     }
     let first_run = side.accounts.account_count().await? == 0;
     let (cookie, csrf) = auth::session_cookie(&state, &side, None, now);
     let vm = LoginView {
         csrf,
-        next: local_path(query.next.as_deref()),
+        next: after_login(query.next.as_deref()),
         first_run,
         notice: notice(query.done.as_deref()),
         ..LoginView::default()
@@ -89,7 +84,7 @@ pub(crate) async fn login_submit(
         next,
         ..
     } = form.into_inner();
-    let next = local_path(next.as_deref());
+    let next = after_login(next.as_deref());
     let login_key = email_text.trim().to_ascii_lowercase();
     let client = client_of(&req);
     let again = |status: StatusCode, error: &str| {

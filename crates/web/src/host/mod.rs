@@ -9,9 +9,10 @@
 //!
 //! Modules, each using only those listed before it: `auth` (passwords, session cookie,
 //! limiter), `extract` (`LoggedIn`, `Posted`, `ApiHost`), `page` and `json` (response
-//! helpers), `linkform` and `summary` (shared shapes); then one module per area: `login`,
-//! `integrations` (calendar connections and their banner), `calendar`, `booking`, `links`,
-//! `deals`, `keys`, `api` and `webhooks`.
+//! helpers), `linkform` and `summary` (shared shapes), `landing` (where a login goes next),
+//! `fresh_links` (the limited re-sending of an attendee's links);
+//! then one module per area: `login`, `integrations` (calendar connections and their banner),
+//! `calendar`, `booking`, `links`, `deals`, `keys`, `api` and `webhooks`.
 
 use std::sync::Arc;
 
@@ -30,6 +31,7 @@ mod extract;
 mod integrations;
 mod json;
 mod keys;
+mod landing;
 mod linkform;
 mod links;
 mod login;

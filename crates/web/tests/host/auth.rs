@@ -32,6 +32,52 @@ async fn pages_redirect_to_login_when_logged_out() {
     }
 }
 
+/// Each `next` a browser would follow to another site (tabs and newlines are dropped by
+/// browsers, `\` is `/`) or that cannot go into a header at all.
+const HOSTILE_NEXT: [&str; 10] = [
+    "/\t/evil.example",
+    "/\n/x",
+    "/\r/x",
+    "/\x0b/x",
+    "/\x00/x",
+    "//evil.example",
+    "/\\evil.example",
+    "/..//evil.example",
+    "https://evil.example/",
+    "/\u{85}/x",
+];
+
+#[actix_web::test]
+async fn a_login_never_leaves_the_site_whatever_next_says() {
+    let app = setup().await;
+    let svc = service!(app.state);
+    for next in HOSTILE_NEXT {
+        let mut b = Browser::default();
+        let page = send!(svc, b, get(&format!("/login?next={}", urlencode(next))));
+        assert_eq!(page.status(), 200, "{next:?}");
+        let csrf = csrf_of(&body(page).await);
+        let resp = send!(
+            svc,
+            b,
+            form(
+                "/login",
+                &[
+                    ("csrf", &csrf),
+                    ("email", "hana@example.com"),
+                    ("password", HANA_PASSWORD),
+                    ("next", next)
+                ]
+            )
+        );
+        assert_eq!(resp.status(), 303, "{next:?}");
+        assert_eq!(header(&resp, "location"), "/calendar", "{next:?}");
+        // Already logged in, the login page sends the host on at once: just as safely.
+        let again = send!(svc, b, get(&format!("/login?next={}", urlencode(next))));
+        assert_eq!(again.status(), 303, "{next:?}");
+        assert_eq!(header(&again, "location"), "/calendar", "{next:?}");
+    }
+}
+
 #[actix_web::test]
 async fn the_right_password_logs_in_and_goes_where_the_host_wanted() {
     let app = setup().await;

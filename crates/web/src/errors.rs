@@ -61,6 +61,8 @@ pub(crate) enum Failure {
     SignInExpired,
     /// The calendar provider failed during the sign-in; the message says what to do.
     ProviderFailed(String),
+    /// A limit on how often something may be done was reached; the detail says which.
+    TooManyRequests(String),
     /// A bug or an outage; the cause has been logged.
     Internal,
 }
@@ -85,6 +87,7 @@ impl Failure {
             Self::SameSlot | Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::CalendarUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -112,6 +115,7 @@ impl Failure {
             Self::CronUnauthorized => "cron-unauthorized",
             Self::SignInExpired => "sign-in-expired",
             Self::ProviderFailed(_) => "calendar-provider-failed",
+            Self::TooManyRequests(_) => "too-many-requests",
             Self::Internal => "internal",
         }
     }
@@ -138,6 +142,7 @@ impl Failure {
             Self::CronUnauthorized => "Cron secret required",
             Self::SignInExpired => "This sign-in attempt is not valid any more",
             Self::ProviderFailed(_) => "The calendar provider did not answer as expected",
+            Self::TooManyRequests(_) => "Too many requests",
             Self::Internal => "Something went wrong on our side",
         }
     }
@@ -152,7 +157,10 @@ impl Failure {
             Self::Refused(TokenRefusal::Expired) => "Bookings can be changed only until the meeting starts.".into(),
             Self::SlotUnavailable => "Someone else may have just taken it. Please pick another time.".into(),
             Self::SameSlot => "Pick a different time to reschedule.".into(),
-            Self::Malformed(message) | Self::Invalid(message) | Self::HostRefused(message) => message.clone(),
+            Self::Malformed(message)
+            | Self::Invalid(message)
+            | Self::HostRefused(message)
+            | Self::TooManyRequests(message) => message.clone(),
             Self::Unauthorized(detail) => (*detail).to_owned(),
             Self::SlugTaken => "Another link uses this slug; pick another.".into(),
             Self::FormExpired => "The form did not come from this site, or your session changed since it was shown. \

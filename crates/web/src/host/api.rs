@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 use super::extract::ApiHost;
+use super::fresh_links::FreshLinksError;
 use super::json::{ApiResult, PageQuery, ok, optional, required};
 use super::linkform::{LinkInput, ReconfirmInput};
 use super::summary::{
@@ -274,22 +275,27 @@ struct LinksSentBody {
         (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such row for this host", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Refused in the current state", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The meeting got fresh links too often in the last hour", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn send_links(key: ApiHost, state: web::Data<AppState>, id: web::Path<String>) -> ApiResult {
-    match state
-        .scheduler
-        .resend_links(key.host, booking_id(&id)?)
+    let side = state.host.as_ref().ok_or(Failure::NotFound)?;
+    match side
+        .fresh_links
+        .send(&state.scheduler, key.host, booking_id(&id)?)
         .await
     {
         Ok(current) => Ok(HttpResponse::Accepted().json(LinksSentBody {
             booking_id: current.id().to_string(),
             sent_to: current.invitee().email().as_str().to_owned(),
         })),
-        Err(ResendLinksError::NotFound) => Err(Failure::NotFound.into()),
-        Err(ResendLinksError::Refused(r)) => {
+        Err(FreshLinksError::TooMany) => {
+            Err(Failure::TooManyRequests(FreshLinksError::limit_message()).into())
+        }
+        Err(FreshLinksError::Resend(ResendLinksError::NotFound)) => Err(Failure::NotFound.into()),
+        Err(FreshLinksError::Resend(ResendLinksError::Refused(r))) => {
             Err(Failure::HostRefused(format!("The links no longer work: {r}.")).into())
         }
-        Err(ResendLinksError::Store(e)) => Err(e.into()),
+        Err(FreshLinksError::Resend(ResendLinksError::Store(e))) => Err(e.into()),
     }
 }
 

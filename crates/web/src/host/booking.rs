@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::extract::{HostForm, LoggedIn, Posted};
+use super::fresh_links::FreshLinksError;
 use super::integrations::{host_connections, provider_name};
 use super::page::{ListQuery, PageResult, notice, page, see_other, stage_options};
 use super::summary::{self, StepKind, moment};
@@ -231,6 +232,8 @@ enum Outcome {
     Done(BookingId, &'static str),
     /// Refused: show the page again with this message.
     Refused(String),
+    /// Refused for now, by a limit: show the page again with this message (429).
+    Limited(String),
 }
 
 /// Runs one of the detail page's actions.
@@ -241,7 +244,7 @@ async fn act(
     action: &str,
     form: &ActionForm,
 ) -> Result<Outcome, Failure> {
-    use Outcome::{Done, Refused};
+    use Outcome::{Done, Limited, Refused};
     let host = me.id();
     let scheduler = &state.scheduler;
     let refused = |e: HostActionError| match e {
@@ -268,14 +271,20 @@ async fn act(
             Ok(b) => Done(b.id(), "undone"),
             Err(e) => return refused(e),
         },
-        "send-links" => match scheduler.resend_links(host, booking.id()).await {
-            Ok(b) => Done(b.id(), "links-sent"),
-            Err(ResendLinksError::NotFound) => return Err(Failure::NotFound),
-            Err(ResendLinksError::Refused(r)) => {
-                Refused(format!("The attendee's links no longer work: {r}."))
+        "send-links" => {
+            let side = state.host.as_ref().ok_or(Failure::NotFound)?;
+            match side.fresh_links.send(scheduler, host, booking.id()).await {
+                Ok(b) => Done(b.id(), "links-sent"),
+                Err(FreshLinksError::TooMany) => Limited(FreshLinksError::limit_message()),
+                Err(FreshLinksError::Resend(e)) => match e {
+                    ResendLinksError::NotFound => return Err(Failure::NotFound),
+                    ResendLinksError::Refused(r) => {
+                        Refused(format!("The attendee's links no longer work: {r}."))
+                    }
+                    ResendLinksError::Store(e) => return Err(Failure::internal(&e)),
+                },
             }
-            Err(ResendLinksError::Store(e)) => return Err(Failure::internal(&e)),
-        },
+        }
         "deal-stage" => {
             let stage = form
                 .stage
@@ -306,20 +315,22 @@ pub(crate) async fn booking_action(
     let id = BookingId::parse(&id).map_err(|_| Failure::NotFound)?;
     let desk = me.desk(&state);
     let booking = desk.booking(me.id(), id).await?;
-    match act(&state, &me, &booking, &action, &form).await? {
-        Outcome::Done(id, done) => Ok(see_other(&format!("/calendar/bookings/{id}?done={done}"))),
-        Outcome::Refused(message) => {
-            let meeting = desk.meeting(me.id(), booking.id()).await?;
-            let connections = host_connections(&state, me.id()).await?;
-            let mut vm = booking_view(
-                &me,
-                &meeting,
-                &connections,
-                state.scheduler.clock().now(),
-                None,
-            );
-            vm.error = Some(message);
-            Ok(page(StatusCode::CONFLICT, booking::booking(&vm)))
+    let (status, message) = match act(&state, &me, &booking, &action, &form).await? {
+        Outcome::Done(id, done) => {
+            return Ok(see_other(&format!("/calendar/bookings/{id}?done={done}")));
         }
-    }
+        Outcome::Refused(message) => (StatusCode::CONFLICT, message),
+        Outcome::Limited(message) => (StatusCode::TOO_MANY_REQUESTS, message),
+    };
+    let meeting = desk.meeting(me.id(), booking.id()).await?;
+    let connections = host_connections(&state, me.id()).await?;
+    let mut vm = booking_view(
+        &me,
+        &meeting,
+        &connections,
+        state.scheduler.clock().now(),
+        None,
+    );
+    vm.error = Some(message);
+    Ok(page(status, booking::booking(&vm)))
 }

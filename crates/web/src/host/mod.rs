@@ -28,6 +28,7 @@ mod booking;
 mod calendar;
 mod deals;
 mod extract;
+mod fresh_links;
 mod integrations;
 mod json;
 mod keys;
@@ -56,6 +57,7 @@ pub struct HostSide {
     pub(crate) passwords: Passwords,
     pub(crate) limiter: auth::LoginLimiter,
     pub(crate) hash_slots: auth::HashSlots,
+    pub(crate) fresh_links: fresh_links::FreshLinks,
     pub(crate) webhooks: Option<Webhooks>,
 }
 
@@ -79,8 +81,8 @@ impl HostSide {
     /// The host side on these ports. `session_secret` (32 bytes, derived from the application
     /// secret for this purpose only) keys the encrypted session cookie; `ids` gives link and
     /// API key ids, API key secrets and CSRF tokens (the OS CSPRNG in production);
-    /// `attempts` counts login attempts for the login limit (the store, so that every instance
-    /// sees the same counts).
+    /// `attempts` counts login attempts for the login limit and the sends of fresh links for
+    /// theirs (the store, so that every instance sees the same counts).
     pub fn new(
         accounts: Arc<dyn AccountStore>,
         deals: Arc<dyn DealStore>,
@@ -96,6 +98,7 @@ impl HostSide {
             ids,
             cookie_key: auth::cookie_key(session_secret),
             passwords: Passwords::default(),
+            fresh_links: fresh_links::FreshLinks::new(attempts.clone()),
             limiter: auth::LoginLimiter::new(attempts),
             hash_slots: auth::HashSlots::new(),
             webhooks: None,

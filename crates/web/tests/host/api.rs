@@ -195,6 +195,30 @@ async fn bookings_by_tab_detail_cancel_and_no_show() {
 }
 
 #[actix_web::test]
+async fn fresh_links_by_api_go_out_three_times_an_hour_then_429() {
+    let app = setup().await;
+    let booked = book(&app, "intro", at(9, 0), "Ada Lovelace").await;
+    let svc = service!(app.state);
+    let (_b, key) = api_key!(svc, "hana@example.com", HANA_PASSWORD);
+    let path = format!("/api/v1/bookings/{}/send-links", booked.id());
+    let before = app.store.outbox().len();
+    for call_no in 0..10 {
+        let resp = call_service(&svc, call("POST", &path, Some(key.as_str())).to_request()).await;
+        if call_no < 3 {
+            assert_eq!(resp.status(), 202, "call {call_no}");
+        } else {
+            assert_eq!(resp.status(), 429, "call {call_no}");
+            assert_eq!(header(&resp, "content-type"), "application/problem+json");
+            assert_eq!(
+                json_of(resp).await["type"],
+                "https://slotkeeper.dev/problems/too-many-requests"
+            );
+        }
+    }
+    assert_eq!(app.store.outbox().len(), before + 3);
+}
+
+#[actix_web::test]
 async fn links_are_created_read_and_replaced_with_problems_for_bad_input() {
     let app = setup().await;
     let svc = service!(app.state);

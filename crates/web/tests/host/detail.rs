@@ -206,6 +206,62 @@ async fn the_attendee_can_be_sent_a_fresh_link_again_and_again() {
 }
 
 #[actix_web::test]
+async fn fresh_links_go_out_three_times_an_hour_per_meeting_then_429() {
+    let app = setup().await;
+    let first = book(&app, "intro", at(9, 0), "Ada Lovelace").await;
+    let moved = app
+        .state
+        .scheduler
+        .reschedule(first.token().expose(), at(11, 0), None)
+        .await
+        .unwrap();
+    let svc = service!(app.state);
+    let mut b = logged_in!(svc, "hana@example.com", HANA_PASSWORD);
+    let csrf = csrf!(svc, b);
+    let mails = || {
+        app.store
+            .outbox()
+            .iter()
+            .filter(|e| matches!(e.effect, booking_core::effects::Effect::ResendLinks { .. }))
+            .count()
+    };
+    let send_links = |id: booking_core::BookingId| {
+        form(
+            &format!("/calendar/bookings/{id}/send-links"),
+            &[("csrf", &csrf)],
+        )
+    };
+    for click in 0..30 {
+        // Either row of the moved meeting: they share one count.
+        let id = if click % 2 == 0 {
+            first.id()
+        } else {
+            moved.id()
+        };
+        let resp = send!(svc, b, send_links(id));
+        if click < 3 {
+            assert_eq!(resp.status(), 303, "click {click}");
+        } else {
+            assert_eq!(resp.status(), 429, "click {click}");
+            let page = body(resp).await;
+            assert!(
+                page.contains("already sent fresh links 3 times in the last hour"),
+                "{page}"
+            );
+        }
+    }
+    assert_eq!(mails(), 3, "30 clicks, 3 mails");
+
+    // Another meeting has a count of its own.
+    let other = book(&app, "intro", at(12, 0), "Bea Bell").await;
+    assert_eq!(send!(svc, b, send_links(other.id())).status(), 303);
+    // An hour on, the first meeting may be sent fresh links again.
+    app.clock.set(at(8, 5));
+    assert_eq!(send!(svc, b, send_links(moved.id())).status(), 303);
+    assert_eq!(mails(), 5);
+}
+
+#[actix_web::test]
 async fn another_hosts_booking_is_not_found_for_every_page_and_action() {
     let app = setup().await;
     let theirs = book(&app, "otto-call", at(9, 0), "Zed Otto").await;

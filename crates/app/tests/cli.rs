@@ -169,14 +169,14 @@ fn the_access_log_never_shows_a_token_however_the_path_is_encoded() {
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     demo.child.wait().unwrap();
     let logged = std::fs::read_to_string(&log_path).unwrap();
-    assert!(
-        logged.matches("/book/cancel/<token>").count() >= 3,
-        "the requests were logged: {logged}"
-    );
     for shown in [&token[1..], &token[..16], &token[16..]] {
         assert!(!logged.contains(shown), "{shown} in the log: {logged}");
     }
     assert!(!logged.contains(&every[3..]), "{logged}");
+    assert!(
+        logged.matches("/book/cancel/<token>").count() >= 3,
+        "the requests were logged: {logged}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -1,5 +1,6 @@
 //! The host side on a real SQLite file: log in, see the counts, cancel with a reason, mark a
-//! no-show, move a deal, and use an API key — through the same pages and API as in memory.
+//! no-show, move a deal, use an API key and reach the limit of fresh links — through the same
+//! pages and API as in memory.
 
 use std::sync::Arc;
 
@@ -180,4 +181,18 @@ async fn the_host_flow_on_a_sqlite_file() {
     assert_eq!(resp.status(), 200);
     let list: serde_json::Value = serde_json::from_str(&body(resp).await).unwrap();
     assert_eq!(list["bookings"][0]["invitee"]["name"], "Pia Past");
+
+    // Fresh links, counted in the file: three sends an hour for the moved meeting, then 429.
+    for click in 0..5 {
+        let resp = send!(
+            svc,
+            b,
+            form(
+                &format!("/calendar/bookings/{}/send-links", moved.id()),
+                &[("csrf", &csrf)]
+            )
+        );
+        let expected = if click < 3 { 303 } else { 429 };
+        assert_eq!(resp.status(), expected, "click {click}");
+    }
 }

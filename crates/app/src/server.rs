@@ -99,6 +99,7 @@ pub async fn run(
         &bound.base_url,
     )
     .with_host_side(host_side)
+    .with_booking_limit(storage.attempts.clone())
     .with_calendars(web::CalendarSide {
         integrations: calendars.calendars.clone(),
         sync_requests: calendars.sync_requests.clone(),

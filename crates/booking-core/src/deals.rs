@@ -243,7 +243,8 @@ impl Deal {
             booking: BookingId::from_uuid(r.booking_id),
             link: LinkId::from_uuid(r.link_id),
             contact_name: PersonName::parse(&r.contact_name).map_err(|_| bad("contact_name"))?,
-            contact_email: Email::parse(&r.contact_email).map_err(|_| bad("contact_email"))?,
+            contact_email: Email::from_stored(&r.contact_email)
+                .map_err(|_| bad("contact_email"))?,
             stage: DealStage::parse(&r.stage).ok_or_else(|| bad("stage"))?,
             stage_changed_at: r.stage_changed_at,
             created_at: r.created_at,

@@ -14,7 +14,7 @@ use crate::booking::Booking;
 use crate::deals::{Deal, DealActionError, DealId, DealList, DealStage, DealStore, move_deal};
 use crate::ids::{BookingId, HostId, LinkId};
 use crate::link::BookingLink;
-use crate::ports::{BookingStore, DashboardPage, DashboardTab, Page, StoreError};
+use crate::ports::{BookingStore, DashboardPage, DashboardTab, DeadEntry, Page, StoreError};
 
 /// Why the desk has no answer for this host.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +41,9 @@ pub struct Meeting {
     pub link: Option<BookingLink>,
     /// The chain's deal, if the link opens deals.
     pub deal: Option<Deal>,
+    /// What never reached its recipient for any row of the chain (outbox entries that went
+    /// dead), most recent first.
+    pub undelivered: Vec<DeadEntry>,
 }
 
 /// Host-side reads and actions over the booking store, the deal store and the link
@@ -110,12 +113,18 @@ where
             Err(DeskError::NotFound) => None,
             Err(DeskError::Store(e)) => return Err(e.into()),
         };
+        let mut undelivered = Vec::new();
+        for row in &chain {
+            undelivered.extend(self.bookings.dead_effects(row.id()).await?);
+        }
+        undelivered.sort_by_key(|d| std::cmp::Reverse(d.died_at));
         Ok(Meeting {
             asked,
             current,
             chain,
             link,
             deal,
+            undelivered,
         })
     }
 

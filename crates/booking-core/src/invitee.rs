@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::text;
 use crate::time::TimeZoneName;
 
 /// Why a piece of attendee input was refused. Messages are fit to show on a form.
@@ -27,45 +28,89 @@ pub enum InvalidInput {
     /// A question without text, or too many answers.
     #[error("answers must name their question (at most {max} answers)", max = ANSWERS_MAX)]
     Answers,
+    /// A free text with a control character other than a line break or a tab.
+    #[error("{0} must not contain control characters (line breaks and tabs are fine)")]
+    ControlCharacter(&'static str),
+    /// An answer to a question the link does not ask.
+    #[error("{0:?} is not one of this link's questions")]
+    UnknownQuestion(String),
+    /// Two answers to one question.
+    #[error("{0:?} is answered more than once")]
+    DuplicateAnswer(String),
+    /// No answer to a question the link requires.
+    #[error("{0:?} needs an answer")]
+    Unanswered(String),
 }
 
 /// Longest accepted name, in characters.
 pub const NAME_MAX: usize = 200;
-/// Longest accepted free text (reason, answer), in characters.
+/// Longest accepted free text (reason), in characters.
 pub const TEXT_MAX: usize = 10_000;
-/// Most answers one booking carries.
-pub const ANSWERS_MAX: usize = 50;
+/// Longest accepted answer to one question, in characters: room for a paragraph or two, not
+/// for a document to be mailed on the host's behalf.
+pub const ANSWER_MAX: usize = 2_000;
+/// Most answers one booking carries (a link asks at most this many questions).
+pub const ANSWERS_MAX: usize = 20;
+/// Longest accepted question, in characters.
+pub const QUESTION_MAX: usize = 500;
 
 /// An email address, trimmed, with its domain lower-cased.
+///
+/// Only a conservative subset of RFC 5321 is accepted, one every mail library can send to:
+/// a dot-atom local part (letters, digits and ``!#$%&'*+-/=?^_`{|}~``, dots only between
+/// them, no `=?` that could read as an encoded word) and an ASCII host name of at least two
+/// labels. Quoted local parts, comments, address literals and non-ASCII addresses are refused:
+/// an address accepted here must never be one the mailer then fails to send to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Email(String);
 
+/// Longest accepted address, in bytes (RFC 5321's path limit less the angle brackets).
+pub const EMAIL_MAX: usize = 254;
+/// Longest accepted local part, in bytes.
+const LOCAL_MAX: usize = 64;
+
 impl Email {
-    /// Accepts `local@domain.tld` with no spaces or control characters, at most 254 chars.
+    /// Accepts `local@host.tld` of the subset described above, at most 254 characters.
     ///
     /// # Errors
     /// [`InvalidInput::Email`] otherwise.
     pub fn parse(text: &str) -> Result<Self, InvalidInput> {
         let text = text.trim();
         let bad = || InvalidInput::Email(text.chars().take(80).collect());
+        let (local, domain) = text.split_once('@').ok_or_else(bad)?;
+        if text.len() > EMAIL_MAX || !is_dot_atom_local(local) || !is_host_name(domain) {
+            return Err(bad());
+        }
+        Ok(Self(format!("{local}@{}", domain.to_ascii_lowercase())))
+    }
+
+    /// An address read back from a row written before [`Email::parse`] became strict: only
+    /// the looser old check (one `@`, a dotted domain, no spaces, control characters or
+    /// `<>,;"`), so such rows stay readable. New input goes through [`Email::parse`].
+    ///
+    /// # Errors
+    /// [`InvalidInput::Email`] when even the old check fails.
+    pub fn from_stored(text: &str) -> Result<Self, InvalidInput> {
+        if let Ok(email) = Self::parse(text) {
+            return Ok(email);
+        }
+        let text = text.trim();
+        let bad = || InvalidInput::Email(text.chars().take(80).collect());
         let (local, domain) = text.rsplit_once('@').ok_or_else(bad)?;
-        let clean = |s: &str| {
-            !s.chars().any(|c| {
-                c.is_whitespace()
-                    || c.is_control()
-                    || c == '<'
-                    || c == '>'
-                    || c == ','
-                    || c == ';'
-                    || c == '"'
-            })
-        };
+        let clean = !text
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"".contains(c));
         let domain_ok = domain.contains('.')
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..")
             && !domain.contains('@');
-        if text.len() > 254 || local.is_empty() || local.len() > 64 || !domain_ok || !clean(text) {
+        if text.len() > EMAIL_MAX
+            || local.is_empty()
+            || local.len() > LOCAL_MAX
+            || !domain_ok
+            || !clean
+        {
             return Err(bad());
         }
         Ok(Self(format!("{local}@{}", domain.to_ascii_lowercase())))
@@ -81,6 +126,37 @@ impl fmt::Display for Email {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// A dot-atom local part: atoms of letters, digits and RFC 5322 `atext` symbols joined by
+/// single dots, without `=?` (the start of an RFC 2047 encoded word).
+fn is_dot_atom_local(local: &str) -> bool {
+    const SYMBOLS: &[u8] = b"!#$%&'*+-/=?^_`{|}~";
+    (1..=LOCAL_MAX).contains(&local.len())
+        && !local.contains("=?")
+        && local.split('.').all(|atom| {
+            !atom.is_empty()
+                && atom
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || SYMBOLS.contains(&b))
+        })
+}
+
+/// An ASCII host name of two or more labels: each 1–63 letters, digits and inner hyphens, the
+/// last not all digits (so no bare IP address).
+fn is_host_name(domain: &str) -> bool {
+    let labels: Vec<&str> = domain.split('.').collect();
+    let label_ok = |l: &&str| {
+        (1..=63).contains(&l.len())
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    labels.len() >= 2
+        && labels.iter().all(label_ok)
+        && labels
+            .last()
+            .is_some_and(|tld| !tld.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// A person's display name: 1–200 characters, no control characters (so it can never break
@@ -136,7 +212,8 @@ impl Phone {
 }
 
 /// Free text an attendee or host typed: a cancel or reschedule reason, at most 10,000 chars.
-/// Kept verbatim (line breaks included); every output escapes it for its own format.
+/// Kept verbatim but for line breaks, which become `\n`; no other control character but the
+/// tab ([`crate::text`]). Every output escapes it for its own format.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Reason(String);
 
@@ -144,7 +221,9 @@ impl Reason {
     /// `None` for blank input.
     ///
     /// # Errors
-    /// [`InvalidInput::TooLong`] beyond [`TEXT_MAX`] characters.
+    /// [`InvalidInput::TooLong`] beyond [`TEXT_MAX`] characters,
+    /// [`InvalidInput::ControlCharacter`] for a control character other than a line break or
+    /// a tab.
     pub fn parse_optional(text: Option<&str>) -> Result<Option<Self>, InvalidInput> {
         match text.map(str::trim) {
             None | Some("") => Ok(None),
@@ -152,8 +231,19 @@ impl Reason {
                 field: "reason",
                 max: TEXT_MAX,
             }),
-            Some(t) => Ok(Some(Self(t.to_owned()))),
+            Some(t) => text::multiline(t)
+                .map(|t| Some(Self(t)))
+                .ok_or(InvalidInput::ControlCharacter("reason")),
         }
+    }
+
+    /// A reason read back from a row written before the control-character rule: refused
+    /// characters are dropped rather than the row lost.
+    ///
+    /// # Errors
+    /// [`InvalidInput::TooLong`] beyond [`TEXT_MAX`] characters.
+    pub fn from_stored(text: Option<&str>) -> Result<Option<Self>, InvalidInput> {
+        Self::parse_optional(text.map(text::scrubbed).as_deref())
     }
 
     /// The text.
@@ -209,11 +299,15 @@ impl Invitee {
 pub struct Answers(Vec<(String, String)>);
 
 impl Answers {
-    /// Checks question/answer pairs; blank answers are dropped.
+    /// Checks question/answer pairs as typed; blank answers are dropped, line breaks become
+    /// `\n`. Whether the questions are the link's own is the link's check
+    /// ([`BookingLink::check_answers`](crate::link::BookingLink::check_answers)).
     ///
     /// # Errors
-    /// [`InvalidInput::Answers`] for an unnamed question or too many pairs,
-    /// [`InvalidInput::TooLong`] for an answer beyond [`TEXT_MAX`] characters.
+    /// [`InvalidInput::Answers`] for an unnamed or over-long question or more than
+    /// [`ANSWERS_MAX`] pairs, [`InvalidInput::TooLong`] for an answer beyond [`ANSWER_MAX`]
+    /// characters, [`InvalidInput::ControlCharacter`] for a control character (other than a
+    /// line break or tab in an answer).
     pub fn new(pairs: Vec<(String, String)>) -> Result<Self, InvalidInput> {
         if pairs.len() > ANSWERS_MAX {
             return Err(InvalidInput::Answers);
@@ -221,20 +315,36 @@ impl Answers {
         let mut kept = Vec::with_capacity(pairs.len());
         for (q, a) in pairs {
             let q = q.trim();
-            if q.is_empty() || q.chars().count() > 500 {
+            if q.is_empty() || q.chars().count() > QUESTION_MAX {
                 return Err(InvalidInput::Answers);
             }
-            if a.chars().count() > TEXT_MAX {
+            if !text::is_single_line(q) {
+                return Err(InvalidInput::ControlCharacter("question"));
+            }
+            let a = a.trim();
+            if a.chars().count() > ANSWER_MAX {
                 return Err(InvalidInput::TooLong {
                     field: "answer",
-                    max: TEXT_MAX,
+                    max: ANSWER_MAX,
                 });
             }
-            if !a.trim().is_empty() {
-                kept.push((q.to_owned(), a.trim().to_owned()));
+            let a = text::multiline(a).ok_or(InvalidInput::ControlCharacter("answer"))?;
+            if !a.is_empty() {
+                kept.push((q.to_owned(), a));
             }
         }
         Ok(Self(kept))
+    }
+
+    /// Answers read back from a stored row, kept as they were written (also rows written
+    /// under older, looser limits), refused characters dropped.
+    pub fn from_stored(pairs: Vec<(String, String)>) -> Self {
+        Self(
+            pairs
+                .into_iter()
+                .map(|(q, a)| (text::scrubbed(&q), text::scrubbed(&a)))
+                .collect(),
+        )
     }
 
     /// `(question, answer)` pairs in order.
@@ -285,13 +395,15 @@ impl UtmParam {
 pub struct Tracking([Option<String>; 5]);
 
 impl Tracking {
-    /// Picks the `utm_*` keys out of query pairs; other keys and blank values are ignored.
+    /// Picks the `utm_*` keys out of query pairs; other keys, blank values and values with
+    /// control characters (never part of a real campaign name) are ignored.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
         let mut tracking = Self::default();
         for (key, value) in pairs {
             let value = value.trim();
             if let Some(i) = UtmParam::ALL.iter().position(|p| p.key() == key)
                 && !value.is_empty()
+                && text::is_single_line(value)
             {
                 tracking.0[i] = Some(value.chars().take(500).collect());
             }
@@ -321,6 +433,13 @@ mod tests {
             Email::parse(" Ann@Example.COM ").unwrap().as_str(),
             "Ann@example.com"
         );
+        for good in [
+            "o'brien+tag@mail.example.co.uk",
+            "a.b-c_d@x-y.io",
+            "#!$%&*/=^?`{|}~@example.org",
+        ] {
+            assert!(Email::parse(good).is_ok(), "{good:?}");
+        }
         for bad in [
             "",
             "ann",
@@ -334,6 +453,93 @@ mod tests {
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    /// What the adversarial run got accepted and the mailer could not send (issue 13, #6).
+    #[test]
+    fn emails_the_mailer_cannot_send_are_refused() {
+        for bad in [
+            "a@b@example.com",
+            "a:b@example.com",
+            "a(c)@example.com",
+            "a\\b@example.com",
+            "a.@example.com",
+            ".a@example.com",
+            "a..b@example.com",
+            "a\u{202e}b@example.com",
+            "=?utf-8?q?a?=@example.com",
+            "\"a b\"@example.com",
+            "a@[127.0.0.1]",
+            "a@127.0.0.1",
+            "zoë@example.com",
+            "a@exämple.com",
+            "a@-x.com",
+            "a@x-.com",
+            &format!("{}@example.com", "a".repeat(65)),
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn stored_emails_of_the_old_rule_stay_readable() {
+        let old = Email::from_stored("a(c)@Example.com").unwrap();
+        assert_eq!(old.as_str(), "a(c)@example.com");
+        assert!(Email::from_stored("a b@example.com").is_err());
+    }
+
+    #[test]
+    fn free_texts_refuse_control_characters() {
+        assert_eq!(
+            Reason::parse_optional(Some("late\r\nsorry\tx"))
+                .unwrap()
+                .unwrap()
+                .as_str(),
+            "late\nsorry\tx"
+        );
+        for bad in ["a\0b", "bell\x07", "esc\x1b", "del\x7f"] {
+            assert_eq!(
+                Reason::parse_optional(Some(bad)),
+                Err(InvalidInput::ControlCharacter("reason")),
+                "{bad:?}"
+            );
+            assert_eq!(
+                Answers::new(vec![("Topic".into(), bad.into())]),
+                Err(InvalidInput::ControlCharacter("answer"))
+            );
+            assert_eq!(
+                Answers::new(vec![(format!("Topic{bad}"), "x".into())]),
+                Err(InvalidInput::ControlCharacter("question"))
+            );
+            assert_eq!(PersonName::parse(bad), Err(InvalidInput::Name));
+        }
+        assert_eq!(
+            Reason::from_stored(Some("a\0b")).unwrap().unwrap().as_str(),
+            "ab"
+        );
+    }
+
+    #[test]
+    fn tracking_ignores_values_with_control_characters() {
+        let t = Tracking::from_pairs([("utm_source", "news\0"), ("utm_medium", "mail")]);
+        assert_eq!(t.get(UtmParam::Source), None);
+        assert_eq!(t.get(UtmParam::Medium), Some("mail"));
+    }
+
+    #[test]
+    fn answers_are_capped_in_size_and_number() {
+        let long = "x".repeat(ANSWER_MAX + 1);
+        assert_eq!(
+            Answers::new(vec![("Topic".into(), long)]),
+            Err(InvalidInput::TooLong {
+                field: "answer",
+                max: ANSWER_MAX
+            })
+        );
+        let many = (0..=ANSWERS_MAX)
+            .map(|i| (format!("Q{i}"), "a".to_owned()))
+            .collect();
+        assert_eq!(Answers::new(many), Err(InvalidInput::Answers));
     }
 
     #[test]

@@ -90,6 +90,7 @@ pub mod slots;
 pub mod subscriptions;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod text;
 pub mod time;
 pub mod token;
 

@@ -6,7 +6,8 @@ use chrono::TimeDelta;
 
 use crate::availability::AvailabilityRules;
 use crate::ids::{HostId, LinkId};
-use crate::invitee::{Email, PersonName};
+use crate::invitee::{Answers, Email, InvalidInput, PersonName, QUESTION_MAX};
+use crate::text;
 use crate::time::TimeZoneName;
 
 /// The URL name of a link: 1–64 of `a-z0-9-`, not starting or ending with `-`.
@@ -19,16 +20,21 @@ pub enum InvalidLink {
     /// Slug outside `a-z0-9-`, empty, too long, or with a dash at either end.
     #[error("slug must be 1-64 characters of a-z, 0-9 and '-', not starting or ending with '-'")]
     Slug,
-    /// Title empty or longer than 200 characters.
-    #[error("title must be 1 to 200 characters")]
+    /// Title empty, longer than 200 characters, or with control characters.
+    #[error("title must be 1 to 200 characters on one line")]
     Title,
+    /// A question empty, longer than 500 characters or with control characters, or more than
+    /// 20 questions.
+    #[error("ask at most 20 questions, each one line of at most 500 characters")]
+    Questions,
     /// The reconfirmation request must come before the auto-cancel deadline.
     #[error(
         "ask for reconfirmation earlier than the auto-cancel deadline (both before the meeting)"
     )]
     Reconfirmation,
-    /// Description longer than 5,000 characters.
-    #[error("description must be at most 5000 characters")]
+    /// Description longer than 5,000 characters, or with control characters other than line
+    /// breaks and tabs.
+    #[error("description must be at most 5000 characters, without control characters")]
     Description,
     /// Location longer than 500 characters or with line breaks.
     #[error("location must be at most 500 characters without line breaks")]
@@ -123,15 +129,47 @@ pub struct LinkSettings {
     pub reconfirmation: Option<ReconfirmationPolicy>,
     /// Whether each booking creates a CRM deal.
     pub create_deal: bool,
-    /// Extra questions on the booking form, in order.
+    /// Extra questions on the booking form, in order. A question ending in `*` must be
+    /// answered; the `*` is not part of its text ([`Question`]).
     pub questions: Vec<String>,
+}
+
+/// Most questions a link asks.
+pub const QUESTIONS_MAX: usize = crate::invitee::ANSWERS_MAX;
+
+/// One question of a link's booking form, as an attendee sees it: the text without the
+/// host's trailing `*`, and whether an answer is required.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Question<'a> {
+    /// What is asked; answers name their question by this text.
+    pub text: &'a str,
+    /// Whether a booking needs an answer to it.
+    pub required: bool,
+}
+
+impl<'a> Question<'a> {
+    /// Reads a question as the host wrote it: `Company *` is the required question `Company`.
+    pub fn of(written: &'a str) -> Self {
+        match written.trim().strip_suffix('*') {
+            Some(text) if !text.trim().is_empty() => Self {
+                text: text.trim_end(),
+                required: true,
+            },
+            _ => Self {
+                text: written.trim(),
+                required: false,
+            },
+        }
+    }
 }
 
 impl BookingLink {
     /// A link from checked parts.
     ///
     /// # Errors
-    /// [`InvalidLink::Title`] for an empty or over-long title.
+    /// [`InvalidLink::Title`] for an empty, over-long or multi-line title,
+    /// [`InvalidLink::Questions`] for too many questions or a blank, over-long or multi-line
+    /// one.
     pub fn new(
         id: LinkId,
         host: HostId,
@@ -139,8 +177,14 @@ impl BookingLink {
         settings: LinkSettings,
     ) -> Result<Self, InvalidLink> {
         let title = settings.title.trim().to_owned();
-        if title.is_empty() || title.chars().count() > 200 {
+        if title.is_empty() || title.chars().count() > 200 || !text::is_single_line(&title) {
             return Err(InvalidLink::Title);
+        }
+        let question_ok = |q: &String| {
+            !q.trim().is_empty() && q.chars().count() <= QUESTION_MAX && text::is_single_line(q)
+        };
+        if settings.questions.len() > QUESTIONS_MAX || !settings.questions.iter().all(question_ok) {
+            return Err(InvalidLink::Questions);
         }
         Ok(Self {
             id,
@@ -172,13 +216,11 @@ impl BookingLink {
                 .filter(|t| !t.is_empty())
                 .map(str::to_owned)
         }
-        let description = blank_is_none(description);
-        if description
-            .as_ref()
-            .is_some_and(|d| d.chars().count() > 5000)
-        {
-            return Err(InvalidLink::Description);
-        }
+        let description = match blank_is_none(description) {
+            Some(d) if d.chars().count() > 5000 => return Err(InvalidLink::Description),
+            Some(d) => Some(text::multiline(&d).ok_or(InvalidLink::Description)?),
+            None => None,
+        };
         let location = blank_is_none(location);
         if location
             .as_ref()
@@ -220,9 +262,41 @@ impl BookingLink {
     pub fn create_deal(&self) -> bool {
         self.create_deal
     }
-    /// Form questions.
+    /// Form questions, as the host wrote them.
     pub fn questions(&self) -> &[String] {
         &self.questions
+    }
+
+    /// Form questions as attendees see them, in order.
+    pub fn form_questions(&self) -> impl Iterator<Item = Question<'_>> {
+        self.questions.iter().map(|q| Question::of(q))
+    }
+
+    /// Checks that `answers` answer only this link's questions, each at most once, and every
+    /// required one.
+    ///
+    /// # Errors
+    /// [`InvalidInput::UnknownQuestion`], [`InvalidInput::DuplicateAnswer`],
+    /// [`InvalidInput::Unanswered`] naming the first offending question.
+    pub fn check_answers(&self, answers: &Answers) -> Result<(), InvalidInput> {
+        let cut = |q: &str| q.chars().take(80).collect::<String>();
+        let mut seen: Vec<&str> = Vec::new();
+        for (question, _) in answers.pairs() {
+            if !self.form_questions().any(|q| q.text == question) {
+                return Err(InvalidInput::UnknownQuestion(cut(question)));
+            }
+            if seen.contains(&question.as_str()) {
+                return Err(InvalidInput::DuplicateAnswer(cut(question)));
+            }
+            seen.push(question);
+        }
+        match self
+            .form_questions()
+            .find(|q| q.required && !seen.contains(&q.text))
+        {
+            Some(missing) => Err(InvalidInput::Unanswered(cut(missing.text))),
+            None => Ok(()),
+        }
     }
     /// What the meeting is about, if the host said.
     pub fn description(&self) -> Option<&str> {
@@ -281,6 +355,117 @@ mod tests {
         for bad in ["", "-a", "a-", "Intro", "a b", "a/b", &"a".repeat(65)] {
             assert_eq!(Slug::parse(bad), Err(InvalidLink::Slug), "{bad:?}");
         }
+    }
+
+    fn link(questions: &[&str]) -> Result<BookingLink, InvalidLink> {
+        use crate::availability::{AvailabilityRules, DayPeriod, RulesDraft};
+        let rules = RulesDraft::weekdays(
+            TimeZoneName::parse("UTC").unwrap(),
+            DayPeriod::parse("09:00-17:00").unwrap(),
+            TimeDelta::minutes(30),
+        );
+        BookingLink::new(
+            LinkId::from_uuid(uuid::Uuid::from_u128(1)),
+            HostId::from_uuid(uuid::Uuid::from_u128(2)),
+            Slug::parse("intro").unwrap(),
+            LinkSettings {
+                title: "Intro".into(),
+                rules: AvailabilityRules::new(rules).unwrap(),
+                reconfirmation: None,
+                create_deal: false,
+                questions: questions.iter().map(|q| (*q).to_owned()).collect(),
+            },
+        )
+    }
+
+    fn answers(pairs: &[(&str, &str)]) -> Answers {
+        Answers::new(
+            pairs
+                .iter()
+                .map(|(q, a)| ((*q).to_owned(), (*a).to_owned()))
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_trailing_star_makes_a_question_required() {
+        assert_eq!(
+            Question::of("Company *"),
+            Question {
+                text: "Company",
+                required: true
+            }
+        );
+        assert_eq!(
+            Question::of("Topic"),
+            Question {
+                text: "Topic",
+                required: false
+            }
+        );
+        assert!(!Question::of("*").required);
+    }
+
+    #[test]
+    fn answers_must_be_to_the_links_own_questions() {
+        let l = link(&["Topic", "Company *"]).unwrap();
+        assert_eq!(l.check_answers(&answers(&[("Company", "Acme")])), Ok(()));
+        assert_eq!(
+            l.check_answers(&answers(&[("Topic", "x"), ("Company", "Acme")])),
+            Ok(())
+        );
+        assert_eq!(
+            l.check_answers(&answers(&[("Paid in full?", "YES"), ("Company", "A")])),
+            Err(InvalidInput::UnknownQuestion("Paid in full?".into()))
+        );
+        assert_eq!(
+            l.check_answers(&answers(&[("Topic", "x")])),
+            Err(InvalidInput::Unanswered("Company".into()))
+        );
+        // A blank answer is no answer.
+        assert_eq!(
+            l.check_answers(&answers(&[("Company", "  ")])),
+            Err(InvalidInput::Unanswered("Company".into()))
+        );
+        assert_eq!(
+            l.check_answers(&answers(&[("Company", "A"), ("Company", "B")])),
+            Err(InvalidInput::DuplicateAnswer("Company".into()))
+        );
+    }
+
+    #[test]
+    fn link_texts_refuse_control_characters() {
+        assert!(link(&["Topic"]).is_ok());
+        assert_eq!(link(&["To\0pic"]), Err(InvalidLink::Questions));
+        assert_eq!(link(&["Two\nlines"]), Err(InvalidLink::Questions));
+        assert_eq!(link(&[" "]), Err(InvalidLink::Questions));
+        let l = link(&[]).unwrap();
+        assert_eq!(
+            l.clone().with_details(Some("a\0b"), None),
+            Err(InvalidLink::Description)
+        );
+        assert_eq!(
+            l.with_details(Some("line\r\nnext\ttab"), None)
+                .unwrap()
+                .description(),
+            Some("line\nnext\ttab")
+        );
+        let mut titled = link(&[]).unwrap();
+        titled.title = String::new();
+        let settings = |title: &str| LinkSettings {
+            title: title.to_owned(),
+            rules: titled.rules.clone(),
+            reconfirmation: None,
+            create_deal: false,
+            questions: Vec::new(),
+        };
+        let make = |title: &str| {
+            BookingLink::new(titled.id, titled.host, titled.slug.clone(), settings(title))
+        };
+        assert_eq!(make("Intro\0"), Err(InvalidLink::Title));
+        assert_eq!(make("Intro\ncall"), Err(InvalidLink::Title));
+        assert!(make("Intro – call").is_ok());
     }
 
     #[test]

@@ -240,6 +240,13 @@ pub trait BookingStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<Booking>, StoreError>;
 
+    /// The booking's outbox entries that went dead (every attempt failed), most recent first:
+    /// what never reached its recipient, for the host's page of the booking.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure.
+    async fn dead_effects(&self, booking: BookingId) -> Result<Vec<DeadEntry>, StoreError>;
+
     /// Writes every row and queues every effect, atomically.
     ///
     /// # Errors
@@ -452,6 +459,9 @@ mod shared {
             limit: u32,
         ) -> Result<Vec<Booking>, StoreError> {
             (**self).reconfirmation_overdue(now, limit).await
+        }
+        async fn dead_effects(&self, booking: BookingId) -> Result<Vec<DeadEntry>, StoreError> {
+            (**self).dead_effects(booking).await
         }
         async fn commit(&self, change: Change) -> Result<(), CommitError> {
             (**self).commit(change).await

@@ -145,7 +145,7 @@ impl Booking {
                 .ok_or_else(|| bad("actor"))
         };
         let reason =
-            |t: &Option<String>| Reason::parse_optional(t.as_deref()).map_err(|_| bad("reason"));
+            |t: &Option<String>| Reason::from_stored(t.as_deref()).map_err(|_| bad("reason"));
         let changed_at = r.status_changed_at.ok_or_else(|| bad("status_changed_at"));
         let status = match r.status.as_str() {
             "confirmed" => Status::Confirmed,
@@ -173,7 +173,7 @@ impl Booking {
         };
         let invitee = Invitee::new(
             PersonName::parse(&r.invitee_name).map_err(|_| bad("invitee_name"))?,
-            Email::parse(&r.invitee_email).map_err(|_| bad("invitee_email"))?,
+            Email::from_stored(&r.invitee_email).map_err(|_| bad("invitee_email"))?,
             r.invitee_phone
                 .as_deref()
                 .map(Phone::parse)
@@ -198,7 +198,7 @@ impl Booking {
             origin,
             token: RescheduleToken::parse(&r.token).map_err(|_| bad("token"))?,
             invitee,
-            answers: Answers::new(r.answers).map_err(|_| bad("answers"))?,
+            answers: Answers::from_stored(r.answers),
             tracking: Tracking::from_pairs(
                 r.tracking.iter().map(|(k, v)| (k.as_str(), v.as_str())),
             ),
@@ -359,12 +359,18 @@ impl BookingLink {
             (None, None) => None,
             _ => return Err(bad("reconfirmation")),
         };
+        // Rows written before the control-character rule are read with those characters
+        // dropped, not lost.
         let settings = LinkSettings {
-            title: r.title,
+            title: crate::text::scrubbed(&r.title).replace(['\n', '\t'], " "),
             rules,
             reconfirmation,
             create_deal: r.create_deal,
-            questions: r.questions,
+            questions: r
+                .questions
+                .iter()
+                .map(|q| crate::text::scrubbed(q).replace(['\n', '\t'], " "))
+                .collect(),
         };
         BookingLink::new(
             LinkId::from_uuid(r.id),
@@ -372,7 +378,10 @@ impl BookingLink {
             Slug::parse(&r.slug).map_err(|_| bad("slug"))?,
             settings,
         )
-        .and_then(|l| l.with_details(r.description.as_deref(), r.location.as_deref()))
+        .and_then(|l| {
+            let description = r.description.as_deref().map(crate::text::scrubbed);
+            l.with_details(description.as_deref(), r.location.as_deref())
+        })
         .map_err(|e| bad(&e.to_string()))
     }
 }

@@ -9,18 +9,24 @@ use crate::booking::{
 };
 use crate::effects::{Effect, EmailKind, PlannedEffect, Recipient};
 use crate::ids::{BookingId, HostId};
-use crate::invitee::{Answers, Invitee, Reason, Tracking};
+use crate::invitee::{Answers, InvalidInput, Invitee, Reason, Tracking};
 use crate::link::{BookingLink, Slug};
 use crate::ports::{
     BookingStore, BusyCalendar, BusyCalendarError, Change, Clock, CommitError, StoreError,
     TokenSource,
 };
-use crate::slots::offered_slots;
-use crate::time::TimeRange;
+use crate::slots::offered_slots_up_to;
+use crate::time::{OutsideHorizon, TimeRange, within_horizon};
 use crate::token::RescheduleToken;
 
 /// Longest window one slot query may cover.
 pub const MAX_WINDOW: TimeDelta = TimeDelta::days(62);
+/// Most slots one [`SlotPage`] holds.
+pub const MAX_SLOTS_PER_PAGE: usize = 500;
+/// Most slot starts one page steps through: a window is cut to this many of its link's
+/// intervals, so the cap on the window scales with the link's density (a slot every minute:
+/// two weeks a page; every half hour or less often: the whole [`MAX_WINDOW`]).
+pub const MAX_STEPS_PER_PAGE: i32 = 14 * 24 * 60;
 /// How often a use case retries after losing an optimistic-concurrency race before giving up.
 const RACE_RETRIES: usize = 3;
 
@@ -33,6 +39,9 @@ pub enum SlotsError {
     /// The window is longer than [`MAX_WINDOW`].
     #[error("ask for at most 62 days of slots at once")]
     WindowTooLong,
+    /// The window reaches outside the bookable years.
+    #[error(transparent)]
+    OutsideHorizon(#[from] OutsideHorizon),
     /// The host's calendar could not be read.
     #[error(transparent)]
     Calendar(#[from] BusyCalendarError),
@@ -50,6 +59,12 @@ pub enum BookError {
     /// The start is not one the link offers now (taken meanwhile, outside hours, too soon…).
     #[error("that time is no longer available")]
     SlotUnavailable,
+    /// The start lies outside the bookable years.
+    #[error(transparent)]
+    OutsideHorizon(#[from] OutsideHorizon),
+    /// The answers do not fit the link's questions.
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
     /// The host's calendar could not be read.
     #[error(transparent)]
     Calendar(#[from] BusyCalendarError),
@@ -73,6 +88,9 @@ pub enum TokenActionError {
     /// The requested new time is the booking's current time.
     #[error("the booking is already at that time")]
     SameSlot,
+    /// The requested new time lies outside the bookable years.
+    #[error(transparent)]
+    OutsideHorizon(#[from] OutsideHorizon),
     /// The host's calendar could not be read.
     #[error(transparent)]
     Calendar(#[from] BusyCalendarError),
@@ -131,6 +149,17 @@ pub struct BookingRequest {
     pub tracking: Tracking,
 }
 
+/// One page of free slots: at most [`MAX_SLOTS_PER_PAGE`], from a window cut to at most
+/// [`MAX_STEPS_PER_PAGE`] of the link's intervals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotPage {
+    /// Slots, earliest first.
+    pub slots: Vec<TimeRange>,
+    /// Where the next page starts (ask again from there), when this page stopped before the
+    /// end of the window asked for; `None` when it covers the whole window.
+    pub next: Option<DateTime<Utc>>,
+}
+
 /// What the reschedule page shows: the booking being moved, its link and the offered slots.
 #[derive(Debug, Clone)]
 pub struct ReschedulePage {
@@ -138,8 +167,10 @@ pub struct ReschedulePage {
     pub booking: Booking,
     /// The link whose rules apply.
     pub link: BookingLink,
-    /// Slots offered in the window, the booking itself not blocking.
+    /// Slots offered in the window, the booking itself not blocking (one [`SlotPage`]).
     pub slots: Vec<TimeRange>,
+    /// Where the next page of slots starts, when this one stopped before the window's end.
+    pub next: Option<DateTime<Utc>>,
 }
 
 /// The use cases, generic over the ports.
@@ -178,7 +209,8 @@ where
         &self.clock
     }
 
-    /// Slots a link offers in `window` as of now.
+    /// The first [`SlotPage`] of slots a link offers in `window` as of now (see
+    /// [`Scheduler::slot_page`]).
     ///
     /// # Errors
     /// [`SlotsError`].
@@ -187,15 +219,51 @@ where
         slug: &Slug,
         window: TimeRange,
     ) -> Result<Vec<TimeRange>, SlotsError> {
+        Ok(self.slot_page(slug, window).await?.slots)
+    }
+
+    /// One page of the slots a link offers in `window` as of now: at most
+    /// [`MAX_SLOTS_PER_PAGE`] slots, looked for in at most [`MAX_STEPS_PER_PAGE`] of the link's
+    /// intervals from the window's start, so one request's work is bounded however dense the
+    /// link. [`SlotPage::next`] says where to continue.
+    ///
+    /// # Errors
+    /// [`SlotsError::WindowTooLong`] beyond [`MAX_WINDOW`], [`SlotsError::OutsideHorizon`] for
+    /// a window reaching outside the bookable years, and the others.
+    pub async fn slot_page(&self, slug: &Slug, window: TimeRange) -> Result<SlotPage, SlotsError> {
         if window.length() > MAX_WINDOW {
             return Err(SlotsError::WindowTooLong);
         }
+        within_horizon(window.start())?;
+        within_horizon(window.end() - TimeDelta::nanoseconds(1))?;
         let link = self
             .store
             .link_by_slug(slug)
             .await?
             .ok_or(SlotsError::LinkNotFound)?;
-        Ok(self.slots_for(&link, window, None).await?)
+        Ok(self.page_for(&link, window, None).await?)
+    }
+
+    /// The page of `window`: cut to the link's step budget, one slot more asked of the engine
+    /// than is kept, to know whether the page is the last.
+    async fn page_for(
+        &self,
+        link: &BookingLink,
+        window: TimeRange,
+        moving: Option<&Booking>,
+    ) -> Result<SlotPage, SlotsOrStore> {
+        let budget = link.rules().interval() * MAX_STEPS_PER_PAGE;
+        let cut = TimeRange::new(window.start(), window.end().min(window.start() + budget))
+            .unwrap_or(window);
+        let mut slots = self
+            .slots_for(link, cut, moving, MAX_SLOTS_PER_PAGE + 1)
+            .await?;
+        let next = if slots.len() > MAX_SLOTS_PER_PAGE {
+            slots.pop().map(|extra| extra.start())
+        } else {
+            (cut.end() < window.end()).then_some(cut.end())
+        };
+        Ok(SlotPage { slots, next })
     }
 
     async fn slots_for(
@@ -203,6 +271,7 @@ where
         link: &BookingLink,
         window: TimeRange,
         moving: Option<&Booking>,
+        limit: usize,
     ) -> Result<Vec<TimeRange>, SlotsOrStore> {
         let rules = link.rules();
         // Busy ranges matter up to a meeting plus its buffers beyond the window's ends.
@@ -217,7 +286,13 @@ where
             // The host's calendar still shows the meeting being moved; it must not block itself.
             busy.retain(|b| *b != moving.slot());
         }
-        Ok(offered_slots(rules, &window, self.clock.now(), &busy))
+        Ok(offered_slots_up_to(
+            rules,
+            &window,
+            self.clock.now(),
+            &busy,
+            limit,
+        ))
     }
 
     async fn is_offered(
@@ -229,7 +304,7 @@ where
         let Ok(probe) = TimeRange::starting_at(start, TimeDelta::minutes(1)) else {
             return Ok(false);
         };
-        let slots = self.slots_for(link, probe, moving).await?;
+        let slots = self.slots_for(link, probe, moving, 1).await?;
         Ok(slots.iter().any(|s| s.start() == start))
     }
 
@@ -237,13 +312,17 @@ where
     ///
     /// # Errors
     /// [`BookError::SlotUnavailable`] when the start is not offered (also when another booking
-    /// took it between the check and the commit).
+    /// took it between the check and the commit), [`BookError::OutsideHorizon`] for a start
+    /// outside the bookable years, [`BookError::Invalid`] for answers that are not to the
+    /// link's questions or leave a required one unanswered.
     pub async fn book(&self, slug: &Slug, request: BookingRequest) -> Result<Booking, BookError> {
+        within_horizon(request.start)?;
         let link = self
             .store
             .link_by_slug(slug)
             .await?
             .ok_or(BookError::LinkNotFound)?;
+        link.check_answers(&request.answers)?;
         if !self
             .is_offered(&link, request.start, None)
             .await
@@ -316,14 +395,15 @@ where
             window.end().min(window.start() + MAX_WINDOW),
         )
         .unwrap_or(window);
-        let slots = self
-            .slots_for(&link, window, Some(&booking))
+        let page = self
+            .page_for(&link, window, Some(&booking))
             .await
             .map_err(TokenActionError::from)?;
         Ok(ReschedulePage {
             booking,
             link,
-            slots,
+            slots: page.slots,
+            next: page.next,
         })
     }
 
@@ -338,13 +418,15 @@ where
     /// # Errors
     /// [`TokenActionError::Refused`] with [`TokenRefusal::AlreadyRescheduled`] for a used token
     /// (also for every loser of a concurrent race), [`TokenActionError::SlotUnavailable`] when
-    /// the new start is not offered.
+    /// the new start is not offered, [`TokenActionError::OutsideHorizon`] for a start outside
+    /// the bookable years.
     pub async fn reschedule(
         &self,
         token: &str,
         start: DateTime<Utc>,
         reason: Option<Reason>,
     ) -> Result<Booking, TokenActionError> {
+        within_horizon(start)?;
         for _ in 0..RACE_RETRIES {
             let booking = self.booking_by_token(token).await?;
             let now = self.clock.now();
@@ -611,6 +693,13 @@ where
             };
             let transition = match change {
                 CalendarChange::Deleted => booking.calendar_deleted(now, said("deleted")),
+                CalendarChange::Moved(slot)
+                    if within_horizon(slot.start()).is_err()
+                        || within_horizon(slot.end()).is_err() =>
+                {
+                    // No store could keep it; the meeting stays where it was.
+                    return Ok(Some(booking));
+                }
                 CalendarChange::Moved(slot) => {
                     let link = self.link_of(&booking).await?;
                     let to = self.move_to_range(&link, slot, Actor::Calendar, said("moved"));

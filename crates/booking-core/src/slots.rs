@@ -29,7 +29,8 @@
 //!    same grid.
 //! 4. **Filters.** A candidate is offered when
 //!    - its *start* lies in the window (its end may pass the window's end);
-//!    - its start is at least [`AvailabilityRules::minimum_notice`] after `now`;
+//!    - its start is at least [`AvailabilityRules::minimum_notice`] after `now`, and within the
+//!      bookable years ([`HORIZON_YEARS`](crate::time::HORIZON_YEARS));
 //!    - with a horizon of `n` days ([`AvailabilityRules::max_days_ahead`]), it starts before the
 //!      first instant of local date `today + n + 1`, `today` being `now`'s local date (so
 //!      `n = 0` offers only the rest of today);
@@ -42,7 +43,8 @@
 //! Busy ranges are sorted and merged once, `O(b log b)`, then swept together with the
 //! candidates, which come out in time order, so the whole is `O(b log b + d + s)` for `d` local
 //! days and `s` candidates. Nothing is allocated per candidate: only the merged busy list, the
-//! working stretches and the returned `Vec`.
+//! working stretches and the returned `Vec`. [`offered_slots_up_to`] stops at its limit, so
+//! `s` is then only the candidates up to the last slot returned.
 
 use std::cmp::Ordering;
 
@@ -52,7 +54,7 @@ use chrono::{
 use chrono_tz::Tz;
 
 use crate::availability::{AvailabilityRules, MINUTES_PER_DAY};
-use crate::time::TimeRange;
+use crate::time::{TimeRange, horizon_end};
 
 /// How many local days before the window the engine looks for the beginning of a stretch of
 /// working time that reaches into it. See the module docs, step 3.
@@ -93,12 +95,26 @@ pub fn offered_slots(
     now: DateTime<Utc>,
     busy: &[TimeRange],
 ) -> Vec<TimeRange> {
+    offered_slots_up_to(rules, window, now, busy, usize::MAX)
+}
+
+/// The first `limit` slots of [`offered_slots`], earliest first. Candidates are generated in
+/// time order and generation stops at the `limit`-th slot, so the work is bounded by the
+/// candidates up to that slot, not by the window.
+pub fn offered_slots_up_to(
+    rules: &AvailabilityRules,
+    window: &TimeRange,
+    now: DateTime<Utc>,
+    busy: &[TimeRange],
+    limit: usize,
+) -> Vec<TimeRange> {
     let tz = rules.zone().tz();
     let Some(not_before) = now.checked_add_signed(rules.minimum_notice()) else {
         return Vec::new();
     };
-    let earliest = window.start().max(not_before);
-    let mut before = window.end();
+    let earliest = window.start().max(not_before).max(DateTime::UNIX_EPOCH);
+    // No slot may start outside the bookable years (see `time::HORIZON_YEARS`).
+    let mut before = window.end().min(horizon_end());
     if let Some(days) = rules.max_days_ahead() {
         let today = wall_clock(tz, now).date();
         let limit = today
@@ -121,13 +137,16 @@ pub fn offered_slots(
     // Candidates come out in increasing start order, so their buffered starts only grow and
     // the busy list is swept once.
     let mut next_busy = 0;
-    for stretch in &stretches {
+    'stretches: for stretch in &stretches {
         let Some(mut start) =
             first_step_at_or_after(stretch.anchor, step, earliest.max(stretch.start))
         else {
             continue;
         };
         while start < before {
+            if slots.len() >= limit {
+                break 'stretches;
+            }
             let Some(end) = start.checked_add_signed(duration) else {
                 break;
             };
@@ -580,5 +599,36 @@ mod tests {
                 "{slot} overlaps busy time"
             );
         }
+    }
+
+    /// Issue 13, #8: a one-minute link over two months is ~88,000 slots; a capped call gives
+    /// the first ones only, exactly those the uncapped engine starts with.
+    #[test]
+    fn generation_stops_at_the_limit() {
+        let rules = round_the_clock(1);
+        let now = utc(2027, 3, 1, 0, 0);
+        let window = range(now, utc(2027, 5, 1, 0, 0));
+        let first = offered_slots_up_to(&rules, &window, now, &[], 500);
+        assert_eq!(first.len(), 500);
+        let day = range(now, utc(2027, 3, 2, 0, 0));
+        assert_eq!(
+            first.as_slice(),
+            &offered_slots(&rules, &day, now, &[])[..500]
+        );
+        assert!(offered_slots_up_to(&rules, &window, now, &[], 0).is_empty());
+    }
+
+    /// Issue 13, #13: nothing starts at or after 9000-01-01, so no slot can leave the stores'
+    /// range (9999-12-31T23:30Z used to be offered).
+    #[test]
+    fn no_slot_starts_beyond_the_horizon() {
+        let rules = round_the_clock(30);
+        let now = utc(2027, 3, 1, 0, 0);
+        let end_of_8999 = range(utc(8999, 12, 31, 0, 0), utc(9000, 1, 2, 0, 0));
+        let slots = offered_slots(&rules, &end_of_8999, now, &[]);
+        assert_eq!(slots.len(), 48);
+        assert_eq!(slots.last().unwrap().start(), utc(8999, 12, 31, 23, 30));
+        let year_9999 = range(utc(9999, 12, 30, 0, 0), utc(9999, 12, 31, 23, 59));
+        assert!(offered_slots(&rules, &year_9999, now, &[]).is_empty());
     }
 }

@@ -95,6 +95,37 @@ impl fmt::Display for TimeRange {
     }
 }
 
+/// The span of time any slot or booking must lie in: from 1970-01-01T00:00Z up to (not
+/// including) 9000-01-01T00:00Z. Both stores keep instants only up to the year 9999 (SQLite
+/// as text that sorts by its four-digit year), so a slot near the end of chrono's calendar
+/// would be offered and then fail to save; the bound keeps every slot, its buffers and any
+/// later reschedule far inside what each store can hold.
+pub const HORIZON_YEARS: std::ops::Range<i32> = 1970..9000;
+
+/// The end of [`HORIZON_YEARS`] as Unix seconds: 9000-01-01T00:00:00Z.
+const HORIZON_END_SECONDS: i64 = 221_845_392_000;
+
+/// Returned for an instant outside [`HORIZON_YEARS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{0} is outside the bookable years 1970 to 8999")]
+pub struct OutsideHorizon(pub DateTime<Utc>);
+
+/// The first instant after the bookable horizon, 9000-01-01T00:00Z.
+pub fn horizon_end() -> DateTime<Utc> {
+    DateTime::from_timestamp(HORIZON_END_SECONDS, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// Checks that `instant` lies within [`HORIZON_YEARS`].
+///
+/// # Errors
+/// [`OutsideHorizon`] otherwise.
+pub fn within_horizon(instant: DateTime<Utc>) -> Result<DateTime<Utc>, OutsideHorizon> {
+    if instant < DateTime::UNIX_EPOCH || instant >= horizon_end() {
+        return Err(OutsideHorizon(instant));
+    }
+    Ok(instant)
+}
+
 /// An IANA time zone such as `Europe/Berlin`, as chosen by a host or an attendee.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TimeZoneName(Tz);
@@ -142,6 +173,27 @@ impl fmt::Display for TimeZoneName {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn the_horizon_spans_1970_to_8999() {
+        assert_eq!(
+            horizon_end(),
+            Utc.with_ymd_and_hms(9000, 1, 1, 0, 0, 0).unwrap()
+        );
+        let last = horizon_end() - TimeDelta::seconds(1);
+        assert_eq!(within_horizon(last), Ok(last));
+        assert_eq!(
+            within_horizon(DateTime::UNIX_EPOCH),
+            Ok(DateTime::UNIX_EPOCH)
+        );
+        for outside in [
+            horizon_end(),
+            Utc.with_ymd_and_hms(9999, 12, 31, 23, 30, 0).unwrap(),
+            DateTime::UNIX_EPOCH - TimeDelta::seconds(1),
+        ] {
+            assert_eq!(within_horizon(outside), Err(OutsideHorizon(outside)));
+        }
+    }
 
     fn at(h: u32, m: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2027, 3, 1, h, m, 0).unwrap()

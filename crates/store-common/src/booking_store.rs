@@ -443,6 +443,25 @@ macro_rules! booking_store {
                 self.bookings(rows)
             }
 
+            async fn dead_effects(
+                &self,
+                booking: ::booking_core::BookingId,
+            ) -> Result<Vec<::booking_core::ports::DeadEntry>, ::booking_core::ports::StoreError> {
+                ::sqlx::query_as::<_, $crate::DeadRow>(concat!(
+                    "select ",
+                    $crate::outbox_columns!(),
+                    ", last_error, dead_at from outbox where booking_id = $1 and dead_at is not null \
+                     order by dead_at desc, key"
+                ))
+                .bind(booking.as_uuid())
+                .fetch_all($crate::SqlStore::pool(self))
+                .await
+                .map_err($crate::db_error("loading a booking's dead outbox entries"))?
+                .into_iter()
+                .map($crate::DeadRow::into_dead)
+                .collect()
+            }
+
             async fn commit(
                 &self,
                 change: ::booking_core::ports::Change,

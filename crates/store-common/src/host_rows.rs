@@ -38,7 +38,7 @@ impl AccountRow {
         };
         Ok(Account::new(
             HostId::from_uuid(self.host_id),
-            &Email::parse(&self.login).map_err(|_| bad("login"))?,
+            &Email::from_stored(&self.login).map_err(|_| bad("login"))?,
             PasswordHash::parse(&self.password_hash).map_err(|_| bad("password_hash"))?,
             self.created_at,
         ))

@@ -168,7 +168,7 @@ impl HostRow {
         Ok(Host::new(
             HostId::from_uuid(id),
             PersonName::parse(&self.name).map_err(|_| corrupt(id, "host name"))?,
-            Email::parse(&self.email).map_err(|_| corrupt(id, "host email"))?,
+            Email::from_stored(&self.email).map_err(|_| corrupt(id, "host email"))?,
             TimeZoneName::parse(&self.time_zone).map_err(|_| corrupt(id, "host time zone"))?,
         ))
     }

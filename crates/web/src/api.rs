@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use booking_core::TimeRange;
 use booking_core::invitee::Tracking;
 use booking_core::link::Slug;
@@ -21,7 +21,7 @@ use crate::forms::{
     FieldErrors, InviteeInput, parse_answers, parse_instant, parse_invitee, parse_reason,
 };
 use crate::headers::token_page;
-use crate::present::{AnswerBody, BookingBody, SlotBody, booking_json};
+use crate::present::{AnswerBody, BookingBody, SlotBody, booking_json, rfc3339};
 
 /// The public API's handlers: JSON, or the failure as a problem document.
 type ApiResult = Result<HttpResponse, Error<Api>>;
@@ -53,7 +53,8 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct SlotsQuery {
-    /// Default: now.
+    /// Default: now. To read the next page, pass the previous answer's `next` here (with the
+    /// same `to`). Years 1970 to 8999.
     #[param(format = DateTime)]
     from: Option<String>,
     /// Default: from + 7 days; at most 62 days after from.
@@ -63,21 +64,28 @@ struct SlotsQuery {
     tz: Option<String>,
 }
 
-/// Free slots, earliest first.
+/// Free slots, earliest first: one page, at most 500 slots from at most 20,160 of the link's
+/// slot intervals after `from` (two weeks for a slot every minute).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SlotsBody {
+    #[schema(max_items = 500)]
     slots: Vec<SlotBody>,
+    /// Present when the page stops before `to`: ask again with this as `from` for the rest
+    /// (always in UTC, `…Z`, so it needs no escaping in a query string).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    next: Option<String>,
 }
 
 /// Free slots of a booking link
 #[utoipa::path(get, path = "/api/v1/links/{slug}/slots", operation_id = "freeSlots", tag = "public",
     params(("slug" = String, Path, description = "The link's slug"), SlotsQuery),
     responses(
-        (status = 200, description = "Slots, earliest first", body = SlotsBody),
+        (status = 200, description = "One page of slots, earliest first, with the cursor to the next page", body = SlotsBody),
         (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such link", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid window or zone", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid window (more than 62 days, or outside the years 1970 to 8999) or zone", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The host's calendar cannot be read", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn slots(
@@ -112,9 +120,10 @@ async fn slots(
     };
     let window = TimeRange::new(from, to)
         .map_err(|_| Failure::Invalid("`to` must be after `from`".into()))?;
-    let slots = state.scheduler.available_slots(&slug, window).await?;
+    let page = state.scheduler.slot_page(&slug, window).await?;
     Ok(HttpResponse::Ok().json(SlotsBody {
-        slots: slots.iter().map(|s| SlotBody::of(*s, zone)).collect(),
+        slots: page.slots.iter().map(|s| SlotBody::of(*s, zone)).collect(),
+        next: page.next.map(|next| rfc3339(next, None)),
     }))
 }
 
@@ -139,7 +148,10 @@ struct BookingRequestBody {
     #[schema(format = DateTime)]
     start: String,
     invitee: InviteeRequest,
+    /// Answers to the link's own questions (by their text; a question the host marked with
+    /// `*` must be answered). An answer to another question is refused.
     #[serde(default)]
+    #[schema(max_items = 20)]
     answers: Vec<AnswerBody>,
     /// utm_source, utm_medium, utm_campaign, utm_term, utm_content.
     #[serde(default)]
@@ -160,10 +172,13 @@ fn token_json(status: StatusCode, body: &impl Serialize) -> HttpResponse {
         (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such link", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The slot is not offered (any more)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input, an answer to a question the link does not ask, or a required question unanswered", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many bookings from this client address; retry after the given seconds", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = i64, description = "Seconds until bookings are accepted again"))),
         (status = 503, description = "The host's calendar cannot be read", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_booking(
+    req: HttpRequest,
     state: web::Data<AppState>,
     slug: web::Path<String>,
     body: web::Json<BookingRequestBody>,
@@ -191,6 +206,7 @@ async fn create_booking(
     let (Some(start), Some(invitee), true) = (start, invitee, errors.is_empty()) else {
         return Err(Failure::Invalid(errors.summary()).into());
     };
+    state.admit_booking(&req).await?;
     let b = state
         .scheduler
         .book(

@@ -37,6 +37,11 @@ pub(crate) enum Failure {
     Invalid(String),
     /// The host's calendar could not be read, so no slot can be promised.
     CalendarUnavailable,
+    /// This client made too many bookings lately; it may try again after this many seconds.
+    TooManyBookings {
+        /// Seconds until the client's count starts again (at most).
+        retry_after: i64,
+    },
     /// No usable API key; the detail says what to send.
     Unauthorized(&'static str),
     /// The booking's state does not allow the host's action; the detail says why.
@@ -86,6 +91,7 @@ impl Failure {
             }
             Self::SameSlot | Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::CalendarUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyBookings { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::LoginRequired { .. } => StatusCode::SEE_OTHER,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -104,6 +110,7 @@ impl Failure {
             Self::Malformed(_) => "malformed-request",
             Self::Invalid(_) => "invalid-input",
             Self::CalendarUnavailable => "calendar-unavailable",
+            Self::TooManyBookings { .. } => "too-many-bookings",
             Self::Unauthorized(_) => "unauthorized",
             Self::HostRefused(_) => "host-action-refused",
             Self::SlugTaken => "slug-taken",
@@ -131,6 +138,7 @@ impl Failure {
             Self::Malformed(_) => "Malformed request",
             Self::Invalid(_) => "Invalid input",
             Self::CalendarUnavailable => "Availability cannot be checked right now",
+            Self::TooManyBookings { .. } => "Too many bookings from your address",
             Self::Unauthorized(_) => "API key required",
             Self::HostRefused(_) => "Not possible in the booking's current state",
             Self::SlugTaken => "The slug is already taken",
@@ -167,6 +175,10 @@ impl Failure {
              Nothing was changed. Go back, reload the page and try again.".into(),
             Self::LoginRequired { .. } => "Log in to see this page.".into(),
             Self::CalendarUnavailable => "The host's calendar could not be read. Please try again in a few minutes.".into(),
+            Self::TooManyBookings { retry_after } => format!(
+                "Nothing was booked. Please try again in {} minutes.",
+                (retry_after + 59) / 60
+            ),
             Self::PushRefused(PushRefused::UnknownChannel) => "No calendar connection has a notification channel with this id; it may have been stopped.".into(),
             Self::PushRefused(PushRefused::WrongSecret) => "The channel's secret does not match. Nothing was done.".into(),
             Self::PushRefused(PushRefused::Inactive) => "The calendar connection behind this channel is no longer active. Stop sending notifications for it.".into(),
@@ -212,12 +224,15 @@ impl Failure {
     }
 
     /// Adds `Retry-After` to the answer of a failure that passes by itself (the host's
-    /// calendar cannot be read right now).
+    /// calendar cannot be read right now, a client's booking limit).
     fn hinted(&self, mut resp: HttpResponse) -> HttpResponse {
-        if matches!(self, Self::CalendarUnavailable) {
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("60"));
-        }
+        let seconds = match self {
+            Self::CalendarUnavailable => 60,
+            Self::TooManyBookings { retry_after } => (*retry_after).max(1),
+            _ => return resp,
+        };
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
         resp
     }
 
@@ -424,7 +439,9 @@ impl From<SlotsError> for Failure {
     fn from(e: SlotsError) -> Self {
         match e {
             SlotsError::LinkNotFound => Self::NotFound,
-            SlotsError::WindowTooLong => Self::Invalid(e.to_string()),
+            SlotsError::WindowTooLong | SlotsError::OutsideHorizon(_) => {
+                Self::Invalid(e.to_string())
+            }
             SlotsError::Calendar(ref c) => {
                 tracing::warn!(error = %c, "calendar unavailable");
                 Self::CalendarUnavailable
@@ -439,6 +456,7 @@ impl From<BookError> for Failure {
         match e {
             BookError::LinkNotFound => Self::NotFound,
             BookError::SlotUnavailable => Self::SlotUnavailable,
+            BookError::OutsideHorizon(_) | BookError::Invalid(_) => Self::Invalid(e.to_string()),
             BookError::Calendar(ref c) => {
                 tracing::warn!(error = %c, "calendar unavailable");
                 Self::CalendarUnavailable
@@ -455,6 +473,7 @@ impl From<TokenActionError> for Failure {
             TokenActionError::Refused(r) => Self::Refused(r),
             TokenActionError::SlotUnavailable => Self::SlotUnavailable,
             TokenActionError::SameSlot => Self::SameSlot,
+            TokenActionError::OutsideHorizon(_) => Self::Invalid(e.to_string()),
             TokenActionError::Calendar(ref c) => {
                 tracing::warn!(error = %c, "calendar unavailable");
                 Self::CalendarUnavailable

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use actix_web::web;
 use booking_core::Scheduler;
+use booking_core::accounts::LoginAttempts;
 use booking_core::calendar_sync::{CalendarIntegrations, SyncRequests};
 use booking_core::ports::{BookingStore, BusyCalendar, Clock, TokenSource};
 
@@ -17,6 +18,7 @@ mod errors;
 mod forms;
 mod headers;
 pub mod host;
+mod limits;
 mod openapi;
 mod pages;
 mod present;
@@ -24,6 +26,7 @@ mod reject;
 mod views;
 
 pub use headers::{redact_tokens, security_headers};
+pub use limits::{BOOKING_WINDOW, BOOKINGS_PER_CLIENT};
 
 /// The use cases with adapters chosen at run time.
 pub type DynScheduler =
@@ -41,6 +44,8 @@ pub struct AppState {
     pub(crate) host: Option<Arc<host::HostSide>>,
     /// Calendar integrations; `None` answers their routes with 404.
     pub(crate) calendars: Option<Arc<CalendarSide>>,
+    /// Bookings per client address; `None` (embedders' tests) leaves them unlimited.
+    pub(crate) booking_limit: Option<Arc<limits::BookingLimit>>,
 }
 
 /// Calendar integrations: the connection framework, where verified push notifications are
@@ -81,6 +86,26 @@ impl AppState {
             public_base_url: public_base_url.trim_end_matches('/').to_owned(),
             host: None,
             calendars: None,
+            booking_limit: None,
+        }
+    }
+
+    /// The same state with bookings limited to [`BOOKINGS_PER_CLIENT`] per client address per
+    /// [`BOOKING_WINDOW`], counted in `attempts` (the store, so every instance agrees).
+    #[must_use]
+    pub fn with_booking_limit(mut self, attempts: Arc<dyn LoginAttempts>) -> Self {
+        self.booking_limit = Some(Arc::new(limits::BookingLimit::new(attempts)));
+        self
+    }
+
+    /// Counts a booking request against its client's limit, if one is set.
+    pub(crate) async fn admit_booking(
+        &self,
+        req: &actix_web::HttpRequest,
+    ) -> Result<(), errors::Failure> {
+        match &self.booking_limit {
+            Some(limit) => limit.admit(req, self.scheduler.clock().now()).await,
+            None => Ok(()),
         }
     }
 

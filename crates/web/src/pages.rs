@@ -22,12 +22,15 @@ use crate::forms::{
 };
 use crate::headers::{encode, token_page};
 use crate::present::{actor_label, day_label, group_by_day, rfc3339, slot_label};
-use crate::views::book::{BookingFormView, ConfirmedView, SlotPickerView};
+use crate::views::book::{BookingFormView, ConfirmedView, QuestionField, SlotPickerView};
 use crate::views::token::{CancelState, CancelView, ReconfirmView, RescheduleView};
 use crate::views::{DayView, PickerNav, SlotView, book, token};
 
 /// Days shown per page of a slot picker.
 const PICKER_DAYS: u64 = 7;
+/// Said above a picker whose week holds more free times than one page shows.
+const MORE_TIMES: &str =
+    "Only the first free times of this week are shown; “Later →” shows the next ones.";
 
 type Query = web::Query<PageFields>;
 
@@ -38,6 +41,8 @@ type Query = web::Query<PageFields>;
 struct PageFields {
     tz: Option<String>,
     from: Option<String>,
+    /// Where the picker's page continues inside its week (a slot page's cursor).
+    after: Option<String>,
     start: Option<String>,
     name: Option<String>,
     email: Option<String>,
@@ -59,6 +64,7 @@ impl PageFields {
         match key {
             "tz" => self.tz.as_ref(),
             "from" => self.from.as_ref(),
+            "after" => self.after.as_ref(),
             "start" => self.start.as_ref(),
             "name" => self.name.as_ref(),
             "email" => self.email.as_ref(),
@@ -164,7 +170,8 @@ fn zone_from(query: &PageFields, fallback: TimeZoneName) -> TimeZoneName {
         .unwrap_or(fallback)
 }
 
-/// The picker's window: `PICKER_DAYS` local days from `from` (default: today) in `zone`.
+/// The picker's window: `PICKER_DAYS` local days from `from` (default: today) in `zone`,
+/// starting at `after` instead when that lies inside them (the next page of a busy week).
 fn picker_window(
     query: &PageFields,
     zone: TimeZoneName,
@@ -176,8 +183,14 @@ fn picker_window(
         .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
         .filter(|d| *d >= today && *d <= today + Days::new(400))
         .unwrap_or(today);
-    let start = local_midnight(from, zone);
+    let midnight = local_midnight(from, zone);
     let end = local_midnight(from + Days::new(PICKER_DAYS), zone);
+    let start = query
+        .get("after")
+        .and_then(|a| DateTime::parse_from_rfc3339(a).ok())
+        .map(|a| a.with_timezone(&Utc))
+        .filter(|a| *a > midnight && *a < end)
+        .unwrap_or(midnight);
     let window = TimeRange::new(start.max(now), end)
         .unwrap_or_else(|_| TimeRange::new(start, end).expect("a week is not empty"));
     (from, window)
@@ -236,20 +249,31 @@ fn day_views(slots: &[TimeRange], zone: TimeZoneName) -> Vec<DayView> {
         .collect()
 }
 
+/// The picker's links to the zone picker and to earlier and later slots. `next` is where a
+/// cut page of slots continues: "Later" then goes on from there rather than a week on.
 fn picker_nav(
     path: &str,
     zone: TimeZoneName,
     from: NaiveDate,
     today: NaiveDate,
     keep: Vec<(String, String)>,
+    next: Option<DateTime<Utc>>,
 ) -> PickerNav {
-    let link = |date: NaiveDate| {
+    let link_after = |date: NaiveDate, after: Option<DateTime<Utc>>| {
         let mut pairs = vec![
             ("tz".to_owned(), zone.name().to_owned()),
             ("from".to_owned(), date.to_string()),
         ];
+        if let Some(after) = after {
+            pairs.push(("after".to_owned(), rfc3339(after, None)));
+        }
         pairs.extend(keep.iter().cloned());
         format!("{path}{}", query_string(&pairs))
+    };
+    let link = |date: NaiveDate| link_after(date, None);
+    let later = match next {
+        Some(next) => link_after(next.with_timezone(&zone.tz()).date_naive(), Some(next)),
+        None => link(from + Days::new(PICKER_DAYS)),
     };
     let earlier = (from > today).then(|| {
         link(
@@ -262,7 +286,7 @@ fn picker_nav(
         zone: zone.name().to_owned(),
         from: from.to_string(),
         earlier,
-        later: link(from + Days::new(PICKER_DAYS)),
+        later,
         keep,
     }
 }
@@ -296,9 +320,8 @@ async fn link_page(
             start: rfc3339(start, None),
             zone: zone.name().to_owned(),
             questions: link
-                .questions()
-                .iter()
-                .map(|q| (q.clone(), String::new()))
+                .form_questions()
+                .map(|q| QuestionField::of(q, String::new()))
                 .collect(),
             tracking: utm_pairs(&query),
             back: format!(
@@ -330,10 +353,12 @@ async fn picker(
 ) -> HttpResponse {
     let now = state.scheduler.clock().now();
     let (from, window) = picker_window(query, zone, now);
-    let slots = match state.scheduler.available_slots(link.slug(), window).await {
-        Ok(slots) => slots,
+    let page = match state.scheduler.slot_page(link.slug(), window).await {
+        Ok(page) => page,
         Err(e) => return failure_page(&e.into()),
     };
+    let slots = page.slots;
+    let notice = notice.or_else(|| page.next.map(|_| MORE_TIMES.to_owned()));
     let keep = utm_pairs(query);
     let path = format!("/book/{}", link.slug());
     let nav = picker_nav(
@@ -342,6 +367,7 @@ async fn picker(
         from,
         now.with_timezone(&zone.tz()).date_naive(),
         keep.clone(),
+        page.next,
     );
     let mut base = vec![("tz".to_owned(), zone.name().to_owned())];
     base.extend(keep);
@@ -357,6 +383,7 @@ async fn picker(
 }
 
 async fn book_submit(
+    req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     slug: web::Path<String>,
     form: web::Form<PageFields>,
@@ -380,18 +407,19 @@ async fn book_submit(
         timezone: zone.name().to_owned(),
     };
     let invitee = parse_invitee(&input, &mut errors);
-    let pairs: Vec<(String, String)> = link
-        .questions()
-        .iter()
+    let fields: Vec<QuestionField> = link
+        .form_questions()
         .enumerate()
-        .map(|(i, q)| {
-            (
-                q.clone(),
-                form.get(&format!("q{i}")).cloned().unwrap_or_default(),
-            )
-        })
+        .map(|(i, q)| QuestionField::of(q, form.get(&format!("q{i}")).cloned().unwrap_or_default()))
         .collect();
-    let answers = parse_answers(pairs.clone(), &mut errors);
+    let pairs = fields
+        .iter()
+        .map(|f| (f.text.clone(), f.answer.clone()))
+        .collect();
+    let answers = parse_answers(pairs, &mut errors);
+    if let Err(e) = link.check_answers(&answers) {
+        errors.add("answers", e.to_string());
+    }
     let start = parse_instant(&field("start"), "start", &mut errors);
     let tracking = Tracking::from_pairs(form.tracking());
     let (Some(invitee), Some(start), true) = (invitee, start, errors.is_empty()) else {
@@ -408,7 +436,7 @@ async fn book_submit(
             name: input.name,
             email: input.email,
             phone: input.phone.unwrap_or_default(),
-            questions: pairs,
+            questions: fields,
             tracking: utm_pairs(&form),
             errors,
             back: format!("/book/{slug}"),
@@ -418,6 +446,9 @@ async fn book_submit(
             book::booking_form(&vm),
         );
     };
+    if let Err(failure) = state.admit_booking(&req).await {
+        return failure_page(&failure);
+    }
     match state
         .scheduler
         .book(
@@ -566,6 +597,7 @@ async fn reschedule_view(
             from,
             now.with_timezone(&zone.tz()).date_naive(),
             Vec::new(),
+            page.next,
         ),
         action: path,
         reason,

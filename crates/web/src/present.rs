@@ -131,8 +131,9 @@ pub(crate) struct InviteeBody {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AnswerBody {
+    #[schema(max_length = 500)]
     pub(crate) question: String,
-    #[schema(max_length = 10000)]
+    #[schema(max_length = 2000)]
     pub(crate) answer: String,
 }
 

@@ -114,7 +114,9 @@ macro_rules! store_conformance_tests {
             dead_tokens_are_found, version_conflict, slot_taken_on_overlap, dashboard_tabs_and_counts,
             reconfirmation_overdue, provider_event_follows_reschedule, blocked_ranges_leave_out_the_moving_chain,
             commit_puts_effects_due, claims_are_leases, delivered_entries_never_return,
-            failures_back_off_then_die, release_gives_the_lease_back, failed_commits_leave_nothing);
+            failures_back_off_then_die, release_gives_the_lease_back, failed_commits_leave_nothing,
+            free_texts_round_trip_and_control_characters_never_arrive, dead_effects_of_a_booking,
+            times_beyond_the_horizon_are_refused);
         $crate::store_conformance_tests!(@spawn #[$test] $factory, $spawner;
             concurrent_reschedules_one_wins, concurrent_bookings_one_wins, concurrent_cancels_agree);
     };
@@ -174,6 +176,11 @@ fn host(n: u128, name: &str) -> Host {
     )
 }
 
+/// The questions every fixture link asks, answered by [`request`].
+fn asked() -> Vec<String> {
+    vec!["What about?".to_owned(), "Company".to_owned()]
+}
+
 /// Weekdays 09:00–17:00 UTC, 30-minute slots, no buffers.
 fn plain_link(n: u128, host: HostId, slug: &str) -> BookingLink {
     let rules = RulesDraft::weekdays(
@@ -186,7 +193,7 @@ fn plain_link(n: u128, host: HostId, slug: &str) -> BookingLink {
         rules: AvailabilityRules::new(rules).expect("rules"),
         reconfirmation: None,
         create_deal: false,
-        questions: Vec::new(),
+        questions: asked(),
     };
     BookingLink::new(
         LinkId::from_uuid(Uuid::from_u128(0x1000 + n)),
@@ -254,7 +261,7 @@ fn buffered_link(n: u128, host: HostId, slug: &str) -> BookingLink {
         rules: AvailabilityRules::new(rules).expect("rules"),
         reconfirmation: None,
         create_deal: false,
-        questions: Vec::new(),
+        questions: asked(),
     };
     BookingLink::new(
         LinkId::from_uuid(Uuid::from_u128(0x1000 + n)),
@@ -279,7 +286,7 @@ fn reconfirm_link(n: u128, host: HostId, slug: &str) -> BookingLink {
             ReconfirmationPolicy::new(TimeDelta::hours(48), TimeDelta::hours(24)).expect("policy"),
         ),
         create_deal: false,
-        questions: Vec::new(),
+        questions: asked(),
     };
     BookingLink::new(
         LinkId::from_uuid(Uuid::from_u128(0x1000 + n)),
@@ -1370,6 +1377,158 @@ pub async fn failures_back_off_then_die<F: StoreFactory>(factory: &F) {
             .mark_failed("no-such-key", now, "x", &policy, 0.0)
             .await
             .is_err()
+    );
+}
+
+/// Issue 13, #9: every store keeps the same free texts. Line breaks (normalised to `\n`),
+/// tabs and any Unicode round-trip unchanged; a control character such as NUL, which Postgres
+/// cannot store and SQLite would, never gets past the domain types, so no store sees it.
+pub async fn free_texts_round_trip_and_control_characters_never_arrive<F: StoreFactory>(
+    factory: &F,
+) {
+    let w = world(factory).await;
+    for c in ['\0', '\u{7}', '\u{1b}', '\u{7f}', '\u{85}'] {
+        let text = format!("before{c}after");
+        assert!(Reason::parse_optional(Some(&text)).is_err(), "{c:?}");
+        assert!(PersonName::parse(&text).is_err(), "{c:?}");
+        assert!(
+            Answers::new(vec![("What about?".to_owned(), text.clone())]).is_err(),
+            "{c:?}"
+        );
+        assert!(Email::parse(&format!("a{c}@example.com")).is_err(), "{c:?}");
+    }
+    let mut req = request("2027-03-01T09:00", "Zoe");
+    req.invitee = Invitee::new(
+        PersonName::parse("Zoë O'Brien – 日本").expect("name"),
+        Email::parse("zoe@example.org").expect("email"),
+        None,
+        TimeZoneName::parse("UTC").expect("zone"),
+    );
+    req.answers = Answers::new(vec![(
+        "What about?".to_owned(),
+        "line one\r\nline two\twith a tab 🙂".to_owned(),
+    )])
+    .expect("answers");
+    let booked = w
+        .scheduler
+        .book(&Slug::parse("intro").expect("slug"), req)
+        .await
+        .expect("book");
+    let reason = Reason::parse_optional(Some("Train late\r\n\tsorry — ÄÖÜ")).expect("reason");
+    w.scheduler
+        .cancel(booked.token().expose(), reason)
+        .await
+        .expect("cancel");
+    let back = w
+        .store
+        .booking(booked.id())
+        .await
+        .expect("load")
+        .expect("row");
+    assert_eq!(back.invitee().name().as_str(), "Zoë O'Brien – 日本");
+    assert_eq!(
+        back.answers().pairs(),
+        [(
+            "What about?".to_owned(),
+            "line one\nline two\twith a tab 🙂".to_owned()
+        )]
+    );
+    let Status::Cancelled(c) = back.status() else {
+        panic!("not cancelled: {:?}", back.status());
+    };
+    assert_eq!(
+        c.reason.as_ref().map(Reason::as_str),
+        Some("Train late\n\tsorry — ÄÖÜ")
+    );
+}
+
+/// Issue 13, #13: a start the stores cannot keep (SQLite's text instants end with the year
+/// 9999) is refused by the domain as outside the bookable years, on every store alike.
+pub async fn times_beyond_the_horizon_are_refused<F: StoreFactory>(factory: &F) {
+    let w = world(factory).await;
+    let slug = Slug::parse("intro").expect("slug");
+    let booked = w
+        .scheduler
+        .book(&slug, request("9999-12-31T23:30", "Late Larry"))
+        .await;
+    assert!(
+        matches!(booked, Err(BookError::OutsideHorizon(_))),
+        "{booked:?}"
+    );
+    let early = w
+        .scheduler
+        .book(&slug, request("1969-12-31T23:30", "Early Erin"))
+        .await;
+    assert!(
+        matches!(early, Err(BookError::OutsideHorizon(_))),
+        "{early:?}"
+    );
+    let ann = w.book("intro", "2027-03-01T09:00", "Ann Example").await;
+    let moved = w
+        .scheduler
+        .reschedule(ann.token().expose(), t("9999-12-31T23:30"), None)
+        .await;
+    assert!(
+        matches!(moved, Err(TokenActionError::OutsideHorizon(_))),
+        "{moved:?}"
+    );
+    let far = TimeRange::new(t("9999-12-01T00:00"), t("9999-12-31T23:59")).expect("range");
+    assert!(w.scheduler.slot_page(&slug, far).await.is_err());
+    let back = w.store.booking(ann.id()).await.expect("load").expect("row");
+    assert_eq!(back.status(), &Status::Confirmed);
+}
+
+/// Issue 13, #6: the outbox entries of one booking that went dead can be read by booking (for
+/// the host's page), most recent first; other bookings' and live entries are not among them.
+pub async fn dead_effects_of_a_booking<F: StoreFactory>(factory: &F) {
+    let w = world(factory).await;
+    let ann = w.book("intro", "2027-03-01T09:00", "Ann Example").await;
+    let ben = w.book("intro", "2027-03-01T10:00", "Ben Example").await;
+    let once = RetryPolicy {
+        max_attempts: 1,
+        base_delay: TimeDelta::seconds(10),
+        max_delay: TimeDelta::minutes(1),
+    };
+    let now = w.clock_now();
+    w.claim_all(now).await;
+    let mail = Effect::Email {
+        kind: EmailKind::Booked,
+        to: Recipient::Attendee,
+        booking: ann.id(),
+    };
+    let hook = Effect::Webhook {
+        event: WebhookEvent::CallBooked,
+        booking: ann.id(),
+    };
+    for (effect, at, error) in [
+        (mail, now, "550 no such mailbox"),
+        (hook, now + TimeDelta::minutes(1), "410 gone"),
+    ] {
+        let outcome = w
+            .store
+            .mark_failed(&effect.idempotency_key(), at, error, &once, 0.0)
+            .await
+            .expect("fail");
+        assert_eq!(outcome, FailureOutcome::Dead);
+    }
+    let dead = w.store.dead_effects(ann.id()).await.expect("dead");
+    let seen: Vec<_> = dead
+        .iter()
+        .map(|d| (d.entry.effect, d.last_error.as_str(), d.died_at))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (hook, "410 gone", now + TimeDelta::minutes(1)),
+            (mail, "550 no such mailbox", now)
+        ]
+    );
+    assert!(
+        w.store
+            .dead_effects(ben.id())
+            .await
+            .expect("dead")
+            .is_empty()
     );
 }
 

@@ -265,6 +265,13 @@ impl BookingStore for InMemoryStore {
             .collect())
     }
 
+    async fn dead_effects(
+        &self,
+        booking: BookingId,
+    ) -> Result<Vec<crate::ports::DeadEntry>, StoreError> {
+        Ok(self.dead_of(booking))
+    }
+
     async fn commit(&self, change: Change) -> Result<(), CommitError> {
         let mut state = self.lock();
         let mut next = state.bookings.clone();

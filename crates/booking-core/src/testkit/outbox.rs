@@ -48,6 +48,27 @@ impl OutboxRow {
     }
 }
 
+impl InMemoryStore {
+    /// Dead entries about `booking`, most recent first.
+    pub(super) fn dead_of(&self, booking: crate::ids::BookingId) -> Vec<DeadEntry> {
+        let mut dead: Vec<DeadEntry> = self
+            .lock()
+            .outbox
+            .iter()
+            .filter(|r| r.planned.effect.booking() == booking)
+            .filter_map(|r| {
+                r.dead.as_ref().map(|(error, at)| DeadEntry {
+                    entry: r.entry(),
+                    last_error: error.clone(),
+                    died_at: *at,
+                })
+            })
+            .collect();
+        dead.sort_by_key(|d| std::cmp::Reverse(d.died_at));
+        dead
+    }
+}
+
 #[async_trait]
 impl Outbox for InMemoryStore {
     async fn claim_due(

@@ -2,10 +2,12 @@
 //! server on localhost (mailin-embedded), parsed back as MIME (mail-parser) and iCalendar
 //! (icalendar).
 
+mod address;
 mod support;
 
 use booking_core::Status;
 use booking_core::effects::{EmailKind, Recipient};
+use booking_core::invitee::ANSWER_MAX;
 use chrono::Utc;
 use icalendar::{Component, DatePerhapsTime};
 use mailer_smtp::{
@@ -433,7 +435,12 @@ async fn hostile_input_is_escaped_in_mail_and_invite() {
     let booked = world
         .book(
             "Zoë <script>alert(1)</script> O'Brien, \"the\"; Tester: x",
-            vec![("Anything else?\r\nBcc: q@evil.test".into(), hostile.clone())],
+            // Questions are the link's own (one line each, checked by the domain); the answer
+            // is as long as an answer may be.
+            vec![(
+                "Anything else?".into(),
+                hostile.chars().take(ANSWER_MAX).collect(),
+            )],
             1,
         )
         .await;

@@ -54,7 +54,7 @@ impl World {
             rules,
             reconfirmation: Some(reconfirmation),
             create_deal: false,
-            questions: vec!["Topic".into()],
+            questions: vec!["Topic".into(), "Anything else?".into()],
         };
         let slug = Slug::parse("intro").unwrap();
         let link = BookingLink::new(

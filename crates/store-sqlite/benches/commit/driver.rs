@@ -64,7 +64,7 @@ fn fixture() -> (Host, BookingLink) {
         rules: AvailabilityRules::new(draft).expect("rules"),
         reconfirmation: None,
         create_deal: false,
-        questions: Vec::new(),
+        questions: vec!["Topic".to_owned()],
     };
     let link = BookingLink::new(
         LinkId::from_uuid(Uuid::from_u128(2)),

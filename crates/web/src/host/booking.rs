@@ -9,8 +9,9 @@ use booking_core::calendar::{ConnectionStatus, Provider};
 use booking_core::connections::CalendarConnection;
 use booking_core::deals::{DealId, DealStage};
 use booking_core::desk::Meeting;
+use booking_core::effects::{Effect, EmailKind, Recipient};
 use booking_core::invitee::UtmParam;
-use booking_core::ports::Clock;
+use booking_core::ports::{Clock, DeadEntry};
 use booking_core::service::{HostActionError, ResendLinksError};
 use booking_core::{BookingId, TimeZoneName};
 use chrono::{DateTime, Utc};
@@ -94,6 +95,39 @@ fn calendar_line(current: &Booking, connections: &[CalendarConnection]) -> Optio
     }
 }
 
+/// What a dead outbox entry was meant to do, in the host's words.
+fn effect_label(effect: &Effect) -> String {
+    if let Some((kind, to, _)) = effect.as_email() {
+        let mail = match kind {
+            EmailKind::Booked => "booking confirmation",
+            EmailKind::Rescheduled => "new time",
+            EmailKind::Cancelled | EmailKind::CancelledNotReconfirmed => "cancellation",
+            EmailKind::ReconfirmationRequest => "reconfirmation request",
+            EmailKind::RescheduleLinks => "reschedule and cancel links",
+        };
+        let whom = match to {
+            Recipient::Attendee => "the attendee",
+            Recipient::Host => "you",
+        };
+        return format!("The {mail} mail to {whom}");
+    }
+    match effect {
+        Effect::Calendar { .. } => "The calendar update".to_owned(),
+        Effect::Webhook { event, .. } => format!("The {} webhook", event.name()),
+        _ => "The deal record".to_owned(),
+    }
+}
+
+/// One line of the "Not delivered" box: what, when it was given up, and the last error.
+fn undelivered_line(dead: &DeadEntry, zone: TimeZoneName) -> String {
+    let error: String = dead.last_error.chars().take(300).collect();
+    format!(
+        "{} could not be delivered (given up {}): {error}",
+        effect_label(&dead.entry.effect),
+        moment(dead.died_at, zone)
+    )
+}
+
 /// The detail page's view of `meeting`.
 fn booking_view(
     me: &LoggedIn,
@@ -107,6 +141,7 @@ fn booking_view(
         chain,
         link,
         deal,
+        undelivered,
         ..
     } = meeting;
     let zone = me.host.time_zone();
@@ -164,6 +199,10 @@ fn booking_view(
             })
             .collect(),
         calendar: calendar_line(current, connections),
+        undelivered: undelivered
+            .iter()
+            .map(|d| undelivered_line(d, zone))
+            .collect(),
         history: summary::history(chain)
             .iter()
             .map(|s| HistoryLine {

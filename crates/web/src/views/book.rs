@@ -60,11 +60,28 @@ pub(crate) struct BookingFormView {
     pub(crate) name: String,
     pub(crate) email: String,
     pub(crate) phone: String,
-    /// (question, current answer)
-    pub(crate) questions: Vec<(String, String)>,
+    pub(crate) questions: Vec<QuestionField>,
     pub(crate) tracking: Vec<(String, String)>,
     pub(crate) errors: FieldErrors,
     pub(crate) back: String,
+}
+
+/// One of the link's questions on the form, with the answer typed so far.
+#[derive(Debug, Clone)]
+pub(crate) struct QuestionField {
+    pub(crate) text: String,
+    pub(crate) required: bool,
+    pub(crate) answer: String,
+}
+
+impl QuestionField {
+    pub(crate) fn of(question: booking_core::link::Question<'_>, answer: String) -> Self {
+        Self {
+            text: question.text.to_owned(),
+            required: question.required,
+            answer,
+        }
+    }
 }
 
 fn field_error(errors: &FieldErrors, field: &str) -> Markup {
@@ -98,9 +115,9 @@ pub(crate) fn booking_form(vm: &BookingFormView) -> Markup {
                 label for="phone" { "Phone (optional, for text reminders)" }
                 input #phone type="tel" name="phone" value=(vm.phone) autocomplete="tel";
                 (field_error(&vm.errors, "phone"))
-                @for (i, (question, answer)) in vm.questions.iter().enumerate() {
-                    label for={ "q" (i) } { (question) }
-                    textarea id={ "q" (i) } name={ "q" (i) } maxlength="10000" { (answer) }
+                @for (i, q) in vm.questions.iter().enumerate() {
+                    label for={ "q" (i) } { (q.text) @if q.required { " *" } }
+                    textarea id={ "q" (i) } name={ "q" (i) } maxlength="2000" required[q.required] { (q.answer) }
                 }
                 (field_error(&vm.errors, "answers"))
                 (field_error(&vm.errors, "timezone"))

@@ -305,3 +305,52 @@ async fn another_hosts_booking_is_not_found_for_every_page_and_action() {
         assert_eq!(send!(svc, b, get(path)).status(), 404, "{path}");
     }
 }
+
+/// Issue 13, #6: a mail that went dead (every attempt failed) is shown on the booking's page,
+/// with what it was and the last error, so the host learns the attendee was never told.
+#[actix_web::test]
+async fn a_mail_that_went_dead_is_shown_on_the_booking() {
+    use booking_core::effects::{Effect, RetryPolicy};
+    use booking_core::ports::{FailureOutcome, Outbox};
+    use chrono::TimeDelta;
+
+    let app = setup().await;
+    let booked = book(&app, "intro", at(9, 0), "Ada Lovelace").await;
+    let svc = service!(app.state);
+    let mut b = logged_in!(svc, "hana@example.com", HANA_PASSWORD);
+    let page = |html: &str| html.contains(r#"id="undelivered""#);
+    let resp = send!(svc, b, get(&format!("/calendar/bookings/{}", booked.id())));
+    assert!(!page(&body(resp).await), "nothing failed yet");
+
+    let mail = Effect::Email {
+        kind: EmailKind::Booked,
+        to: Recipient::Attendee,
+        booking: booked.id(),
+    };
+    let once = RetryPolicy {
+        max_attempts: 1,
+        base_delay: TimeDelta::seconds(10),
+        max_delay: TimeDelta::minutes(1),
+    };
+    let outcome = app
+        .store
+        .mark_failed(
+            &mail.idempotency_key(),
+            at(7, 5),
+            "550 5.1.1 mailbox unavailable",
+            &once,
+            0.0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome, FailureOutcome::Dead);
+
+    let resp = send!(svc, b, get(&format!("/calendar/bookings/{}", booked.id())));
+    let html = body(resp).await;
+    assert!(page(&html), "{html}");
+    assert!(
+        html.contains("The booking confirmation mail to the attendee could not be delivered"),
+        "{html}"
+    );
+    assert!(html.contains("550 5.1.1 mailbox unavailable"), "{html}");
+}

@@ -16,7 +16,7 @@ fn post(uri: &str, body: Value) -> TestRequest {
 
 fn booking_body(start: &str) -> Value {
     json!({"start": start, "invitee": {"name": "Ada", "email": "ada@example.org", "timezone": "America/New_York"},
-           "answers": [{"question": "Topic", "answer": "Pricing"}], "tracking": {"utm_campaign": "spring"}})
+           "answers": [{"question": "What should we talk about?", "answer": "Pricing"}], "tracking": {"utm_campaign": "spring"}})
 }
 
 async fn assert_problem(resp: actix_web::dev::ServiceResponse, status: u16, code: &str) -> Value {

@@ -3,5 +3,6 @@
 
 mod api;
 mod helpers;
+mod input;
 mod layering;
 mod pages;

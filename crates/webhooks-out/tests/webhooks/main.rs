@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use booking_core::invitee::ANSWER_MAX;
 use serde_json::Value;
 use support::{Receiver, World, hostile_text};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -291,10 +292,11 @@ async fn the_default_timeout_is_five_seconds() {
 async fn hostile_input_survives_json_escaped_and_still_verifies() {
     let world = World::new().await;
     let hostile = hostile_text();
+    let answer: String = hostile.chars().take(ANSWER_MAX).collect();
     let booked = world
         .book(
             "Zoë <script>alert(1)</script> \"O'Brien\"",
-            vec![("Anything else?\r\nX-Injected: 1".into(), hostile.clone())],
+            vec![("Anything else?".into(), answer.clone())],
             1,
         )
         .await;
@@ -303,18 +305,18 @@ async fn hostile_input_survives_json_escaped_and_still_verifies() {
     let body = serde_json::to_vec(&document).unwrap();
     let text = std::str::from_utf8(&body).unwrap();
     assert!(
-        !text.contains('\r') && !text.contains('\n'),
-        "line breaks are escaped in JSON"
+        !text.contains('\n') && !text.contains('\t'),
+        "line breaks and tabs are escaped in JSON"
     );
     let back: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(back[0]["event"]["cancel_reason"], hostile.as_str());
     assert_eq!(
         back[0]["questions_and_answers"][0]["answer"],
-        hostile.as_str()
+        answer.as_str()
     );
     assert_eq!(
-        back[0]["questions_and_responses"]["Anything else?\r\nX-Injected: 1"],
-        hostile.as_str()
+        back[0]["questions_and_responses"]["Anything else?"],
+        answer.as_str()
     );
     assert_eq!(
         back[0]["invitee"]["name"],

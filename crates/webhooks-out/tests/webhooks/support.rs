@@ -47,7 +47,11 @@ impl World {
             rules,
             reconfirmation: None,
             create_deal: false,
-            questions: vec!["Topic".into()],
+            questions: vec![
+                "Topic".into(),
+                "Phone Number".into(),
+                "Anything else?".into(),
+            ],
         };
         let slug = Slug::parse("intro").unwrap();
         let link = BookingLink::new(
@@ -149,7 +153,9 @@ impl World {
 
 /// CR/LF with would-be headers, HTML, quotes, non-ASCII, padded to 10,000 characters.
 pub fn hostile_text() -> String {
-    let mut text = "Line one\r\nBcc: evil@example.test\r\n\"quoted\" <script>alert('x')</script> \\ \u{0}\u{7} ÄÖÜ 日本語 🙂 ".to_owned();
+    // No control characters but line feeds and tabs: the domain refuses the others (and
+    // turns a carriage return into a line feed) before anything reaches a webhook.
+    let mut text = "Line one\nBcc: evil@example.test\n\"quoted\"\t<script>alert('x')</script> \\ ÄÖÜ 日本語 🙂 ".to_owned();
     while text.chars().count() < 10_000 {
         text.push_str("Ünïcödé, ");
     }

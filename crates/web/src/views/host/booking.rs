@@ -32,6 +32,8 @@ pub(crate) struct BookingView {
     pub(crate) tracking: Vec<(String, String)>,
     /// Where the meeting stands in the host's connected calendar, if one is connected.
     pub(crate) calendar: Option<String>,
+    /// Mails and other deliveries about the meeting that failed for good, one line each.
+    pub(crate) undelivered: Vec<String>,
     pub(crate) history: Vec<HistoryLine>,
     pub(crate) deal: Option<DealBox>,
     /// Form actions, present only when the action is possible now.
@@ -54,6 +56,12 @@ pub(crate) fn booking(vm: &BookingView) -> Markup {
             p.when { (vm.when) }
             p #status { "Status: " strong { (vm.status) } }
             @if let Some(calendar) = &vm.calendar { p #calendar-line { "Calendar: " (calendar) } }
+            @if !vm.undelivered.is_empty() {
+                section #undelivered.error role="alert" {
+                    h2 { "Not delivered" }
+                    ul { @for line in &vm.undelivered { li { (line) } } }
+                }
+            }
             @if let Some(notice) = &vm.notice { p.notice role="status" { (notice) } }
             @if let Some(error) = &vm.error { p.error role="alert" { (error) } }
             section.actions {

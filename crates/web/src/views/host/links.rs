@@ -139,7 +139,7 @@ pub(crate) fn form(vm: &LinkFormView) -> Markup {
                 }
                 fieldset {
                     legend { "Booking form and follow-up" }
-                    label for="questions" { "Questions, one per line" }
+                    label for="questions" { "Questions, one per line (end one with * to require an answer)" }
                     textarea #questions name="questions" { (f.questions) }
                     (field_error(e, "questions"))
                     label.check {

@@ -67,6 +67,11 @@ pub trait SqlStore: Sync {
     /// Postgres serialisation failure or deadlock).
     fn is_transient(e: &sqlx::Error) -> bool;
 
+    /// Whether `e` says the database cannot serve right now but may in a moment: it cannot be
+    /// reached ([`lost_connection`]), is out of space or resources, or stayed busy through
+    /// every retry. Such failures become [`StoreError::unavailable`].
+    fn is_unavailable(e: &sqlx::Error) -> bool;
+
     /// Writes a change's rows and its outbox entries in one transaction, refusing overlapping
     /// confirmed bookings and stale versions.
     fn try_commit(
@@ -117,6 +122,20 @@ where
     }
 }
 
+/// Whether `e` is the driver's own "no usable connection": the pool timed out or is closed, the
+/// socket or the SQLite worker failed. Each store adds its database's codes to this in
+/// [`SqlStore::is_unavailable`].
+pub fn lost_connection(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed
+    )
+}
+
 /// Implements every port of `booking-core` a database store offers — `BookingStore`,
 /// `Outbox`, `AccountStore`, `LinkDirectory`, `LoginAttempts`, `DealStore`,
 /// `WebhookSubscriptions`, `CalendarConnections` and `JobLeases` — for `$store` (which implements
@@ -135,9 +154,19 @@ macro_rules! sql_store_ports {
     };
 }
 
-/// Wraps a database error with what the store was doing, for [`StoreError`]'s cause chain.
-pub fn db_error(context: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-    move |e| StoreError::new(context, e)
+/// Wraps a database error of store `S` with what the store was doing, for [`StoreError`]'s
+/// cause chain; an error [`SqlStore::is_unavailable`] calls passing becomes
+/// [`StoreError::unavailable`].
+pub fn db_error<S: SqlStore + ?Sized>(
+    context: &'static str,
+) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |e| {
+        if S::is_unavailable(&e) {
+            StoreError::unavailable(context, e)
+        } else {
+            StoreError::new(context, e)
+        }
+    }
 }
 
 /// The columns of `scheduling_calendar_events` that [`BookingRow`] reads, in one list so every

@@ -43,7 +43,7 @@ impl PostgresStore {
             .acquire_timeout(Duration::from_secs(60))
             .connect(url)
             .await
-            .map_err(db_error("connecting to Postgres"))?;
+            .map_err(db_error::<Self>("connecting to Postgres"))?;
         Self::from_pool(pool, seal_key).await
     }
 
@@ -90,6 +90,19 @@ impl SqlStore for PostgresStore {
     /// and running it again is the documented remedy.
     fn is_transient(e: &sqlx::Error) -> bool {
         matches!(code_of(e).as_deref(), Some("40001" | "40P01"))
+    }
+
+    /// The server cannot be reached or is going away (class 08 connection exceptions,
+    /// `admin_shutdown`, `crash_shutdown`, `cannot_connect_now`), is out of disk, memory or
+    /// connections (class 53), or kept failing transactions through every retry.
+    fn is_unavailable(e: &sqlx::Error) -> bool {
+        store_common::lost_connection(e)
+            || Self::is_transient(e)
+            || code_of(e).is_some_and(|code| {
+                code.starts_with("08")
+                    || code.starts_with("53")
+                    || matches!(code.as_str(), "57P01" | "57P02" | "57P03")
+            })
     }
 
     /// The exclusion constraint refuses overlapping confirmed rows, at the insert or update

@@ -4,4 +4,5 @@
 mod api;
 mod helpers;
 mod layering;
+mod outage;
 mod pages;

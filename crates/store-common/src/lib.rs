@@ -26,6 +26,7 @@ mod seal;
 mod webhook_ports;
 
 use std::future::Future;
+use std::time::Duration;
 
 pub use booking_store::{INSERT_BOOKING, UPDATE_BOOKING, UPSERT_LINK};
 pub use connection_rows::ConnectionRow;
@@ -103,7 +104,8 @@ pub trait SqlStore: Sync {
 }
 
 /// Runs `attempt` again (at most [`TRANSIENT_RETRIES`] times) while it fails only with an
-/// error that [`SqlStore::is_transient`] calls harmless.
+/// error that [`SqlStore::is_transient`] calls harmless, waiting a little longer before each
+/// run ([`backoff`]) so that writers that collided do not collide again at once.
 ///
 /// # Errors
 /// The last error of `attempt`.
@@ -116,10 +118,26 @@ where
     let mut tries = 0;
     loop {
         match attempt().await {
-            Err(e) if S::is_transient(&e) && tries < TRANSIENT_RETRIES => tries += 1,
+            Err(e) if S::is_transient(&e) && tries < TRANSIENT_RETRIES => {
+                tries += 1;
+                tokio::time::sleep(backoff(tries)).await;
+            }
             other => return other,
         }
     }
+}
+
+/// The wait before retry number `tries` (from 1): a random time below 2^(tries + 1) ms,
+/// capped at 100 ms ("full jitter"), so colliding writers spread out.
+pub fn backoff(tries: u32) -> Duration {
+    let ceiling = (2u64 << tries.min(6)).min(100) * 1000;
+    let mut random = [0u8; 8];
+    // Without the OS's randomness the ceiling itself is still a backoff.
+    let spread = match getrandom::fill(&mut random) {
+        Ok(()) => u64::from_le_bytes(random) % ceiling,
+        Err(_) => ceiling,
+    };
+    Duration::from_micros(spread.max(1))
 }
 
 /// Whether `e` is the driver's own "no usable connection": the pool timed out or is closed, the

@@ -80,6 +80,7 @@ async fn fill_the_disk_then_make_room(round: usize) {
         }
     }
     assert!(refused > 0, "round {round}: the full disk refused nothing");
+    eprintln!("round {round}: the full disk refused {refused} of {AT_ONCE} bookings");
 
     sqlx::query("delete from ballast")
         .execute(store.pool())
@@ -107,6 +108,7 @@ async fn fill_the_disk_then_make_room(round: usize) {
     .expect("outbox counts");
     assert_eq!(pending, 0, "round {round}: entries stuck in the outbox");
     assert_eq!(usize::try_from(total).expect("count"), delivered.len());
+    eprintln!("round {round}: {total} outbox entries delivered once each");
     store.pool().close().await;
 }
 

@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod config;
 mod host_cmd;
+mod lifecycle;
 mod outbound;
 mod server;
 mod storage;
@@ -61,12 +62,12 @@ async fn run(cli: Cli) -> Result<()> {
             let dispatcher = outbound
                 .dispatcher(&storage, &bound.base_url)
                 .with_calendar(wiring.calendars.clone());
-            with_dispatch(
+            lifecycle::with_dispatch(
                 &config,
                 &storage,
                 dispatcher,
                 Some((wiring.clone(), requests)),
-                server::run(bound, &storage, &outbound, &wiring),
+                server::start(bound, &storage, &outbound, &wiring)?,
             )
             .await
         }
@@ -126,64 +127,6 @@ fn calendar_wiring(
     ))
 }
 
-/// Runs the outbox dispatcher (`DISPATCH_WORKERS` workers and the reconfirmation sweep) and the
-/// calendar jobs (queued and polled syncs, daily renewal) next to `serving`; when it ends
-/// (SIGTERM, Ctrl-C), stops the workers cleanly: each finishes the delivery in hand and
-/// releases the rest of what it holds.
-async fn with_dispatch(
-    config: &Config,
-    storage: &storage::Storage,
-    dispatcher: dispatch::Dispatcher,
-    calendar_jobs: Option<(
-        server::CalendarWiring,
-        tokio::sync::mpsc::Receiver<booking_core::connections::ConnectionId>,
-    )>,
-    serving: impl std::future::Future<Output = Result<()>>,
-) -> Result<()> {
-    if config.dispatch_workers == 0 {
-        tracing::warn!("DISPATCH_WORKERS=0: this instance delivers no notifications");
-        return serving.await;
-    }
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let sweep: std::sync::Arc<dyn booking_core::ports::ReconfirmationSweep> =
-        std::sync::Arc::new(server::scheduler(storage));
-    let jobs = calendar_jobs.map(|(wiring, requests)| {
-        let changes: std::sync::Arc<dyn booking_core::calendar_sync::CalendarChanges> =
-            std::sync::Arc::new(server::scheduler_on(storage, wiring.calendars.clone()));
-        tokio::spawn(dispatch::calendar_jobs::run(
-            wiring.calendars,
-            changes,
-            requests,
-            dispatch::calendar_jobs::CalendarSchedule {
-                poll_every: config.calendars.poll_every,
-                renew_every: std::time::Duration::from_secs(24 * 60 * 60),
-            },
-            dispatch::calendar_jobs::RenewalLease {
-                leases: storage.leases.clone(),
-                clock: std::sync::Arc::new(adapters::SystemClock),
-                holder: adapters::instance_name(),
-            },
-            stopped.clone(),
-        ))
-    });
-    let workers = tokio::spawn(std::sync::Arc::new(dispatcher).run(
-        config.dispatch_workers,
-        Some(sweep),
-        stopped,
-    ));
-    let served = serving.await;
-    let _ = stop.send(true);
-    if let Err(e) = workers.await {
-        tracing::error!(error = %e, "the outbox dispatcher failed");
-    }
-    if let Some(jobs) = jobs
-        && let Err(e) = jobs.await
-    {
-        tracing::error!(error = %e, "the calendar jobs failed");
-    }
-    served
-}
-
 /// Where the file mailer writes, and how many `.eml` files are there.
 fn mail_files(config: &Config) -> Option<(String, usize)> {
     let dir = config.mailer_url.strip_prefix("file://")?;
@@ -235,12 +178,12 @@ async fn demo(config: &Config, storage: &storage::Storage) -> Result<()> {
     println!("    email:            {login}");
     println!("    password:         {password}");
     println!("\nPress Ctrl-C to stop.");
-    with_dispatch(
+    lifecycle::with_dispatch(
         config,
         storage,
         dispatcher,
         Some((wiring.clone(), requests)),
-        server::run(bound, storage, &outbound, &wiring),
+        server::start(bound, storage, &outbound, &wiring)?,
     )
     .await
 }

@@ -70,17 +70,19 @@ pub fn bind(config: &Config) -> Result<Bound> {
     })
 }
 
-/// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish (up to 30 s). The host
-/// API's webhook test events and target checks go through `outbound`'s adapters.
+/// The server, ready to run: it serves while polled, until stopped through its handle
+/// (`Server::handle`), and then lets in-flight requests finish (up to 30 s). It does not
+/// listen for signals itself: `main` stops the outbox workers first (see `with_dispatch`).
+/// The host API's webhook test events and target checks go through `outbound`'s adapters.
 ///
 /// # Errors
-/// When the server fails.
-pub async fn run(
+/// When the listener cannot be used.
+pub fn start(
     bound: Bound,
     storage: &Storage,
     outbound: &Outbound,
     calendars: &CalendarWiring,
-) -> Result<()> {
+) -> Result<actix_web::dev::Server> {
     let host_side = web::host::HostSide::new(
         storage.accounts.clone(),
         storage.deals.clone(),
@@ -106,7 +108,7 @@ pub async fn run(
         cron_secret: calendars.cron_secret.clone(),
     });
     tracing::info!(addr = %bound.addr, base_url = %bound.base_url, "listening");
-    HttpServer::new(move || {
+    Ok(HttpServer::new(move || {
         App::new()
             .wrap(web::security_headers())
             .wrap(
@@ -118,10 +120,8 @@ pub async fn run(
             .configure(web::configure)
     })
     .shutdown_timeout(30)
-    .listen(bound.listener)?
-    .run()
-    .await
-    .context("the HTTP server failed")?;
-    tracing::info!("stopped");
-    Ok(())
+    .disable_signals()
+    .listen(bound.listener)
+    .context("serving on the bound listener")?
+    .run())
 }

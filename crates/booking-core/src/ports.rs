@@ -25,10 +25,15 @@ pub use outbound::{
 };
 
 /// An unexpected storage failure (connection lost, corrupt row, …), with its cause chain.
+///
+/// A store says when the failure passes by itself ([`StoreError::unavailable`]: the database
+/// cannot be reached, is out of space or too busy right now), so callers can ask their own
+/// clients to try again later instead of reporting a fault.
 #[derive(Debug, thiserror::Error)]
 #[error("storage failed: {context}")]
 pub struct StoreError {
     context: String,
+    unavailable: bool,
     #[source]
     source: Option<Box<dyn StdError + Send + Sync>>,
 }
@@ -41,6 +46,7 @@ impl StoreError {
     ) -> Self {
         Self {
             context: context.into(),
+            unavailable: false,
             source: Some(source.into()),
         }
     }
@@ -49,8 +55,26 @@ impl StoreError {
     pub fn msg(context: impl Into<String>) -> Self {
         Self {
             context: context.into(),
+            unavailable: false,
             source: None,
         }
+    }
+
+    /// The database is unavailable right now (unreachable, out of space, overloaded): nothing
+    /// was written, and the same request may well succeed in a moment.
+    pub fn unavailable(
+        context: impl Into<String>,
+        source: impl Into<Box<dyn StdError + Send + Sync>>,
+    ) -> Self {
+        Self {
+            unavailable: true,
+            ..Self::new(context, source)
+        }
+    }
+
+    /// Whether this is an [`unavailable`](Self::unavailable) database: worth trying again later.
+    pub fn is_unavailable(&self) -> bool {
+        self.unavailable
     }
 }
 

@@ -155,7 +155,7 @@ macro_rules! booking_store {
                     .bind(first)
                     .fetch_optional($crate::SqlStore::pool(self))
                     .await
-                    .map_err($crate::db_error(context))?
+                    .map_err($crate::db_error::<Self>(context))?
                     .map(|r| r.into_booking($crate::SqlStore::seal(self)))
                     .transpose()
             }
@@ -184,7 +184,7 @@ macro_rules! booking_store {
                     tx.commit().await
                 })
                 .await
-                .map_err($crate::db_error("saving a host"))
+                .map_err($crate::db_error::<Self>("saving a host"))
             }
 
             async fn host(
@@ -197,7 +197,7 @@ macro_rules! booking_store {
                 .bind(id.as_uuid())
                 .fetch_optional($crate::SqlStore::pool(self))
                 .await
-                .map_err($crate::db_error("loading a host"))?
+                .map_err($crate::db_error::<Self>("loading a host"))?
                 .map($crate::HostRow::into_host)
                 .transpose()
             }
@@ -210,7 +210,7 @@ macro_rules! booking_store {
                     .await
                     .map_err(|e| {
                         ::booking_core::ports::SaveLinkError::Store(
-                            ::booking_core::ports::StoreError::new("saving a link", e),
+                            $crate::db_error::<Self>("saving a link")(e),
                         )
                     })?
             }
@@ -228,7 +228,7 @@ macro_rules! booking_store {
                 .bind(slug.as_str())
                 .fetch_optional($crate::SqlStore::pool(self))
                 .await
-                .map_err($crate::db_error("loading a link by slug"))?
+                .map_err($crate::db_error::<Self>("loading a link by slug"))?
                 .map($crate::LinkRow::into_link)
                 .transpose()
             }
@@ -246,7 +246,7 @@ macro_rules! booking_store {
                 .bind(id.as_uuid())
                 .fetch_optional($crate::SqlStore::pool(self))
                 .await
-                .map_err($crate::db_error("loading a link"))?
+                .map_err($crate::db_error::<Self>("loading a link"))?
                 .map($crate::LinkRow::into_link)
                 .transpose()
             }
@@ -302,7 +302,7 @@ macro_rules! booking_store {
                 .bind(event_id)
                 .fetch_optional($crate::SqlStore::pool(self))
                 .await
-                .map_err($crate::db_error("loading a booking by provider event"))?
+                .map_err($crate::db_error::<Self>("loading a booking by provider event"))?
                 .map(|r| r.into_booking($crate::SqlStore::seal(self)))
                 .transpose()
             }
@@ -319,7 +319,7 @@ macro_rules! booking_store {
                 .bind(chain.as_uuid())
                 .fetch_all($crate::SqlStore::pool(self))
                 .await
-                .map_err($crate::db_error("loading a chain"))?;
+                .map_err($crate::db_error::<Self>("loading a chain"))?;
                 self.bookings(rows)
             }
 
@@ -343,7 +343,7 @@ macro_rules! booking_store {
                     .bind(except.map(|c| c.as_uuid()))
                     .fetch_all($crate::SqlStore::pool(self))
                     .await
-                    .map_err($crate::db_error("loading blocked ranges"))?;
+                    .map_err($crate::db_error::<Self>("loading blocked ranges"))?;
                 rows.into_iter()
                     .map(|(s, e)| {
                         ::booking_core::time::TimeRange::new(s, e).map_err(|e| {
@@ -372,7 +372,7 @@ macro_rules! booking_store {
                 .bind(now)
                 .fetch_one($crate::SqlStore::pool(self))
                 .await
-                .map_err($crate::db_error("counting dashboard tabs"))?;
+                .map_err($crate::db_error::<Self>("counting dashboard tabs"))?;
                 // `$4`, the time, is bound only for the tabs that compare with it.
                 let (sql, by_time) = match tab {
                     DashboardTab::Upcoming => (concat!(
@@ -410,7 +410,7 @@ macro_rules! booking_store {
                 let rows = query
                     .fetch_all($crate::SqlStore::pool(self))
                     .await
-                    .map_err($crate::db_error("loading a dashboard page"))?;
+                    .map_err($crate::db_error::<Self>("loading a dashboard page"))?;
                 let count = |n: i64| u64::try_from(n).unwrap_or(0);
                 Ok(::booking_core::ports::DashboardPage {
                     rows: self.bookings(rows)?,
@@ -439,7 +439,7 @@ macro_rules! booking_store {
                 .bind(i64::from(limit))
                 .fetch_all($crate::SqlStore::pool(self))
                 .await
-                .map_err($crate::db_error("loading overdue reconfirmations"))?;
+                .map_err($crate::db_error::<Self>("loading overdue reconfirmations"))?;
                 self.bookings(rows)
             }
 
@@ -477,7 +477,7 @@ macro_rules! booking_store {
                 .await
                 .map_err(|e| {
                     ::booking_core::ports::CommitError::Store(
-                        ::booking_core::ports::StoreError::new("committing a change", e),
+                        $crate::db_error::<Self>("committing a change")(e),
                     )
                 })?
             }

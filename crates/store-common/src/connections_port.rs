@@ -46,7 +46,7 @@ macro_rules! calendar_connections_port {
                         .bind(&connection.account)
                         .fetch_optional(pool)
                         .await
-                        .map_err($crate::db_error("finding a calendar connection"))?;
+                        .map_err($crate::db_error::<Self>("finding a calendar connection"))?;
                 let id = stored.unwrap_or(connection.id.as_uuid());
                 // A replaced row keeps its id (its secrets are sealed for it) and, through the
                 // upsert, its created_at.
@@ -74,7 +74,7 @@ macro_rules! calendar_connections_port {
                     .bind(::chrono::Utc::now())
                     .execute(pool)
                     .await
-                    .map_err($crate::db_error("saving a calendar connection"))?;
+                    .map_err($crate::db_error::<Self>("saving a calendar connection"))?;
                 Ok(::booking_core::connections::ConnectionId::from_uuid(id))
             }
 
@@ -139,7 +139,7 @@ macro_rules! connection_read {
         .bind($value)
         .fetch_optional($crate::SqlStore::pool($self))
         .await
-        .map_err($crate::db_error($what))?
+        .map_err($crate::db_error::<Self>($what))?
         .map(|r| r.into_connection($crate::SqlStore::seal($self)))
         .transpose()
     };
@@ -153,7 +153,7 @@ macro_rules! connection_read {
         .bind($value)
         .fetch_all($crate::SqlStore::pool($self))
         .await
-        .map_err($crate::db_error($what))?
+        .map_err($crate::db_error::<Self>($what))?
         .into_iter()
         .map(|r| r.into_connection($crate::SqlStore::seal($self)))
         .collect()

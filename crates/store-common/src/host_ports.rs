@@ -16,7 +16,7 @@ macro_rules! host_ports {
                     .await
                     .map_err(|e| {
                         ::booking_core::accounts::SaveAccountError::Store(
-                            ::booking_core::ports::StoreError::new("saving an account", e),
+                            $crate::db_error::<Self>("saving an account")(e),
                         )
                     })?
             }
@@ -32,7 +32,7 @@ macro_rules! host_ports {
                 .bind(login.as_str().to_ascii_lowercase())
                 .fetch_optional($crate::SqlStore::pool(self))
                 .await
-                .map_err($crate::db_error("loading an account by login"))?
+                .map_err($crate::db_error::<Self>("loading an account by login"))?
                 .map($crate::AccountRow::into_account)
                 .transpose()
             }
@@ -48,7 +48,7 @@ macro_rules! host_ports {
                 .bind(host.as_uuid())
                 .fetch_optional($crate::SqlStore::pool(self))
                 .await
-                .map_err($crate::db_error("loading an account"))?
+                .map_err($crate::db_error::<Self>("loading an account"))?
                 .map($crate::AccountRow::into_account)
                 .transpose()
             }
@@ -57,7 +57,7 @@ macro_rules! host_ports {
                 let n: i64 = ::sqlx::query_scalar("select count(*) from host_accounts")
                     .fetch_one($crate::SqlStore::pool(self))
                     .await
-                    .map_err($crate::db_error("counting accounts"))?;
+                    .map_err($crate::db_error::<Self>("counting accounts"))?;
                 Ok(u64::try_from(n).unwrap_or(0))
             }
 
@@ -86,7 +86,7 @@ macro_rules! host_ports {
                     tx.commit().await
                 })
                 .await
-                .map_err($crate::db_error("adding an API key"))
+                .map_err($crate::db_error::<Self>("adding an API key"))
             }
 
             async fn api_keys(
@@ -101,7 +101,7 @@ macro_rules! host_ports {
                 .bind(host.as_uuid())
                 .fetch_all($crate::SqlStore::pool(self))
                 .await
-                .map_err($crate::db_error("listing API keys"))?
+                .map_err($crate::db_error::<Self>("listing API keys"))?
                 .into_iter()
                 .map($crate::KeyRow::into_key)
                 .collect()
@@ -120,7 +120,7 @@ macro_rules! host_ports {
                 .bind(hash.as_slice())
                 .fetch_optional($crate::SqlStore::pool(self))
                 .await
-                .map_err($crate::db_error("loading an API key"))?
+                .map_err($crate::db_error::<Self>("loading an API key"))?
                 .map($crate::KeyRow::into_key)
                 .transpose()
             }
@@ -148,7 +148,7 @@ macro_rules! host_ports {
                     Ok(done.rows_affected() > 0)
                 })
                 .await
-                .map_err($crate::db_error("revoking an API key"))
+                .map_err($crate::db_error::<Self>("revoking an API key"))
             }
         }
 
@@ -166,7 +166,7 @@ macro_rules! host_ports {
                 .bind(host.as_uuid())
                 .fetch_all($crate::SqlStore::pool(self))
                 .await
-                .map_err($crate::db_error("listing a host's links"))?
+                .map_err($crate::db_error::<Self>("listing a host's links"))?
                 .into_iter()
                 .map($crate::LinkRow::into_link)
                 .collect()
@@ -207,7 +207,7 @@ macro_rules! host_ports {
                     Ok(attempts)
                 })
                 .await
-                .map_err($crate::db_error("counting a login attempt"))?;
+                .map_err($crate::db_error::<Self>("counting a login attempt"))?;
                 // Closed windows are pruned in a transaction of their own, which holds no
                 // other row, so two prunes and an upsert can never wait on each other in a
                 // circle.
@@ -220,7 +220,7 @@ macro_rules! host_ports {
                     tx.commit().await
                 })
                 .await
-                .map_err($crate::db_error("pruning login attempts"))?;
+                .map_err($crate::db_error::<Self>("pruning login attempts"))?;
                 Ok(limit.allows(u64::try_from(attempts).unwrap_or(0)))
             }
 
@@ -239,7 +239,7 @@ macro_rules! host_ports {
                     tx.commit().await
                 })
                 .await
-                .map_err($crate::db_error("giving back a login attempt"))
+                .map_err($crate::db_error::<Self>("giving back a login attempt"))
             }
 
             async fn clear_attempts(&self, key: &str) -> Result<(), ::booking_core::ports::StoreError> {
@@ -252,7 +252,7 @@ macro_rules! host_ports {
                     tx.commit().await
                 })
                 .await
-                .map_err($crate::db_error("clearing login attempts"))
+                .map_err($crate::db_error::<Self>("clearing login attempts"))
             }
         }
 
@@ -269,7 +269,7 @@ macro_rules! host_ports {
                 .bind(chain)
                 .fetch_optional($crate::SqlStore::pool(self))
                 .await
-                .map_err($crate::db_error("loading a deal by chain"))?
+                .map_err($crate::db_error::<Self>("loading a deal by chain"))?
                 .map($crate::DealRow::into_deal)
                 .transpose()
             }
@@ -307,7 +307,7 @@ macro_rules! host_ports {
                     tx.commit().await
                 })
                 .await
-                .map_err($crate::db_error("opening a deal"))?;
+                .map_err($crate::db_error::<Self>("opening a deal"))?;
                 self.deal_by_chain(r.chain_id)
                     .await?
                     .ok_or_else(|| ::booking_core::ports::StoreError::msg("an opened deal is missing"))
@@ -325,7 +325,7 @@ macro_rules! host_ports {
                 .bind(id.as_uuid())
                 .fetch_optional($crate::SqlStore::pool(self))
                 .await
-                .map_err($crate::db_error("loading a deal"))?
+                .map_err($crate::db_error::<Self>("loading a deal"))?
                 .map($crate::DealRow::into_deal)
                 .transpose()
             }
@@ -339,7 +339,7 @@ macro_rules! host_ports {
                     .bind(host.as_uuid())
                     .fetch_one($crate::SqlStore::pool(self))
                     .await
-                    .map_err($crate::db_error("counting deals"))?;
+                    .map_err($crate::db_error::<Self>("counting deals"))?;
                 let rows = ::sqlx::query_as::<_, $crate::DealRow>(concat!(
                     "select ",
                     $crate::deal_columns!(),
@@ -351,7 +351,7 @@ macro_rules! host_ports {
                 .bind(i64::from(page.offset))
                 .fetch_all($crate::SqlStore::pool(self))
                 .await
-                .map_err($crate::db_error("listing deals"))?;
+                .map_err($crate::db_error::<Self>("listing deals"))?;
                 Ok(::booking_core::deals::DealList {
                     rows: rows
                         .into_iter()
@@ -381,7 +381,7 @@ macro_rules! host_ports {
                     Ok(done.rows_affected() > 0)
                 })
                 .await
-                .map_err($crate::db_error("moving a deal"))
+                .map_err($crate::db_error::<Self>("moving a deal"))
             }
         }
     };

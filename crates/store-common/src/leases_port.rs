@@ -30,7 +30,7 @@ macro_rules! job_leases_port {
                     .bind(now)
                     .fetch_optional($crate::SqlStore::pool(self))
                     .await
-                    .map_err($crate::db_error("taking a job lease"))?;
+                    .map_err($crate::db_error::<Self>("taking a job lease"))?;
                 Ok(held.is_some())
             }
         }

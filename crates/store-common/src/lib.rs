@@ -26,6 +26,7 @@ mod seal;
 mod webhook_ports;
 
 use std::future::Future;
+use std::time::Duration;
 
 pub use booking_store::{INSERT_BOOKING, UPDATE_BOOKING, UPSERT_LINK};
 pub use connection_rows::ConnectionRow;
@@ -67,6 +68,11 @@ pub trait SqlStore: Sync {
     /// Postgres serialisation failure or deadlock).
     fn is_transient(e: &sqlx::Error) -> bool;
 
+    /// Whether `e` says the database cannot serve right now but may in a moment: it cannot be
+    /// reached ([`lost_connection`]), is out of space or resources, or stayed busy through
+    /// every retry. Such failures become [`StoreError::unavailable`].
+    fn is_unavailable(e: &sqlx::Error) -> bool;
+
     /// Writes a change's rows and its outbox entries in one transaction, refusing overlapping
     /// confirmed bookings and stale versions.
     fn try_commit(
@@ -98,7 +104,8 @@ pub trait SqlStore: Sync {
 }
 
 /// Runs `attempt` again (at most [`TRANSIENT_RETRIES`] times) while it fails only with an
-/// error that [`SqlStore::is_transient`] calls harmless.
+/// error that [`SqlStore::is_transient`] calls harmless, waiting a little longer before each
+/// run ([`backoff`]) so that writers that collided do not collide again at once.
 ///
 /// # Errors
 /// The last error of `attempt`.
@@ -111,10 +118,40 @@ where
     let mut tries = 0;
     loop {
         match attempt().await {
-            Err(e) if S::is_transient(&e) && tries < TRANSIENT_RETRIES => tries += 1,
+            Err(e) if S::is_transient(&e) && tries < TRANSIENT_RETRIES => {
+                tries += 1;
+                tokio::time::sleep(backoff(tries)).await;
+            }
             other => return other,
         }
     }
+}
+
+/// The wait before retry number `tries` (from 1): a random time below 2^(tries + 1) ms,
+/// capped at 100 ms ("full jitter"), so colliding writers spread out.
+pub fn backoff(tries: u32) -> Duration {
+    let ceiling = (2u64 << tries.min(6)).min(100) * 1000;
+    let mut random = [0u8; 8];
+    // Without the OS's randomness the ceiling itself is still a backoff.
+    let spread = match getrandom::fill(&mut random) {
+        Ok(()) => u64::from_le_bytes(random) % ceiling,
+        Err(_) => ceiling,
+    };
+    Duration::from_micros(spread.max(1))
+}
+
+/// Whether `e` is the driver's own "no usable connection": the pool timed out or is closed, the
+/// socket or the SQLite worker failed. Each store adds its database's codes to this in
+/// [`SqlStore::is_unavailable`].
+pub fn lost_connection(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed
+    )
 }
 
 /// Implements every port of `booking-core` a database store offers — `BookingStore`,
@@ -135,9 +172,19 @@ macro_rules! sql_store_ports {
     };
 }
 
-/// Wraps a database error with what the store was doing, for [`StoreError`]'s cause chain.
-pub fn db_error(context: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-    move |e| StoreError::new(context, e)
+/// Wraps a database error of store `S` with what the store was doing, for [`StoreError`]'s
+/// cause chain; an error [`SqlStore::is_unavailable`] calls passing becomes
+/// [`StoreError::unavailable`].
+pub fn db_error<S: SqlStore + ?Sized>(
+    context: &'static str,
+) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |e| {
+        if S::is_unavailable(&e) {
+            StoreError::unavailable(context, e)
+        } else {
+            StoreError::new(context, e)
+        }
+    }
 }
 
 /// The columns of `scheduling_calendar_events` that [`BookingRow`] reads, in one list so every

@@ -19,7 +19,7 @@ macro_rules! outbox_port {
                     $crate::SqlStore::try_claim_due(self, now, until, limit)
                 })
                 .await
-                .map_err($crate::db_error("claiming outbox entries"))?;
+                .map_err($crate::db_error::<Self>("claiming outbox entries"))?;
                 // `returning` gives no order; hand entries out oldest due first.
                 rows.sort_by(|a, b| (a.due_at, &a.key).cmp(&(b.due_at, &b.key)));
                 rows.into_iter().map($crate::OutboxRow::into_entry).collect()
@@ -42,7 +42,7 @@ macro_rules! outbox_port {
                     tx.commit().await
                 })
                 .await
-                .map_err($crate::db_error("marking an outbox entry delivered"))
+                .map_err($crate::db_error::<Self>("marking an outbox entry delivered"))
             }
 
             async fn mark_failed(
@@ -85,7 +85,7 @@ macro_rules! outbox_port {
                     Ok(Some(outcome))
                 })
                 .await
-                .map_err($crate::db_error("recording a failed delivery"))?
+                .map_err($crate::db_error::<Self>("recording a failed delivery"))?
                 .ok_or_else(|| {
                     ::booking_core::ports::StoreError::msg(format!("no outbox entry {key}"))
                 })
@@ -101,7 +101,7 @@ macro_rules! outbox_port {
                     tx.commit().await
                 })
                 .await
-                .map_err($crate::db_error("releasing an outbox lease"))
+                .map_err($crate::db_error::<Self>("releasing an outbox lease"))
             }
 
             async fn dead_entries(
@@ -116,7 +116,7 @@ macro_rules! outbox_port {
                 .bind(i64::from(limit))
                 .fetch_all($crate::SqlStore::pool(self))
                 .await
-                .map_err($crate::db_error("loading dead outbox entries"))?
+                .map_err($crate::db_error::<Self>("loading dead outbox entries"))?
                 .into_iter()
                 .map($crate::DeadRow::into_dead)
                 .collect()

@@ -28,7 +28,7 @@ macro_rules! webhook_ports {
                     Ok(done.rows_affected())
                 })
                 .await
-                .map_err($crate::db_error("changing a webhook subscription"))?;
+                .map_err($crate::db_error::<Self>("changing a webhook subscription"))?;
                 if touched == 0 {
                     return Err(::booking_core::subscriptions::SubscriptionError::NotFound);
                 }
@@ -72,7 +72,7 @@ macro_rules! webhook_ports {
                     Ok(Ok(()))
                 })
                 .await
-                .map_err($crate::db_error("creating a webhook subscription"))?
+                .map_err($crate::db_error::<Self>("creating a webhook subscription"))?
             }
 
             async fn subscriptions(
@@ -90,7 +90,7 @@ macro_rules! webhook_ports {
                 .bind(host.as_uuid())
                 .fetch_all($crate::SqlStore::pool(self))
                 .await
-                .map_err($crate::db_error("listing webhook subscriptions"))?
+                .map_err($crate::db_error::<Self>("listing webhook subscriptions"))?
                 .into_iter()
                 .map($crate::SubscriptionRow::into_subscription)
                 .collect()
@@ -113,7 +113,7 @@ macro_rules! webhook_ports {
                 .bind(host.as_uuid())
                 .fetch_optional($crate::SqlStore::pool(self))
                 .await
-                .map_err($crate::db_error("loading a webhook subscription"))?
+                .map_err($crate::db_error::<Self>("loading a webhook subscription"))?
                 .map($crate::SubscriptionRow::into_subscription)
                 .transpose()
             }
@@ -195,7 +195,7 @@ macro_rules! webhook_ports {
                     tx.commit().await
                 })
                 .await
-                .map_err($crate::db_error("recording a webhook delivery"))
+                .map_err($crate::db_error::<Self>("recording a webhook delivery"))
             }
 
             async fn deliveries(
@@ -218,7 +218,7 @@ macro_rules! webhook_ports {
                 .bind(i64::from(limit))
                 .fetch_all($crate::SqlStore::pool(self))
                 .await
-                .map_err($crate::db_error("loading webhook deliveries"))?
+                .map_err($crate::db_error::<Self>("loading webhook deliveries"))?
                 .into_iter()
                 .map($crate::DeliveryRow::into_attempt)
                 .collect())
@@ -237,7 +237,7 @@ macro_rules! webhook_ports {
                 .bind(subscription.as_uuid())
                 .fetch_one($crate::SqlStore::pool(self))
                 .await
-                .map_err($crate::db_error("checking a webhook delivery"))
+                .map_err($crate::db_error::<Self>("checking a webhook delivery"))
             }
         }
     };

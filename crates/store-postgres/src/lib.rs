@@ -11,6 +11,7 @@
 
 use std::time::Duration;
 
+use booking_core::HostId;
 use booking_core::accounts::{Account, SaveAccountError};
 use booking_core::booking::Write;
 use booking_core::link::BookingLink;
@@ -43,7 +44,7 @@ impl PostgresStore {
             .acquire_timeout(Duration::from_secs(60))
             .connect(url)
             .await
-            .map_err(db_error("connecting to Postgres"))?;
+            .map_err(db_error::<Self>("connecting to Postgres"))?;
         Self::from_pool(pool, seal_key).await
     }
 
@@ -92,6 +93,19 @@ impl SqlStore for PostgresStore {
         matches!(code_of(e).as_deref(), Some("40001" | "40P01"))
     }
 
+    /// The server cannot be reached or is going away (class 08 connection exceptions,
+    /// `admin_shutdown`, `crash_shutdown`, `cannot_connect_now`), is out of disk, memory or
+    /// connections (class 53), or kept failing transactions through every retry.
+    fn is_unavailable(e: &sqlx::Error) -> bool {
+        store_common::lost_connection(e)
+            || Self::is_transient(e)
+            || code_of(e).is_some_and(|code| {
+                code.starts_with("08")
+                    || code.starts_with("53")
+                    || matches!(code.as_str(), "57P01" | "57P02" | "57P03")
+            })
+    }
+
     /// The exclusion constraint refuses overlapping confirmed rows, at the insert or update
     /// or, deferred, at commit.
     async fn try_commit(
@@ -101,6 +115,7 @@ impl SqlStore for PostgresStore {
     ) -> Result<Result<(), CommitError>, sqlx::Error> {
         let now = Utc::now();
         let mut tx = self.begin_write().await?;
+        lock_hosts(&mut tx, change).await?;
         for (write, row) in change.writes.iter().zip(encoded) {
             // A failed statement aborts the transaction; dropping it rolls back.
             let done = match write {
@@ -202,6 +217,49 @@ impl SqlStore for PostgresStore {
         .fetch_all(&self.pool)
         .await
     }
+}
+
+/// The first key of the advisory locks that serialise a host's booking commits ("SKBK" in
+/// ASCII); the second is the host's. The two-key form keeps them apart from single-key
+/// locks, such as the one sqlx takes while migrating.
+const BOOKING_LOCK_SPACE: i32 = 0x534B_424B;
+
+/// Takes, in one order, the transaction-scoped advisory lock of every host whose bookings
+/// `change` writes, before any row is written. Two commits for one host then run one after
+/// the other: the second sees the first's rows and gets `no_double_booking` at once, instead of
+/// both inserting, waiting on each other inside the exclusion constraint's index and one being
+/// killed by the deadlock detector after `deadlock_timeout`. The locks end with the transaction.
+async fn lock_hosts(
+    tx: &mut Transaction<'static, Postgres>,
+    change: &Change,
+) -> Result<(), sqlx::Error> {
+    let mut keys: Vec<i32> = change
+        .writes
+        .iter()
+        .map(|w| host_lock_key(w.booking().host()))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    for key in keys {
+        sqlx::query("select pg_advisory_xact_lock($1, $2)")
+            .bind(BOOKING_LOCK_SPACE)
+            .bind(key)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A host's id folded to the lock's 32-bit second key. Two hosts sharing a key only wait for
+/// each other now and then; they never deadlock, since keys are taken in order.
+fn host_lock_key(host: HostId) -> i32 {
+    let folded = host
+        .as_uuid()
+        .as_bytes()
+        .chunks_exact(4)
+        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+        .fold(0, |acc, part| acc ^ part);
+    i32::from_be_bytes(folded.to_be_bytes())
 }
 
 fn code_of(e: &sqlx::Error) -> Option<String> {

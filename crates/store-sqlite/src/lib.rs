@@ -18,7 +18,7 @@ use booking_core::link::BookingLink;
 use booking_core::ports::{Change, CommitError, SaveLinkError, StoreError};
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{Connection, Sqlite, SqliteConnection, SqlitePool, Transaction};
 use store_common::{
     EncodedBooking, INSERT_BOOKING, OutboxRow, SqlStore, TokenSeal, UPDATE_BOOKING, UPSERT_LINK,
     db_error, encode_link, outbox_columns,
@@ -45,7 +45,21 @@ impl SqliteStore {
     /// [`StoreError`] when the file cannot be opened or a migration fails.
     pub async fn connect(url: &str, seal_key: [u8; 32]) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| StoreError::new("invalid SQLite URL", e))?
+            .map_err(|e| StoreError::new("invalid SQLite URL", e))?;
+        Self::connect_with(options, seal_key).await
+    }
+
+    /// [`connect`](Self::connect) with connect options of the caller's (the URL's, plus
+    /// pragmas of its own, such as a test's `max_page_count`); WAL, the busy timeout and
+    /// foreign keys are set on top.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the file cannot be opened or a migration fails.
+    pub async fn connect_with(
+        options: SqliteConnectOptions,
+        seal_key: [u8; 32],
+    ) -> Result<Self, StoreError> {
+        let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -62,9 +76,10 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(60))
+            .after_release(|conn, _| Box::pin(outside_transaction(conn)))
             .connect_with(options)
             .await
-            .map_err(db_error("opening the SQLite database"))?;
+            .map_err(db_error::<Self>("opening the SQLite database"))?;
         sqlx::migrate!("../../migrations/sqlite")
             .run(&pool)
             .await
@@ -79,6 +94,19 @@ impl SqliteStore {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+}
+
+/// Whether a connection coming back to the pool is outside any transaction, so the next
+/// `BEGIN IMMEDIATE` on it can work; otherwise the pool closes it and opens a fresh one.
+///
+/// A dropped transaction is rolled back when the connection next runs a command. But after
+/// `SQLITE_FULL` or an I/O error SQLite may already have rolled the whole transaction back
+/// itself; the driver's `ROLLBACK` then fails and it still counts the connection as inside
+/// one, refusing every later `BEGIN IMMEDIATE` on it. The ping lets that pending rollback run
+/// before the count is read.
+async fn outside_transaction(conn: &mut SqliteConnection) -> Result<bool, sqlx::Error> {
+    conn.ping().await?;
+    Ok(!conn.is_in_transaction())
 }
 
 store_common::sql_store_ports!(SqliteStore, Sqlite);
@@ -107,6 +135,19 @@ impl SqlStore for SqliteStore {
         db.code()
             .and_then(|c| c.parse::<i32>().ok())
             .is_some_and(|code| matches!(code & 0xff, 5 | 6))
+    }
+
+    /// The file cannot be used right now: locked through every retry, read-only
+    /// (`SQLITE_READONLY`), an I/O error (`SQLITE_IOERR` and its extended codes), the disk or
+    /// `max_page_count` full (`SQLITE_FULL`), the file cannot be opened (`SQLITE_CANTOPEN`) —
+    /// or the driver lost the connection.
+    fn is_unavailable(e: &sqlx::Error) -> bool {
+        let code = e
+            .as_database_error()
+            .and_then(|db| db.code())
+            .and_then(|c| c.parse::<i32>().ok());
+        store_common::lost_connection(e)
+            || code.is_some_and(|code| matches!(code & 0xff, 5 | 6 | 8 | 10 | 13 | 14))
     }
 
     /// Under the write lock, the overlap check sees every committed booking and nothing can

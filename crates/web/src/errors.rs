@@ -68,6 +68,9 @@ pub(crate) enum Failure {
     ProviderFailed(String),
     /// A limit on how often something may be done was reached; the detail says which.
     TooManyRequests(String),
+    /// The database cannot serve right now (unreachable, out of space, overloaded): nothing
+    /// was changed, and trying again shortly should work.
+    Unavailable,
     /// A bug or an outage; the cause has been logged.
     Internal,
 }
@@ -90,7 +93,7 @@ impl Failure {
                 StatusCode::CONFLICT
             }
             Self::SameSlot | Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::CalendarUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::CalendarUnavailable | Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::TooManyBookings { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::LoginRequired { .. } => StatusCode::SEE_OTHER,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -123,6 +126,7 @@ impl Failure {
             Self::SignInExpired => "sign-in-expired",
             Self::ProviderFailed(_) => "calendar-provider-failed",
             Self::TooManyRequests(_) => "too-many-requests",
+            Self::Unavailable => "temporarily-unavailable",
             Self::Internal => "internal",
         }
     }
@@ -151,6 +155,7 @@ impl Failure {
             Self::SignInExpired => "This sign-in attempt is not valid any more",
             Self::ProviderFailed(_) => "The calendar provider did not answer as expected",
             Self::TooManyRequests(_) => "Too many requests",
+            Self::Unavailable => "Temporarily unavailable",
             Self::Internal => "Something went wrong on our side",
         }
     }
@@ -185,6 +190,7 @@ impl Failure {
             Self::CronUnauthorized => "Send the configured cron secret as `Authorization: Bearer <CRON_SECRET>`.".into(),
             Self::SignInExpired => "This sign-in attempt is not valid any more. Start again from Settings → Integrations.".into(),
             Self::ProviderFailed(message) => message.clone(),
+            Self::Unavailable => "Nothing was changed. Please try again in a few seconds.".into(),
             Self::Internal => "Please try again. If it keeps happening, contact the host.".into(),
         }
     }
@@ -223,11 +229,13 @@ impl Failure {
         ))
     }
 
-    /// Adds `Retry-After` to the answer of a failure that passes by itself (the host's
-    /// calendar cannot be read right now, a client's booking limit).
+    /// Adds `Retry-After` to the answer of a failure that passes by itself: the host's
+    /// calendar cannot be read right now (a minute), the database is unavailable (seconds), a
+    /// client's booking limit (until its window closes).
     fn hinted(&self, mut resp: HttpResponse) -> HttpResponse {
         let seconds = match self {
             Self::CalendarUnavailable => 60,
+            Self::Unavailable => 5,
             Self::TooManyBookings { retry_after } => (*retry_after).max(1),
             _ => return resp,
         };
@@ -270,14 +278,22 @@ impl Failure {
             ),
             other => (other.title(), other.detail()),
         };
-        HttpResponse::build(self.status())
-            .content_type("text/html; charset=utf-8")
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .body(message::message_page(title, &detail, None).into_string())
+        self.hinted(
+            HttpResponse::build(self.status())
+                .content_type("text/html; charset=utf-8")
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .body(message::message_page(title, &detail, None).into_string()),
+        )
     }
 
-    /// Logs `error`'s cause chain and answers as an internal failure.
-    pub(crate) fn internal(error: &dyn std::error::Error) -> Self {
+    /// Logs `error`'s cause chain and answers as an internal failure, or as
+    /// [`Failure::Unavailable`] when a store said somewhere in the chain that its database is
+    /// unavailable right now.
+    pub(crate) fn internal(error: &(dyn std::error::Error + 'static)) -> Self {
+        if store_unavailable(error) {
+            tracing::warn!(error = %chain(error), "database unavailable");
+            return Self::Unavailable;
+        }
         tracing::error!(error = %chain(error), "request failed");
         Self::Internal
     }
@@ -300,6 +316,21 @@ pub(crate) struct Problem {
     pub(crate) status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) detail: Option<String>,
+}
+
+/// Whether `error` or one of its causes is a [`StoreError`](booking_core::ports::StoreError)
+/// of an unavailable database.
+fn store_unavailable(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if e.downcast_ref::<booking_core::ports::StoreError>()
+            .is_some_and(booking_core::ports::StoreError::is_unavailable)
+        {
+            return true;
+        }
+        next = e.source();
+    }
+    false
 }
 
 /// "outer: inner: innermost", for logs: the one cause-chain formatter.

@@ -5,4 +5,5 @@ mod api;
 mod helpers;
 mod input;
 mod layering;
+mod outage;
 mod pages;

@@ -2,7 +2,11 @@
 //! reference-model test, each test (and model case) on a database of its own, created through
 //! the admin URL in `TEST_DATABASE_URL` and dropped after a passing test (a failing test leaves
 //! its database behind for a look). Without `TEST_DATABASE_URL` the tests fail: run them with
-//! `cargo xtask test`, which provisions a server.
+//! `cargo xtask test`, which provisions a server. `racing` has bookings of one host racing
+//! from several pools; `outage` a server that stops being reachable.
+
+mod outage;
+mod racing;
 
 use std::str::FromStr;
 use std::sync::Mutex;

@@ -1,5 +1,8 @@
 //! The SQLite store on real database files: the shared conformance suite (one fresh file per
-//! test), the booking-core reference-model test, and what a copy of the file gives away.
+//! test), the booking-core reference-model test, what a copy of the file gives away, and a
+//! full disk (`disk_full`).
+
+mod disk_full;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -456,7 +456,7 @@ macro_rules! booking_store {
                 .bind(booking.as_uuid())
                 .fetch_all($crate::SqlStore::pool(self))
                 .await
-                .map_err($crate::db_error("loading a booking's dead outbox entries"))?
+                .map_err($crate::db_error::<Self>("loading a booking's dead outbox entries"))?
                 .into_iter()
                 .map($crate::DeadRow::into_dead)
                 .collect()

@@ -88,6 +88,7 @@ pub async fn run(
         Arc::new(OsRandom),
         bound.session_key.0,
         storage.attempts.clone(),
+        storage.sessions.clone(),
     )
     .with_subscriptions(
         storage.subscriptions.clone(),

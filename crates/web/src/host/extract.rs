@@ -1,7 +1,8 @@
 //! Who is asking, as actix extractors: [`LoggedIn`] (a host page's session), [`Posted`] (a
 //! host form: origin, typed fields, session and CSRF token checked, in that order) and
-//! [`ApiHost`] (a host API key). Each refuses with the one [`Error`](crate::errors::Error) type: a redirect to
-//! the login page or an HTML page for pages, a problem document for the API.
+//! [`ApiHost`] (a host API key). Each refuses with the one [`Error`](crate::errors::Error)
+//! type: a redirect to the login page or an HTML page for pages, a problem document for the
+//! API.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -8,6 +8,7 @@ use booking_core::accounts::{Account, AccountStore, SaveAccountError};
 use booking_core::booking::{Booking, NewBooking, Write as RowWrite};
 use booking_core::invitee::{Answers, Email, Invitee, PersonName, Tracking};
 use booking_core::ports::{BookingStore, Change, DashboardTab, Page, TokenSource};
+use booking_core::sessions::change_password;
 use booking_core::{HostId, TimeRange};
 use chrono::{DurationRound, TimeDelta, Utc};
 use web::host::Passwords;
@@ -73,19 +74,17 @@ fn prompt(text: &str) -> Result<String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-/// Saves `host`'s login (its email address) with `password`.
-async fn set_login(storage: &Storage, host: HostId, email: &Email, password: &str) -> Result<()> {
+/// Saves `host`'s login (its email address) with `password` and ends every session of the
+/// host (nobody is logged in from the command line, so none is kept); returns how many ended.
+async fn set_login(storage: &Storage, host: HostId, email: &Email, password: &str) -> Result<u64> {
     let hash = Passwords::default().hash(password).context("--password")?;
     let created = match storage.accounts.account(host).await? {
         Some(existing) => existing.created_at(),
         None => Utc::now(),
     };
-    match storage
-        .accounts
-        .save_account(&Account::new(host, email, hash, created))
-        .await
-    {
-        Ok(()) => Ok(()),
+    let account = Account::new(host, email, hash, created);
+    match change_password(&*storage.accounts, &*storage.sessions, &account, None).await {
+        Ok(ended) => Ok(ended),
         Err(SaveAccountError::LoginTaken) => {
             bail!("another host already logs in as {email}")
         }
@@ -112,7 +111,9 @@ pub async fn host_add(storage: &Storage, args: &HostAdd) -> Result<HostId> {
     }
     let id = crate::commands::host_add(storage, args).await?;
     match password {
-        Some(p) => set_login(storage, id, &email, &p).await?,
+        Some(p) => {
+            set_login(storage, id, &email, &p).await?;
+        }
         None => eprintln!(
             "note: no password given, so this host cannot log in yet; set one with \
              `slotkeeper host password --email {email}` (or pass --password / {PASSWORD_ENV})"
@@ -121,7 +122,8 @@ pub async fn host_add(storage: &Storage, args: &HostAdd) -> Result<HostId> {
     Ok(id)
 }
 
-/// `host password`: sets or resets the password of the host with that email address.
+/// `host password`: sets or resets the password of the host with that email address, and ends
+/// every session of the host on every instance.
 ///
 /// # Errors
 /// No such host login, a bad password, storage failures.
@@ -139,7 +141,10 @@ pub async fn host_password(storage: &Storage, args: &HostPassword) -> Result<Hos
     let password = password_from(args.password.as_deref())?.ok_or_else(|| {
         anyhow!("give the password with --password or {PASSWORD_ENV}, or run this at a terminal")
     })?;
-    set_login(storage, host, &email, &password).await?;
+    let ended = set_login(storage, host, &email, &password).await?;
+    if ended > 0 {
+        eprintln!("logged the host out of {ended} session(s) started with the old password");
+    }
     Ok(host)
 }
 

@@ -90,6 +90,7 @@ pub fn start(
         Arc::new(OsRandom),
         bound.session_key.0,
         storage.attempts.clone(),
+        storage.sessions.clone(),
     )
     .with_subscriptions(
         storage.subscriptions.clone(),

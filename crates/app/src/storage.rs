@@ -9,6 +9,7 @@ use booking_core::connections::CalendarConnections;
 use booking_core::deals::DealStore;
 use booking_core::leases::JobLeases;
 use booking_core::ports::{BookingStore, Outbox};
+use booking_core::sessions::HostSessions;
 use booking_core::subscriptions::WebhookSubscriptions;
 
 /// One database, seen through both of its ports.
@@ -28,6 +29,8 @@ pub struct Storage {
     pub links: Arc<dyn LinkDirectory>,
     /// Counted login attempts, shared by every instance on the database.
     pub attempts: Arc<dyn LoginAttempts>,
+    /// Host sessions, shared by every instance on the database.
+    pub sessions: Arc<dyn HostSessions>,
     /// Bookings together with calendar connections, for the calendar integrations.
     pub calendars: Arc<dyn CalendarStore>,
     /// Leases on periodic jobs (once per deployment).
@@ -51,6 +54,7 @@ where
         + LoginAttempts
         + CalendarConnections
         + JobLeases
+        + HostSessions
         + 'static,
 {
     let store = Arc::new(store);
@@ -59,6 +63,7 @@ where
         deals: store.clone(),
         links: store.clone(),
         attempts: store.clone(),
+        sessions: store.clone(),
         calendars: store.clone(),
         leases: store.clone(),
         bookings: store.clone(),

@@ -19,14 +19,26 @@ fn slotkeeper(dir: &std::path::Path) -> Command {
 
 /// A minimal HTTP/1.1 client: returns (status, headers+body text).
 fn http(base: &str, method: &str, path: &str, form: Option<&str>) -> (u16, String) {
+    http_with_cookie(base, method, path, form, None)
+}
+
+/// [`http`] sending a `Cookie` header.
+fn http_with_cookie(
+    base: &str,
+    method: &str,
+    path: &str,
+    form: Option<&str>,
+    cookie: Option<&str>,
+) -> (u16, String) {
     let addr = base.trim_start_matches("http://");
     let mut stream = TcpStream::connect(addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     let body = form.unwrap_or("");
+    let cookie = cookie.map_or_else(String::new, |c| format!("Cookie: {c}\r\n"));
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{cookie}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).unwrap();
@@ -357,6 +369,83 @@ fn hosts_and_links_from_the_cli() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("--email"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The `sk_session` cookie (`name=value`) an answer sets.
+fn session_cookie(response: &str) -> String {
+    response
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or_else(|| l.strip_prefix("Set-Cookie: "))
+        })
+        .find(|c| c.starts_with("sk_session="))
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_else(|| panic!("no session cookie in {response}"))
+        .to_owned()
+}
+
+fn form_value(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// `host password` ends the host's sessions in the database: a browser logged in to the
+/// running server is logged out at once.
+#[test]
+fn a_new_password_from_the_cli_ends_the_hosts_sessions() {
+    let dir = tempdir("password");
+    let mut demo = Demo::start(&dir);
+    let (base, _) = split(&demo.url("Host login:"));
+    let email = demo.url("email:");
+    let password = demo.url("password:");
+    let (status, page) = http(&base, "GET", "/login", None);
+    assert_eq!(status, 200);
+    let login_cookie = session_cookie(&page);
+    let marker = r#"name="csrf" value=""#;
+    let start = page.find(marker).expect("a csrf field") + marker.len();
+    let csrf = &page[start..start + 32];
+    let form = format!(
+        "csrf={csrf}&email={}&password={}",
+        form_value(&email),
+        form_value(&password)
+    );
+    let (status, answer) =
+        http_with_cookie(&base, "POST", "/login", Some(&form), Some(&login_cookie));
+    assert_eq!(status, 303, "{answer}");
+    let session = session_cookie(&answer);
+    let (status, _) = http_with_cookie(&base, "GET", "/calendar", None, Some(&session));
+    assert_eq!(status, 200);
+
+    let out = slotkeeper(&dir)
+        .args([
+            "host",
+            "password",
+            "--email",
+            &email,
+            "--password",
+            "a-new-password",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 session"));
+    let (status, _) = http_with_cookie(&base, "GET", "/calendar", None, Some(&session));
+    assert_eq!(status, 303, "logged out by the password change");
+    demo.child.kill().unwrap();
+    demo.child.wait().unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

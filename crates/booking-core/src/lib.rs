@@ -16,7 +16,8 @@
 //!   token, host cancel, no-show, calendar-side changes, reconfirmation expiry.
 //! - [`ports`]: the traits adapters implement; [`record`]: the flat rows stores keep.
 //! - [`accounts`]: host logins (password hashes as PHC strings) and API keys (stored hashed);
-//!   [`deals`]: the CRM deal a booking opens, one per meeting, never touched by cancel.
+//!   [`deals`]: the CRM deal a booking opens, one per meeting, never touched by cancel;
+//!   [`sessions`]: host sessions in the store (ended by logout and password changes).
 //! - `testkit` (feature): an in-memory store, a manual clock, sequential tokens, the
 //!   reference-model test and the store conformance suite.
 //!
@@ -86,6 +87,7 @@ pub mod link;
 pub mod ports;
 pub mod record;
 pub mod service;
+pub mod sessions;
 pub mod slots;
 pub mod subscriptions;
 #[cfg(feature = "testkit")]

@@ -23,6 +23,7 @@ pub mod leases_port;
 mod outbox_port;
 mod rows;
 mod seal;
+pub mod sessions_port;
 mod webhook_ports;
 
 use std::future::Future;
@@ -156,8 +157,8 @@ pub fn lost_connection(e: &sqlx::Error) -> bool {
 
 /// Implements every port of `booking-core` a database store offers — `BookingStore`,
 /// `Outbox`, `AccountStore`, `LinkDirectory`, `LoginAttempts`, `DealStore`,
-/// `WebhookSubscriptions`, `CalendarConnections` and `JobLeases` — for `$store` (which implements
-/// [`SqlStore`] with `Db = $db`).
+/// `WebhookSubscriptions`, `CalendarConnections`, `JobLeases` and `HostSessions` — for `$store`
+/// (which implements [`SqlStore`] with `Db = $db`).
 /// The expanding crate needs `async-trait`, `booking-core`, `chrono`, `sqlx` and `uuid` as
 /// dependencies.
 #[macro_export]
@@ -169,6 +170,7 @@ macro_rules! sql_store_ports {
         $crate::webhook_ports!($store, $db);
         $crate::calendar_connections_port!($store, $db);
         $crate::job_leases_port!($store, $db);
+        $crate::host_sessions_port!($store, $db);
     };
 }
 

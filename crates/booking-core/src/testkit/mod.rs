@@ -35,6 +35,8 @@ mod leases;
 pub mod leases_conformance;
 pub mod model;
 mod outbox;
+mod sessions;
+pub mod sessions_conformance;
 mod subscriptions;
 pub mod subscriptions_conformance;
 
@@ -49,6 +51,7 @@ struct State {
     webhooks: subscriptions::WebhookState,
     connections: connections::ConnectionState,
     leases: BTreeMap<String, (String, DateTime<Utc>)>,
+    sessions: BTreeMap<crate::sessions::SessionId, crate::sessions::HostSession>,
 }
 
 /// A [`BookingStore`] in memory, with the same guarantees as the database stores: atomic

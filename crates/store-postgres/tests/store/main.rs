@@ -149,6 +149,11 @@ booking_core::connection_conformance_tests!(
     factory: PgDatabases::new(),
 );
 
+booking_core::session_conformance_tests!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    factory: PgDatabases::new(),
+);
+
 booking_core::login_attempt_conformance_tests!(
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     factory: PgDatabases::new(),

@@ -86,6 +86,11 @@ booking_core::connection_conformance_tests!(
     factory: SqliteFiles::new(),
 );
 
+booking_core::session_conformance_tests!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    factory: SqliteFiles::new(),
+);
+
 booking_core::login_attempt_conformance_tests!(
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     factory: SqliteFiles::new(),

@@ -1,11 +1,14 @@
-//! Who is asking: password hashing (argon2id), the session cookie, CSRF tokens and login rate
-//! limiting. The extractors built on them (`LoggedIn`, `Posted`, `ApiHost`) live in `extract`.
+//! Who is asking: password hashing (argon2id), sessions and their cookie, CSRF tokens, the
+//! same-origin check of posted forms, and login rate limiting. The extractors built on them
+//! (`LoggedIn`, `Posted`, `ApiHost`) live in `extract`.
 //!
-//! The session lives entirely in one cookie, encrypted and authenticated (AES-256-GCM via
-//! actix-web's private cookie jar) with a key derived from the application secret, sent
-//! `HttpOnly`, `SameSite=Lax`, and `Secure` when the site is served over https. It holds the
-//! host's id, a CSRF token, when it was issued (sessions last 12 hours) and a fingerprint of
-//! the password hash, so changing the password ends every other session.
+//! A session lives in the store (booking-core's `HostSessions`), so every instance agrees on
+//! it and logout or a password change ends it everywhere at once; it lasts 12 hours. The
+//! cookie carries only the session's secret (the store keeps its hash), encrypted and
+//! authenticated (AES-256-GCM via actix-web's private cookie jar) with a key derived from the
+//! application secret, sent `HttpOnly`, `SameSite=Lax`, and `Secure` when the site is served
+//! over https. Before login the same cookie carries the login form's CSRF token instead, so
+//! showing the login page stores nothing.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -13,13 +16,16 @@ use std::sync::{Arc, OnceLock};
 use actix_web::HttpRequest;
 use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::cookie::{Cookie, CookieJar, Key, SameSite};
+use actix_web::http::header;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Argon2, Params};
 use booking_core::HostId;
-use booking_core::accounts::{Account, AttemptLimit, LoginAttempts, PasswordHash};
+use booking_core::accounts::{AttemptLimit, LoginAttempts, PasswordHash};
+use booking_core::ports::StoreError;
+use booking_core::sessions::{HostSession, HostSessions, SessionId, SessionSecret};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use url::{Origin, Url};
 
 use super::HostSide;
 use crate::AppState;
@@ -121,36 +127,24 @@ impl Passwords {
     }
 }
 
-/// The session cookie's content.
+/// The session cookie's content, sealed (encrypted and authenticated) with the cookie key, so
+/// a cookie we did not make costs no lookup.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct SessionData {
-    /// Host id once logged in.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    host: Option<String>,
-    /// CSRF token (32 hex characters).
-    csrf: String,
-    /// Unix seconds of issue.
-    issued: i64,
-    /// First 8 bytes of SHA-256 of the password hash, hex.
-    #[serde(default)]
-    password: String,
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum CookieContent {
+    /// Before login: the login form's CSRF token and when it was issued (Unix seconds).
+    /// Nothing is stored for it, so showing the login page writes nothing.
+    LoginForm { csrf: String, issued: i64 },
+    /// Logged in: the session's secret; the session itself is in the store.
+    Session { secret: String },
 }
 
-/// A session read from a request: before login it only carries a CSRF token (for the login
-/// form itself).
+/// A live session read from a request.
 #[derive(Debug, Clone)]
 pub(crate) struct Session {
-    pub(crate) host: Option<HostId>,
+    pub(crate) id: SessionId,
+    pub(crate) host: HostId,
     pub(crate) csrf: String,
-    pub(crate) password: String,
-}
-
-pub(crate) fn fingerprint(hash: &PasswordHash) -> String {
-    Sha256::digest(hash.as_str().as_bytes())
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 pub(crate) fn cookie_key(secret: [u8; 32]) -> Key {
@@ -161,49 +155,59 @@ fn secure(state: &AppState) -> bool {
     state.public_base_url.starts_with("https://")
 }
 
-/// Reads and checks the session cookie (decrypts, parses, checks its age).
-pub(crate) fn read_session(
-    req: &HttpRequest,
-    side: &HostSide,
-    now: DateTime<Utc>,
-) -> Option<Session> {
+/// Opens the session cookie (decrypts and parses it).
+fn cookie_content(req: &HttpRequest, side: &HostSide) -> Option<CookieContent> {
     let raw = req.cookie(SESSION_COOKIE)?;
     let mut jar = CookieJar::new();
     jar.add_original(raw);
     let cookie = jar.private(&side.cookie_key).get(SESSION_COOKIE)?;
-    let data: SessionData = serde_json::from_str(cookie.value()).ok()?;
-    let issued = DateTime::from_timestamp(data.issued, 0)?;
-    if now < issued - TimeDelta::minutes(5) || now - issued > SESSION_LIFETIME {
-        return None;
-    }
-    let host = match data.host {
-        Some(id) => Some(HostId::parse(&id).ok()?),
-        None => None,
-    };
-    Some(Session {
-        host,
-        csrf: data.csrf,
-        password: data.password,
-    })
+    serde_json::from_str(cookie.value()).ok()
 }
 
-/// A fresh session cookie: for `account` when logging in, or anonymous (login form).
-pub(crate) fn session_cookie(
-    state: &AppState,
+/// The login form's CSRF token, from a login-form cookie issued at most a session lifetime ago.
+pub(crate) fn login_form_csrf(
+    req: &HttpRequest,
     side: &HostSide,
-    account: Option<&Account>,
     now: DateTime<Utc>,
-) -> (Cookie<'static>, String) {
-    let csrf = side.ids.new_token().expose().to_owned();
-    let data = SessionData {
-        host: account.map(|a| a.host().to_string()),
-        csrf: csrf.clone(),
-        issued: now.timestamp(),
-        password: account
-            .map(|a| fingerprint(a.password()))
-            .unwrap_or_default(),
+) -> Option<String> {
+    let CookieContent::LoginForm { csrf, issued } = cookie_content(req, side)? else {
+        return None;
     };
-    let value = serde_json::to_string(&data).unwrap_or_default();
+    let issued = DateTime::from_timestamp(issued, 0)?;
+    let fresh = now >= issued - TimeDelta::minutes(5) && now - issued <= SESSION_LIFETIME;
+    fresh.then_some(csrf)
+}
+
+/// The live session the request's cookie names, looked up in the store (which records the
+/// use). No cookie, a cookie we did not seal, or a session that ended or expired: `None`.
+///
+/// # Errors
+/// [`StoreError`] when the store cannot be read.
+pub(crate) async fn read_session(
+    req: &HttpRequest,
+    side: &HostSide,
+    now: DateTime<Utc>,
+) -> Result<Option<Session>, StoreError> {
+    let Some(CookieContent::Session { secret }) = cookie_content(req, side) else {
+        return Ok(None);
+    };
+    let Ok(secret) = SessionSecret::parse(&secret) else {
+        return Ok(None);
+    };
+    Ok(side
+        .sessions
+        .live_session(&secret.id(), now)
+        .await?
+        .map(|s| Session {
+            id: s.id(),
+            host: s.host(),
+            csrf: s.csrf().to_owned(),
+        }))
+}
+
+/// Seals `content` into the session cookie.
+fn sealed_cookie(state: &AppState, side: &HostSide, content: &CookieContent) -> Cookie<'static> {
+    let value = serde_json::to_string(content).unwrap_or_default();
     let cookie = Cookie::build(SESSION_COOKIE, value)
         .path("/")
         .http_only(true)
@@ -213,11 +217,51 @@ pub(crate) fn session_cookie(
         .finish();
     let mut jar = CookieJar::new();
     jar.private_mut(&side.cookie_key).add(cookie);
-    let sealed = jar
-        .get(SESSION_COOKIE)
+    jar.get(SESSION_COOKIE)
         .cloned()
-        .unwrap_or_else(|| Cookie::new(SESSION_COOKIE, ""));
-    (sealed, csrf)
+        .unwrap_or_else(|| Cookie::new(SESSION_COOKIE, ""))
+}
+
+/// A login-form cookie with a fresh CSRF token, and the token for the form.
+pub(crate) fn login_form_cookie(
+    state: &AppState,
+    side: &HostSide,
+    now: DateTime<Utc>,
+) -> (Cookie<'static>, String) {
+    let csrf = side.ids.new_token().expose().to_owned();
+    let content = CookieContent::LoginForm {
+        csrf: csrf.clone(),
+        issued: now.timestamp(),
+    };
+    (sealed_cookie(state, side, &content), csrf)
+}
+
+/// Starts a session of `host` in the store (a fresh secret and CSRF token, so nothing planted
+/// before login is worth anything) and returns its cookie. Sessions that have expired are
+/// pruned on the way (best effort).
+///
+/// # Errors
+/// [`StoreError`] when the session cannot be stored.
+pub(crate) async fn start_session(
+    state: &AppState,
+    side: &HostSide,
+    host: HostId,
+    now: DateTime<Utc>,
+) -> Result<Cookie<'static>, StoreError> {
+    let secret = SessionSecret::from_fresh_token(side.ids.new_token());
+    let csrf = side.ids.new_token();
+    let session = HostSession::start(&secret, host, csrf.expose(), now, SESSION_LIFETIME)
+        .map_err(|e| StoreError::msg(format!("a new session is invalid: {e}")))?;
+    side.sessions.start_session(&session).await?;
+    match side.sessions.prune_sessions(now).await {
+        Ok(0) => {}
+        Ok(pruned) => tracing::debug!(pruned, "expired host sessions pruned"),
+        Err(e) => tracing::warn!(error = ?e, "pruning expired host sessions failed"),
+    }
+    let content = CookieContent::Session {
+        secret: secret.expose().to_owned(),
+    };
+    Ok(sealed_cookie(state, side, &content))
 }
 
 /// A cookie that deletes the session.
@@ -247,6 +291,39 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// Checks a form's `csrf` field against the session's token.
 pub(crate) fn csrf_ok(expected: &str, given: &str) -> bool {
     !expected.is_empty() && constant_time_eq(given.as_bytes(), expected.as_bytes())
+}
+
+/// Whether a posted form came from this site. The browser says where a POST comes from in
+/// `Origin` (or, when it sends none, in `Referer`); either must name the site's public origin
+/// or the origin the request was addressed to (its `Host`, which a page on another site cannot
+/// choose). `Origin: null` (a sandboxed frame, a privacy-stripped referrer) is foreign. A
+/// request with neither header is let through: browsers send `Origin` on every cross-site POST,
+/// and the CSRF token is checked all the same.
+pub(crate) fn same_origin(req: &HttpRequest, state: &AppState) -> bool {
+    let headers = req.headers();
+    let Some(claimed) = headers
+        .get(header::ORIGIN)
+        .or_else(|| headers.get(header::REFERER))
+    else {
+        return true;
+    };
+    let Some(claimed) = claimed
+        .to_str()
+        .ok()
+        .and_then(|c| Url::parse(c).ok())
+        .map(|u| u.origin())
+        .filter(Origin::is_tuple)
+    else {
+        return false;
+    };
+    let addressed = {
+        let info = req.connection_info();
+        format!("{}://{}", info.scheme(), info.host())
+    };
+    [state.public_base_url.as_str(), addressed.as_str()]
+        .into_iter()
+        .filter_map(|ours| Url::parse(ours).ok())
+        .any(|ours| ours.origin() == claimed)
 }
 
 /// Login attempts per login name and per client address in a [`LIMIT_WINDOW`], counted in the

@@ -1,7 +1,8 @@
 //! Who is asking, as actix extractors: [`LoggedIn`] (a host page's session), [`Posted`] (a
-//! host form: session, typed fields and CSRF token checked, in that order) and [`ApiHost`] (a
-//! host API key). Each refuses with the one [`Error`](crate::errors::Error) type: a redirect to
-//! the login page or an HTML page for pages, a problem document for the API.
+//! host form: origin, typed fields, session and CSRF token checked, in that order) and
+//! [`ApiHost`] (a host API key). Each refuses with the one [`Error`](crate::errors::Error)
+//! type: a redirect to the login page or an HTML page for pages, a problem document for the
+//! API.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,11 +15,12 @@ use booking_core::accounts::{ApiKey, ApiKeySecret};
 use booking_core::desk::HostDesk;
 use booking_core::link::Host;
 use booking_core::ports::{BookingStore, Clock};
+use booking_core::sessions::SessionId;
 use booking_core::{HostId, accounts::LinkDirectory, deals::DealStore};
 use serde::de::DeserializeOwned;
 
 use super::HostSide;
-use super::auth::{constant_time_eq, csrf_ok, fingerprint, read_session, removal_cookie};
+use super::auth::{csrf_ok, read_session, removal_cookie, same_origin};
 use crate::AppState;
 use crate::errors::{Api, Error, Failure, HostPage};
 use crate::views::host::Viewer;
@@ -41,11 +43,12 @@ fn app_state(req: &HttpRequest) -> Option<web::Data<AppState>> {
     req.app_data::<web::Data<AppState>>().cloned()
 }
 
-/// A logged-in host, with the session's CSRF token.
+/// A logged-in host, with the session's id and CSRF token.
 #[derive(Debug, Clone)]
 pub(crate) struct LoggedIn {
     pub(crate) side: Arc<HostSide>,
     pub(crate) host: Host,
+    pub(crate) session: SessionId,
     pub(crate) csrf: String,
 }
 
@@ -82,25 +85,19 @@ impl LoggedIn {
             removal: Box::new(removal_cookie(&state)),
         };
         let now = state.scheduler.clock().now();
-        let session = read_session(req, &side, now).ok_or_else(login)?;
-        let host_id = session.host.ok_or_else(login)?;
-        let account = side.accounts.account(host_id).await?.ok_or_else(login)?;
-        if !constant_time_eq(
-            fingerprint(account.password()).as_bytes(),
-            session.password.as_bytes(),
-        ) {
-            // The password changed since this session was made.
-            return Err(login().into());
-        }
+        // The store decides: a session ended on any instance (logout, a password change) or
+        // expired is gone for all of them.
+        let session = read_session(req, &side, now).await?.ok_or_else(login)?;
         let host = state
             .scheduler
             .store()
-            .host(host_id)
+            .host(session.host)
             .await?
             .ok_or_else(login)?;
         Ok(Self {
             side,
             host,
+            session: session.id,
             csrf: session.csrf,
         })
     }
@@ -122,7 +119,8 @@ pub(crate) trait HostForm: DeserializeOwned + 'static {
     fn csrf(&self) -> &str;
 }
 
-/// A posted host form of type `T` from a logged-in host whose CSRF token matched.
+/// A posted host form of type `T` from this site (`Origin`/`Referer`), of a logged-in host,
+/// whose CSRF token matched.
 #[derive(Debug)]
 pub(crate) struct Posted<T> {
     pub(crate) me: LoggedIn,
@@ -137,6 +135,12 @@ impl<T: HostForm> FromRequest for Posted<T> {
         let form = web::Form::<T>::from_request(req, payload);
         let req = req.clone();
         Box::pin(async move {
+            if let Some(state) = app_state(&req)
+                && !same_origin(&req, &state)
+            {
+                tracing::warn!(path = req.path(), "form refused: posted from another site");
+                return Err(Error::<HostPage>::from(Failure::FormExpired).into());
+            }
             let form = form.await?.into_inner();
             let me = LoggedIn::from_session(&req).await?;
             if !csrf_ok(&me.csrf, form.csrf()) {

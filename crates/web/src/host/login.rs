@@ -1,10 +1,12 @@
 //! Logging in and out: the login form (first-run hint included), the password check with its
-//! rate limit, and logout. A fresh session (and CSRF token) is issued on login.
+//! rate limit, and logout. A fresh session (and CSRF token) is started in the store on login;
+//! logout ends it there.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, web};
 use booking_core::invitee::Email;
 use booking_core::ports::Clock;
+use booking_core::sessions::HostSessions;
 use serde::Deserialize;
 
 use super::auth;
@@ -46,15 +48,14 @@ pub(crate) async fn login_page(
 ) -> PageResult {
     let side = state.host.clone().ok_or(Failure::NotFound)?;
     let now = state.scheduler.clock().now();
-    if auth::read_session(&req, &side, now).is_some_and(|s| s.host.is_some())
-        && <LoggedIn as actix_web::FromRequest>::extract(&req)
-            .await
-            .is_ok()
+    if <LoggedIn as actix_web::FromRequest>::extract(&req)
+        .await
+        .is_ok()
     {
         return Ok(see_other(&after_login(query.next.as_deref())));
     }
     let first_run = side.accounts.account_count().await? == 0;
-    let (cookie, csrf) = auth::session_cookie(&state, &side, None, now);
+    let (cookie, csrf) = auth::login_form_cookie(&state, &side, now);
     let vm = LoginView {
         csrf,
         next: after_login(query.next.as_deref()),
@@ -74,8 +75,12 @@ pub(crate) async fn login_submit(
 ) -> PageResult {
     let side = state.host.clone().ok_or(Failure::NotFound)?;
     let now = state.scheduler.clock().now();
-    let session = auth::read_session(&req, &side, now).ok_or(Failure::FormExpired)?;
-    if !auth::csrf_ok(&session.csrf, &form.csrf) {
+    if !auth::same_origin(&req, &state) {
+        tracing::warn!("login refused: posted from another site");
+        return Err(Failure::FormExpired.into());
+    }
+    let form_csrf = auth::login_form_csrf(&req, &side, now).ok_or(Failure::FormExpired)?;
+    if !auth::csrf_ok(&form_csrf, &form.csrf) {
         return Err(Failure::FormExpired.into());
     }
     let LoginForm {
@@ -89,7 +94,7 @@ pub(crate) async fn login_submit(
     let client = client_of(&req);
     let again = |status: StatusCode, error: &str| {
         let vm = LoginView {
-            csrf: session.csrf.clone(),
+            csrf: form_csrf.clone(),
             email: email_text.clone(),
             next: next.clone(),
             error: Some(error.to_owned()),
@@ -148,15 +153,23 @@ pub(crate) async fn login_submit(
     side.limiter.succeeded(&login_key, &client).await;
     tracing::info!(host = %account.host(), "host logged in");
     // A fresh session (and CSRF token) on login: a token planted before login is worthless.
-    let (cookie, _) = auth::session_cookie(&state, &side, Some(&account), now);
+    let cookie = auth::start_session(&state, &side, account.host(), now).await?;
     let mut resp = see_other(&next);
     let _ = resp.add_cookie(&cookie);
     Ok(resp)
 }
 
-pub(crate) async fn logout(state: web::Data<AppState>, posted: CsrfPosted) -> HttpResponse {
+/// Ends the session in the store, so a copy of the cookie opens nothing on any instance, and
+/// removes the cookie.
+pub(crate) async fn logout(state: web::Data<AppState>, posted: CsrfPosted) -> PageResult {
+    posted
+        .me
+        .side
+        .sessions
+        .end_session(&posted.me.session)
+        .await?;
     tracing::info!(host = %posted.me.id(), "host logged out");
     let mut resp = see_other("/login?done=logged-out");
     let _ = resp.add_cookie(&auth::removal_cookie(&state));
-    resp
+    Ok(resp)
 }

@@ -7,10 +7,10 @@
 //! [`HostDesk`](booking_core::desk::HostDesk) on behalf of the asking host, so another host's
 //! row answers exactly like a missing one (404).
 //!
-//! Modules, each using only those listed before it: `auth` (passwords, session cookie,
-//! limiter), `extract` (`LoggedIn`, `Posted`, `ApiHost`), `page` and `json` (response
-//! helpers), `linkform` and `summary` (shared shapes), `landing` (where a login goes next),
-//! `fresh_links` (the limited re-sending of an attendee's links);
+//! Modules, each using only those listed before it: `auth` (passwords, sessions and their
+//! cookie, the same-origin check, limiter), `extract` (`LoggedIn`, `Posted`, `ApiHost`),
+//! `page` and `json` (response helpers), `linkform` and `summary` (shared shapes), `landing`
+//! (where a login goes next), `fresh_links` (the limited re-sending of an attendee's links);
 //! then one module per area: `login`, `integrations` (calendar connections and their banner),
 //! `calendar`, `booking`, `links`, `deals`, `keys`, `api` and `webhooks`.
 
@@ -20,6 +20,7 @@ use actix_web::web;
 use booking_core::accounts::{AccountStore, LinkDirectory, LoginAttempts};
 use booking_core::deals::DealStore;
 use booking_core::ports::{TargetCheck, TokenSource, WebhookSender};
+use booking_core::sessions::HostSessions;
 use booking_core::subscriptions::WebhookSubscriptions;
 
 mod api;
@@ -46,13 +47,15 @@ pub use auth::{PasswordError, Passwords};
 pub(crate) use webhooks::WebhooksApi;
 
 /// What the host's side needs beyond the use cases: accounts and API keys, deals, the list of
-/// a host's links, counted login attempts, a source of fresh ids and tokens, and the session
-/// cookie key; optionally webhook subscriptions (without them `/api/v1/webhooks` answers 404).
+/// a host's links, counted login attempts, host sessions, a source of fresh ids and tokens, and
+/// the session cookie key; optionally webhook subscriptions (without them `/api/v1/webhooks`
+/// answers 404).
 pub struct HostSide {
     pub(crate) accounts: Arc<dyn AccountStore>,
     pub(crate) deals: Arc<dyn DealStore>,
     pub(crate) links: Arc<dyn LinkDirectory>,
     pub(crate) ids: Arc<dyn TokenSource>,
+    pub(crate) sessions: Arc<dyn HostSessions>,
     pub(crate) cookie_key: actix_web::cookie::Key,
     pub(crate) passwords: Passwords,
     pub(crate) limiter: auth::LoginLimiter,
@@ -80,9 +83,10 @@ impl std::fmt::Debug for HostSide {
 impl HostSide {
     /// The host side on these ports. `session_secret` (32 bytes, derived from the application
     /// secret for this purpose only) keys the encrypted session cookie; `ids` gives link and
-    /// API key ids, API key secrets and CSRF tokens (the OS CSPRNG in production);
-    /// `attempts` counts login attempts for the login limit and the sends of fresh links for
-    /// theirs (the store, so that every instance sees the same counts).
+    /// API key ids, API key secrets, session secrets and CSRF tokens (the OS CSPRNG in
+    /// production); `attempts` counts login attempts for the login limit and the sends of fresh
+    /// links for theirs, and `sessions` keeps the hosts' sessions (both the store, so that every
+    /// instance sees the same).
     pub fn new(
         accounts: Arc<dyn AccountStore>,
         deals: Arc<dyn DealStore>,
@@ -90,12 +94,14 @@ impl HostSide {
         ids: Arc<dyn TokenSource>,
         session_secret: [u8; 32],
         attempts: Arc<dyn LoginAttempts>,
+        sessions: Arc<dyn HostSessions>,
     ) -> Self {
         Self {
             accounts,
             deals,
             links,
             ids,
+            sessions,
             cookie_key: auth::cookie_key(session_secret),
             passwords: Passwords::default(),
             fresh_links: fresh_links::FreshLinks::new(attempts.clone()),

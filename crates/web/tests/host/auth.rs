@@ -1,11 +1,12 @@
 //! Logging in and out, sessions, CSRF on every state-changing form, and the login limit.
 
-use actix_web::test::call_service;
-use booking_core::accounts::{Account, AccountStore};
+use actix_web::test::{TestRequest, call_service};
+use booking_core::accounts::AccountStore;
 use booking_core::ports::BookingStore;
+use booking_core::sessions::change_password;
 
 use crate::helpers::*;
-use crate::{csrf, fresh_login, login, send, service};
+use crate::{csrf, fresh_login, logged_in, login, send, service};
 
 const HOST_PAGES: [&str; 7] = [
     "/calendar",
@@ -254,6 +255,7 @@ async fn a_tampered_or_foreign_cookie_is_no_session() {
         std::sync::Arc::new(booking_core::testkit::SequentialTokens::new()),
         [8; 32],
         std::sync::Arc::new(other.store.clone()),
+        std::sync::Arc::new(other.store.clone()),
     ));
     let other_svc = service!(other_state);
     let mut copied = b.clone();
@@ -261,7 +263,7 @@ async fn a_tampered_or_foreign_cookie_is_no_session() {
 }
 
 #[actix_web::test]
-async fn sessions_expire_and_end_when_the_password_changes() {
+async fn sessions_expire_after_twelve_hours() {
     let app = setup().await;
     let svc = service!(app.state);
     let mut b = Browser::default();
@@ -274,24 +276,70 @@ async fn sessions_expire_and_end_when_the_password_changes() {
         303,
         "12 hours at most"
     );
+}
 
-    let mut b = Browser::default();
-    login!(svc, b, "hana@example.com", HANA_PASSWORD);
-    assert_eq!(send!(svc, b, get("/calendar")).status(), 200);
+/// A password change ends every session of the host (on every instance: they are in the
+/// store), not another host's; the new password logs in.
+#[actix_web::test]
+async fn a_password_change_ends_the_hosts_sessions() {
+    let app = setup().await;
+    let svc = service!(app.state);
+    let mut first = logged_in!(svc, "hana@example.com", HANA_PASSWORD);
+    let mut second = logged_in!(svc, "hana@example.com", HANA_PASSWORD);
+    let mut otto = logged_in!(svc, "otto@example.com", OTTO_PASSWORD);
     let account = app.store.account(app.hana.id()).await.unwrap().unwrap();
     let new_hash = cheap_passwords().hash("a new password").unwrap();
-    app.store
-        .save_account(&Account::new(
-            app.hana.id(),
-            account.login(),
-            new_hash,
-            account.created_at(),
-        ))
-        .await
-        .unwrap();
-    assert_eq!(send!(svc, b, get("/calendar")).status(), 303);
+    let ended = change_password(
+        &app.store,
+        &app.store,
+        &account.with_password(new_hash),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(ended, 2);
+    assert_eq!(send!(svc, first, get("/calendar")).status(), 303);
+    assert_eq!(send!(svc, second, get("/calendar")).status(), 303);
+    assert_eq!(send!(svc, otto, get("/calendar")).status(), 200, "Otto's");
+    assert_eq!(
+        fresh_login!(svc, "hana@example.com", HANA_PASSWORD).status(),
+        401
+    );
     let resp = fresh_login!(svc, "hana@example.com", "a new password");
     assert_eq!(resp.status(), 303);
+}
+
+/// Issue 13, finding 16: the session lived entirely in the cookie, so a copy of it kept
+/// working after logout until it expired. Logout ends the session in the store.
+#[actix_web::test]
+async fn a_copied_cookie_stops_working_after_logout() {
+    let app = setup().await;
+    let svc = service!(app.state);
+    let mut b = logged_in!(svc, "hana@example.com", HANA_PASSWORD);
+    let stolen = b.clone();
+    let mut copied = stolen.clone();
+    assert_eq!(send!(svc, copied, get("/calendar")).status(), 200);
+    let csrf = csrf!(svc, b);
+    assert_eq!(
+        send!(svc, b, form("/logout", &[("csrf", &csrf)])).status(),
+        303
+    );
+    let mut copied = stolen.clone();
+    let resp = send!(svc, copied, get("/calendar"));
+    assert_eq!(resp.status(), 303, "the copy is dead too");
+    assert!(header(&resp, "location").starts_with("/login"));
+    // Its forms are refused as well, CSRF token and all.
+    let mut copied = stolen.clone();
+    let resp = send!(
+        svc,
+        copied,
+        form(
+            "/settings/api-keys",
+            &[("csrf", &csrf), ("label", "After logout")]
+        )
+    );
+    assert_eq!(resp.status(), 303);
+    assert!(app.store.api_keys(app.hana.id()).await.unwrap().is_empty());
 }
 
 #[actix_web::test]
@@ -425,4 +473,124 @@ async fn every_state_changing_form_refuses_a_missing_or_wrong_token() {
         200,
         "still logged in"
     );
+}
+
+/// A host form posted with these extra headers (on top of the browser's cookie).
+fn posted(
+    path: &str,
+    pairs: &[(&str, &str)],
+    headers: &[(&'static str, &'static str)],
+) -> TestRequest {
+    headers
+        .iter()
+        .fold(form(path, pairs), |req, (name, value)| {
+            req.insert_header((*name, *value))
+        })
+}
+
+/// Issue 13, finding 16: a form posted from another site was accepted whenever it carried a
+/// valid CSRF token. Its `Origin` (or, without one, its `Referer`) must name this site.
+#[actix_web::test]
+async fn a_form_from_another_site_is_refused_even_with_a_valid_csrf_token() {
+    let app = setup().await;
+    let svc = service!(app.state);
+    let mut b = logged_in!(svc, "hana@example.com", HANA_PASSWORD);
+    let csrf = csrf!(svc, b);
+    let foreign: [&[(&str, &str)]; 7] = [
+        &[("origin", "https://evil.example")],
+        &[("origin", "null")],
+        &[("origin", "http://book.test.evil.example")],
+        &[("origin", "https://book.test")],
+        &[("origin", "http://book.test:8081")],
+        &[("origin", "not a url")],
+        &[("referer", "https://evil.example/page")],
+    ];
+    for headers in foreign {
+        let pairs = [("csrf", csrf.as_str()), ("label", "Planted")];
+        let resp = send!(svc, b, posted("/settings/api-keys", &pairs, headers));
+        assert_eq!(resp.status(), 403, "{headers:?}");
+        assert!(body(resp).await.contains("This form has expired"));
+    }
+    assert!(app.store.api_keys(app.hana.id()).await.unwrap().is_empty());
+    let resp = send!(
+        svc,
+        b,
+        posted(
+            "/logout",
+            &[("csrf", &csrf)],
+            &[("origin", "https://evil.example")]
+        )
+    );
+    assert_eq!(resp.status(), 403, "no logout from another site");
+    assert_eq!(send!(svc, b, get("/calendar")).status(), 200);
+
+    // Nor a login (login CSRF: the victim would act as the attacker's account).
+    let mut fresh = Browser::default();
+    let page = send!(svc, fresh, get("/login"));
+    let login_csrf = csrf_of(&body(page).await);
+    let pairs = [
+        ("csrf", login_csrf.as_str()),
+        ("email", "hana@example.com"),
+        ("password", HANA_PASSWORD),
+    ];
+    let resp = send!(
+        svc,
+        fresh,
+        posted("/login", &pairs, &[("origin", "https://evil.example")])
+    );
+    assert_eq!(resp.status(), 403);
+    assert_eq!(send!(svc, fresh, get("/calendar")).status(), 303);
+}
+
+/// Forms from this site pass: its public origin (default port or not), a same-site `Referer`,
+/// the origin the request was addressed to (an operator reaching the instance directly), or
+/// no `Origin` and `Referer` at all (not a browser's cross-site post).
+#[actix_web::test]
+async fn a_form_from_this_site_is_accepted() {
+    let app = setup().await;
+    let svc = service!(app.state);
+    let mut b = logged_in!(svc, "hana@example.com", HANA_PASSWORD);
+    let csrf = csrf!(svc, b);
+    let ours: [&[(&str, &str)]; 5] = [
+        &[("origin", "http://book.test")],
+        &[("origin", "http://book.test:80")],
+        &[("referer", "http://book.test/settings/api-keys")],
+        &[
+            ("host", "10.0.0.5:8080"),
+            ("origin", "http://10.0.0.5:8080"),
+        ],
+        &[],
+    ];
+    for headers in ours {
+        let pairs = [("csrf", csrf.as_str()), ("label", "Sheets")];
+        let resp = send!(svc, b, posted("/settings/api-keys", &pairs, headers));
+        assert_eq!(resp.status(), 201, "{headers:?}");
+    }
+    assert_eq!(app.store.api_keys(app.hana.id()).await.unwrap().len(), 5);
+
+    let mut fresh = Browser::default();
+    let page = send!(svc, fresh, get("/login"));
+    let login_csrf = csrf_of(&body(page).await);
+    let pairs = [
+        ("csrf", login_csrf.as_str()),
+        ("email", "hana@example.com"),
+        ("password", HANA_PASSWORD),
+    ];
+    let resp = send!(
+        svc,
+        fresh,
+        posted("/login", &pairs, &[("origin", "http://book.test")])
+    );
+    assert_eq!(resp.status(), 303);
+    let csrf = csrf!(svc, fresh);
+    let resp = send!(
+        svc,
+        fresh,
+        posted(
+            "/logout",
+            &[("csrf", &csrf)],
+            &[("origin", "http://book.test")]
+        )
+    );
+    assert_eq!(resp.status(), 303);
 }

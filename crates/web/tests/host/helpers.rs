@@ -142,6 +142,7 @@ async fn build(
         Arc::new(tokens),
         [7; 32],
         Arc::new(store.clone()),
+        Arc::new(store.clone()),
     )
     .with_passwords(cheap_passwords());
     let side = match webhooks {

@@ -38,6 +38,7 @@ async fn the_host_flow_on_a_sqlite_file() {
         Arc::new(tokens),
         [7; 32],
         Arc::new(store.clone()),
+        Arc::new(store.clone()),
     )
     .with_passwords(cheap_passwords());
     let state = web::AppState::new(scheduler, "http://book.test").with_host_side(side);

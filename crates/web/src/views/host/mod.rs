@@ -61,7 +61,9 @@ pub(crate) fn frame(title: &str, viewer: Option<(&Viewer, Section)>, body: Marku
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
+                // Same-origin referrers only: a browser then sends the real `Origin` with the
+                // host's forms (with `no-referrer` it sends `Origin: null`, which is refused).
+                meta name="referrer" content="same-origin";
                 title { (title) " · Slotkeeper" }
                 link rel="stylesheet" href="/static/app.css";
                 link rel="stylesheet" href="/static/host.css";

@@ -10,7 +10,8 @@ use booking_core::booking::Booking;
 use booking_core::ids::{BookingId, ChainId, HostId, LinkId};
 use booking_core::link::{BookingLink, Host, Slug};
 use booking_core::ports::{
-    BookingStore, Change, CommitError, DashboardPage, DashboardTab, Page, SaveLinkError, StoreError,
+    BookingStore, Change, CommitError, DashboardPage, DashboardTab, DeadEntry, Page, SaveLinkError,
+    StoreError,
 };
 use booking_core::testkit::{FixedBusy, ManualClock, SequentialTokens};
 use booking_core::token::RescheduleToken;
@@ -85,6 +86,9 @@ impl BookingStore for DownStore {
         _: DateTime<Utc>,
         _: u32,
     ) -> Result<Vec<Booking>, StoreError> {
+        Err(down())
+    }
+    async fn dead_effects(&self, _: BookingId) -> Result<Vec<DeadEntry>, StoreError> {
         Err(down())
     }
     async fn commit(&self, _: Change) -> Result<(), CommitError> {

@@ -79,18 +79,22 @@ fn wait_for_port(port: u16) -> Result<(), String> {
     Err(format!("nothing listened on port {port} within 20 s"))
 }
 
-/// A running demo: its URL and the demo host's login.
-struct Demo {
+/// A running demo: its URL and the demo host's login. Dropping it stops the server.
+pub(crate) struct Demo {
     _server: Guard,
-    base: String,
-    login: String,
-    password: String,
+    pub(crate) base: String,
+    pub(crate) login: String,
+    pub(crate) password: String,
 }
 
-fn start_demo(workdir: &Path) -> Result<Demo, String> {
+/// Starts `slotkeeper demo` (the debug build) in `workdir` on a free port, over a fresh SQLite
+/// file there, with `env` added to its environment, and waits until it printed its URL and the
+/// demo host's login.
+pub(crate) fn start_demo(workdir: &Path, env: &[(&str, &str)]) -> Result<Demo, String> {
     let exe = target_dir().join("debug/slotkeeper");
     let mut child = Command::new(exe)
         .arg("demo")
+        .envs(env.iter().copied())
         .current_dir(workdir)
         .env("BIND", "127.0.0.1:0")
         .env_remove("DATABASE_URL")
@@ -135,7 +139,7 @@ pub(crate) fn e2e() -> Result<(), String> {
     let workdir = target_dir().join("e2e/run");
     let _ = std::fs::remove_dir_all(&workdir);
     std::fs::create_dir_all(&workdir).map_err(|e| e.to_string())?;
-    let demo = start_demo(&workdir)?;
+    let demo = start_demo(&workdir, &[])?;
     let base = demo.base.clone();
     let port = free_port()?;
     let driver = Command::new("chromedriver")
@@ -160,7 +164,7 @@ pub(crate) fn e2e() -> Result<(), String> {
     let workdir = target_dir().join("e2e/run-host");
     let _ = std::fs::remove_dir_all(&workdir);
     std::fs::create_dir_all(&workdir).map_err(|e| e.to_string())?;
-    let demo = start_demo(&workdir)?;
+    let demo = start_demo(&workdir, &[])?;
     run(
         "host browser test (Chromium)",
         Command::new("python3")

@@ -79,12 +79,14 @@ fn wait_for_port(port: u16) -> Result<(), String> {
     Err(format!("nothing listened on port {port} within 20 s"))
 }
 
-/// A running demo: its URL and the demo host's login. Dropping it stops the server.
+/// A running demo: its URL, the demo host's login and the sample booking's reschedule token.
+/// Dropping it stops the server.
 pub(crate) struct Demo {
     _server: Guard,
     pub(crate) base: String,
     pub(crate) login: String,
     pub(crate) password: String,
+    pub(crate) sample_token: String,
 }
 
 /// Starts `slotkeeper demo` (the debug build) in `workdir` on a free port, over a fresh SQLite
@@ -108,21 +110,23 @@ pub(crate) fn start_demo(workdir: &Path, env: &[(&str, &str)]) -> Result<Demo, S
     let (found, printed) = std::sync::mpsc::channel();
     // Keep reading the server's output for its whole life: a closed pipe would kill it.
     std::thread::spawn(move || {
-        let (mut base, mut login) = (None, None);
+        let (mut base, mut login, mut token) = (None, None, String::new());
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             let line = line.trim();
             if let Some(url) = line.strip_prefix("Booking page:") {
                 base = Some(url.trim().trim_end_matches("/book/intro").to_owned());
+            } else if let Some(url) = line.strip_prefix("reschedule:") {
+                token = url.trim().rsplit('/').next().unwrap_or_default().to_owned();
             } else if let Some(email) = line.strip_prefix("email:") {
                 login = Some(email.trim().to_owned());
             } else if let Some(password) = line.strip_prefix("password:")
                 && let (Some(base), Some(login)) = (base.take(), login.take())
             {
-                let _ = found.send((base, login, password.trim().to_owned()));
+                let _ = found.send((base, login, password.trim().to_owned(), token.clone()));
             }
         }
     });
-    let (base, login, password) = printed
+    let (base, login, password, sample_token) = printed
         .recv_timeout(Duration::from_secs(60))
         .map_err(|_| "slotkeeper demo exited before printing its URL and host login")?;
     Ok(Demo {
@@ -130,6 +134,7 @@ pub(crate) fn start_demo(workdir: &Path, env: &[(&str, &str)]) -> Result<Demo, S
         base,
         login,
         password,
+        sample_token,
     })
 }
 

@@ -69,6 +69,7 @@ pub(crate) fn schemathesis(effort: Effort, extra: &[String]) -> Result<(), Strin
             .args(["--header", &format!("Authorization: Bearer {key}")])
             .args(extra)
             .env("SLOTKEEPER_CRON_SECRET", &cron)
+            .env("SLOTKEEPER_SAMPLE_TOKEN", &demo.sample_token)
             .current_dir(&workdir),
     );
     eprintln!(

@@ -96,11 +96,11 @@ pub(crate) fn start_demo(workdir: &Path, env: &[(&str, &str)]) -> Result<Demo, S
     let exe = target_dir().join("debug/slotkeeper");
     let mut child = Command::new(exe)
         .arg("demo")
-        .envs(env.iter().copied())
         .current_dir(workdir)
         .env("BIND", "127.0.0.1:0")
         .env_remove("DATABASE_URL")
         .env_remove("PUBLIC_BASE_URL")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

@@ -19,7 +19,10 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         Some("e2e") => e2e::e2e(),
         Some("load") => load::load(),
-        Some("schemathesis") => schemathesis::schemathesis(schemathesis::Effort::Long, &args[1..]),
+        Some("schemathesis") => match args.get(1).map(String::as_str) {
+            Some("--short") => schemathesis::schemathesis(schemathesis::Effort::Short, &args[2..]),
+            _ => schemathesis::schemathesis(schemathesis::Effort::Long, &args[1..]),
+        },
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
@@ -30,8 +33,10 @@ fn main() -> ExitCode {
                  load                 wrk load run on loopback: reschedule page and slots vs /healthz,\n\
                  \u{20}                    on SQLite and Postgres (docs/PERFORMANCE.md)\n\
                  e2e                  book, reschedule and cancel in headless Chromium (screenshots in target/e2e)\n\
-                 schemathesis [ARGS]  the public, host and webhook APIs against their OpenAPI document\n\
-                 \u{20}                    (every check, 100 examples per operation; ARGS go to `schemathesis run`)\n\
+                 schemathesis [--short] [ARGS]\n\
+                 \u{20}                    the APIs of a demo on SQLite and on Postgres against their OpenAPI\n\
+                 \u{20}                    document (every check, 100 examples per operation; --short: the\n\
+                 \u{20}                    pass `test` runs; ARGS go to `schemathesis run`)\n\
                  bench [--emit-slots FILE]\n\
                  \u{20}                    slot-engine benchmark on the fixed input (docs/PERFORMANCE.md),\n\
                  \u{20}                    its instruction count under callgrind, and the store benchmarks"

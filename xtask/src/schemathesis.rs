@@ -1,6 +1,7 @@
 //! `cargo xtask schemathesis`: property-based conformance testing of the JSON APIs against their
 //! own OpenAPI document. Installs a pinned schemathesis into a virtualenv under target/ (reused
-//! by later runs), starts `slotkeeper demo` on a fresh SQLite file, creates an API key for the
+//! by later runs), starts `slotkeeper demo` on a fresh SQLite file (then again on a fresh
+//! Postgres database), creates an API key for the
 //! demo host through its own pages (xtask/schemathesis/api_key.py), and runs every check over
 //! the public, host and webhook APIs with the key sent on every request. Any failure fails
 //! the task. `cargo xtask test` runs the short pass; the command alone runs a longer one.
@@ -10,7 +11,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use crate::e2e::start_demo;
-use crate::{cargo, root, run, target_dir};
+use crate::{cargo, postgres, root, run, target_dir};
 
 /// The schemathesis release the checks are pinned to (its CLI changed between majors).
 const VERSION: &str = "4.32.5";
@@ -31,25 +32,57 @@ impl Effort {
             Self::Long => "100",
         }
     }
+
+    /// The phases run on the second store: the short pass skips the coverage phase there (it
+    /// is the same on both stores and takes most of the time).
+    fn second_store_phases(self) -> &'static str {
+        match self {
+            Self::Short => "examples,fuzzing,stateful",
+            Self::Long => "examples,coverage,fuzzing,stateful",
+        }
+    }
 }
 
-/// Runs schemathesis against a fresh demo server.
+/// Runs schemathesis against a fresh demo server on SQLite, then on a fresh Postgres database.
 ///
 /// # Errors
 /// A message when the tool cannot be installed or started, or when any check failed.
 pub(crate) fn schemathesis(effort: Effort, extra: &[String]) -> Result<(), String> {
     let tool = ensure_installed()?;
     run("build slotkeeper", cargo().args(["build", "-p", "app"]))?;
+    let phases = ["--phases", "examples,coverage,fuzzing,stateful"].map(String::from);
+    pass(&tool, effort, &[&phases, extra].concat(), "SQLite", None)?;
+    let url = fresh_database()?;
+    let phases = ["--phases", effort.second_store_phases()].map(String::from);
+    pass(
+        &tool,
+        effort,
+        &[&phases, extra].concat(),
+        "Postgres",
+        Some(&url),
+    )
+}
+
+/// One schemathesis run against a fresh demo on `database` (`None`: a new SQLite file).
+fn pass(
+    tool: &Tool,
+    effort: Effort,
+    extra: &[String],
+    store: &str,
+    database: Option<&str>,
+) -> Result<(), String> {
     let workdir = target_dir().join("schemathesis/run");
     let _ = std::fs::remove_dir_all(&workdir);
     std::fs::create_dir_all(&workdir).map_err(|e| e.to_string())?;
     // The renewal cron's bearer secret, sent to that operation only (schemathesis.toml).
     let cron = format!("cron-{}", std::process::id());
-    let demo = start_demo(&workdir, &[("CRON_SECRET", &cron)])?;
+    let mut env = vec![("CRON_SECRET", cron.as_str())];
+    env.extend(database.map(|url| ("DATABASE_URL", url)));
+    let demo = start_demo(&workdir, &env)?;
     let key = api_key(&tool.python, &demo.base, &demo.login, &demo.password)?;
     let started = Instant::now();
     let result = run(
-        "schemathesis run (public, host and webhook APIs)",
+        &format!("schemathesis run on {store} (public, host, webhook and calendar-push APIs)"),
         Command::new(&tool.schemathesis)
             .arg("--config-file")
             .arg(root().join("xtask/schemathesis/schemathesis.toml"))
@@ -73,10 +106,30 @@ pub(crate) fn schemathesis(effort: Effort, extra: &[String]) -> Result<(), Strin
             .current_dir(&workdir),
     );
     eprintln!(
-        "xtask: schemathesis took {:.0} s",
+        "xtask: schemathesis on {store} took {:.0} s",
         started.elapsed().as_secs_f64()
     );
     result
+}
+
+/// An empty Postgres database for the demo (the server `TEST_DATABASE_URL` names, or the one
+/// `postgres.rs` finds or starts).
+fn fresh_database() -> Result<String, String> {
+    let admin = postgres::ensure_postgres(&target_dir())?;
+    let database = "slotkeeper_schemathesis";
+    for sql in [
+        format!("drop database if exists {database} with (force)"),
+        format!("create database {database}"),
+    ] {
+        run(
+            &sql,
+            Command::new("psql").args([admin.as_str(), "-q", "-c", sql.as_str()]),
+        )?;
+    }
+    Ok(match admin.rfind('/') {
+        Some(i) if i > "postgres://".len() => format!("{}/{database}", &admin[..i]),
+        _ => format!("{admin}/{database}"),
+    })
 }
 
 /// The virtualenv's interpreter and schemathesis entry point.

@@ -79,15 +79,20 @@ fn wait_for_port(port: u16) -> Result<(), String> {
     Err(format!("nothing listened on port {port} within 20 s"))
 }
 
-/// A running demo: its URL and the demo host's login.
-struct Demo {
+/// A running demo: its URL, the demo host's login and the sample booking's reschedule token.
+/// Dropping it stops the server.
+pub(crate) struct Demo {
     _server: Guard,
-    base: String,
-    login: String,
-    password: String,
+    pub(crate) base: String,
+    pub(crate) login: String,
+    pub(crate) password: String,
+    pub(crate) sample_token: String,
 }
 
-fn start_demo(workdir: &Path) -> Result<Demo, String> {
+/// Starts `slotkeeper demo` (the debug build) in `workdir` on a free port, over a fresh SQLite
+/// file there, with `env` added to its environment, and waits until it printed its URL and the
+/// demo host's login.
+pub(crate) fn start_demo(workdir: &Path, env: &[(&str, &str)]) -> Result<Demo, String> {
     let exe = target_dir().join("debug/slotkeeper");
     let mut child = Command::new(exe)
         .arg("demo")
@@ -95,6 +100,7 @@ fn start_demo(workdir: &Path) -> Result<Demo, String> {
         .env("BIND", "127.0.0.1:0")
         .env_remove("DATABASE_URL")
         .env_remove("PUBLIC_BASE_URL")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -104,21 +110,23 @@ fn start_demo(workdir: &Path) -> Result<Demo, String> {
     let (found, printed) = std::sync::mpsc::channel();
     // Keep reading the server's output for its whole life: a closed pipe would kill it.
     std::thread::spawn(move || {
-        let (mut base, mut login) = (None, None);
+        let (mut base, mut login, mut token) = (None, None, String::new());
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             let line = line.trim();
             if let Some(url) = line.strip_prefix("Booking page:") {
                 base = Some(url.trim().trim_end_matches("/book/intro").to_owned());
+            } else if let Some(url) = line.strip_prefix("reschedule:") {
+                token = url.trim().rsplit('/').next().unwrap_or_default().to_owned();
             } else if let Some(email) = line.strip_prefix("email:") {
                 login = Some(email.trim().to_owned());
             } else if let Some(password) = line.strip_prefix("password:")
                 && let (Some(base), Some(login)) = (base.take(), login.take())
             {
-                let _ = found.send((base, login, password.trim().to_owned()));
+                let _ = found.send((base, login, password.trim().to_owned(), token.clone()));
             }
         }
     });
-    let (base, login, password) = printed
+    let (base, login, password, sample_token) = printed
         .recv_timeout(Duration::from_secs(60))
         .map_err(|_| "slotkeeper demo exited before printing its URL and host login")?;
     Ok(Demo {
@@ -126,6 +134,7 @@ fn start_demo(workdir: &Path) -> Result<Demo, String> {
         base,
         login,
         password,
+        sample_token,
     })
 }
 
@@ -135,7 +144,7 @@ pub(crate) fn e2e() -> Result<(), String> {
     let workdir = target_dir().join("e2e/run");
     let _ = std::fs::remove_dir_all(&workdir);
     std::fs::create_dir_all(&workdir).map_err(|e| e.to_string())?;
-    let demo = start_demo(&workdir)?;
+    let demo = start_demo(&workdir, &[])?;
     let base = demo.base.clone();
     let port = free_port()?;
     let driver = Command::new("chromedriver")
@@ -160,7 +169,7 @@ pub(crate) fn e2e() -> Result<(), String> {
     let workdir = target_dir().join("e2e/run-host");
     let _ = std::fs::remove_dir_all(&workdir);
     std::fs::create_dir_all(&workdir).map_err(|e| e.to_string())?;
-    let demo = start_demo(&workdir)?;
+    let demo = start_demo(&workdir, &[])?;
     run(
         "host browser test (Chromium)",
         Command::new("python3")

@@ -1,9 +1,10 @@
-//! Project automation: `cargo xtask test | tidy | bench | load | e2e`. Standard library only,
+//! Project automation: `cargo xtask test | tidy | bench | load | e2e | schemathesis`. Standard library only,
 //! so it builds in seconds on a fresh clone.
 
 mod e2e;
 mod load;
 mod postgres;
+mod schemathesis;
 mod tidy;
 
 use std::env;
@@ -18,15 +19,24 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         Some("e2e") => e2e::e2e(),
         Some("load") => load::load(),
+        Some("schemathesis") => match args.get(1).map(String::as_str) {
+            Some("--short") => schemathesis::schemathesis(schemathesis::Effort::Short, &args[2..]),
+            _ => schemathesis::schemathesis(schemathesis::Effort::Long, &args[1..]),
+        },
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
-                 test                 fmt check, clippy (warnings are errors), tidy, and every test;\n\
-                 \u{20}                    provisions Postgres when TEST_DATABASE_URL is unset\n\
+                 test                 fmt check, clippy (warnings are errors), tidy, every test, the\n\
+                 \u{20}                    browser test and a short schemathesis pass; provisions Postgres\n\
+                 \u{20}                    when TEST_DATABASE_URL is unset\n\
                  tidy                 the tree's own rules (file headers, booking-core's dependencies)\n\
                  load                 wrk load run on loopback: reschedule page and slots vs /healthz,\n\
                  \u{20}                    on SQLite and Postgres (docs/PERFORMANCE.md)\n\
                  e2e                  book, reschedule and cancel in headless Chromium (screenshots in target/e2e)\n\
+                 schemathesis [--short] [ARGS]\n\
+                 \u{20}                    the APIs of a demo on SQLite and on Postgres against their OpenAPI\n\
+                 \u{20}                    document (every check, 100 examples per operation; --short: the\n\
+                 \u{20}                    pass `test` runs; ARGS go to `schemathesis run`)\n\
                  bench [--emit-slots FILE]\n\
                  \u{20}                    slot-engine benchmark on the fixed input (docs/PERFORMANCE.md),\n\
                  \u{20}                    its instruction count under callgrind, and the store benchmarks"
@@ -121,7 +131,8 @@ fn test() -> Result<(), String> {
             .args(["test", "--workspace", "--all-features"])
             .env("TEST_DATABASE_URL", &database),
     )?;
-    e2e::e2e()
+    e2e::e2e()?;
+    schemathesis::schemathesis(schemathesis::Effort::Short, &[])
 }
 
 /// Hides a password in a database URL before printing it.

@@ -195,7 +195,8 @@ pub trait CalendarConnections: Send + Sync {
     /// The connection whose push channel has this id.
     ///
     /// # Errors
-    /// [`StoreError`] on any storage failure (an unknown channel is `Ok(None)`).
+    /// [`StoreError`] on any storage failure (an unknown channel is `Ok(None)`, also one whose
+    /// id no store can hold, e.g. with a NUL).
     async fn connection_by_channel(
         &self,
         channel_id: &str,

@@ -107,6 +107,10 @@ macro_rules! calendar_connections_port {
                 Option<::booking_core::connections::CalendarConnection>,
                 ::booking_core::ports::StoreError,
             > {
+                // No stored channel id holds a NUL (Postgres text cannot), and asking would fail.
+                if channel_id.contains('\0') {
+                    return Ok(None);
+                }
                 $crate::connection_read!(self, "where channel_id = $1", channel_id, one,
                     "finding a calendar connection by channel")
             }

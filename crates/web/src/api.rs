@@ -18,10 +18,11 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use crate::AppState;
 use crate::errors::{Api, Error, Failure, Problem};
 use crate::forms::{
-    FieldErrors, InviteeInput, parse_answers, parse_instant, parse_invitee, parse_reason,
+    FieldErrors, InviteeInput, ZoneName, parse_answers, parse_instant, parse_invitee, parse_reason,
 };
 use crate::headers::token_page;
 use crate::present::{AnswerBody, BookingBody, SlotBody, booking_json, rfc3339};
+use crate::reject::{Body, api_resource};
 
 /// The public API's handlers: JSON, or the failure as a problem document.
 type ApiResult = Result<HttpResponse, Error<Api>>;
@@ -32,19 +33,24 @@ type ApiResult = Result<HttpResponse, Error<Api>>;
 pub(crate) struct PublicApi;
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    let (get, post) = (web::get, web::post);
     cfg.service(
         web::scope("/api/v1")
-            .route("/links/{slug}/slots", web::get().to(slots))
-            .route("/links/{slug}/bookings", web::post().to(create_booking))
-            .route("/bookings/by-token/{token}", web::get().to(by_token))
-            .route(
-                "/bookings/by-token/{token}/reschedule",
-                web::post().to(reschedule),
+            .service(api_resource("/links/{slug}/slots", "GET").route(get().to(slots)))
+            .service(
+                api_resource("/links/{slug}/bookings", "POST").route(post().to(create_booking)),
             )
-            .route("/bookings/by-token/{token}/cancel", web::post().to(cancel))
-            .route(
-                "/bookings/by-token/{token}/reconfirm",
-                web::post().to(reconfirm),
+            .service(api_resource("/bookings/by-token/{token}", "GET").route(get().to(by_token)))
+            .service(
+                api_resource("/bookings/by-token/{token}/reschedule", "POST")
+                    .route(post().to(reschedule)),
+            )
+            .service(
+                api_resource("/bookings/by-token/{token}/cancel", "POST").route(post().to(cancel)),
+            )
+            .service(
+                api_resource("/bookings/by-token/{token}/reconfirm", "POST")
+                    .route(post().to(reconfirm)),
             )
             .default_service(web::to(|| async { Failure::NotFound.problem() })),
     );
@@ -61,6 +67,7 @@ struct SlotsQuery {
     #[param(format = DateTime)]
     to: Option<String>,
     /// IANA zone for the offsets of the returned times; default UTC.
+    #[param(value_type = Option<ZoneName>)]
     tz: Option<String>,
 }
 
@@ -85,7 +92,7 @@ struct SlotsBody {
         (status = 200, description = "One page of slots, earliest first, with the cursor to the next page", body = SlotsBody),
         (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such link", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid window (more than 62 days, or outside the years 1970 to 8999) or zone", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid zone, `to` not after `from`, a window too long (more than 62 days, or too many of the link's intervals), or outside the years 1970 to 8999", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The host's calendar cannot be read", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn slots(
@@ -131,12 +138,23 @@ async fn slots(
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(as = InviteeInput)]
 struct InviteeRequest {
-    #[schema(max_length = 200)]
+    /// Not blank; no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     name: String,
     #[schema(format = Email)]
     email: String,
     /// IANA zone, e.g. Europe/Berlin.
+    #[schema(value_type = ZoneName)]
     timezone: String,
+    /// Digits, spaces and `+-().`, at least 3 digits; blank means none.
+    #[schema(
+        max_length = 32,
+        pattern = r"^ *$|^[ +().-]*[0-9][ +().-]*[0-9][ +().-]*[0-9][0-9 +().-]*$"
+    )]
     phone: Option<String>,
 }
 
@@ -170,6 +188,7 @@ fn token_json(status: StatusCode, body: &impl Serialize) -> HttpResponse {
     responses(
         (status = 201, description = "The booking, with its reschedule token and links", body = BookingBody),
         (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 256 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such link", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The slot is not offered (any more)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input, an answer to a question the link does not ask, or a required question unanswered", body = Problem, content_type = "application/problem+json"),
@@ -256,6 +275,7 @@ struct RescheduleBody {
     responses(
         (status = 200, description = "The new booking", body = BookingBody),
         (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 256 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown or malformed token", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already moved or cancelled, or the slot is taken", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The meeting has started", body = Problem, content_type = "application/problem+json"),
@@ -288,22 +308,19 @@ pub(crate) struct CancelBody {
 /// Cancel the booking (idempotent: cancelling again returns the same row)
 #[utoipa::path(post, path = "/api/v1/bookings/by-token/{token}/cancel", operation_id = "cancelByToken", tag = "public",
     params(("token" = String, Path, pattern = "^[0-9a-f]{32}$", description = "The booking's reschedule token")),
-    request_body(content = Option<CancelBody>, description = "Optional: an empty body cancels without a reason"),
+    request_body(content = Option<CancelBody>, description = "Optional: an empty body (or `null`) cancels without a reason"),
     responses(
         (status = 200, description = "The cancelled booking", body = BookingBody),
         (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 256 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown or malformed token", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already moved", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The meeting has started", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid reason", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn cancel(
-    state: web::Data<AppState>,
-    token: web::Path<String>,
-    body: web::Bytes,
-) -> ApiResult {
-    // The body is optional: an empty one cancels without a reason.
-    let body: CancelBody = crate::reject::optional_json_body(&body)?;
+async fn cancel(state: web::Data<AppState>, token: web::Path<String>, body: Body) -> ApiResult {
+    // The body is optional: an empty one (or `null`) cancels without a reason.
+    let body: CancelBody = crate::reject::optional_json_body(&body.0)?;
     let mut errors = FieldErrors::default();
     let reason = parse_reason(body.reason.as_deref(), &mut errors);
     if !errors.is_empty() {

@@ -13,7 +13,7 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::errors::{Api, Error, Failure, Problem};
 use crate::host::constant_time_eq;
-use crate::reject::json_body;
+use crate::reject::{Body, api_resource, optional_json_body};
 use crate::{AppState, CalendarSide};
 
 /// The part of the OpenAPI document for the provider and cron endpoints.
@@ -22,17 +22,16 @@ use crate::{AppState, CalendarSide};
 pub(crate) struct CalendarsApi;
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/api/calendar-providers/webhook/google",
-        web::post().to(google_push),
+    cfg.service(
+        api_resource("/api/calendar-providers/webhook/google", "POST")
+            .route(web::post().to(google_push)),
     )
-    .route(
-        "/api/calendar-providers/webhook/microsoft",
-        web::post().to(microsoft_push),
+    .service(
+        api_resource("/api/calendar-providers/webhook/microsoft", "POST")
+            .route(web::post().to(microsoft_push)),
     )
-    .route(
-        "/api/cron/calendar-subscriptions-renew",
-        web::post().to(renew),
+    .service(
+        api_resource("/api/cron/calendar-subscriptions-renew", "POST").route(web::post().to(renew)),
     );
 }
 
@@ -47,6 +46,14 @@ fn header_text<'a>(req: &'a HttpRequest, name: &str) -> &'a str {
         .unwrap_or_default()
 }
 
+/// A header every notification carries; without it the request is malformed.
+fn required_header<'a>(req: &'a HttpRequest, name: &str) -> Result<&'a str, Failure> {
+    match req.headers().get(name).map(|v| v.to_str()) {
+        Some(Ok(text)) => Ok(text),
+        _ => Err(Failure::Malformed(format!("the {name} header is missing"))),
+    }
+}
+
 /// A Google channel notification (the body is empty; the headers say everything).
 #[utoipa::path(post, path = "/api/calendar-providers/webhook/google", operation_id = "googleCalendarPush", tag = "calendar providers",
     params(
@@ -56,6 +63,7 @@ fn header_text<'a>(req: &'a HttpRequest, name: &str) -> &'a str {
     ),
     responses(
         (status = 200, description = "Accepted; a sync of the connection is requested unless this is the `sync` handshake"),
+        (status = 400, description = "A required header is missing", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The channel's secret does not match", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown or stopped channel (or calendars not configured)", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The connection is no longer active", body = Problem, content_type = "application/problem+json"),
@@ -65,10 +73,10 @@ async fn google_push(
     req: HttpRequest,
 ) -> Result<HttpResponse, Error<Api>> {
     let side = side(&state)?;
-    let channel = header_text(&req, "X-Goog-Channel-ID");
+    let channel = required_header(&req, "X-Goog-Channel-ID")?;
     // The token is a secret: it is compared, never logged.
-    let token = header_text(&req, "X-Goog-Channel-Token");
-    let resource_state = header_text(&req, "X-Goog-Resource-State");
+    let token = required_header(&req, "X-Goog-Channel-Token")?;
+    let resource_state = required_header(&req, "X-Goog-Resource-State")?;
     let id = match side
         .integrations
         .verify_push(Provider::Google, channel, token)
@@ -94,7 +102,7 @@ struct GraphQuery {
 }
 
 /// A batch of Graph notifications.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 struct GraphNotifications {
     value: Vec<GraphNotification>,
 }
@@ -117,11 +125,12 @@ struct GraphNotification {
 /// Microsoft Graph's change and lifecycle notifications, and its validation handshake.
 #[utoipa::path(post, path = "/api/calendar-providers/webhook/microsoft", operation_id = "microsoftCalendarPush", tag = "calendar providers",
     params(("validationToken" = Option<String>, Query, description = "Graph's handshake: echoed as text/plain")),
-    request_body = GraphNotifications,
+    request_body(content = Option<GraphNotifications>, description = "The notifications; none on the validation handshake (without a token, no body is an empty batch)"),
     responses(
         (status = 200, description = "The validation token, echoed", body = String, content_type = "text/plain"),
         (status = 202, description = "Accepted; syncs and channel work are under way"),
-        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed body or query", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 256 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A notification's clientState does not match", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown or stopped subscription (or calendars not configured)", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The connection is no longer active", body = Problem, content_type = "application/problem+json"),
@@ -129,15 +138,16 @@ struct GraphNotification {
 async fn microsoft_push(
     state: web::Data<AppState>,
     query: web::Query<GraphQuery>,
-    bytes: web::Bytes,
+    body: Body,
 ) -> Result<HttpResponse, Error<Api>> {
     let side = side(&state)?;
+    // A body is read even on the handshake: one that is there must be notifications.
+    let batch: GraphNotifications = optional_json_body(&body.0)?;
     if let Some(token) = &query.validation_token {
         return Ok(HttpResponse::Ok()
             .content_type("text/plain")
             .body(token.clone()));
     }
-    let batch: GraphNotifications = json_body(&bytes)?;
     // Every item is checked before any is acted on: one forged item refuses the batch.
     let mut verified: Vec<(ConnectionId, &GraphNotification)> = Vec::new();
     for item in &batch.value {

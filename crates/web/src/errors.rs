@@ -35,6 +35,10 @@ pub(crate) enum Failure {
     Malformed(String),
     /// Input that does not make sense, with a message fit to show.
     Invalid(String),
+    /// A method the resource does not serve; the methods it does, for `Allow`.
+    MethodNotAllowed(&'static str),
+    /// A request body over the limit (in KiB).
+    TooLarge(usize),
     /// The host's calendar could not be read, so no slot can be promised.
     CalendarUnavailable,
     /// This client made too many bookings lately; it may try again after this many seconds.
@@ -80,6 +84,8 @@ impl Failure {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Malformed(_) => StatusCode::BAD_REQUEST,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized(_) | Self::CronUnauthorized => StatusCode::UNAUTHORIZED,
             Self::FormExpired | Self::PushRefused(PushRefused::WrongSecret) => {
                 StatusCode::FORBIDDEN
@@ -112,6 +118,8 @@ impl Failure {
             Self::SameSlot => "same-slot",
             Self::Malformed(_) => "malformed-request",
             Self::Invalid(_) => "invalid-input",
+            Self::MethodNotAllowed(_) => "method-not-allowed",
+            Self::TooLarge(_) => "body-too-large",
             Self::CalendarUnavailable => "calendar-unavailable",
             Self::TooManyBookings { .. } => "too-many-bookings",
             Self::Unauthorized(_) => "unauthorized",
@@ -141,6 +149,8 @@ impl Failure {
             Self::SameSlot => "The booking is already at that time",
             Self::Malformed(_) => "Malformed request",
             Self::Invalid(_) => "Invalid input",
+            Self::MethodNotAllowed(_) => "Method not allowed",
+            Self::TooLarge(_) => "Request body too large",
             Self::CalendarUnavailable => "Availability cannot be checked right now",
             Self::TooManyBookings { .. } => "Too many bookings from your address",
             Self::Unauthorized(_) => "API key required",
@@ -175,6 +185,8 @@ impl Failure {
             | Self::HostRefused(message)
             | Self::TooManyRequests(message) => message.clone(),
             Self::Unauthorized(detail) => (*detail).to_owned(),
+            Self::MethodNotAllowed(allow) => format!("This resource answers {allow} only."),
+            Self::TooLarge(kib) => format!("The request body may be at most {kib} KiB."),
             Self::SlugTaken => "Another link uses this slug; pick another.".into(),
             Self::FormExpired => "The form did not come from this site, or your session changed since it was shown. \
              Nothing was changed. Go back, reload the page and try again.".into(),
@@ -217,6 +229,10 @@ impl Failure {
                 header::WWW_AUTHENTICATE,
                 header::HeaderValue::from_static("Bearer realm=\"slotkeeper\""),
             );
+        }
+        if let Self::MethodNotAllowed(allow) = self {
+            resp.headers_mut()
+                .insert(header::ALLOW, header::HeaderValue::from_static(allow));
         }
         resp
     }

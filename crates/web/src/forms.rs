@@ -4,6 +4,9 @@
 use booking_core::TimeZoneName;
 use booking_core::invitee::{Answers, Email, Invitee, PersonName, Phone, Reason};
 use chrono::{DateTime, Utc};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::{PartialSchema, ToSchema};
 
 /// Messages per form field, in the order found.
 #[derive(Debug, Default, Clone)]
@@ -94,3 +97,19 @@ pub(crate) fn parse_instant(
         })
         .ok()
 }
+
+/// An IANA time zone name (e.g. `Europe/Berlin`): the document lists every zone the server
+/// knows, so a client (or a test generator) can tell a valid one from a typo.
+pub(crate) struct ZoneName;
+
+impl PartialSchema for ZoneName {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("An IANA time zone name, e.g. Europe/Berlin."))
+            .enum_values(Some(chrono_tz::TZ_VARIANTS.iter().map(|zone| zone.name())))
+            .into()
+    }
+}
+
+impl ToSchema for ZoneName {}

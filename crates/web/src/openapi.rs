@@ -7,6 +7,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
 use crate::errors::Problem;
+use crate::forms::ZoneName;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,7 +16,7 @@ use crate::errors::Problem;
         version = "1",
         description = "Book, reschedule, cancel and reconfirm bookings; the host's bookings, links, deals and webhook subscriptions (with an API key). Errors are RFC 9457 problem documents."
     ),
-    components(schemas(Problem)),
+    components(schemas(Problem, ZoneName)),
     modifiers(&ApiKey)
 )]
 struct Document;

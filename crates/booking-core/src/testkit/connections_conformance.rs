@@ -194,6 +194,12 @@ where
         store.connection_by_channel("chan-x").await.expect("read"),
         None
     );
+    // A push can name any channel; one with a NUL (which Postgres text cannot hold) is unknown
+    // too, not a store failure.
+    assert_eq!(
+        store.connection_by_channel("chan-a\0").await.expect("read"),
+        None
+    );
     let active: Vec<_> = store
         .connections_in(ConnectionStatus::Active)
         .await

@@ -26,6 +26,7 @@ use crate::api::CancelBody;
 use crate::errors::{Failure, Problem};
 use crate::forms::{FieldErrors, parse_reason};
 use crate::present::{BookingBody, booking_json};
+use crate::reject::{Body, api_resource};
 
 /// The host API's part of the OpenAPI document.
 #[derive(OpenApi)]
@@ -50,30 +51,33 @@ use crate::present::{BookingBody, booking_json};
 pub(crate) struct HostApi;
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/v1/bookings").route(web::get().to(bookings)))
-        .service(web::resource("/api/v1/bookings/{id}").route(web::get().to(booking)))
-        .service(web::resource("/api/v1/bookings/{id}/cancel").route(web::post().to(cancel)))
+    cfg.service(api_resource("/api/v1/bookings", "GET").route(web::get().to(bookings)))
+        .service(api_resource("/api/v1/bookings/{id}", "GET").route(web::get().to(booking)))
+        .service(api_resource("/api/v1/bookings/{id}/cancel", "POST").route(web::post().to(cancel)))
         .service(
-            web::resource("/api/v1/bookings/{id}/no-show")
+            api_resource("/api/v1/bookings/{id}/no-show", "POST, DELETE")
                 .route(web::post().to(mark_no_show))
                 .route(web::delete().to(undo_no_show)),
         )
         .service(
-            web::resource("/api/v1/bookings/{id}/send-links").route(web::post().to(send_links)),
+            api_resource("/api/v1/bookings/{id}/send-links", "POST")
+                .route(web::post().to(send_links)),
         )
         .service(
-            web::resource("/api/v1/links")
+            api_resource("/api/v1/links", "GET, POST")
                 .route(web::get().to(links))
                 .route(web::post().to(create_link)),
         )
         .service(
-            web::resource("/api/v1/links/{id}")
+            api_resource("/api/v1/links/{id}", "GET, PUT")
                 .route(web::get().to(link))
                 .route(web::put().to(replace_link)),
         )
-        .service(web::resource("/api/v1/deals").route(web::get().to(deals)))
-        .service(web::resource("/api/v1/deals/{id}").route(web::get().to(deal)))
-        .service(web::resource("/api/v1/deals/{id}/stage").route(web::post().to(deal_stage)));
+        .service(api_resource("/api/v1/deals", "GET").route(web::get().to(deals)))
+        .service(api_resource("/api/v1/deals/{id}", "GET").route(web::get().to(deal)))
+        .service(
+            api_resource("/api/v1/deals/{id}/stage", "POST").route(web::post().to(deal_stage)),
+        );
 }
 
 fn booking_id(id: &str) -> Result<BookingId, Failure> {
@@ -105,11 +109,12 @@ struct BookingsPage {
 /// The host's meetings in one dashboard tab, with the counts of every tab
 #[utoipa::path(get, path = "/api/v1/bookings", operation_id = "hostBookings", tag = "host", security(("apiKey" = [])),
     params(
-        ("tab" = Option<String>, Query, description = "upcoming (default), past, no_shows or cancelled"),
-        ("offset" = Option<u32>, Query), ("limit" = Option<u32>, Query, maximum = 100, minimum = 1)
+        ("tab" = Option<String>, Query, pattern = "^(upcoming|past|no_shows|cancelled)$", description = "upcoming (default), past, no_shows or cancelled"),
+        ("offset" = Option<u32>, Query, minimum = 0, maximum = 2147483647), ("limit" = Option<u32>, Query, maximum = 100, minimum = 1)
     ),
     responses(
         (status = 200, description = "A page of the tab", body = BookingsPage),
+        (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -192,6 +197,7 @@ async fn own_booking(key: &ApiHost, state: &AppState, id: &str) -> Result<Bookin
     responses(
         (status = 200, description = "The cancelled row", body = BookingBody),
         (status = 400, description = "Malformed body or query", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 256 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such row for this host", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Refused in the current state", body = Problem, content_type = "application/problem+json"),
@@ -201,10 +207,10 @@ async fn cancel(
     key: ApiHost,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    bytes: web::Bytes,
+    body: Body,
 ) -> ApiResult {
     let id = own_booking(&key, &state, &id).await?;
-    let parsed: CancelBody = optional(&bytes)?;
+    let parsed: CancelBody = optional(&body.0)?;
     let mut errors = FieldErrors::default();
     let reason = parse_reason(parsed.reason.as_deref(), &mut errors);
     if !errors.is_empty() {
@@ -379,14 +385,15 @@ async fn save_link(
     responses(
         (status = 201, description = "The link", body = LinkBody),
         (status = 400, description = "Malformed body or query", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 256 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such row for this host", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Refused in the current state", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input (e.g. hours that end before they start, or a reconfirmation asked after its deadline)", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn create_link(key: ApiHost, state: web::Data<AppState>, bytes: web::Bytes) -> ApiResult {
+async fn create_link(key: ApiHost, state: web::Data<AppState>, body: Body) -> ApiResult {
     let id = LinkId::from_uuid(key.side.ids.new_booking_id().as_uuid());
-    save_link(&state, key.host, id, &bytes, true).await
+    save_link(&state, key.host, id, &body.0, true).await
 }
 
 /// Replace a link's settings
@@ -396,19 +403,20 @@ async fn create_link(key: ApiHost, state: web::Data<AppState>, bytes: web::Bytes
     responses(
         (status = 200, description = "The link", body = LinkBody),
         (status = 400, description = "Malformed body or query", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 256 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such row for this host", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Refused in the current state", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input (e.g. hours that end before they start, or a reconfirmation asked after its deadline)", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn replace_link(
     key: ApiHost,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    bytes: web::Bytes,
+    body: Body,
 ) -> ApiResult {
     let id = own_link(&key, &state, &id).await?;
-    save_link(&state, key.host, id, &bytes, false).await
+    save_link(&state, key.host, id, &body.0, false).await
 }
 
 /// A page of the host's deals.
@@ -423,9 +431,10 @@ struct DealsPage {
 
 /// The host's deals, newest first
 #[utoipa::path(get, path = "/api/v1/deals", operation_id = "listDeals", tag = "host", security(("apiKey" = [])),
-    params(("offset" = Option<u32>, Query), ("limit" = Option<u32>, Query, maximum = 100, minimum = 1)),
+    params(("offset" = Option<u32>, Query, minimum = 0, maximum = 2147483647), ("limit" = Option<u32>, Query, maximum = 100, minimum = 1)),
     responses(
         (status = 200, description = "Deals", body = DealsPage),
+        (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -476,6 +485,7 @@ struct StageBody {
     responses(
         (status = 200, description = "The deal", body = DealBody),
         (status = 400, description = "Malformed body or query", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 256 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such row for this host", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
@@ -484,11 +494,11 @@ async fn deal_stage(
     key: ApiHost,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    bytes: web::Bytes,
+    body: Body,
 ) -> ApiResult {
     let desk = key.desk(&state);
     let existing = desk.deal(key.host, deal_id(&id)?).await?;
-    let parsed: StageBody = required(&bytes)?;
+    let parsed: StageBody = required(&body.0)?;
     let Some(stage) = DealStage::parse(&parsed.stage) else {
         let names: Vec<&str> = DealStage::ALL.iter().map(|s| s.as_str()).collect();
         return Err(Failure::Invalid(format!("stage: must be one of {}", names.join(", "))).into());

@@ -1,6 +1,6 @@
 //! What every host API answer shares: `200` with `Cache-Control: no-store`, JSON bodies read
 //! after the key was checked (so a caller without a key learns nothing from body errors),
-//! and paging.
+//! and paging (out-of-range numbers are refused, never clamped).
 
 use actix_web::HttpResponse;
 use actix_web::http::header;
@@ -12,7 +12,9 @@ use crate::errors::{Api, Error, Failure};
 /// The host API's handlers: JSON, or the failure as a problem document.
 pub(crate) type ApiResult = Result<HttpResponse, Error<Api>>;
 
-const MAX_LIMIT: u32 = 100;
+/// The largest page, and the largest offset (what the OpenAPI document says, as `int32`).
+pub(crate) const MAX_LIMIT: u32 = 100;
+pub(crate) const MAX_OFFSET: u32 = i32::MAX as u32;
 
 pub(crate) fn ok(body: &impl Serialize) -> HttpResponse {
     HttpResponse::Ok()
@@ -33,17 +35,35 @@ pub(crate) struct PageQuery {
 
 impl PageQuery {
     pub(crate) fn page(&self) -> Result<Page, Failure> {
-        let number = |k: &str, v: Option<&str>, default: u32| -> Result<u32, Failure> {
-            match v {
-                None => Ok(default),
-                Some(v) => v.parse::<u32>().map_err(|_| {
-                    Failure::Invalid(format!("`{k}` must be a non-negative whole number"))
-                }),
-            }
-        };
         Ok(Page {
-            offset: number("offset", self.offset.as_deref(), 0)?,
-            limit: number("limit", self.limit.as_deref(), 20)?.clamp(1, MAX_LIMIT),
+            offset: bounded("offset", self.offset.as_deref(), 0, 0..=MAX_OFFSET)?,
+            limit: bounded("limit", self.limit.as_deref(), 20, 1..=MAX_LIMIT)?,
         })
     }
+}
+
+/// The whole number `value` of query parameter `name` (`default` when absent), refused when
+/// outside `range`.
+///
+/// # Errors
+/// [`Failure::Invalid`] naming the parameter and its range.
+pub(crate) fn bounded(
+    name: &str,
+    value: Option<&str>,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<u32, Failure> {
+    let Some(text) = value else {
+        return Ok(default);
+    };
+    text.parse::<u32>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| {
+            Failure::Invalid(format!(
+                "`{name}` must be a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ))
+        })
 }

@@ -30,8 +30,33 @@ pub(crate) const DAYS: [(&str, Weekday); 7] = [
 #[serde(deny_unknown_fields)]
 #[schema(as = Reconfirmation)]
 pub(crate) struct ReconfirmInput {
+    /// Must be more than `cancel_hours_before`.
+    #[serde(deserialize_with = "whole")]
+    #[schema(minimum = 0, maximum = 8784)]
     pub(crate) ask_hours_before: i64,
+    #[serde(deserialize_with = "whole")]
+    #[schema(minimum = 0, maximum = 8784)]
     pub(crate) cancel_hours_before: i64,
+}
+
+/// A whole number, also when written with a zero fraction (`30.0`), as JSON Schema's
+/// `integer` allows.
+fn whole<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    n.as_i64()
+        .or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
+                .map(|f| f as i64)
+        })
+        .ok_or_else(|| serde::de::Error::custom(format!("{n} is not a whole number")))
+}
+
+/// [`whole`], or `null`.
+fn whole_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Whole(#[serde(deserialize_with = "whole")] i64);
+    Ok(Option::<Whole>::deserialize(d)?.map(|w| w.0))
 }
 
 /// Every setting of a link, unchecked (the JSON API's body).
@@ -40,24 +65,35 @@ pub(crate) struct ReconfirmInput {
 pub(crate) struct LinkInput {
     #[schema(pattern = "^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")]
     pub(crate) slug: String,
-    #[schema(max_length = 200)]
+    /// Not blank.
+    #[schema(max_length = 200, pattern = r"\S")]
     pub(crate) title: String,
     #[serde(default)]
     pub(crate) description: Option<String>,
     #[serde(default)]
     pub(crate) location: Option<String>,
     /// IANA zone of the hours.
+    #[schema(value_type = crate::forms::ZoneName)]
     pub(crate) time_zone: String,
+    #[serde(deserialize_with = "whole")]
+    #[schema(minimum = 1, maximum = 1440)]
     pub(crate) duration_minutes: i64,
-    #[serde(default)]
+    /// Default: the duration.
+    #[serde(default, deserialize_with = "whole_or_null")]
+    #[schema(minimum = 1, maximum = 1440)]
     pub(crate) interval_minutes: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole")]
+    #[schema(minimum = 0, maximum = 527040)]
     pub(crate) buffer_before_minutes: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole")]
+    #[schema(minimum = 0, maximum = 527040)]
     pub(crate) buffer_after_minutes: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole")]
+    #[schema(minimum = 0, maximum = 527040)]
     pub(crate) minimum_notice_minutes: i64,
-    #[serde(default)]
+    /// Default: no limit.
+    #[serde(default, deserialize_with = "whole_or_null")]
+    #[schema(minimum = 1, maximum = 3650)]
     pub(crate) max_days_ahead: Option<i64>,
     /// `"mon": ["09:00-12:00", "13:00-17:00"]`; a missing day is closed.
     #[serde(default)]

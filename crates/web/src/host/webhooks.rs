@@ -28,10 +28,11 @@ use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::extract::ApiHost;
-use super::json::{ApiResult, ok, required};
+use super::json::{ApiResult, bounded, ok, required};
 use super::{HostSide, Webhooks};
 use crate::AppState;
 use crate::errors::{Api, Error, Failure, Problem};
+use crate::reject::{Body, api_resource};
 
 /// Default and largest page of the delivery log.
 const DEFAULT_DELIVERIES: u32 = 50;
@@ -39,19 +40,23 @@ const MAX_DELIVERIES: u32 = 100;
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/api/v1/webhooks")
+        api_resource("/api/v1/webhooks", "GET, POST")
             .route(web::get().to(list))
             .route(web::post().to(create)),
     )
     .service(
-        web::resource("/api/v1/webhooks/{id}")
+        api_resource("/api/v1/webhooks/{id}", "GET, PATCH, DELETE")
             .route(web::get().to(read))
             .route(web::patch().to(set_active))
             .route(web::delete().to(delete)),
     )
-    .service(web::resource("/api/v1/webhooks/{id}/active").route(web::post().to(set_active_post)))
-    .service(web::resource("/api/v1/webhooks/{id}/deliveries").route(web::get().to(deliveries)))
-    .service(web::resource("/api/v1/webhooks/{id}/test").route(web::post().to(test)));
+    .service(
+        api_resource("/api/v1/webhooks/{id}/active", "POST").route(web::post().to(set_active_post)),
+    )
+    .service(
+        api_resource("/api/v1/webhooks/{id}/deliveries", "GET").route(web::get().to(deliveries)),
+    )
+    .service(api_resource("/api/v1/webhooks/{id}/test", "POST").route(web::post().to(test)));
 }
 
 /// The key's host and the webhook ports, or the problem to answer with (404 when the host
@@ -258,14 +263,15 @@ fn fresh_secret(side: &HostSide, hooks: &Webhooks) -> SubscriptionSecret {
     responses(
         (status = 201, description = "The subscription with its secret", body = SubscriptionBody),
         (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 256 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such subscription for this host (or no webhooks configured)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input, or a refused target", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn create(key: ApiHost, state: web::Data<AppState>, bytes: web::Bytes) -> ApiResult {
+async fn create(key: ApiHost, state: web::Data<AppState>, body: Body) -> ApiResult {
     let (side, host) = authorised_hooks(key)?;
     let hooks = hooks(&side);
-    let input: CreateBody = required(&bytes)?;
+    let input: CreateBody = required(&body.0)?;
     let url = TargetUrl::parse(&input.url).map_err(|e| Failure::Invalid(format!("url: {e}")))?;
     if let Err(e) = hooks.targets.check(url.as_str()).await {
         return Err(Failure::Invalid(format!("url: {e}")).into());
@@ -344,14 +350,15 @@ struct ActiveBody {
     responses(
         (status = 200, description = "The subscription", body = SubscriptionBody),
         (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 256 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such subscription for this host (or no webhooks configured)", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn set_active(key: ApiHost, id: web::Path<String>, bytes: web::Bytes) -> ApiResult {
+async fn set_active(key: ApiHost, id: web::Path<String>, body: Body) -> ApiResult {
     let (side, host) = authorised_hooks(key)?;
     let hooks = hooks(&side);
     let mut existing = own_subscription(hooks, host, &id).await?;
-    let input: ActiveBody = required(&bytes)?;
+    let input: ActiveBody = required(&body.0)?;
     hooks
         .subscriptions
         .set_subscription_active(host, existing.id, input.active)
@@ -367,11 +374,12 @@ async fn set_active(key: ApiHost, id: web::Path<String>, bytes: web::Bytes) -> A
     responses(
         (status = 200, description = "The subscription", body = SubscriptionBody),
         (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 256 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such subscription for this host (or no webhooks configured)", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn set_active_post(key: ApiHost, id: web::Path<String>, bytes: web::Bytes) -> ApiResult {
-    set_active(key, id, bytes).await
+async fn set_active_post(key: ApiHost, id: web::Path<String>, body: Body) -> ApiResult {
+    set_active(key, id, body).await
 }
 
 /// The delivery log's query.
@@ -388,9 +396,10 @@ struct DeliveriesQuery {
     params(("id" = String, Path, format = "uuid"), DeliveriesQuery),
     responses(
         (status = 200, description = "Attempts", body = DeliveriesBody),
+        (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such subscription for this host (or no webhooks configured)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input, or a refused target", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`limit` out of range", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn deliveries(
     key: ApiHost,
@@ -400,15 +409,12 @@ async fn deliveries(
     let (side, host) = authorised_hooks(key)?;
     let hooks = hooks(&side);
     let existing = own_subscription(hooks, host, &id).await?;
-    let limit = match query.limit.as_deref().map(str::parse::<u32>) {
-        None => DEFAULT_DELIVERIES,
-        Some(Ok(n)) => n.clamp(1, MAX_DELIVERIES),
-        Some(Err(_)) => {
-            return Err(
-                Failure::Invalid("`limit` must be a non-negative whole number".into()).into(),
-            );
-        }
-    };
+    let limit = bounded(
+        "limit",
+        query.limit.as_deref(),
+        DEFAULT_DELIVERIES,
+        1..=MAX_DELIVERIES,
+    )?;
     let log = hooks
         .subscriptions
         .deliveries(host, existing.id, limit)

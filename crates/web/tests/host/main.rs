@@ -7,6 +7,7 @@
 mod api;
 mod auth;
 mod calendar;
+mod conformance;
 mod deals;
 mod detail;
 mod helpers;

@@ -18,6 +18,7 @@ const DEFAULT_MAILER_URL: &str = "file://data/mail";
 const DEFAULT_MAIL_FROM: &str = "Slotkeeper <no-reply@localhost>";
 /// `DISPATCH_WORKERS`'s default.
 const DEFAULT_DISPATCH_WORKERS: &str = "2";
+const DEFAULT_BOOKINGS_PER_CLIENT: &str = "20";
 /// `WEBHOOKS_ALLOW_PRIVATE_TARGETS`'s default.
 const DEFAULT_ALLOW_PRIVATE_TARGETS: &str = "false";
 
@@ -45,6 +46,10 @@ pub struct Settings {
     /// Outbox delivery workers per process, 0 to 64 (0 turns delivery off).
     #[arg(long, global = true, value_name = "N", env = "DISPATCH_WORKERS", default_value = DEFAULT_DISPATCH_WORKERS)]
     dispatch_workers: String,
+    /// Bookings one client address may ask for per hour, 1 to 1000000 (public API and booking
+    /// form together).
+    #[arg(long, global = true, value_name = "N", env = "BOOKINGS_PER_CLIENT_PER_HOUR", default_value = DEFAULT_BOOKINGS_PER_CLIENT)]
+    bookings_per_client_per_hour: String,
     /// Whether webhook URLs may point at loopback, private or link-local addresses (true for
     /// development and tests only).
     #[arg(long, global = true, value_name = "BOOL", env = "WEBHOOKS_ALLOW_PRIVATE_TARGETS", default_value = DEFAULT_ALLOW_PRIVATE_TARGETS)]
@@ -83,6 +88,9 @@ pub struct Config {
     pub mail_from: String,
     /// `DISPATCH_WORKERS`: outbox delivery workers per process (default 2, 0 turns delivery off).
     pub dispatch_workers: usize,
+    /// `BOOKINGS_PER_CLIENT_PER_HOUR`: bookings one client address may ask for per hour
+    /// (default 20).
+    pub bookings_per_client_per_hour: u32,
     /// `WEBHOOKS_ALLOW_PRIVATE_TARGETS`: whether webhook URLs may point at loopback, private
     /// or link-local addresses (default false; true for development and tests).
     pub webhooks_allow_private_targets: bool,
@@ -166,6 +174,19 @@ impl Config {
             .with_context(|| {
                 format!("DISPATCH_WORKERS must be a number from 0 to 64, got {workers:?}")
             })?;
+        let per_client = or_default(
+            &settings.bookings_per_client_per_hour,
+            DEFAULT_BOOKINGS_PER_CLIENT,
+        );
+        let bookings_per_client_per_hour = per_client
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=1_000_000).contains(n))
+            .with_context(|| {
+                format!(
+                    "BOOKINGS_PER_CLIENT_PER_HOUR must be a number from 1 to 1000000, got {per_client:?}"
+                )
+            })?;
         let webhooks_allow_private_targets = match or_default(
             &settings.webhooks_allow_private_targets,
             DEFAULT_ALLOW_PRIVATE_TARGETS,
@@ -195,6 +216,7 @@ impl Config {
             mailer_url,
             mail_from,
             dispatch_workers,
+            bookings_per_client_per_hour,
             webhooks_allow_private_targets,
             data_dir,
             calendars: crate::calendars::CalendarConfig::from_args(&settings.calendars)?,

@@ -52,6 +52,8 @@ pub struct Bound {
     listener: TcpListener,
     /// Keys the host session cookie (derived from the secret for this purpose only).
     session_key: crate::host_cmd::SessionKey,
+    /// `BOOKINGS_PER_CLIENT_PER_HOUR`.
+    bookings_per_client_per_hour: u32,
 }
 
 /// Binds `config.bind` (port 0 picks a free port).
@@ -67,6 +69,7 @@ pub fn bind(config: &Config) -> Result<Bound> {
         base_url: config.base_url_for(addr),
         listener,
         session_key: crate::host_cmd::SessionKey(config.derived_key("host-session")),
+        bookings_per_client_per_hour: config.bookings_per_client_per_hour,
     })
 }
 
@@ -102,7 +105,7 @@ pub fn start(
         &bound.base_url,
     )
     .with_host_side(host_side)
-    .with_booking_limit(storage.attempts.clone())
+    .with_booking_limit(storage.attempts.clone(), bound.bookings_per_client_per_hour)
     .with_calendars(web::CalendarSide {
         integrations: calendars.calendars.clone(),
         sync_requests: calendars.sync_requests.clone(),

@@ -264,7 +264,11 @@ async fn by_token(state: web::Data<AppState>, token: web::Path<String>) -> ApiRe
 struct RescheduleBody {
     #[schema(format = DateTime)]
     start: String,
-    #[schema(max_length = 10000)]
+    /// Line breaks and tabs are kept; other control characters are refused.
+    #[schema(
+        max_length = 10000,
+        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+    )]
     reason: Option<String>,
 }
 
@@ -279,7 +283,7 @@ struct RescheduleBody {
         (status = 404, description = "Unknown or malformed token", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already moved or cancelled, or the slot is taken", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The meeting has started", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input, or the same time", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input, the same time, or a time outside the years 1970 to 8999", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The host's calendar cannot be read", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn reschedule(
@@ -301,7 +305,11 @@ async fn reschedule(
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CancelBody {
-    #[schema(max_length = 10000)]
+    /// Line breaks and tabs are kept; other control characters are refused.
+    #[schema(
+        max_length = 10000,
+        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+    )]
     pub(crate) reason: Option<String>,
 }
 

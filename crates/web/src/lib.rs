@@ -90,11 +90,12 @@ impl AppState {
         }
     }
 
-    /// The same state with bookings limited to [`BOOKINGS_PER_CLIENT`] per client address per
-    /// [`BOOKING_WINDOW`], counted in `attempts` (the store, so every instance agrees).
+    /// The same state with bookings limited to `per_window` per client address per
+    /// [`BOOKING_WINDOW`] (at least one; [`BOOKINGS_PER_CLIENT`] is the binary's default),
+    /// counted in `attempts` (the store, so every instance agrees).
     #[must_use]
-    pub fn with_booking_limit(mut self, attempts: Arc<dyn LoginAttempts>) -> Self {
-        self.booking_limit = Some(Arc::new(limits::BookingLimit::new(attempts)));
+    pub fn with_booking_limit(mut self, attempts: Arc<dyn LoginAttempts>, per_window: u32) -> Self {
+        self.booking_limit = Some(Arc::new(limits::BookingLimit::new(attempts, per_window)));
         self
     }
 

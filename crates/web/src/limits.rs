@@ -11,21 +11,17 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::errors::Failure;
 
-/// Bookings one client address may ask for per [`BOOKING_WINDOW`]: several people behind one
-/// office address can book; a script cannot fill a calendar or mail a thousand addresses.
+/// The default of bookings one client address may ask for per [`BOOKING_WINDOW`]: several
+/// people behind one office address can book; a script cannot fill a calendar or mail a
+/// thousand addresses.
 pub const BOOKINGS_PER_CLIENT: u32 = 20;
-/// The window [`BOOKINGS_PER_CLIENT`] counts in.
+/// The window the booking limit counts in.
 pub const BOOKING_WINDOW: TimeDelta = TimeDelta::hours(1);
-
-/// Evaluated at compile time, so an invalid limit does not build.
-const LIMIT: AttemptLimit = match AttemptLimit::new(BOOKINGS_PER_CLIENT, BOOKING_WINDOW) {
-    Ok(limit) => limit,
-    Err(_) => panic!("the booking limit needs a booking and a window"),
-};
 
 /// Counts booking requests per client address in the store.
 pub(crate) struct BookingLimit {
     attempts: Arc<dyn LoginAttempts>,
+    limit: AttemptLimit,
 }
 
 impl std::fmt::Debug for BookingLimit {
@@ -35,8 +31,11 @@ impl std::fmt::Debug for BookingLimit {
 }
 
 impl BookingLimit {
-    pub(crate) fn new(attempts: Arc<dyn LoginAttempts>) -> Self {
-        Self { attempts }
+    /// `per_window` bookings per [`BOOKING_WINDOW`]; zero counts as one.
+    pub(crate) fn new(attempts: Arc<dyn LoginAttempts>, per_window: u32) -> Self {
+        let limit = AttemptLimit::new(per_window.max(1), BOOKING_WINDOW)
+            .unwrap_or_else(|_| unreachable!("at least one booking in an hour is a valid limit"));
+        Self { attempts, limit }
     }
 
     /// Counts this request against its client address; refuses it with
@@ -48,7 +47,7 @@ impl BookingLimit {
             .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
         match self
             .attempts
-            .count_attempt(&format!("book:{client}"), LIMIT, now)
+            .count_attempt(&format!("book:{client}"), self.limit, now)
             .await
         {
             Ok(true) => Ok(()),

@@ -131,9 +131,14 @@ pub(crate) struct InviteeBody {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AnswerBody {
-    #[schema(max_length = 500)]
+    /// One line, no control characters.
+    #[schema(max_length = 500, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub(crate) question: String,
-    #[schema(max_length = 2000)]
+    /// Line breaks and tabs are kept; other control characters are refused.
+    #[schema(
+        max_length = 2000,
+        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+    )]
     pub(crate) answer: String,
 }
 

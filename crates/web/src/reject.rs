@@ -63,6 +63,13 @@ pub(crate) fn path_config() -> web::PathConfig {
 /// # Errors
 /// [`Failure::Malformed`] when it is not the expected JSON.
 pub(crate) fn json_body<T: for<'de> serde::Deserialize<'de>>(bytes: &[u8]) -> Result<T, Failure> {
+    // serde reads a struct from a JSON array too (`[null]` as `{"reason": null}`); a body
+    // documented as an object must be one.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(Failure::Malformed(
+            "the JSON body must be an object, not an array".into(),
+        ));
+    }
     serde_json::from_slice(bytes)
         .map_err(|e| Failure::Malformed(format!("the JSON body could not be read: {e}")))
 }

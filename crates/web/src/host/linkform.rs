@@ -65,12 +65,22 @@ fn whole_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, 
 pub(crate) struct LinkInput {
     #[schema(pattern = "^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")]
     pub(crate) slug: String,
-    /// Not blank.
-    #[schema(max_length = 200, pattern = r"\S")]
+    /// Not blank; one line, no control characters.
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub(crate) title: String,
+    /// Line breaks and tabs are kept; other control characters are refused.
     #[serde(default)]
+    #[schema(
+        max_length = 5000,
+        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+    )]
     pub(crate) description: Option<String>,
+    /// One line, no control characters.
     #[serde(default)]
+    #[schema(max_length = 500, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub(crate) location: Option<String>,
     /// IANA zone of the hours.
     #[schema(value_type = crate::forms::ZoneName)]

@@ -246,7 +246,7 @@ async fn booking_creation_is_limited_per_client_address() {
     app.state = app
         .state
         .clone()
-        .with_booking_limit(Arc::new(app.store.clone()));
+        .with_booking_limit(Arc::new(app.store.clone()), ::web::BOOKINGS_PER_CLIENT);
     let svc = service!(app);
     let uri = "/api/v1/links/intro/bookings";
     let from = |ip: &str, req: TestRequest| req.peer_addr(format!("{ip}:40000").parse().unwrap());

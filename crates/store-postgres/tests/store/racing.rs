@@ -168,3 +168,86 @@ async fn free_every_slot(pool: &PgPool) {
         .await
         .expect("free the slots");
 }
+
+/// The deadlock made certain rather than left to timing. Another transaction holds an
+/// uncommitted confirmed row overlapping two bookings; both bookings' commits reach the
+/// exclusion check and wait for it. When it rolls back, without the per-host lock both have
+/// already inserted their rows, so each finds the other's and waits for it: a deadlock, which
+/// this database breaks only after 30 s. With the lock, the second commit waits for the first
+/// before inserting anything, then finds the slot taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booking_waiting_on_an_overlapping_insert_does_not_deadlock_its_rival() {
+    let databases = PgDatabases::new();
+    let options = databases.create().await;
+    slow_deadlock_detection(&options).await;
+    let (host, link, start) = model::fixture();
+    let pool = PgPoolOptions::new()
+        .max_connections(4)
+        .connect_with(options.clone())
+        .await
+        .expect("connect");
+    let store = Arc::new(
+        PostgresStore::from_pool(pool.clone(), SEAL_KEY)
+            .await
+            .expect("store"),
+    );
+    store.save_host(&host).await.expect("host");
+    store.save_link(&link).await.expect("link");
+    let day = start + TimeDelta::days(1);
+    // A row to copy for the blocking transaction, well away from the contested slots.
+    store
+        .commit(booking_at(&link, day + TimeDelta::hours(6), 1))
+        .await
+        .expect("template booking");
+
+    let mut blocker = pool.begin().await.expect("begin the blocker");
+    for sql in [
+        "create temp table blocker_row on commit drop as \
+         select * from scheduling_calendar_events limit 1",
+        "update blocker_row set id = gen_random_uuid(), chain_id = gen_random_uuid(), \
+         token_hash = sha256(token_hash), start_at = $1, end_at = $2, \
+         blocked_start = $1, blocked_end = $2",
+        "insert into scheduling_calendar_events select * from blocker_row",
+    ] {
+        let query = sqlx::query(sql);
+        let query = if sql.contains("$1") {
+            query.bind(day).bind(day + TimeDelta::hours(1))
+        } else {
+            query
+        };
+        query
+            .execute(&mut *blocker)
+            .await
+            .expect("the blocker's overlapping row");
+    }
+
+    let mut racers = Vec::new();
+    for (n, minutes) in [(2, 0), (3, 15)] {
+        let store = store.clone();
+        let change = booking_at(&link, day + TimeDelta::minutes(minutes), n);
+        racers.push(tokio::spawn(async move {
+            let began = Instant::now();
+            (store.commit(change).await, began.elapsed())
+        }));
+        // Both are under way, waiting on the blocker, before it gives up.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    blocker.rollback().await.expect("roll the blocker back");
+
+    let mut won = 0;
+    for racer in racers {
+        let (outcome, took) = racer.await.expect("racer");
+        assert!(
+            took < Duration::from_secs(10),
+            "a racing commit took {took:?}: the two deadlocked"
+        );
+        match outcome {
+            Ok(()) => won += 1,
+            Err(CommitError::SlotTaken) => {}
+            Err(other) => panic!("the loser got {other:?} instead of the slot being taken"),
+        }
+    }
+    assert_eq!(won, 1, "exactly one of the overlapping bookings wins");
+    store.pool().close().await;
+    databases.finish().await;
+}

@@ -10,7 +10,7 @@ use crate::booking::{
 use crate::effects::{Effect, EmailKind, PlannedEffect, Recipient};
 use crate::ids::{BookingId, HostId};
 use crate::invitee::{Answers, InvalidInput, Invitee, Reason, Tracking};
-use crate::link::{BookingLink, Slug};
+use crate::link::{BookingLink, ReconfirmationPolicy, Slug};
 use crate::ports::{
     BookingStore, BusyCalendar, BusyCalendarError, Change, Clock, CommitError, StoreError,
     TokenSource,
@@ -345,7 +345,7 @@ where
             invitee: request.invitee,
             answers: request.answers,
             tracking: request.tracking,
-            reconfirm_by: reconfirm_deadline(&link, slot),
+            reconfirm_by: reconfirm_deadline(&link, slot, now),
             created_at: now,
         });
         if link.create_deal() {
@@ -443,7 +443,7 @@ where
             {
                 return Err(TokenActionError::SlotUnavailable);
             }
-            let to = self.move_to(&link, start, Actor::Attendee, reason.clone())?;
+            let to = self.move_to(&link, start, Actor::Attendee, reason.clone(), now)?;
             let mut transition = booking.reschedule(now, to)?;
             transition
                 .effects
@@ -464,11 +464,12 @@ where
         start: DateTime<Utc>,
         by: crate::booking::Actor,
         reason: Option<Reason>,
+        now: DateTime<Utc>,
     ) -> Result<MoveTo, StoreError> {
         let rules = link.rules();
         let slot = TimeRange::starting_at(start, rules.duration())
             .map_err(|e| StoreError::new("link has no duration", e))?;
-        Ok(self.move_to_range(link, slot, by, reason))
+        Ok(self.move_to_range(link, slot, by, reason, now))
     }
 
     fn move_to_range(
@@ -477,6 +478,7 @@ where
         slot: TimeRange,
         by: crate::booking::Actor,
         reason: Option<Reason>,
+        now: DateTime<Utc>,
     ) -> MoveTo {
         let rules = link.rules();
         MoveTo {
@@ -486,7 +488,7 @@ where
             blocked: slot.padded(rules.buffer_before(), rules.buffer_after()),
             by,
             reason,
-            reconfirm_by: reconfirm_deadline(link, slot),
+            reconfirm_by: reconfirm_deadline(link, slot, now),
         }
     }
 
@@ -702,7 +704,7 @@ where
                 }
                 CalendarChange::Moved(slot) => {
                     let link = self.link_of(&booking).await?;
-                    let to = self.move_to_range(&link, slot, Actor::Calendar, said("moved"));
+                    let to = self.move_to_range(&link, slot, Actor::Calendar, said("moved"), now);
                     match booking.calendar_moved(now, to) {
                         Ok(mut t) => {
                             if !t.is_noop() {
@@ -774,19 +776,36 @@ fn provider_name(provider: &str) -> &str {
     }
 }
 
-/// The auto-cancel deadline of a booking at `slot` under the link's policy.
-fn reconfirm_deadline(link: &BookingLink, slot: TimeRange) -> Option<DateTime<Utc>> {
+/// The link's reconfirmation policy, if a booking made (or moved) at `now` to `slot` is
+/// subject to it: not when `now` is already inside the window in which attendees are asked.
+/// Booking that close to the meeting counts as confirming it, so it is neither asked nor
+/// auto-cancelled.
+fn reconfirmation_applies(
+    link: &BookingLink,
+    slot: TimeRange,
+    now: DateTime<Utc>,
+) -> Option<ReconfirmationPolicy> {
     link.reconfirmation()
-        .map(|p| slot.start() - p.cancel_before())
+        .filter(|p| now < slot.start() - p.ask_before())
 }
 
-/// The "are you still attending?" mail, due `ask_before` the meeting (or now, if later).
+/// The auto-cancel deadline of a booking made (or moved) at `now` to `slot`, if any.
+fn reconfirm_deadline(
+    link: &BookingLink,
+    slot: TimeRange,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    reconfirmation_applies(link, slot, now).map(|p| slot.start() - p.cancel_before())
+}
+
+/// The "are you still attending?" mail, due `ask_before` the meeting (always after `now`:
+/// a booking made inside that window is not asked, see [`reconfirmation_applies`]).
 fn reconfirmation_request(
     link: &BookingLink,
     booking: &Booking,
     now: DateTime<Utc>,
 ) -> Option<PlannedEffect> {
-    let policy = link.reconfirmation()?;
+    let policy = reconfirmation_applies(link, booking.slot(), now)?;
     let effect = Effect::Email {
         kind: EmailKind::ReconfirmationRequest,
         to: Recipient::Attendee,
@@ -869,6 +888,12 @@ mod tests {
         HostId::from_uuid(Uuid::from_u128(1))
     }
     fn link(create_deal: bool) -> BookingLink {
+        link_with(create_deal, None)
+    }
+    fn link_with(
+        create_deal: bool,
+        reconfirmation: Option<crate::link::ReconfirmationPolicy>,
+    ) -> BookingLink {
         let zone = TimeZoneName::parse("UTC").unwrap();
         let draft = RulesDraft::weekdays(
             zone,
@@ -878,7 +903,7 @@ mod tests {
         let settings = LinkSettings {
             title: "Intro".into(),
             rules: AvailabilityRules::new(draft).unwrap(),
-            reconfirmation: None,
+            reconfirmation,
             create_deal,
             questions: vec![],
         };
@@ -940,6 +965,50 @@ mod tests {
             created_at: now() - TimeDelta::days(1),
         })
         .result
+    }
+
+    /// What a booking at 10:00, made at 06:00, commits under a link asking `ask` hours before
+    /// and cancelling 1 hour before: its deadline and whether a reconfirmation request is planned.
+    async fn reconfirmation_at_booking(ask: i64) -> (Option<DateTime<Utc>>, bool) {
+        let with_policy = link_with(
+            false,
+            Some(
+                crate::link::ReconfirmationPolicy::new(TimeDelta::hours(ask), TimeDelta::hours(1))
+                    .unwrap(),
+            ),
+        );
+        let mut store = MockBookingStore::new();
+        store
+            .expect_link_by_slug()
+            .returning(move |_| Ok(Some(with_policy.clone())));
+        store
+            .expect_blocked_ranges()
+            .returning(|_, _, _| Ok(vec![]));
+        let committed = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let seen = committed.clone();
+        store.expect_commit().returning(move |change| {
+            *seen.lock().unwrap() = Some(change);
+            Ok(())
+        });
+        let svc = Scheduler::new(store, clock(), tokens(), free_calendar());
+        let booked = svc
+            .book(&Slug::parse("intro").unwrap(), request(10))
+            .await
+            .unwrap();
+        let change = committed.lock().unwrap().take().unwrap();
+        let asked = change
+            .effects
+            .iter()
+            .any(|e| e.effect.code().starts_with("email/ReconfirmationRequest"));
+        (booked.reconfirm_by(), asked)
+    }
+
+    #[tokio::test]
+    async fn a_booking_made_inside_the_asking_window_counts_as_reconfirmed() {
+        // Asked 5 hours before a 10:00 meeting booked at 06:00: already inside the window.
+        assert_eq!(reconfirmation_at_booking(5).await, (None, false));
+        // Asked 3 hours before: the request goes out at 07:00, the deadline is 09:00.
+        assert_eq!(reconfirmation_at_booking(3).await, (Some(at(9)), true));
     }
 
     #[tokio::test]

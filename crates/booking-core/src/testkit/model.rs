@@ -132,7 +132,9 @@ struct Row {
     chain: ChainId,
     token: String,
     reconfirmed: bool,
-    reconfirm_by: DateTime<Utc>,
+    /// Set only when a reconfirmation request was planned for the row: a booking made (or
+    /// moved) inside the 24-hour asking window counts as confirmed and is never auto-cancelled.
+    reconfirm_by: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Default)]
@@ -333,7 +335,9 @@ where
                         chain: b.chain(),
                         booking: b.id(),
                     });
-                    fx.insert(reconfirm_request(b.id()));
+                    if asked_at_booking(&b, now) {
+                        fx.insert(reconfirm_request(b.id()));
+                    }
                     // The calendar worker would record the provider's event id.
                     let write = b.with_provider_event(crate::booking::ProviderEventRef {
                         provider: "google".into(),
@@ -347,7 +351,7 @@ where
                         })
                         .await
                         .map_err(|e| e.to_string())?;
-                    insert_row(model, &stored)?;
+                    insert_row(model, &stored, now)?;
                     Ok(fx)
                 }
                 (Err(crate::service::BookError::SlotUnavailable), false) => Ok(none),
@@ -386,14 +390,16 @@ where
                 }
                 (Ok(new), None) if slots.iter().any(|s| s.start() == start) => {
                     model.rows.get_mut(&id).ok_or("row")?.status = "rescheduled";
-                    insert_row(model, &new)?;
+                    insert_row(model, &new, now)?;
                     let mut fx = notify(
                         new.id(),
                         EmailKind::Rescheduled,
                         Some(CalendarOp::UpdateInPlace),
                         WebhookEvent::CallRescheduled,
                     );
-                    fx.insert(reconfirm_request(new.id()));
+                    if asked_at_booking(&new, now) {
+                        fx.insert(reconfirm_request(new.id()));
+                    }
                     Ok(fx)
                 }
                 (got, want) => Err(format!("reschedule: got {got:?}, model refusal {want:?}")),
@@ -582,14 +588,16 @@ where
                     return Err(format!("calendar move: got {got:?}"));
                 }
                 model.rows.get_mut(&id).ok_or("row")?.status = "rescheduled";
-                insert_row(model, &got)?;
+                insert_row(model, &got, now)?;
                 let mut fx = notify(
                     got.id(),
                     EmailKind::Rescheduled,
                     None,
                     WebhookEvent::CallRescheduled,
                 );
-                fx.insert(reconfirm_request(got.id()));
+                if asked_at_booking(&got, now) {
+                    fx.insert(reconfirm_request(got.id()));
+                }
                 Ok(fx)
             } else {
                 same_row(model, &got).map(|()| none)
@@ -610,7 +618,7 @@ where
                 .filter(|(_, r)| {
                     r.status == "confirmed"
                         && !r.reconfirmed
-                        && r.reconfirm_by <= now
+                        && r.reconfirm_by.is_some_and(|deadline| deadline <= now)
                         && now < r.slot.start()
                 })
                 .map(|(id, _)| *id)
@@ -642,7 +650,13 @@ where
     }
 }
 
-fn insert_row(model: &mut Model, b: &Booking) -> Result<(), String> {
+/// Whether a booking made (or moved) at `now` is asked to reconfirm: only when `now` is before
+/// the fixture's asking window (24 hours before the start).
+fn asked_at_booking(b: &Booking, now: DateTime<Utc>) -> bool {
+    now < b.slot().start() - TimeDelta::hours(24)
+}
+
+fn insert_row(model: &mut Model, b: &Booking, now: DateTime<Utc>) -> Result<(), String> {
     let token = b.token().expose().to_owned();
     if !model.tokens_seen.insert(token.clone()) {
         return Err("a token was handed out twice".into());
@@ -654,8 +668,16 @@ fn insert_row(model: &mut Model, b: &Booking) -> Result<(), String> {
         chain: b.chain(),
         token,
         reconfirmed: false,
-        reconfirm_by: b.reconfirm_by().ok_or("reconfirmation deadline missing")?,
+        reconfirm_by: b.reconfirm_by(),
     };
+    let expected = asked_at_booking(b, now).then(|| b.slot().start() - TimeDelta::hours(2));
+    if row.reconfirm_by != expected {
+        return Err(format!(
+            "reconfirmation deadline {:?} for a booking made at {now} for {}, expected {expected:?}",
+            row.reconfirm_by,
+            b.slot().start()
+        ));
+    }
     model.rows.insert(b.id(), row);
     model.order.push(b.id());
     Ok(())

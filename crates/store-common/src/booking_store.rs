@@ -332,11 +332,7 @@ macro_rules! booking_store {
                 // `coalesce`: a null `$4` (no chain excepted) keeps every row, and Postgres
                 // reads `$4`'s type off the comparison.
                 let rows: Vec<(::chrono::DateTime<::chrono::Utc>, ::chrono::DateTime<::chrono::Utc>)> =
-                    ::sqlx::query_as(
-                        "select blocked_start, blocked_end from scheduling_calendar_events \
-                         where host_id = $1 and status = 'confirmed' and blocked_start < $3 and blocked_end > $2 \
-                         and coalesce(chain_id <> $4, true) order by blocked_start",
-                    )
+                    ::sqlx::query_as(<Self as $crate::SqlStore>::BLOCKED_RANGES)
                     .bind(host.as_uuid())
                     .bind(within.start())
                     .bind(within.end())

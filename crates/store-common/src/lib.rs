@@ -59,6 +59,11 @@ pub trait SqlStore: Sync {
     /// The seal of reschedule tokens at rest.
     fn seal(&self) -> &TokenSeal;
 
+    /// The confirmed buffered ranges of host `$1` overlapping `[$2, $3)`, except chain `$4`
+    /// (null: none), earliest first; written so that the store's index for the window is used,
+    /// and a host's cost does not grow with its history.
+    const BLOCKED_RANGES: &'static str;
+
     /// Starts a transaction that writes (SQLite: `BEGIN IMMEDIATE`, which takes the write lock
     /// up front, so what it reads stays true until it commits).
     fn begin_write(

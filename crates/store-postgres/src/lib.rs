@@ -75,6 +75,15 @@ store_common::sql_store_ports!(PostgresStore, Postgres);
 impl SqlStore for PostgresStore {
     type Db = Postgres;
 
+    // The range operator lets the `no_double_booking` GiST index find the window's rows
+    // (plain comparisons on the two columns walk every row of the host). `coalesce`: a null
+    // `$4` keeps every row, and Postgres reads `$4`'s type off the comparison.
+    const BLOCKED_RANGES: &'static str = "select blocked_start, blocked_end \
+         from scheduling_calendar_events \
+         where host_id = $1 and status = 'confirmed' \
+         and tstzrange(blocked_start, blocked_end, '[)') && tstzrange($2, $3, '[)') \
+         and coalesce(chain_id <> $4, true) order by blocked_start";
+
     fn pool(&self) -> &PgPool {
         &self.pool
     }

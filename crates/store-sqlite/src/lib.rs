@@ -112,6 +112,12 @@ async fn outside_transaction(conn: &mut SqliteConnection) -> Result<bool, sqlx::
 store_common::sql_store_ports!(SqliteStore, Sqlite);
 
 impl SqlStore for SqliteStore {
+    // `scheduling_calendar_events_window_idx` (host, end of the buffered range, confirmed rows
+    // only) starts at the window: a host's past bookings are never read.
+    const BLOCKED_RANGES: &'static str = "select blocked_start, blocked_end \
+         from scheduling_calendar_events indexed by scheduling_calendar_events_window_idx \
+         where host_id = $1 and status = 'confirmed' and blocked_end > $2 and blocked_start < $3 \
+         and coalesce(chain_id <> $4, true) order by blocked_start";
     type Db = Sqlite;
 
     fn pool(&self) -> &SqlitePool {

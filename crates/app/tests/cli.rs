@@ -189,6 +189,11 @@ fn the_access_log_never_shows_a_token_however_the_path_is_encoded() {
         logged.matches("/book/cancel/<token>").count() >= 3,
         "the requests were logged: {logged}"
     );
+    // A log redirected to a file is plain text: no terminal colour codes.
+    assert!(
+        !logged.contains('\u{1b}'),
+        "colour codes in a log file: {logged:?}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -21,7 +21,7 @@ pub mod outbound;
 pub use outbound::{
     CalendarSync, CalendarSyncError, CalendarWrite, DealSink, DealSinkError, DeliveryReport,
     NoCalendarConnected, NotificationContext, Notifier, NotifyError, ReconfirmationSweep,
-    TargetCheck, TargetRefused, WebhookMessage, WebhookSender,
+    TargetCheck, TargetRefused, TextSender, WebhookMessage, WebhookSender,
 };
 
 /// An unexpected storage failure (connection lost, corrupt row, …), with its cause chain.
@@ -548,4 +548,26 @@ mod shared {
             (**self).busy(host, within).await
         }
     }
+}
+
+/// Phone numbers that asked for no more texts (they answered STOP; START lifts it). Kept by
+/// the store, so every instance honours an opt-out the moment it is recorded.
+#[async_trait]
+pub trait TextOptOuts: Send + Sync {
+    /// Whether `phone` (E.164) has opted out.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure.
+    async fn is_opted_out(&self, phone: &str) -> Result<bool, StoreError>;
+
+    /// Records that `phone` (E.164) opted out (`true`) or back in (`false`) at `at`.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure.
+    async fn set_opted_out(
+        &self,
+        phone: &str,
+        opted_out: bool,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 }

@@ -38,7 +38,8 @@ use std::time::Duration;
 use booking_core::effects::{Effect, RetryPolicy};
 use booking_core::ports::{
     BookingStore, CalendarSync, Clock, DealSink, FailureOutcome, NoCalendarConnected, Notifier,
-    Outbox, OutboxEntry, ReconfirmationSweep, StoreError, TargetCheck, WebhookSender,
+    Outbox, OutboxEntry, ReconfirmationSweep, StoreError, TargetCheck, TextOptOuts, TextSender,
+    WebhookSender,
 };
 use booking_core::subscriptions::WebhookSubscriptions;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -124,6 +125,24 @@ pub struct Dispatcher {
     policy: RetryPolicy,
     lease: TimeDelta,
     poll: Duration,
+    texts: Option<TextChannel>,
+}
+
+/// Where text messages (SMS) go, and the opt-outs they are checked against.
+#[derive(Clone)]
+pub struct TextChannel {
+    /// Carries the texts.
+    pub sender: Arc<dyn TextSender>,
+    /// Numbers that answered STOP.
+    pub opt_outs: Arc<dyn TextOptOuts>,
+}
+
+impl std::fmt::Debug for TextChannel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TextChannel")
+            .field("sender", &self.sender)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Dispatcher {
@@ -137,7 +156,20 @@ impl Dispatcher {
             policy: RetryPolicy::default(),
             lease: DEFAULT_LEASE,
             poll: DEFAULT_POLL,
+            texts: None,
         }
+    }
+
+    /// Sends text messages (SMS) through `channel`; without one no text is sent.
+    #[must_use]
+    pub fn with_texts(mut self, channel: TextChannel) -> Self {
+        self.texts = Some(channel);
+        self
+    }
+
+    /// The text channel, if SMS is configured.
+    pub fn texts(&self) -> Option<&TextChannel> {
+        self.texts.as_ref()
     }
 
     /// Uses `calendar` for calendar effects (Google/Microsoft sync).

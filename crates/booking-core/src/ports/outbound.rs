@@ -111,6 +111,24 @@ pub trait Notifier: Send + Sync + fmt::Debug {
     ) -> Result<(), NotifyError>;
 }
 
+/// Sends text messages (SMS). The dispatcher renders the text and checks opt-outs
+/// ([`crate::ports::TextOptOuts`]); the adapter only carries it.
+#[async_trait]
+pub trait TextSender: Send + Sync + fmt::Debug {
+    /// Sends `body` to `to`, an E.164 number (`+15551234567`). Must be safe to call again
+    /// after a failure: the outbox retries with the same `idempotency_key`.
+    ///
+    /// # Errors
+    /// [`NotifyError::Transient`] when another attempt may succeed (the provider is down,
+    /// throttles), [`NotifyError::Permanent`] when none can (an invalid number).
+    async fn send_text(
+        &self,
+        to: &str,
+        body: &str,
+        idempotency_key: &str,
+    ) -> Result<(), NotifyError>;
+}
+
 /// What a webhook says.
 #[derive(Debug, Clone, Copy)]
 pub enum WebhookMessage<'a> {

@@ -138,6 +138,7 @@ pub struct Booking {
     pub(crate) tracking: Tracking,
     pub(crate) provider_event: Option<ProviderEventRef>,
     pub(crate) reconfirm_by: Option<DateTime<Utc>>,
+    pub(crate) reconfirm_requested_at: Option<DateTime<Utc>>,
     pub(crate) reconfirmed_at: Option<DateTime<Utc>>,
     pub(crate) ics_sequence: u32,
     pub(crate) version: u64,
@@ -297,6 +298,7 @@ impl Booking {
             tracking: new.tracking,
             provider_event: None,
             reconfirm_by: new.reconfirm_by,
+            reconfirm_requested_at: None,
             reconfirmed_at: None,
             ics_sequence: 0,
             version: 1,
@@ -385,6 +387,7 @@ impl Booking {
             },
             token: to.token,
             reconfirm_by: to.reconfirm_by,
+            reconfirm_requested_at: None,
             reconfirmed_at: None,
             ics_sequence: self.ics_sequence + 1,
             version: 1,
@@ -472,10 +475,15 @@ impl Booking {
     }
 
     /// The reconfirmation deadline passed without a click: cancels a confirmed, unreconfirmed
-    /// row that has not started; anything else is a no-op. Effects: "cancelled for no
-    /// reconfirmation" mail to both, calendar delete, `callCancelled`.
+    /// row that has not started and whose reconfirmation request was delivered before the
+    /// deadline ([`Booking::reconfirm_requested_at`]); anything else is a no-op — an attendee
+    /// who was never asked is never cancelled. Effects: "cancelled for no reconfirmation" mail
+    /// to both, calendar delete, `callCancelled`.
     pub fn expire_unreconfirmed(&self, now: DateTime<Utc>) -> Transition {
-        let due = self.reconfirm_by.is_some_and(|deadline| deadline <= now);
+        let due = match (self.reconfirm_requested_at, self.reconfirm_by) {
+            (Some(asked), Some(deadline)) => asked < deadline && deadline <= now,
+            _ => false,
+        };
         if self.token_is_live(now) && self.reconfirmed_at.is_none() && due {
             self.cancelled(
                 now,
@@ -581,6 +589,19 @@ impl Booking {
         }
     }
 
+    /// This row with its reconfirmation request recorded as delivered at `at`, raising the
+    /// version; `None` when a delivery is already recorded (the first one counts). Stores use
+    /// it to implement [`BookingStore::record_reconfirmation_request`](crate::ports::BookingStore::record_reconfirmation_request).
+    pub fn with_reconfirmation_requested(&self, at: DateTime<Utc>) -> Option<Booking> {
+        if self.reconfirm_requested_at.is_some() {
+            return None;
+        }
+        let mut row = self.clone();
+        row.reconfirm_requested_at = Some(at);
+        row.version += 1;
+        Some(row)
+    }
+
     /// Records the external calendar event this chain is mirrored to (set by the calendar
     /// worker after it created the event).
     pub fn with_provider_event(&self, event: ProviderEventRef) -> Write {
@@ -662,6 +683,11 @@ impl Booking {
     /// Auto-cancel deadline, if reconfirmation is asked for.
     pub fn reconfirm_by(&self) -> Option<DateTime<Utc>> {
         self.reconfirm_by
+    }
+    /// When the reconfirmation request reached the attendee (was handed to the mailer), if
+    /// it has; only then can the deadline cancel the booking.
+    pub fn reconfirm_requested_at(&self) -> Option<DateTime<Utc>> {
+        self.reconfirm_requested_at
     }
     /// When the attendee reconfirmed.
     pub fn reconfirmed_at(&self) -> Option<DateTime<Utc>> {
@@ -1054,7 +1080,23 @@ mod tests {
     }
     #[test]
     fn unreconfirmed_bookings_expire_at_their_deadline_only() {
-        let b = confirmed();
+        let unasked = confirmed();
+        assert!(
+            unasked.expire_unreconfirmed(t(9, 30)).is_noop(),
+            "never asked, never cancelled"
+        );
+        let late = unasked.with_reconfirmation_requested(t(9, 0)).unwrap();
+        assert!(
+            late.expire_unreconfirmed(t(9, 30)).is_noop(),
+            "asked only at the deadline"
+        );
+        let b = unasked.with_reconfirmation_requested(t(8, 0)).unwrap();
+        assert_eq!(b.reconfirm_requested_at(), Some(t(8, 0)));
+        assert_eq!(b.version(), unasked.version() + 1);
+        assert!(
+            b.with_reconfirmation_requested(t(8, 5)).is_none(),
+            "the first delivery is the one recorded"
+        );
         assert!(b.expire_unreconfirmed(t(8, 59)).is_noop());
         let tr = b.expire_unreconfirmed(t(9, 0));
         assert_eq!(tr.result.cancellation().unwrap().by, Actor::System);

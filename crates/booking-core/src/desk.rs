@@ -14,7 +14,9 @@ use crate::booking::Booking;
 use crate::deals::{Deal, DealActionError, DealId, DealList, DealStage, DealStore, move_deal};
 use crate::ids::{BookingId, HostId, LinkId};
 use crate::link::BookingLink;
-use crate::ports::{BookingStore, DashboardPage, DashboardTab, DeadEntry, Page, StoreError};
+use crate::ports::{
+    BookingStore, DashboardPage, DashboardTab, DeadEntry, Page, PendingEntry, StoreError,
+};
 
 /// Why the desk has no answer for this host.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +46,9 @@ pub struct Meeting {
     /// What never reached its recipient for any row of the chain (outbox entries that went
     /// dead), most recent first.
     pub undelivered: Vec<DeadEntry>,
+    /// The actions still planned (outbox entries not yet delivered) for the asked row and the
+    /// chain's current row, soonest due first.
+    pub planned: Vec<PendingEntry>,
 }
 
 /// Host-side reads and actions over the booking store, the deal store and the link
@@ -118,6 +123,11 @@ where
             undelivered.extend(self.bookings.dead_effects(row.id()).await?);
         }
         undelivered.sort_by_key(|d| std::cmp::Reverse(d.died_at));
+        let mut planned = self.bookings.pending_effects(current.id()).await?;
+        if asked.id() != current.id() {
+            planned.extend(self.bookings.pending_effects(asked.id()).await?);
+            planned.sort_by(|a, b| (a.due_at, &a.key).cmp(&(b.due_at, &b.key)));
+        }
         Ok(Meeting {
             asked,
             current,
@@ -125,6 +135,7 @@ where
             link,
             deal,
             undelivered,
+            planned,
         })
     }
 

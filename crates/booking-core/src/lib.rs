@@ -14,6 +14,8 @@
 //! - [`slots`]: the slot engine over [`availability::AvailabilityRules`] (IANA zones, DST).
 //! - [`service::Scheduler`]: the use cases — slots, book, reschedule/cancel/reconfirm by
 //!   token, host cancel, no-show, calendar-side changes, reconfirmation expiry.
+//! - [`reconfirmation`]: when a reconfirmation request may still go out, and where a booking
+//!   stands with it (a booking is auto-cancelled only after a delivered request).
 //! - [`ports`]: the traits adapters implement; [`record`]: the flat rows stores keep.
 //! - [`accounts`]: host logins (password hashes as PHC strings) and API keys (stored hashed);
 //!   [`deals`]: the CRM deal a booking opens, one per meeting, never touched by cancel;
@@ -85,6 +87,7 @@ pub mod invitee;
 pub mod leases;
 pub mod link;
 pub mod ports;
+pub mod reconfirmation;
 pub mod record;
 pub mod service;
 pub mod sessions;

@@ -101,6 +101,13 @@ impl ReconfirmationPolicy {
     pub fn cancel_before(&self) -> TimeDelta {
         self.cancel_before
     }
+    /// The least time a request must leave the attendee before the deadline for the deadline
+    /// to hold: half the time the policy means them to have (`ask_before - cancel_before`). A
+    /// request that could only go out later (after downtime) is not sent, and the booking
+    /// counts as confirmed; see [`crate::reconfirmation`].
+    pub fn fair_notice(&self) -> TimeDelta {
+        (self.ask_before - self.cancel_before) / 2
+    }
 }
 
 /// A link a host publishes at `/book/{slug}`.

@@ -253,8 +253,9 @@ pub trait BookingStore: Send + Sync {
         page: Page,
     ) -> Result<DashboardPage, StoreError>;
 
-    /// Confirmed, unreconfirmed rows whose reconfirmation deadline is at or before `now` and
-    /// whose meeting has not started, at most `limit`.
+    /// Confirmed, unreconfirmed rows whose reconfirmation request was delivered before their
+    /// deadline, whose deadline is at or before `now` and whose meeting has not started, at
+    /// most `limit`. A row never asked is never overdue.
     ///
     /// # Errors
     /// [`StoreError`] on any storage failure.
@@ -270,6 +271,26 @@ pub trait BookingStore: Send + Sync {
     /// # Errors
     /// [`StoreError`] on any storage failure.
     async fn dead_effects(&self, booking: BookingId) -> Result<Vec<DeadEntry>, StoreError>;
+
+    /// The booking's outbox entries still to be delivered (neither delivered nor dead), soonest
+    /// due first: the actions planned for it, for the host's page of the booking. Entries are
+    /// given by their stored code, so kinds this build does not know are listed too.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure.
+    async fn pending_effects(&self, booking: BookingId) -> Result<Vec<PendingEntry>, StoreError>;
+
+    /// Records that the booking's reconfirmation request was delivered at `at`, raising the
+    /// row's version. Only the first delivery is recorded: a later call (a repeated delivery)
+    /// changes nothing. Without this record the deadline never cancels the booking.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure (an unknown id is not an error).
+    async fn record_reconfirmation_request(
+        &self,
+        booking: BookingId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 
     /// Writes every row and queues every effect, atomically.
     ///
@@ -363,6 +384,26 @@ pub struct DeadEntry {
     pub last_error: String,
     /// When it died.
     pub died_at: DateTime<Utc>,
+}
+
+/// An entry still to be delivered: a planned action of a booking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingEntry {
+    /// The entry's key.
+    pub key: String,
+    /// Its stored effect code ([`Effect::code`](crate::effects::Effect::code)), e.g.
+    /// `email/ReconfirmationRequest/Attendee`.
+    pub code: String,
+    /// The row it is about.
+    pub booking: BookingId,
+    /// When it is (next) due.
+    pub due_at: DateTime<Utc>,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// The last failure, if an attempt failed.
+    pub last_error: Option<String>,
+    /// Held by a worker until then (being delivered right now), if leased.
+    pub leased_until: Option<DateTime<Utc>>,
 }
 
 /// The delivery side of the outbox that [`BookingStore::commit`] fills.
@@ -486,6 +527,19 @@ mod shared {
         }
         async fn dead_effects(&self, booking: BookingId) -> Result<Vec<DeadEntry>, StoreError> {
             (**self).dead_effects(booking).await
+        }
+        async fn pending_effects(
+            &self,
+            booking: BookingId,
+        ) -> Result<Vec<PendingEntry>, StoreError> {
+            (**self).pending_effects(booking).await
+        }
+        async fn record_reconfirmation_request(
+            &self,
+            booking: BookingId,
+            at: DateTime<Utc>,
+        ) -> Result<(), StoreError> {
+            (**self).record_reconfirmation_request(booking, at).await
         }
         async fn commit(&self, change: Change) -> Result<(), CommitError> {
             (**self).commit(change).await

@@ -733,7 +733,8 @@ where
     }
 
     /// Cancels up to `limit` confirmed bookings whose reconfirmation deadline has passed
-    /// without a reconfirmation. Returns how many were cancelled.
+    /// without a reconfirmation, after their request was delivered (a booking never asked is
+    /// never cancelled). Returns how many were cancelled.
     ///
     /// # Errors
     /// [`StoreError`] on storage failure.

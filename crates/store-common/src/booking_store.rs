@@ -1,18 +1,18 @@
 //! `BookingStore` for both stores: hosts, links and booking reads, and the statements a commit
 //! writes. Only the commit itself and saving a link are the store's own ([`crate::SqlStore`]).
 
-/// Inserts a booking row: `$1`..`$32` bound by the `bind_booking` helper [`booking_store!`]
+/// Inserts a booking row: `$1`..`$33` bound by the `bind_booking` helper [`booking_store!`]
 /// generates.
 pub const INSERT_BOOKING: &str = "insert into scheduling_calendar_events (id, chain_id, host_id, link_id, start_at, end_at, \
      blocked_start, blocked_end, status, status_changed_at, next_id, cancelled_by, cancel_reason, previous_id, \
      rescheduled_by, reschedule_reason, token_hash, token_sealed, invitee_name, invitee_email, invitee_phone, \
      invitee_time_zone, answers, tracking, provider, provider_event_id, reconfirm_by, reconfirmed_at, ics_sequence, \
-     version, created_at, updated_at) \
+     version, created_at, updated_at, reconfirm_requested_at) \
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
-     $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)";
+     $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)";
 
 /// Updates every column but the row's identity, its token (fixed for the life of a row) and
-/// its creation time; `$33` is the version the row must still have. `$17`, `$18` and `$31` are
+/// its creation time; `$34` is the version the row must still have. `$17`, `$18` and `$31` are
 /// mentioned only so that the statement has no gaps in its numbered parameters, which sqlx's
 /// SQLite driver would bind out of place (Postgres takes their types from the binding).
 pub const UPDATE_BOOKING: &str = "update scheduling_calendar_events set chain_id = $2, host_id = $3, link_id = $4, \
@@ -20,8 +20,9 @@ pub const UPDATE_BOOKING: &str = "update scheduling_calendar_events set chain_id
      next_id = $11, cancelled_by = $12, cancel_reason = $13, previous_id = $14, rescheduled_by = $15, \
      reschedule_reason = $16, invitee_name = $19, invitee_email = $20, invitee_phone = $21, \
      invitee_time_zone = $22, answers = $23, tracking = $24, provider = $25, provider_event_id = $26, \
-     reconfirm_by = $27, reconfirmed_at = $28, ics_sequence = $29, version = $30, updated_at = $32 \
-     where id = $1 and version = $33 and $17 is not null and $18 is not null and $31 is not null";
+     reconfirm_by = $27, reconfirmed_at = $28, ics_sequence = $29, version = $30, updated_at = $32, \
+     reconfirm_requested_at = $33 \
+     where id = $1 and version = $34 and $17 is not null and $18 is not null and $31 is not null";
 
 /// Inserts the link `$1`, or replaces every column of it but its creation time: `$1`..`$20`
 /// bound by the `bind_link` helper [`booking_store!`] generates.
@@ -43,7 +44,7 @@ pub const UPSERT_LINK: &str = "insert into booking_links (id, host_id, slug, tit
 macro_rules! booking_store {
     ($store:ty, $db:ty) => {
         impl $store {
-            /// Binds `$1`..`$32` of the booking statements.
+            /// Binds `$1`..`$33` of the booking statements.
             fn bind_booking<'q>(
                 q: ::sqlx::query::Query<'q, $db, <$db as ::sqlx::Database>::Arguments>,
                 row: &'q $crate::EncodedBooking,
@@ -82,6 +83,7 @@ macro_rules! booking_store {
                     .bind(r.version)
                     .bind(r.created_at)
                     .bind(now)
+                    .bind(r.reconfirm_requested_at)
             }
 
             /// Binds `$1`..`$20` of the link upsert.
@@ -429,6 +431,7 @@ macro_rules! booking_store {
                     $crate::booking_columns!(),
                     " from scheduling_calendar_events where status = 'confirmed' and reconfirmed_at is null \
                      and reconfirm_by is not null and reconfirm_by <= $1 and start_at > $1 \
+                     and reconfirm_requested_at is not null and reconfirm_requested_at < reconfirm_by \
                      order by reconfirm_by, id limit $2"
                 ))
                 .bind(now)
@@ -456,6 +459,47 @@ macro_rules! booking_store {
                 .into_iter()
                 .map($crate::DeadRow::into_dead)
                 .collect()
+            }
+
+            async fn pending_effects(
+                &self,
+                booking: ::booking_core::BookingId,
+            ) -> Result<Vec<::booking_core::ports::PendingEntry>, ::booking_core::ports::StoreError> {
+                Ok(::sqlx::query_as::<_, $crate::PendingRow>(
+                    "select key, effect, booking_id, attempts, due_at, last_error, leased_until from outbox \
+                     where booking_id = $1 and delivered_at is null and dead_at is null order by due_at, key",
+                )
+                .bind(booking.as_uuid())
+                .fetch_all($crate::SqlStore::pool(self))
+                .await
+                .map_err($crate::db_error::<Self>("loading a booking's pending outbox entries"))?
+                .into_iter()
+                .map($crate::PendingRow::into_pending)
+                .collect())
+            }
+
+            async fn record_reconfirmation_request(
+                &self,
+                booking: ::booking_core::BookingId,
+                at: ::chrono::DateTime<::chrono::Utc>,
+            ) -> Result<(), ::booking_core::ports::StoreError> {
+                // Only the first delivery counts; the version rises so that a transition
+                // computed from the row as it was (which would write the column back empty)
+                // loses its version check instead.
+                $crate::retry::<Self, _, _, _>(|| async {
+                    let mut tx = $crate::SqlStore::begin_write(self).await?;
+                    ::sqlx::query(
+                        "update scheduling_calendar_events set reconfirm_requested_at = $2, version = version + 1, \
+                         updated_at = $2 where id = $1 and reconfirm_requested_at is null",
+                    )
+                    .bind(booking.as_uuid())
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await
+                })
+                .await
+                .map_err($crate::db_error::<Self>("recording a reconfirmation request"))
             }
 
             async fn commit(

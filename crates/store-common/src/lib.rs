@@ -33,8 +33,8 @@ pub use booking_store::{INSERT_BOOKING, UPDATE_BOOKING, UPSERT_LINK};
 pub use connection_rows::ConnectionRow;
 pub use host_rows::{AccountRow, DealRow, DeliveryRow, KeyRow, SubscriptionRow};
 pub use rows::{
-    BookingRow, DeadRow, EncodedBooking, EncodedLink, HostRow, LinkRow, OutboxRow, effect_chain,
-    encode_booking, encode_link,
+    BookingRow, DeadRow, EncodedBooking, EncodedLink, HostRow, LinkRow, OutboxRow, PendingRow,
+    effect_chain, encode_booking, encode_link,
 };
 pub use seal::{SealError, TokenSeal};
 
@@ -203,7 +203,7 @@ macro_rules! booking_columns {
          status_changed_at, next_id, cancelled_by, cancel_reason, previous_id, rescheduled_by, \
          reschedule_reason, token_sealed, invitee_name, invitee_email, invitee_phone, \
          invitee_time_zone, answers, tracking, provider, provider_event_id, reconfirm_by, \
-         reconfirmed_at, ics_sequence, version, created_at"
+         reconfirmed_at, ics_sequence, version, created_at, reconfirm_requested_at"
     };
 }
 

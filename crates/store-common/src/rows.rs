@@ -8,7 +8,7 @@ use booking_core::effects::Effect;
 use booking_core::ids::{BookingId, ChainId, HostId};
 use booking_core::invitee::{Email, PersonName};
 use booking_core::link::{BookingLink, Host};
-use booking_core::ports::{Change, DeadEntry, OutboxEntry, StoreError};
+use booking_core::ports::{Change, DeadEntry, OutboxEntry, PendingEntry, StoreError};
 use booking_core::record::{BookingRecord, LinkRecord};
 use booking_core::time::TimeZoneName;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -50,6 +50,7 @@ pub struct BookingRow {
     pub ics_sequence: i64,
     pub version: i64,
     pub created_at: DateTime<Utc>,
+    pub reconfirm_requested_at: Option<DateTime<Utc>>,
 }
 
 fn corrupt(id: Uuid, what: &str) -> StoreError {
@@ -97,6 +98,7 @@ impl BookingRow {
             provider: self.provider,
             provider_event_id: self.provider_event_id,
             reconfirm_by: self.reconfirm_by,
+            reconfirm_requested_at: self.reconfirm_requested_at,
             reconfirmed_at: self.reconfirmed_at,
             ics_sequence: self.ics_sequence,
             version: self.version,
@@ -304,6 +306,35 @@ impl OutboxRow {
             attempts: u32::try_from(self.attempts).unwrap_or(u32::MAX),
             due_at: self.due_at,
         })
+    }
+}
+
+/// An outbox row still to be delivered, listed for the host (its code is kept as stored, so
+/// codes this build does not know are shown rather than refused).
+#[derive(Debug, Clone, sqlx::FromRow)]
+#[allow(missing_docs)]
+pub struct PendingRow {
+    pub key: String,
+    pub effect: String,
+    pub booking_id: Uuid,
+    pub attempts: i64,
+    pub due_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub leased_until: Option<DateTime<Utc>>,
+}
+
+impl PendingRow {
+    /// The domain entry.
+    pub fn into_pending(self) -> PendingEntry {
+        PendingEntry {
+            key: self.key,
+            code: self.effect,
+            booking: BookingId::from_uuid(self.booking_id),
+            due_at: self.due_at,
+            attempts: u32::try_from(self.attempts).unwrap_or(u32::MAX),
+            last_error: self.last_error,
+            leased_until: self.leased_until,
+        }
     }
 }
 

@@ -112,7 +112,8 @@ macro_rules! store_conformance_tests {
         $crate::store_conformance_tests!(@plain #[$test] $factory;
             host_round_trip, link_round_trip, slug_taken, unknown_host, booking_round_trip,
             dead_tokens_are_found, version_conflict, slot_taken_on_overlap, dashboard_tabs_and_counts,
-            reconfirmation_overdue, provider_event_follows_reschedule, blocked_ranges_leave_out_the_moving_chain,
+            reconfirmation_overdue, reconfirmation_requests_are_recorded_once, pending_effects_of_a_booking,
+            provider_event_follows_reschedule, blocked_ranges_leave_out_the_moving_chain,
             commit_puts_effects_due, claims_are_leases, delivered_entries_never_return,
             failures_back_off_then_die, release_gives_the_lease_back, failed_commits_leave_nothing,
             free_texts_round_trip_and_control_characters_never_arrive, dead_effects_of_a_booking,
@@ -900,8 +901,9 @@ pub async fn dashboard_tabs_and_counts<F: StoreFactory>(factory: &F) {
     assert!(ids(&at_e.rows).contains(&e.id()));
 }
 
-/// Confirmed, unreconfirmed rows past their deadline and not started are overdue; reconfirmed,
-/// started, cancelled and not-yet-due ones are not; `limit` holds.
+/// Confirmed, unreconfirmed rows asked before their deadline, past it and not started are
+/// overdue; reconfirmed, started, cancelled, not-yet-due ones are not, and neither are rows
+/// never asked or asked only at their deadline; `limit` holds.
 pub async fn reconfirmation_overdue<F: StoreFactory>(factory: &F) {
     let w = world(factory).await;
     w.save(&reconfirm_link(2, w.host.id(), "checked")).await;
@@ -909,8 +911,21 @@ pub async fn reconfirmation_overdue<F: StoreFactory>(factory: &F) {
     let b = w.book("checked", "2027-03-04T10:00", "Ben B").await;
     let c = w.book("checked", "2027-03-04T11:00", "Cid C").await;
     let d = w.book("checked", "2027-03-04T12:00", "Dee D").await;
+    let never_asked = w.book("checked", "2027-03-04T13:00", "Eve E").await;
+    let asked_late = w.book("checked", "2027-03-04T14:00", "Fay F").await;
     let _plain = w.book("intro", "2027-03-02T09:00", "No Policy").await;
     assert_eq!(a.reconfirm_by(), Some(t("2027-03-03T09:00")));
+    for row in [&a, &b, &c, &d] {
+        w.store
+            .record_reconfirmation_request(row.id(), t("2027-03-02T09:00"))
+            .await
+            .expect("record");
+    }
+    w.store
+        .record_reconfirmation_request(asked_late.id(), t("2027-03-03T14:00"))
+        .await
+        .expect("record at the deadline");
+    assert!(never_asked.reconfirm_by().is_some());
     w.scheduler
         .reconfirm(b.token().expose())
         .await
@@ -958,7 +973,7 @@ pub async fn reconfirmation_overdue<F: StoreFactory>(factory: &F) {
             .len(),
         1
     );
-    // Started meetings are no longer overdue.
+    // Started meetings are no longer overdue; unasked and late-asked rows never are.
     assert_eq!(
         ids(w
             .store
@@ -967,6 +982,163 @@ pub async fn reconfirmation_overdue<F: StoreFactory>(factory: &F) {
             .expect("a started")),
         vec![d.id()]
     );
+}
+
+/// The delivery of a reconfirmation request is recorded once (the first time counts), raises
+/// the version, survives later transitions, and is not carried to the row a move creates.
+pub async fn reconfirmation_requests_are_recorded_once<F: StoreFactory>(factory: &F) {
+    let w = world(factory).await;
+    w.save(&reconfirm_link(2, w.host.id(), "checked")).await;
+    let a = w.book("checked", "2027-03-04T09:00", "Ann A").await;
+    let b = w.book("checked", "2027-03-04T10:00", "Ben B").await;
+    assert_eq!(a.reconfirm_requested_at(), None);
+    let store = &w.store;
+    let load = |id| async move { store.booking(id).await.expect("load").expect("row") };
+    let first = t("2027-03-02T09:00");
+    w.store
+        .record_reconfirmation_request(a.id(), first)
+        .await
+        .expect("record");
+    let asked = load(a.id()).await;
+    assert_eq!(asked.reconfirm_requested_at(), Some(first));
+    assert_eq!(asked.version(), a.version() + 1);
+    w.store
+        .record_reconfirmation_request(a.id(), t("2027-03-02T09:05"))
+        .await
+        .expect("again");
+    assert_eq!(
+        load(a.id()).await,
+        asked,
+        "a repeated delivery changes nothing"
+    );
+    w.store
+        .record_reconfirmation_request(BookingId::from_uuid(Uuid::from_u128(0xdead)), first)
+        .await
+        .expect("unknown row");
+
+    // A transition worked out on the row before the record loses its version check.
+    let stale = b.reconfirm(t("2027-03-02T10:00")).expect("reconfirm");
+    w.store
+        .record_reconfirmation_request(b.id(), first)
+        .await
+        .expect("record b");
+    assert!(matches!(
+        w.store
+            .commit(Change {
+                writes: stale.writes,
+                effects: stale.effects
+            })
+            .await,
+        Err(CommitError::VersionConflict(_))
+    ));
+
+    // A click keeps the record; a move starts the new row unasked.
+    w.clock.set(t("2027-03-02T10:00"));
+    let yes = w
+        .scheduler
+        .reconfirm(a.token().expose())
+        .await
+        .expect("reconfirm");
+    assert_eq!(yes.reconfirm_requested_at(), Some(first));
+    assert_eq!(load(a.id()).await.reconfirm_requested_at(), Some(first));
+    let moved = w
+        .scheduler
+        .reschedule(b.token().expose(), t("2027-03-05T10:00"), None)
+        .await
+        .expect("move");
+    assert_eq!(load(moved.id()).await.reconfirm_requested_at(), None);
+    assert_eq!(load(b.id()).await.reconfirm_requested_at(), Some(first));
+}
+
+/// A booking's entries still to be delivered, soonest first, with attempts, last error and
+/// lease; delivered and dead entries and other bookings' entries are not among them.
+pub async fn pending_effects_of_a_booking<F: StoreFactory>(factory: &F) {
+    let w = world(factory).await;
+    w.save(&reconfirm_link(2, w.host.id(), "checked")).await;
+    let ann = w.book("checked", "2027-03-04T09:00", "Ann A").await;
+    let ben = w.book("checked", "2027-03-04T10:00", "Ben B").await;
+    let now = w.clock_now();
+    let codes = |list: &[crate::ports::PendingEntry]| -> Vec<String> {
+        list.iter().map(|p| p.code.clone()).collect()
+    };
+    let pending = w.store.pending_effects(ann.id()).await.expect("pending");
+    assert_eq!(pending.len(), 5, "{pending:?}");
+    let request = pending.last().expect("request");
+    assert_eq!(request.code, "email/ReconfirmationRequest/Attendee");
+    assert_eq!(request.due_at, t("2027-03-02T09:00"));
+    assert_eq!(request.booking, ann.id());
+    assert_eq!(
+        (
+            request.attempts,
+            request.last_error.as_deref(),
+            request.leased_until
+        ),
+        (0, None, None)
+    );
+    assert!(pending[..4].iter().all(|p| p.due_at == now));
+
+    w.claim_all(now).await;
+    let key = |e: Effect| e.idempotency_key();
+    let mail = Effect::Email {
+        kind: EmailKind::Booked,
+        to: Recipient::Attendee,
+        booking: ann.id(),
+    };
+    let host_mail = Effect::Email {
+        kind: EmailKind::Booked,
+        to: Recipient::Host,
+        booking: ann.id(),
+    };
+    let hook = Effect::Webhook {
+        event: WebhookEvent::CallBooked,
+        booking: ann.id(),
+    };
+    w.store
+        .mark_delivered(&key(mail), now)
+        .await
+        .expect("delivered");
+    let retry = RetryPolicy {
+        max_attempts: 3,
+        base_delay: TimeDelta::minutes(2),
+        max_delay: TimeDelta::minutes(2),
+    };
+    w.store
+        .mark_failed(&key(hook), now, "503 busy", &retry, 0.0)
+        .await
+        .expect("fail");
+    let once = RetryPolicy {
+        max_attempts: 1,
+        ..retry
+    };
+    w.store
+        .mark_failed(&key(host_mail), now, "550 gone", &once, 0.0)
+        .await
+        .expect("dead");
+
+    let pending = w.store.pending_effects(ann.id()).await.expect("pending");
+    assert_eq!(
+        codes(&pending),
+        [
+            "calendar/Create",
+            "webhook/callBooked",
+            "email/ReconfirmationRequest/Attendee"
+        ]
+    );
+    let calendar = &pending[0];
+    assert_eq!(calendar.leased_until, Some(now + TimeDelta::minutes(1)));
+    let webhook = &pending[1];
+    assert_eq!(
+        (
+            webhook.attempts,
+            webhook.last_error.as_deref(),
+            webhook.due_at
+        ),
+        (1, Some("503 busy"), now + TimeDelta::minutes(1))
+    );
+    assert_eq!(webhook.key, key(hook));
+    let ben_pending = w.store.pending_effects(ben.id()).await.expect("ben");
+    assert_eq!(ben_pending.len(), 5);
+    assert!(ben_pending.iter().all(|p| p.booking == ben.id()));
 }
 
 /// A chain mirrored to a provider event is found by it, and after a reschedule the lookup

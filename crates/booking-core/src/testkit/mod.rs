@@ -261,7 +261,9 @@ impl BookingStore for InMemoryStore {
             .filter(|b| {
                 b.token_is_live(now)
                     && b.reconfirmed_at().is_none()
-                    && b.reconfirm_by().is_some_and(|d| d <= now)
+                    && b.reconfirm_by().is_some_and(|d| {
+                        d <= now && b.reconfirm_requested_at().is_some_and(|asked| asked < d)
+                    })
             })
             .take(limit as usize)
             .cloned()
@@ -273,6 +275,29 @@ impl BookingStore for InMemoryStore {
         booking: BookingId,
     ) -> Result<Vec<crate::ports::DeadEntry>, StoreError> {
         Ok(self.dead_of(booking))
+    }
+
+    async fn pending_effects(
+        &self,
+        booking: BookingId,
+    ) -> Result<Vec<crate::ports::PendingEntry>, StoreError> {
+        Ok(self.pending_of(booking))
+    }
+
+    async fn record_reconfirmation_request(
+        &self,
+        booking: BookingId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let asked = state
+            .bookings
+            .get(&booking)
+            .and_then(|b| b.with_reconfirmation_requested(at));
+        if let Some(row) = asked {
+            state.bookings.insert(booking, row);
+        }
+        Ok(())
     }
 
     async fn commit(&self, change: Change) -> Result<(), CommitError> {

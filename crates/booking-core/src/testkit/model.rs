@@ -6,7 +6,10 @@
 //! invariants: at most one confirmed row per chain; a token is accepted iff its row is
 //! confirmed and the meeting has not started; tokens never repeat; no two confirmed bookings
 //! of the host overlap (buffers included); a cancelled row never changes again; every accepted
-//! change emits exactly the effects the spec names and a no-op emits none.
+//! change emits exactly the effects the spec names and a no-op emits none; and no booking is
+//! ever auto-cancelled unless its reconfirmation request was delivered to it (the model's
+//! [`Op::DeliverDue`] plays the dispatcher, sending a due request only while it leaves the
+//! attendee a fair time) and its deadline then passed.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -31,18 +34,48 @@ use crate::time::{TimeRange, TimeZoneName};
 #[derive(Debug, Clone)]
 #[allow(missing_docs)]
 pub enum Op {
-    Book { pick: u16, offered: bool },
-    Reschedule { row: u8, pick: u16, offered: bool },
-    Cancel { row: u8 },
-    Reconfirm { row: u8 },
-    HostCancel { row: u8 },
-    MarkNoShow { row: u8 },
-    UndoNoShow { row: u8 },
-    CalendarDelete { row: u8 },
-    CalendarMove { row: u8, pick: u16 },
+    Book {
+        pick: u16,
+        offered: bool,
+    },
+    Reschedule {
+        row: u8,
+        pick: u16,
+        offered: bool,
+    },
+    Cancel {
+        row: u8,
+    },
+    Reconfirm {
+        row: u8,
+    },
+    HostCancel {
+        row: u8,
+    },
+    MarkNoShow {
+        row: u8,
+    },
+    UndoNoShow {
+        row: u8,
+    },
+    CalendarDelete {
+        row: u8,
+    },
+    CalendarMove {
+        row: u8,
+        pick: u16,
+    },
     UnknownToken,
-    Advance { minutes: u16 },
+    Advance {
+        minutes: u16,
+    },
     ExpireUnreconfirmed,
+    /// Delivers the reconfirmation requests due now, as the dispatcher does.
+    DeliverDue,
+    /// Moves the clock to `minutes` after a row's reconfirmation request is due (or, with
+    /// `deadline`, after its deadline), if that is still ahead: random advances alone seldom
+    /// land in the two hours between a deadline and the meeting.
+    JumpTo { row: u8, deadline: bool, minutes: u8 },
 }
 
 /// Random scenarios of 1–40 steps.
@@ -61,6 +94,9 @@ pub fn ops() -> impl Strategy<Value = Vec<Op>> {
         1 => Just(Op::UnknownToken),
         3 => (1u16..3000).prop_map(|minutes| Op::Advance { minutes }),
         1 => Just(Op::ExpireUnreconfirmed),
+        2 => Just(Op::DeliverDue),
+        2 => (any::<u8>(), any::<bool>(), 0u8..150)
+            .prop_map(|(row, deadline, minutes)| Op::JumpTo { row, deadline, minutes }),
     ];
     prop::collection::vec(op, 1..40)
 }
@@ -135,6 +171,8 @@ struct Row {
     /// Set only when a reconfirmation request was planned for the row: a booking made (or
     /// moved) inside the 24-hour asking window counts as confirmed and is never auto-cancelled.
     reconfirm_by: Option<DateTime<Utc>>,
+    /// When the model's dispatcher delivered the row's reconfirmation request.
+    asked: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Default)]
@@ -143,6 +181,9 @@ struct Model {
     order: Vec<BookingId>,
     cancelled: BTreeMap<BookingId, Booking>,
     tokens_seen: HashSet<String>,
+    /// Keys of the reconfirmation requests already reported as emitted (they stay queued
+    /// until [`Op::DeliverDue`] delivers them).
+    requests_seen: HashSet<String>,
 }
 
 impl Model {
@@ -205,6 +246,16 @@ fn notify(
     set
 }
 
+fn is_request(effect: &Effect) -> bool {
+    matches!(
+        effect,
+        Effect::Email {
+            kind: EmailKind::ReconfirmationRequest,
+            ..
+        }
+    )
+}
+
 fn reconfirm_request(booking: BookingId) -> Effect {
     Effect::Email {
         kind: EmailKind::ReconfirmationRequest,
@@ -238,7 +289,7 @@ where
         let expected = apply(&svc, &store, &link, &mut model, op)
             .await
             .map_err(|e| format!("step {step} {op:?}: {e}"))?;
-        let emitted = drain_outbox(&store).await?;
+        let emitted = drain_outbox(&store, &mut model.requests_seen).await?;
         if emitted != expected {
             return Err(format!(
                 "step {step} {op:?}: effects {emitted:?}, expected {expected:?}"
@@ -251,7 +302,12 @@ where
     Ok(())
 }
 
-async fn drain_outbox<S: Outbox>(store: &S) -> Result<BTreeSet<Effect>, String> {
+/// Every effect queued since the last call. Reconfirmation requests are given back to the
+/// queue (reported once), for [`Op::DeliverDue`] to deliver when they are due.
+async fn drain_outbox<S: Outbox>(
+    store: &S,
+    requests_seen: &mut HashSet<String>,
+) -> Result<BTreeSet<Effect>, String> {
     let far = Utc
         .with_ymd_and_hms(2100, 1, 1, 0, 0, 0)
         .single()
@@ -262,10 +318,17 @@ async fn drain_outbox<S: Outbox>(store: &S) -> Result<BTreeSet<Effect>, String> 
         .map_err(|e| e.to_string())?;
     let mut set = BTreeSet::new();
     for entry in entries {
-        store
-            .mark_delivered(&entry.key, far)
-            .await
-            .map_err(|e| e.to_string())?;
+        if is_request(&entry.effect) {
+            store.release(&entry.key).await.map_err(|e| e.to_string())?;
+            if !requests_seen.insert(entry.key) {
+                continue;
+            }
+        } else {
+            store
+                .mark_delivered(&entry.key, far)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
         if !set.insert(entry.effect) {
             return Err(format!("effect {} emitted twice", entry.effect));
         }
@@ -618,7 +681,9 @@ where
                 .filter(|(_, r)| {
                     r.status == "confirmed"
                         && !r.reconfirmed
-                        && r.reconfirm_by.is_some_and(|deadline| deadline <= now)
+                        && r.reconfirm_by.is_some_and(|deadline| {
+                            deadline <= now && r.asked.is_some_and(|asked| asked < deadline)
+                        })
                         && now < r.slot.start()
                 })
                 .map(|(id, _)| *id)
@@ -647,7 +712,90 @@ where
             }
             Ok(fx)
         }
+        Op::DeliverDue => deliver_due(store, link, model, now).await.map(|()| none),
+        Op::JumpTo {
+            row,
+            deadline,
+            minutes,
+        } => {
+            let Some(id) = model.pick(row) else {
+                return Ok(none);
+            };
+            let r = &model.rows[&id];
+            let target = if deadline {
+                r.reconfirm_by
+            } else {
+                Some(r.slot.start() - TimeDelta::hours(24))
+            };
+            if let Some(at) = target.map(|t| t + TimeDelta::minutes(i64::from(minutes)))
+                && at > now
+            {
+                svc.clock().set(at);
+            }
+            Ok(none)
+        }
     }
+}
+
+/// The dispatcher's part for reconfirmation requests: each one due at `now` is sent (and its
+/// delivery recorded on the row) if the row is still confirmed, unreconfirmed and not started,
+/// and the request still leaves the attendee 11 hours (half of the fixture's 22-hour reply
+/// window) before the deadline; otherwise it is dropped.
+async fn deliver_due<S>(
+    store: &S,
+    link: &BookingLink,
+    model: &mut Model,
+    now: DateTime<Utc>,
+) -> Result<(), String>
+where
+    S: BookingStore + Outbox,
+{
+    let due = store
+        .claim_due(now, TimeDelta::minutes(5), 10_000)
+        .await
+        .map_err(|e| e.to_string())?;
+    for entry in due {
+        let id = entry.effect.booking();
+        if !is_request(&entry.effect) {
+            return Err(format!("{} left undelivered", entry.key));
+        }
+        let row = model.rows.get(&id).ok_or("request for an unknown row")?;
+        if entry.due_at != row.slot.start() - TimeDelta::hours(24) {
+            return Err(format!(
+                "request due {}, meeting at {}",
+                entry.due_at, row.slot
+            ));
+        }
+        let fair = row.status == "confirmed"
+            && !row.reconfirmed
+            && now < row.slot.start()
+            && row
+                .reconfirm_by
+                .is_some_and(|deadline| now + TimeDelta::hours(11) <= deadline);
+        let stored = store
+            .booking(id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("row vanished")?;
+        let sends = crate::reconfirmation::may_ask(&stored, link.reconfirmation(), now).is_ok();
+        if sends != fair {
+            return Err(format!(
+                "request for {id} at {now}: sent {sends}, model says {fair}"
+            ));
+        }
+        if sends {
+            store
+                .record_reconfirmation_request(id, now)
+                .await
+                .map_err(|e| e.to_string())?;
+            model.rows.get_mut(&id).ok_or("row")?.asked = Some(now);
+        }
+        store
+            .mark_delivered(&entry.key, now)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// Whether a booking made (or moved) at `now` is asked to reconfirm: only when `now` is before
@@ -669,6 +817,7 @@ fn insert_row(model: &mut Model, b: &Booking, now: DateTime<Utc>) -> Result<(), 
         token,
         reconfirmed: false,
         reconfirm_by: b.reconfirm_by(),
+        asked: None,
     };
     let expected = asked_at_booking(b, now).then(|| b.slot().start() - TimeDelta::hours(2));
     if row.reconfirm_by != expected {
@@ -729,6 +878,30 @@ where
             && *before != stored
         {
             return Err(format!("cancelled row {id} changed"));
+        }
+        if stored.reconfirm_requested_at() != row.asked {
+            return Err(format!(
+                "row {id}: request recorded {:?}, delivered {:?}",
+                stored.reconfirm_requested_at(),
+                row.asked
+            ));
+        }
+        // Auto-cancelled only after a delivered request and then the deadline.
+        if let Some(c) = stored.cancellation()
+            && c.by == crate::booking::Actor::System
+        {
+            let deadline = row
+                .reconfirm_by
+                .ok_or("auto-cancelled without a deadline")?;
+            let asked = row
+                .asked
+                .ok_or("auto-cancelled without a delivered request")?;
+            if !(asked < deadline && deadline <= c.at) {
+                return Err(format!(
+                    "row {id} auto-cancelled at {}: asked {asked}, deadline {deadline}",
+                    c.at
+                ));
+            }
         }
         if matches!(stored.status(), Status::Confirmed) {
             *confirmed_per_chain.entry(stored.chain()).or_default() += 1;

@@ -5,7 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::InMemoryStore;
 use crate::effects::{PlannedEffect, RetryPolicy};
-use crate::ports::{DeadEntry, FailureOutcome, Outbox, OutboxEntry, StoreError};
+use crate::ports::{DeadEntry, FailureOutcome, Outbox, OutboxEntry, PendingEntry, StoreError};
 
 #[derive(Debug, Clone)]
 pub(super) struct OutboxRow {
@@ -66,6 +66,29 @@ impl InMemoryStore {
             .collect();
         dead.sort_by_key(|d| std::cmp::Reverse(d.died_at));
         dead
+    }
+}
+
+impl InMemoryStore {
+    /// Entries about `booking` still to be delivered, soonest due first.
+    pub(super) fn pending_of(&self, booking: crate::ids::BookingId) -> Vec<PendingEntry> {
+        let mut pending: Vec<PendingEntry> = self
+            .lock()
+            .outbox
+            .iter()
+            .filter(|r| r.planned.effect.booking() == booking && !r.delivered && r.dead.is_none())
+            .map(|r| PendingEntry {
+                key: r.planned.effect.idempotency_key(),
+                code: r.planned.effect.code(),
+                booking,
+                due_at: r.due_at,
+                attempts: r.attempts,
+                last_error: r.last_error.clone(),
+                leased_until: r.leased_until,
+            })
+            .collect();
+        pending.sort_by(|a, b| (a.due_at, &a.key).cmp(&(b.due_at, &b.key)));
+        pending
     }
 }
 

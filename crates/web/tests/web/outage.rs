@@ -10,8 +10,8 @@ use booking_core::booking::Booking;
 use booking_core::ids::{BookingId, ChainId, HostId, LinkId};
 use booking_core::link::{BookingLink, Host, Slug};
 use booking_core::ports::{
-    BookingStore, Change, CommitError, DashboardPage, DashboardTab, DeadEntry, Page, SaveLinkError,
-    StoreError,
+    BookingStore, Change, CommitError, DashboardPage, DashboardTab, DeadEntry, Page, PendingEntry,
+    SaveLinkError, StoreError,
 };
 use booking_core::testkit::{FixedBusy, ManualClock, SequentialTokens};
 use booking_core::token::RescheduleToken;
@@ -89,6 +89,16 @@ impl BookingStore for DownStore {
         Err(down())
     }
     async fn dead_effects(&self, _: BookingId) -> Result<Vec<DeadEntry>, StoreError> {
+        Err(down())
+    }
+    async fn pending_effects(&self, _: BookingId) -> Result<Vec<PendingEntry>, StoreError> {
+        Err(down())
+    }
+    async fn record_reconfirmation_request(
+        &self,
+        _: BookingId,
+        _: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         Err(down())
     }
     async fn commit(&self, _: Change) -> Result<(), CommitError> {

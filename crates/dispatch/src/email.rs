@@ -2,10 +2,10 @@
 //! notification for the recipient and delivers it with the entry's key (the mail adapter
 //! derives the `Message-ID` from it).
 
-use booking_core::Status;
 use booking_core::effects::{EmailKind, Recipient};
 use booking_core::ids::BookingId;
 use booking_core::ports::{NotifyError, OutboxEntry, StoreError};
+use booking_core::reconfirmation::{self, NotAsked};
 use chrono::{DateTime, Utc};
 
 use crate::{Outcome, Parts, context};
@@ -22,26 +22,42 @@ pub(crate) async fn deliver(
         Ok(loaded) => loaded,
         Err(outcome) => return Ok(outcome),
     };
-    if kind == EmailKind::ReconfirmationRequest {
+    let asks = kind == EmailKind::ReconfirmationRequest && to == Recipient::Attendee;
+    if asks {
         // Planned at booking time, due a day or so before the meeting: by then it may have
-        // been moved, cancelled, reconfirmed, or be under way.
-        let b = &loaded.booking;
-        if !matches!(b.status(), Status::Confirmed) {
-            return Ok(Outcome::Skipped("the booking is no longer confirmed"));
-        }
-        if b.reconfirmed_at().is_some() {
-            return Ok(Outcome::Skipped("the booking is already reconfirmed"));
-        }
-        if b.slot().start() <= now {
-            return Ok(Outcome::Skipped("the meeting has started"));
+        // been moved, cancelled, reconfirmed, be under way, or (after downtime) be too close
+        // to its deadline to be fair.
+        let policy = loaded.link.reconfirmation();
+        if let Err(why) = reconfirmation::may_ask(&loaded.booking, policy, now) {
+            return Ok(Outcome::Skipped(skip_reason(why)));
         }
     }
     let ctx = loaded.notification(&parts.public_base_url);
     Ok(
         match parts.notifier.notify(kind, to, &ctx, &entry.key).await {
+            Ok(()) if asks => {
+                // Only a delivered request lets the deadline cancel the booking. Should this
+                // write fail, the entry is retried: the mail goes again under the same
+                // Message-ID, and is recorded then (or dropped as too late, never enforced).
+                parts
+                    .bookings
+                    .record_reconfirmation_request(booking, now)
+                    .await?;
+                Outcome::Delivered
+            }
             Ok(()) => Outcome::Delivered,
             Err(NotifyError::Permanent(e)) => Outcome::Permanent(e),
             Err(NotifyError::Transient(e)) => Outcome::Failed(e),
         },
     )
+}
+
+fn skip_reason(why: NotAsked) -> &'static str {
+    match why {
+        NotAsked::NotConfirmed => "the booking is no longer confirmed",
+        NotAsked::AlreadyReconfirmed => "the booking is already reconfirmed",
+        NotAsked::Started => "the meeting has started",
+        NotAsked::NoLongerAsked => "the link no longer asks for reconfirmation",
+        NotAsked::TooLate => "too late to leave the attendee a fair time before the deadline",
+    }
 }

@@ -1,4 +1,5 @@
-//! The periodic reconfirmation sweep: cancels bookings whose reconfirmation deadline passed.
+//! The periodic reconfirmation sweep: cancels bookings whose reconfirmation deadline passed
+//! after their request was delivered (never one that was not asked).
 //! With several instances every one of them sweeps; that is safe, as a booking changes only
 //! with a version check and a lost race changes nothing.
 

@@ -14,7 +14,7 @@ use booking_core::deals::{DealId, DealStage, DealStore};
 use booking_core::effects::RetryPolicy;
 use booking_core::ids::ChainId;
 use booking_core::invitee::ANSWER_MAX;
-use booking_core::link::{BookingLink, LinkSettings};
+use booking_core::link::{BookingLink, LinkSettings, ReconfirmationPolicy};
 use booking_core::ports::{BookingStore, DealSink, DealSinkError, Page};
 use booking_core::{Booking, Status};
 use chrono::TimeDelta;
@@ -696,4 +696,89 @@ async fn a_deal_entry_opens_the_meetings_deal_once_through_the_deal_recorder() {
         recorder.create_deal(elsewhere, &booked, "k").await,
         Err(DealSinkError::Permanent(_))
     ));
+}
+
+/// A reconfirmation request is recorded on the row when the mailer has it, and only a row
+/// so asked is cancelled at its deadline. A request that could only go out too close to its
+/// deadline (the dispatcher was down) is not sent, and that booking is never auto-cancelled.
+async fn reconfirmation_only_after_a_delivered_request(ports: Ports) {
+    let inbox = Inbox::start();
+    let world = World::new(ports).await;
+    // Ask 4 hours before, cancel 1 hour before: a request must leave 90 minutes.
+    let settings = LinkSettings {
+        title: "Intro call".into(),
+        rules: world.link.rules().clone(),
+        reconfirmation: Some(
+            ReconfirmationPolicy::new(TimeDelta::hours(4), TimeDelta::hours(1)).unwrap(),
+        ),
+        create_deal: false,
+        questions: vec!["Topic".into()],
+    };
+    let checked = BookingLink::new(
+        world.link.id(),
+        world.host.id(),
+        world.link.slug().clone(),
+        settings,
+    )
+    .unwrap();
+    world.ports.bookings.save_link(&checked).await.unwrap();
+    let dispatcher = world.dispatcher(inbox.mailer());
+    let asked = world.book("On time", 12).await;
+    let late = world.book("Too late", 13).await;
+    let deadline = |b: &Booking| b.reconfirm_by().expect("a deadline");
+    assert_eq!(dispatcher.run_once(world.now()).await.unwrap(), 8);
+    let row = |b: &Booking| {
+        let bookings = world.ports.bookings.clone();
+        let id = b.id();
+        async move { bookings.booking(id).await.unwrap().unwrap() }
+    };
+
+    // The first request goes out when due and is recorded then.
+    let ask = asked.slot().start() - TimeDelta::hours(4);
+    assert_eq!(dispatcher.run_once(ask).await.unwrap(), 1);
+    assert_eq!(row(&asked).await.reconfirm_requested_at(), Some(ask));
+    let requests = |inbox: &Inbox| {
+        inbox
+            .all()
+            .into_iter()
+            .filter(|m| m.subject.starts_with("Please confirm"))
+            .count()
+    };
+    assert_eq!(requests(&inbox), 1);
+
+    // The second is due 30 minutes later, but the dispatcher only comes back an hour before
+    // its deadline: dropped, not sent, not recorded.
+    let back = deadline(&late) - TimeDelta::hours(1);
+    assert_eq!(dispatcher.run_once(back).await.unwrap(), 1, "marked done");
+    assert_eq!(requests(&inbox), 1, "no second request");
+    assert_eq!(row(&late).await.reconfirm_requested_at(), None);
+
+    // Both deadlines pass: only the asked booking is cancelled, with its mails.
+    world.clock.set(deadline(&late));
+    assert_eq!(world.sweep().await, 1);
+    assert!(matches!(row(&asked).await.status(), Status::Cancelled(_)));
+    assert!(matches!(row(&late).await.status(), Status::Confirmed));
+    assert_eq!(world.sweep().await, 0);
+    dispatcher.run_once(deadline(&late)).await.unwrap();
+    let cancelled: Vec<_> = inbox
+        .all()
+        .into_iter()
+        .filter(|m| m.subject.starts_with("Cancelled (not reconfirmed)"))
+        .collect();
+    assert_eq!(cancelled.len(), 2, "attendee and host: {cancelled:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconfirmation_cancels_only_after_a_delivered_request_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    reconfirmation_only_after_a_delivered_request(Ports::of(sqlite(&dir).await)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconfirmation_cancels_only_after_a_delivered_request_on_postgres() {
+    let db = PgDatabase::create().await;
+    let store = PostgresStore::connect(&db.url, SEAL_KEY).await.unwrap();
+    reconfirmation_only_after_a_delivered_request(Ports::of(store.clone())).await;
+    store.pool().close().await;
+    db.drop_it().await;
 }

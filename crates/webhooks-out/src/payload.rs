@@ -26,8 +26,8 @@ pub fn hook_type(event: WebhookEvent) -> &'static str {
 /// `event.uuid` is the chain id (stable across reschedules); `invitee.uuid` is the row's id
 /// (new with every reschedule). `old_start_time` is the previous row's start for
 /// `callRescheduled` and `null` otherwise. Times are RFC 3339 with an offset: `utc_*` in UTC,
-/// `start_time`/`end_time`/`created_at`/`canceled_at`/`old_start_time` in the host's zone,
-/// `invitee_*` in the invitee's.
+/// `start_time`/`end_time`/`created_at`/`canceled_at`/`old_start_time` and the
+/// `invitee.reconfirmation` times in the host's zone, `invitee_*` in the invitee's.
 pub fn payload(event: WebhookEvent, ctx: &NotificationContext<'_>) -> Value {
     let booking = ctx.booking;
     let invitee = booking.invitee();
@@ -115,6 +115,7 @@ pub fn payload(event: WebhookEvent, ctx: &NotificationContext<'_>) -> Value {
             "cancel_reason": cancel_reason,
             "canceled_at": canceled_at,
             "previewUrl": format!("{base}/calendar/bookings/{}", booking.id()),
+            "reconfirmation": reconfirmation(booking, host_zone),
         },
         "questions_and_answers": questions_and_answers(booking),
         "questions_and_responses": questions_and_responses(booking),
@@ -137,6 +138,24 @@ fn pretty(instant: DateTime<Utc>, zone: TimeZoneName) -> String {
         .with_timezone(&zone.tz())
         .format("%I:%M%P - %A, %B %-d, %Y")
         .to_string()
+}
+
+/// `{requested_at, deadline, reconfirmed_at}` (each `null` until it happens or when it does
+/// not apply), or `null` when reconfirmation does not concern the booking at all (the link
+/// does not ask, or it was booked inside the asking window).
+fn reconfirmation(booking: &Booking, zone: TimeZoneName) -> Value {
+    let requested_at = booking.reconfirm_requested_at();
+    let deadline = booking.reconfirm_by();
+    let reconfirmed_at = booking.reconfirmed_at();
+    if requested_at.is_none() && deadline.is_none() && reconfirmed_at.is_none() {
+        return Value::Null;
+    }
+    let at = |t: Option<DateTime<Utc>>| t.map(|t| local(t, zone));
+    json!({
+        "requested_at": at(requested_at),
+        "deadline": at(deadline),
+        "reconfirmed_at": at(reconfirmed_at),
+    })
 }
 
 fn canceller_name(by: Actor, ctx: &NotificationContext<'_>) -> String {

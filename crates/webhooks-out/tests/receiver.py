@@ -36,7 +36,9 @@ EVENT = {
 INVITEE = {
     "previewUrl", "uuid", "first_name", "last_name", "name", "email", "text_reminder_number", "timezone",
     "created_at", "is_reschedule", "reschedule_reason", "canceled", "canceler_name", "cancel_reason", "canceled_at",
+    "reconfirmation",
 }
+RECONFIRMATION = {"requested_at", "deadline", "reconfirmed_at"}
 TRACKING = {f"{p}utm_{k}" for p in ("", "first_") for k in ("term", "source", "medium", "content", "campaign")} | {
     f"utm{kv}_{i}" for kv in ("Key", "Value") for i in range(5)
 }
@@ -84,6 +86,14 @@ def shape_problems(body):
             problems.append(f"{name}.canceled is not a boolean")
     if not isinstance(inv["is_reschedule"], bool):
         problems.append("invitee.is_reschedule is not a boolean")
+    if inv["reconfirmation"] is not None:
+        keys("invitee.reconfirmation", inv["reconfirmation"], RECONFIRMATION)
+        for field, value in (inv["reconfirmation"] or {}).items():
+            try:
+                if value is not None and datetime.fromisoformat(value).utcoffset() is None:
+                    problems.append(f"invitee.reconfirmation.{field} has no offset")
+            except (TypeError, ValueError):
+                problems.append(f"invitee.reconfirmation.{field} is not RFC 3339: {value!r}")
     if doc["hookType"] not in HOOK_TYPES:
         problems.append(f"hookType {doc['hookType']!r}")
     if doc["hookType"] == "Call rescheduled" and ev["old_start_time"] is None:

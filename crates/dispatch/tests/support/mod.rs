@@ -170,6 +170,11 @@ impl World {
             .unwrap()
     }
 
+    /// Runs the reconfirmation sweep once at the clock's time; returns how many it cancelled.
+    pub async fn sweep(&self) -> usize {
+        self.scheduler.expire_unreconfirmed(100).await.unwrap()
+    }
+
     /// Subscribes `url` to `events` with a fresh secret; returns the subscription.
     pub async fn subscribe(&self, n: u128, url: &str, events: &str) -> WebhookSubscription {
         let secret = webhooks_out::WebhookSecret::generate([u8::try_from(n).unwrap(); 32]);

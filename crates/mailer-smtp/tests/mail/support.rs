@@ -159,6 +159,12 @@ impl World {
             .rposition(|s| s.start() > self.clock_now() + TimeDelta::days(2))
             .unwrap();
         let booked = self.book("Ada Lovelace", vec![], later).await;
+        // The dispatcher records the request's delivery; only then may the deadline cancel.
+        let asked = booked.reconfirm_by().unwrap() - TimeDelta::hours(12);
+        self.store
+            .record_reconfirmation_request(booked.id(), asked)
+            .await
+            .unwrap();
         self.clock.set(booked.slot().start() - TimeDelta::hours(1));
         assert_eq!(self.scheduler.expire_unreconfirmed(10).await.unwrap(), 1);
         self.bookings()

@@ -7,8 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use booking_core::invitee::ANSWER_MAX;
-use serde_json::Value;
+use booking_core::booking::NewBooking;
+use booking_core::invitee::{ANSWER_MAX, Answers, Tracking};
+use booking_core::{Booking, BookingId, RescheduleToken, TimeRange};
+use chrono::{TimeZone, Utc};
+use serde_json::{Value, json};
 use support::{Receiver, World, hostile_text};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use webhooks_out::{
@@ -163,6 +166,68 @@ async fn signed_deliveries_verify_with_the_standardwebhooks_package() {
             .await;
         assert_eq!(report.status, Some(204), "{event:?}: {report:?}");
         assert!(report.delivered && report.error.is_none());
+    }
+}
+
+/// `invitee.reconfirmation`: `null` when the booking has no deadline; otherwise the request's
+/// delivery, the deadline and the click, in the host's zone, as they happen. The receiver
+/// checks the shape of every stage.
+#[tokio::test]
+async fn reconfirmation_fields_follow_the_request_and_the_answer() {
+    let world = World::new().await;
+    let plain = world.book("Ada Lovelace", vec![], 1).await;
+    let doc = payload(WebhookEvent::CallBooked, &world.ctx(&plain, None));
+    assert_eq!(doc[0]["invitee"]["reconfirmation"], Value::Null);
+
+    // 2027-03-03 09:00 UTC, deadline a day before, asked at 08:00 UTC on 2027-03-01.
+    let at = |d: u32, h: u32| Utc.with_ymd_and_hms(2027, 3, d, h, 0, 0).unwrap();
+    let slot = TimeRange::new(at(3, 9), at(3, 10)).unwrap();
+    let checked = Booking::confirmed(NewBooking {
+        id: BookingId::from_uuid(uuid::Uuid::from_u128(0x77)),
+        host: world.host.id(),
+        link: world.link.id(),
+        slot,
+        blocked: slot,
+        token: RescheduleToken::from_bytes([7; 16]),
+        invitee: plain.invitee().clone(),
+        answers: Answers::default(),
+        tracking: Tracking::default(),
+        reconfirm_by: Some(at(2, 9)),
+        created_at: at(1, 7),
+    })
+    .result;
+    let asked = checked.with_reconfirmation_requested(at(1, 8)).unwrap();
+    let yes = asked.reconfirm(at(1, 12)).unwrap().result;
+    let fields = |row: &Booking| {
+        payload(WebhookEvent::CallBooked, &world.ctx(row, None))[0]["invitee"]["reconfirmation"]
+            .clone()
+    };
+    assert_eq!(
+        fields(&checked),
+        json!({"requested_at": null, "deadline": "2027-03-02T10:00:00+01:00", "reconfirmed_at": null})
+    );
+    assert_eq!(
+        fields(&asked),
+        json!({"requested_at": "2027-03-01T09:00:00+01:00", "deadline": "2027-03-02T10:00:00+01:00", "reconfirmed_at": null})
+    );
+    assert_eq!(
+        fields(&yes),
+        json!({"requested_at": "2027-03-01T09:00:00+01:00", "deadline": "2027-03-02T10:00:00+01:00", "reconfirmed_at": "2027-03-01T13:00:00+01:00"})
+    );
+    let gone = asked.expire_unreconfirmed(at(2, 9)).result;
+    let receiver = Receiver::start(&secret().expose(), 0.0);
+    let client = WebhookClient::new(TargetPolicy::allow_private()).unwrap();
+    for (event, row) in [
+        (WebhookEvent::CallBooked, &plain),
+        (WebhookEvent::CallBooked, &checked),
+        (WebhookEvent::CallBooked, &yes),
+        (WebhookEvent::CallCancelled, &gone),
+    ] {
+        let body = serde_json::to_vec(&payload(event, &world.ctx(row, None))).unwrap();
+        let report = client
+            .deliver(&receiver.url("/verify"), &secret(), "r", &body)
+            .await;
+        assert_eq!(report.status, Some(204), "{row:?}: {report:?}");
     }
 }
 

@@ -153,6 +153,36 @@ pub(crate) struct CancellationBody {
     at: String,
 }
 
+/// Where a booking stands with reconfirmation. Each time is `null` until it happens.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = BookingReconfirmation)]
+pub(crate) struct ReconfirmationBody {
+    /// When the "are you still attending?" request was delivered. The booking can be
+    /// cancelled for want of an answer only once it has been.
+    #[schema(format = DateTime)]
+    requested_at: Option<String>,
+    /// Until when the attendee may answer; past it, an asked and unanswered booking is
+    /// cancelled. `null` when no deadline applies.
+    #[schema(format = DateTime)]
+    deadline: Option<String>,
+    /// When the attendee reconfirmed.
+    #[schema(format = DateTime)]
+    reconfirmed_at: Option<String>,
+}
+
+/// The reconfirmation state of `b`, or `None` when reconfirmation does not concern it.
+pub(crate) fn reconfirmation_json(b: &Booking) -> Option<ReconfirmationBody> {
+    let at = |t: Option<DateTime<Utc>>| t.map(|t| rfc3339(t, None));
+    let body = ReconfirmationBody {
+        requested_at: at(b.reconfirm_requested_at()),
+        deadline: at(b.reconfirm_by()),
+        reconfirmed_at: at(b.reconfirmed_at()),
+    };
+    (body.requested_at.is_some() || body.deadline.is_some() || body.reconfirmed_at.is_some())
+        .then_some(body)
+}
+
 /// A booking as the API returns it.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -179,6 +209,9 @@ pub(crate) struct BookingBody {
     cancellation: Option<CancellationBody>,
     #[schema(format = DateTime)]
     reconfirmed_at: Option<String>,
+    /// Request, deadline and answer; `null` when the link does not ask for reconfirmation or
+    /// the booking was made inside the asking window (booking counted as confirmation).
+    reconfirmation: Option<ReconfirmationBody>,
     #[schema(format = DateTime)]
     created_at: String,
     /// Only while the token is live (treat it like a password).
@@ -236,6 +269,7 @@ pub(crate) fn booking_json(state: &AppState, b: &Booking, live: bool) -> Booking
             at: rfc3339(c.at, None),
         }),
         reconfirmed_at: b.reconfirmed_at().map(|t| rfc3339(t, None)),
+        reconfirmation: reconfirmation_json(b),
         created_at: rfc3339(b.created_at(), None),
         reschedule_token: live.then(|| token.to_owned()),
         reschedule_url: link("reschedule"),

@@ -1,5 +1,5 @@
-//! A meeting's detail page (its current row, the chain's history, answers, tracking and
-//! deal) and its actions: cancel, no-show and its undo, re-sending the attendee's links, and
+//! A meeting's detail page (its current row, reconfirmation, planned actions, the chain's
+//! history, answers, tracking and deal) and its actions: cancel, no-show and its undo, re-sending the attendee's links, and
 //! moving the deal.
 
 use actix_web::http::StatusCode;
@@ -21,6 +21,7 @@ use super::extract::{HostForm, LoggedIn, Posted};
 use super::fresh_links::FreshLinksError;
 use super::integrations::{host_connections, provider_name};
 use super::page::{ListQuery, PageResult, notice, page, see_other, stage_options};
+use super::planned::{planned_lines, reconfirmation_lines};
 use super::summary::{self, StepKind, moment};
 use crate::AppState;
 use crate::errors::Failure;
@@ -142,6 +143,7 @@ fn booking_view(
         link,
         deal,
         undelivered,
+        planned,
         ..
     } = meeting;
     let zone = me.host.time_zone();
@@ -199,6 +201,8 @@ fn booking_view(
             })
             .collect(),
         calendar: calendar_line(current, connections),
+        reconfirmation: reconfirmation_lines(current, link.as_ref(), planned, zone),
+        planned: planned_lines(planned, current.id(), zone, now),
         undelivered: undelivered
             .iter()
             .map(|d| undelivered_line(d, zone))

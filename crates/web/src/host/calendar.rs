@@ -9,6 +9,7 @@ use booking_core::ports::{Clock, DashboardTab, Page};
 use super::extract::LoggedIn;
 use super::integrations;
 use super::page::{DELETED_LINK, ListQuery, PAGE_SIZE, PageResult, page};
+use super::planned::reconfirmation_badge;
 use super::summary::{moment, parse_tab};
 use crate::AppState;
 use crate::errors::Failure;
@@ -83,6 +84,7 @@ pub(crate) async fn calendar_page(
                 .cancellation()
                 .and_then(|c| c.reason.as_ref())
                 .map(|r| r.as_str().to_owned()),
+            reconfirmation: reconfirmation_badge(b),
             marked: match b.status() {
                 Status::NoShow { marked_at } => {
                     Some(format!("Marked no-show on {}", moment(*marked_at, zone)))

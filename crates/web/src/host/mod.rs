@@ -10,7 +10,8 @@
 //! Modules, each using only those listed before it: `auth` (passwords, sessions and their
 //! cookie, the same-origin check, limiter), `extract` (`LoggedIn`, `Posted`, `ApiHost`),
 //! `page` and `json` (response helpers), `linkform` and `summary` (shared shapes), `landing`
-//! (where a login goes next), `fresh_links` (the limited re-sending of an attendee's links);
+//! (where a login goes next), `fresh_links` (the limited re-sending of an attendee's links),
+//! `planned` (reconfirmation and the planned actions, in words);
 //! then one module per area: `login`, `integrations` (calendar connections and their banner),
 //! `calendar`, `booking`, `links`, `deals`, `keys`, `api` and `webhooks`.
 
@@ -38,6 +39,7 @@ mod linkform;
 mod links;
 mod login;
 mod page;
+mod planned;
 mod summary;
 mod webhooks;
 

@@ -368,6 +368,54 @@ async fn deals_are_listed_and_moved_through_the_api() {
     assert_eq!(detail["deal"]["stage"], "closed_won");
 }
 
+/// The booking JSON carries where the booking stands with reconfirmation: `null` for a link
+/// that does not ask; the deadline first, then when the request was delivered and when the
+/// attendee answered.
+#[actix_web::test]
+async fn bookings_carry_their_reconfirmation_state() {
+    use chrono::{TimeZone, Utc};
+    let app = setup().await;
+    save_reconfirm_link(&app).await;
+    let day = |d: u32, h: u32| Utc.with_ymd_and_hms(2027, 3, d, h, 0, 0).unwrap();
+    let checked = book(&app, "checked", day(3, 9), "Ada Lovelace").await;
+    let plain = book(&app, "intro", at(9, 0), "Bea Plain").await;
+    let svc = service!(app.state);
+    let (_b, key) = api_key!(svc, "hana@example.com", HANA_PASSWORD);
+    let k = Some(key.as_str());
+    let state = |id: booking_core::BookingId| {
+        let svc = &svc;
+        async move {
+            let uri = format!("/api/v1/bookings/{id}");
+            json_of(call_service(svc, call("GET", &uri, k).to_request()).await).await["booking"]
+                ["reconfirmation"]
+                .clone()
+        }
+    };
+    assert_eq!(state(plain.id()).await, Value::Null);
+    assert_eq!(
+        state(checked.id()).await,
+        json!({"requested_at": null, "deadline": "2027-03-03T07:00:00Z", "reconfirmed_at": null})
+    );
+    app.store
+        .record_reconfirmation_request(checked.id(), day(2, 9))
+        .await
+        .unwrap();
+    app.clock.set(day(2, 10));
+    app.state
+        .scheduler
+        .reconfirm(checked.token().expose())
+        .await
+        .unwrap();
+    assert_eq!(
+        state(checked.id()).await,
+        json!({
+            "requested_at": "2027-03-02T09:00:00Z",
+            "deadline": "2027-03-03T07:00:00Z",
+            "reconfirmed_at": "2027-03-02T10:00:00Z"
+        })
+    );
+}
+
 #[actix_web::test]
 async fn another_hosts_ids_are_not_found_in_the_api() {
     let app = setup().await;

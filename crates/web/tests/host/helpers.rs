@@ -308,6 +308,38 @@ pub fn csrf_of(page: &str) -> String {
     page[start..start + page[start..].find('"').unwrap()].to_owned()
 }
 
+/// Saves Hana's link `checked` (Europe/Berlin, 09:00–17:00 on weekdays), which asks for
+/// reconfirmation 24 hours before a meeting and cancels 2 hours before without it.
+pub async fn save_reconfirm_link(app: &TestApp) {
+    let berlin = TimeZoneName::parse("Europe/Berlin").unwrap();
+    let rules = AvailabilityRules::new(RulesDraft::weekdays(
+        berlin,
+        DayPeriod::parse("09:00-17:00").unwrap(),
+        TimeDelta::minutes(30),
+    ))
+    .unwrap();
+    let checked = BookingLink::new(
+        LinkId::from_uuid(uuid::Uuid::from_u128(5)),
+        app.hana.id(),
+        Slug::parse("checked").unwrap(),
+        LinkSettings {
+            title: "Checked call".into(),
+            rules,
+            reconfirmation: Some(
+                booking_core::link::ReconfirmationPolicy::new(
+                    TimeDelta::hours(24),
+                    TimeDelta::hours(2),
+                )
+                .unwrap(),
+            ),
+            create_deal: false,
+            questions: vec!["What should we talk about?".into()],
+        },
+    )
+    .unwrap();
+    app.store.save_link(&checked).await.unwrap();
+}
+
 /// Books `slug` at `start` as `name`.
 pub async fn book(app: &TestApp, slug: &str, start: DateTime<Utc>, name: &str) -> Booking {
     let invitee = Invitee::new(

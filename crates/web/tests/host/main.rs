@@ -15,5 +15,6 @@ mod instances;
 mod integrations;
 mod links;
 mod openapi;
+mod reconfirmation;
 mod sqlite;
 mod webhooks;

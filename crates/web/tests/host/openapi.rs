@@ -886,6 +886,36 @@ async fn every_endpoint_answers_as_the_openapi_document_says() {
     call!("POST", renew, renew, Some("wrong"), None);
     call!("POST", renew, renew, None, None);
 
+    // A link that asks for reconfirmation: its bookings carry the state, strings and all.
+    save_reconfirm_link(&app).await;
+    let checked = call!(
+        "POST",
+        create,
+        "/api/v1/links/checked/bookings",
+        None,
+        Some(&booking("2027-03-03T09:00:00Z"))
+    );
+    assert_eq!(
+        checked["reconfirmation"]["deadline"],
+        "2027-03-03T07:00:00Z"
+    );
+    let checked_id = checked["id"].as_str().unwrap().to_owned();
+    booking_core::ports::BookingStore::record_reconfirmation_request(
+        &app.store,
+        booking_core::BookingId::parse(&checked_id).unwrap(),
+        app.clock.now(),
+    )
+    .await
+    .unwrap();
+    let asked = call!(
+        "GET",
+        "/api/v1/bookings/{id}",
+        format!("/api/v1/bookings/{checked_id}"),
+        h,
+        None
+    );
+    assert!(asked["booking"]["reconfirmation"]["requested_at"].is_string());
+
     let missing = doc.never_succeeded();
     assert!(missing.is_empty(), "never seen succeeding: {missing:?}");
     for (status, what) in [

@@ -5,6 +5,23 @@ use maud::{Markup, html};
 
 use super::{Section, Viewer, csrf_field, frame};
 
+/// The reconfirmation box: one sentence and the times it rests on.
+#[derive(Debug, Clone)]
+pub(crate) struct ReconfirmationLines {
+    pub(crate) summary: String,
+    pub(crate) facts: Vec<(&'static str, String)>,
+}
+
+/// One planned action.
+#[derive(Debug, Clone)]
+pub(crate) struct PlannedLine {
+    pub(crate) due: String,
+    pub(crate) what: String,
+    /// The stored code, shown as is when the kind is not one the page knows.
+    pub(crate) code: Option<String>,
+    pub(crate) state: String,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct HistoryLine {
     pub(crate) at: String,
@@ -34,6 +51,10 @@ pub(crate) struct BookingView {
     pub(crate) calendar: Option<String>,
     /// Mails and other deliveries about the meeting that failed for good, one line each.
     pub(crate) undelivered: Vec<String>,
+    /// Where the meeting stands with reconfirmation, when it concerns it.
+    pub(crate) reconfirmation: Option<ReconfirmationLines>,
+    /// What is still to be delivered, soonest first.
+    pub(crate) planned: Vec<PlannedLine>,
     pub(crate) history: Vec<HistoryLine>,
     pub(crate) deal: Option<DealBox>,
     /// Form actions, present only when the action is possible now.
@@ -60,6 +81,35 @@ pub(crate) fn booking(vm: &BookingView) -> Markup {
                 section #undelivered.error role="alert" {
                     h2 { "Not delivered" }
                     ul { @for line in &vm.undelivered { li { (line) } } }
+                }
+            }
+            @if let Some(r) = &vm.reconfirmation {
+                section #reconfirmation {
+                    h2 { "Reconfirmation" }
+                    p #reconfirmation-state { (r.summary) }
+                    @if !r.facts.is_empty() {
+                        dl.facts { @for (k, v) in &r.facts { dt { (k) } dd { (v) } } }
+                    }
+                }
+            }
+            @if !vm.planned.is_empty() {
+                section #planned {
+                    h2 { "Planned" }
+                    table.planned {
+                        thead { tr { th { "When" } th { "What" } th { "State" } } }
+                        tbody {
+                            @for line in &vm.planned {
+                                tr {
+                                    td { (line.due) }
+                                    td {
+                                        (line.what)
+                                        @if let Some(code) = &line.code { " " code { (code) } }
+                                    }
+                                    td { (line.state) }
+                                }
+                            }
+                        }
+                    }
                 }
             }
             @if let Some(notice) = &vm.notice { p.notice role="status" { (notice) } }

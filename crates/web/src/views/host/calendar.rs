@@ -27,6 +27,8 @@ pub(crate) struct MeetingRow {
     pub(crate) reason: Option<String>,
     /// For no-shows: when it was marked.
     pub(crate) marked: Option<String>,
+    /// "awaiting reconfirmation", "reconfirmed" or "not reconfirmed", when it applies.
+    pub(crate) reconfirmation: Option<&'static str>,
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +77,9 @@ pub(crate) fn calendar(vm: &CalendarView) -> Markup {
                                     @if let Some(c) = &row.cancelled { span.cancelled { (c) } }
                                     @if let Some(r) = &row.reason { br; q.reason { (r) } }
                                     @if let Some(m) = &row.marked { span.meta { (m) } }
+                                    @if let Some(r) = row.reconfirmation {
+                                        " " span.badge.reconfirmation { (r) }
+                                    }
                                 }
                             }
                         }

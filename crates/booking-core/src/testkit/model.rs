@@ -75,7 +75,11 @@ pub enum Op {
     /// Moves the clock to `minutes` after a row's reconfirmation request is due (or, with
     /// `deadline`, after its deadline), if that is still ahead: random advances alone seldom
     /// land in the two hours between a deadline and the meeting.
-    JumpTo { row: u8, deadline: bool, minutes: u8 },
+    JumpTo {
+        row: u8,
+        deadline: bool,
+        minutes: u8,
+    },
 }
 
 /// Random scenarios of 1–40 steps.

@@ -93,17 +93,17 @@ mod tests {
     #[tokio::test]
     async fn a_reply_records_its_change() {
         let store = InMemoryStore::new();
-        let phone = Phone::parse("+44 7700 900123").expect("phone");
+        let phone = Phone::parse("+44 7911 123456").expect("phone");
         let at = Utc.with_ymd_and_hms(2027, 3, 1, 9, 0, 0).single().expect("time");
         assert_eq!(record_reply(&store, &phone, "hello", at).await.expect("reply"), None);
-        assert!(!store.is_opted_out("+447700900123").await.expect("read"));
+        assert!(!store.is_opted_out("+447911123456").await.expect("read"));
         assert_eq!(
             record_reply(&store, &phone, "Stop", at).await.expect("reply"),
             Some(OptChange::OptOut)
         );
-        assert!(store.is_opted_out("+447700900123").await.expect("read"));
+        assert!(store.is_opted_out("+447911123456").await.expect("read"));
         let later = at + chrono::TimeDelta::minutes(1);
         record_reply(&store, &phone, "start", later).await.expect("reply");
-        assert!(!store.is_opted_out("+447700900123").await.expect("read"));
+        assert!(!store.is_opted_out("+447911123456").await.expect("read"));
     }
 }

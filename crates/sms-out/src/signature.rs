@@ -80,7 +80,7 @@ mod tests {
         let url = "https://example.com/sms/inbound?x=1";
         let form = params(&[
             ("To", "+15550001111"),
-            ("From", "+447700900123"),
+            ("From", "+447911123456"),
             ("Body", "STOP"),
             ("MessageSid", "SM0123"),
         ]);
@@ -88,18 +88,18 @@ mod tests {
         assert!(signer.verify(url, &form, EXPECTED));
     }
 
-    const EXPECTED: &str = "dEk4Yqg6g0OjmJcHHSVdhNcIh88=";
+    const EXPECTED: &str = "AXb/Me8ssMBGJvA4FeymFc1uWJ8=";
 
     #[test]
     fn anything_changed_breaks_the_signature() {
         let signer = TwilioSignature::new(&AuthToken::new("12345"));
         let url = "https://example.com/sms/inbound";
-        let form = params(&[("From", "+447700900123"), ("Body", "STOP")]);
+        let form = params(&[("From", "+447911123456"), ("Body", "STOP")]);
         let good = signer.sign(url, &form);
         assert!(signer.verify(url, &form, &good));
-        let reordered = params(&[("Body", "STOP"), ("From", "+447700900123")]);
+        let reordered = params(&[("Body", "STOP"), ("From", "+447911123456")]);
         assert!(signer.verify(url, &reordered, &good), "order of the form does not matter");
-        assert!(!signer.verify(url, &params(&[("From", "+447700900123"), ("Body", "START")]), &good));
+        assert!(!signer.verify(url, &params(&[("From", "+447911123456"), ("Body", "START")]), &good));
         assert!(!signer.verify("https://example.com/sms/inbound?", &form, &good));
         assert!(!signer.verify(url, &form, "not base64!"));
         assert!(!signer.verify(url, &form, ""));

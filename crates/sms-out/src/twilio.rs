@@ -60,7 +60,7 @@ impl TwilioTexts {
             messages_url: account.messages_url(),
             account_sid: account.account_sid().to_owned(),
             auth_token: account.auth_token().clone(),
-            from: account.from().as_str().to_owned(),
+            from: account.from().to_owned(),
         })
     }
 }

@@ -80,7 +80,7 @@ async fn inbound(
             .find(|(k, _)| k == name)
             .map_or("", |(_, v)| v.as_str())
     };
-    let message = field("MessageSid");
+    let message_sid = field("MessageSid");
     match Phone::parse(field("From")) {
         Ok(from) => {
             let now = state.scheduler.clock().now();
@@ -88,11 +88,13 @@ async fn inbound(
                 .await
                 .map_err(Failure::from)?;
             if let Some(change) = change {
-                tracing::info!(message, ?change, "text opt-out recorded");
+                tracing::info!(message_sid, ?change, "text opt-out recorded");
             }
         }
         // A short code or an alphanumeric sender is never one we text.
-        Err(_) => tracing::info!(message, "inbound text from a number we never text; ignored"),
+        Err(_) => {
+            tracing::info!(message_sid, "inbound text from a number we never text; ignored");
+        }
     }
     Ok(HttpResponse::Ok()
         .content_type("text/xml; charset=utf-8")

@@ -38,7 +38,7 @@ fn at(minute: i64) -> DateTime<Utc> {
         + TimeDelta::minutes(minute)
 }
 
-const ANN: &str = "+447700900123";
+const ANN: &str = "+447911123456";
 const BOB: &str = "+12125550100";
 
 /// STOP holds until START, per number; repeats change nothing.

@@ -4,12 +4,11 @@
 use std::time::Duration;
 
 use booking_core::ports::{NotifyError, TextSender};
-use booking_core::text_replies::ReplySignature;
 use fake_twilio::{ACCOUNT_SID, AUTH_TOKEN, Failure, FakeTwilio};
 use sms_out::{FileTexts, SmsAdapters, SmsUrl, TwilioTexts};
 
 const FROM: &str = "+15550001111";
-const ANN: &str = "+447700900123";
+const ANN: &str = "+447911123456";
 
 fn sender_for(fake: &FakeTwilio) -> TwilioTexts {
     match SmsUrl::parse(&fake.sms_url(FROM)).expect("SMS_URL") {
@@ -139,7 +138,7 @@ async fn the_file_sender_writes_one_file_per_text() {
     names.sort();
     assert_eq!(names, ["reminder_01_abc.txt", "reminder_02.txt"]);
     let text = std::fs::read_to_string(texts.path_for("reminder:01/abc")).expect("read");
-    assert_eq!(text, "To: +447700900123\n\nReminder: tomorrow 09:00\n");
+    assert_eq!(text, "To: +447911123456\n\nReminder: tomorrow 09:00\n");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

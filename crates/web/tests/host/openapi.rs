@@ -899,7 +899,7 @@ async fn every_endpoint_answers_as_the_openapi_document_says() {
     let sms = "/sms/inbound";
     for (token, status) in [(fake_twilio::AUTH_TOKEN, 200), ("forged", 403)] {
         let form = vec![
-            ("From".to_owned(), "+447700900123".to_owned()),
+            ("From".to_owned(), "+447911123456".to_owned()),
             ("Body".to_owned(), "STOP".to_owned()),
         ];
         let signature = fake_twilio::signature(token, &format!("http://book.test{sms}"), &form);
@@ -907,7 +907,7 @@ async fn every_endpoint_answers_as_the_openapi_document_says() {
             .uri(sms)
             .insert_header(("content-type", "application/x-www-form-urlencoded"))
             .insert_header(("X-Twilio-Signature", signature))
-            .set_payload("From=%2B447700900123&Body=STOP");
+            .set_payload("From=%2B447911123456&Body=STOP");
         let resp = call_service(&svc, req.to_request()).await;
         assert_eq!(resp.status(), status);
         doc.check("POST", sms, None, resp).await;

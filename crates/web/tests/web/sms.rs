@@ -12,7 +12,7 @@ use sms_out::{AuthToken, TwilioSignature};
 use crate::helpers::*;
 use crate::service;
 
-const ANN: &str = "+447700900123";
+const ANN: &str = "+447911123456";
 const OURS: &str = "+15550001111";
 
 fn with_texts(app: &TestApp, replies: bool) -> ::web::AppState {

@@ -314,7 +314,11 @@ fn bad_configuration_is_reported_clearly() {
             "twilio://AC1:tok-never-shown-42@api.twilio.com?from=1555",
             "SMS_URL: the from number",
         ),
-        ("SMS_URL", "sms://x", "SMS_URL: must start with twilio:// or file://"),
+        (
+            "SMS_URL",
+            "sms://x",
+            "SMS_URL: must start with twilio:// or file://",
+        ),
     ] {
         let out = slotkeeper(&dir)
             .env(var, value)

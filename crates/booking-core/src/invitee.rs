@@ -657,9 +657,20 @@ mod tests {
     #[test]
     fn phones_without_country_code_or_plan_are_refused() {
         assert_eq!(Phone::parse("call me"), Err(InvalidInput::Phone));
-        assert_eq!(Phone::parse("+1 212 555 0100 ext 3"), Err(InvalidInput::Phone));
-        assert_eq!(Phone::parse(&format!("+{}", "1".repeat(40))), Err(InvalidInput::Phone));
-        for national in ["030 1234567", "(212) 555-0100", "0470 12 34 56", "00 49 30 1234567"] {
+        assert_eq!(
+            Phone::parse("+1 212 555 0100 ext 3"),
+            Err(InvalidInput::Phone)
+        );
+        assert_eq!(
+            Phone::parse(&format!("+{}", "1".repeat(40))),
+            Err(InvalidInput::Phone)
+        );
+        for national in [
+            "030 1234567",
+            "(212) 555-0100",
+            "0470 12 34 56",
+            "00 49 30 1234567",
+        ] {
             assert_eq!(
                 Phone::parse(national),
                 Err(InvalidInput::PhoneCountryCode),
@@ -671,7 +682,14 @@ mod tests {
                 .to_string()
                 .contains("start with + and the country code")
         );
-        for unplanned in ["+1 212 555", "+49 1", "+999 1234567", "+", "+44 20 7946 09581234", "+1 012 555 0100"] {
+        for unplanned in [
+            "+1 212 555",
+            "+49 1",
+            "+999 1234567",
+            "+",
+            "+44 20 7946 09581234",
+            "+1 012 555 0100",
+        ] {
             assert!(
                 matches!(Phone::parse(unplanned), Err(InvalidInput::PhoneNumber(_))),
                 "{unplanned:?}"
@@ -706,7 +724,10 @@ mod tests {
         (
             proptest::sample::select(bases),
             "[0-9]{2}",
-            proptest::collection::vec(proptest::sample::select(vec!["", " ", "-", ".", " (", ") "]), 16),
+            proptest::collection::vec(
+                proptest::sample::select(vec!["", " ", "-", ".", " (", ") "]),
+                16,
+            ),
         )
             .prop_map(|(base, tail, separators)| {
                 let digits = format!("{}{tail}", &base[1..base.len() - 2]);

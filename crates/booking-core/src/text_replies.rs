@@ -79,11 +79,27 @@ mod tests {
 
     #[test]
     fn whole_reply_words_count_in_any_case() {
-        for stop in ["STOP", " stop\n", "StopAll", "unsubscribe", "Cancel", "end", "QUIT"] {
-            assert_eq!(OptChange::of_reply(stop), Some(OptChange::OptOut), "{stop:?}");
+        for stop in [
+            "STOP",
+            " stop\n",
+            "StopAll",
+            "unsubscribe",
+            "Cancel",
+            "end",
+            "QUIT",
+        ] {
+            assert_eq!(
+                OptChange::of_reply(stop),
+                Some(OptChange::OptOut),
+                "{stop:?}"
+            );
         }
         for start in ["START", "unstop", " Yes "] {
-            assert_eq!(OptChange::of_reply(start), Some(OptChange::OptIn), "{start:?}");
+            assert_eq!(
+                OptChange::of_reply(start),
+                Some(OptChange::OptIn),
+                "{start:?}"
+            );
         }
         for other in ["please stop", "STOP!", "", "thanks", "yes please"] {
             assert_eq!(OptChange::of_reply(other), None, "{other:?}");
@@ -94,16 +110,28 @@ mod tests {
     async fn a_reply_records_its_change() {
         let store = InMemoryStore::new();
         let phone = Phone::parse("+44 7911 123456").expect("phone");
-        let at = Utc.with_ymd_and_hms(2027, 3, 1, 9, 0, 0).single().expect("time");
-        assert_eq!(record_reply(&store, &phone, "hello", at).await.expect("reply"), None);
+        let at = Utc
+            .with_ymd_and_hms(2027, 3, 1, 9, 0, 0)
+            .single()
+            .expect("time");
+        assert_eq!(
+            record_reply(&store, &phone, "hello", at)
+                .await
+                .expect("reply"),
+            None
+        );
         assert!(!store.is_opted_out("+447911123456").await.expect("read"));
         assert_eq!(
-            record_reply(&store, &phone, "Stop", at).await.expect("reply"),
+            record_reply(&store, &phone, "Stop", at)
+                .await
+                .expect("reply"),
             Some(OptChange::OptOut)
         );
         assert!(store.is_opted_out("+447911123456").await.expect("read"));
         let later = at + chrono::TimeDelta::minutes(1);
-        record_reply(&store, &phone, "start", later).await.expect("reply");
+        record_reply(&store, &phone, "start", later)
+            .await
+            .expect("reply");
         assert!(!store.is_opted_out("+447911123456").await.expect("read"));
     }
 }

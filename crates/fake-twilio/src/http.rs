@@ -30,7 +30,11 @@ async fn unmatched(state: Shared, req: HttpRequest) -> HttpResponse {
     lock(&state)
         .unmatched
         .push(format!("{} {}", req.method(), req.path()));
-    error(StatusCode::NOT_FOUND, 20404, "The requested resource was not found")
+    error(
+        StatusCode::NOT_FOUND,
+        20404,
+        "The requested resource was not found",
+    )
 }
 
 /// Twilio's error body.
@@ -64,9 +68,7 @@ async fn create_message(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let form: Vec<(String, String)> = url::form_urlencoded::parse(&body)
-        .into_owned()
-        .collect();
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
     let field = |name: &str| {
         form.iter()
             .find(|(k, _)| k == name)
@@ -106,7 +108,11 @@ fn answer(state: &mut State, message: &mut FakeMessage) -> HttpResponse {
         return failed(failure, &message.to);
     }
     if message.to.is_empty() {
-        return error(StatusCode::BAD_REQUEST, 21604, "A 'To' phone number is required.");
+        return error(
+            StatusCode::BAD_REQUEST,
+            21604,
+            "A 'To' phone number is required.",
+        );
     }
     if message.body.is_empty() {
         return error(StatusCode::BAD_REQUEST, 21602, "Message body is required.");
@@ -168,7 +174,11 @@ fn failed(failure: Failure, to: &str) -> HttpResponse {
 /// UCS-2 characters (67 each) once any character is outside the basic ASCII range.
 fn segments(body: &str) -> usize {
     let count = body.chars().count();
-    let (single, part) = if body.is_ascii() { (160, 153) } else { (70, 67) };
+    let (single, part) = if body.is_ascii() {
+        (160, 153)
+    } else {
+        (70, 67)
+    };
     if count <= single {
         1
     } else {

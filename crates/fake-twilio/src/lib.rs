@@ -207,7 +207,10 @@ impl FakeTwilio {
 
 /// The form Twilio posts for an inbound SMS.
 fn inbound_form(from: &str, to: &str, body: &str) -> Vec<(String, String)> {
-    let sid = format!("SM{:032x}", u128::from(chrono::Utc::now().timestamp_subsec_nanos()));
+    let sid = format!(
+        "SM{:032x}",
+        u128::from(chrono::Utc::now().timestamp_subsec_nanos())
+    );
     [
         ("ToCountry", "US"),
         ("SmsMessageSid", sid.as_str()),

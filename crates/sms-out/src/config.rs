@@ -5,7 +5,6 @@
 use std::fmt;
 use std::path::PathBuf;
 
-
 /// What the URL should look like, for error messages.
 const TWILIO_FORM: &str = "twilio://SID:TOKEN@api.twilio.com?from=%2B15550001111";
 
@@ -33,9 +32,7 @@ pub enum SmsUrlError {
     )]
     MissingFrom,
     /// A sender number that is not in E.164.
-    #[error(
-        "the from number must be + and 2 to 15 digits (E.164, the + written %2B), got {0:?}"
-    )]
+    #[error("the from number must be + and 2 to 15 digits (E.164, the + written %2B), got {0:?}")]
     From(String),
     /// A query parameter the URL does not take.
     #[error("unknown parameter {0:?} (twilio:// takes from and tls)")]
@@ -170,7 +167,12 @@ fn parse_twilio(text: &str) -> Result<TwilioAccount, SmsUrlError> {
     let mut from = None;
     let mut tls = true;
     // Read by hand rather than as a form: a `+` written as is stays a plus.
-    for pair in url.query().unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+    for pair in url
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         match (decoded(key).as_str(), decoded(value).as_str()) {
             ("from", number) => from = Some(sender_number(number)?),
@@ -201,7 +203,10 @@ fn sender_number(typed: &str) -> Result<String, SmsUrlError> {
     let typed = typed.trim();
     let bad = || SmsUrlError::From(typed.chars().take(40).collect());
     let rest = typed.strip_prefix('+').ok_or_else(bad)?;
-    if !rest.chars().all(|c| c.is_ascii_digit() || " -().".contains(c)) {
+    if !rest
+        .chars()
+        .all(|c| c.is_ascii_digit() || " -().".contains(c))
+    {
         return Err(bad());
     }
     let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
@@ -252,13 +257,17 @@ mod tests {
         ));
         assert_eq!(account.api_base(), "http://127.0.0.1:8025");
         assert_eq!(account.from(), "+442079460958");
-        let with_tls = twilio(&format!("twilio://{SID}:tok@sms.example.com:8443?tls=true&from=%2B15550001111"));
+        let with_tls = twilio(&format!(
+            "twilio://{SID}:tok@sms.example.com:8443?tls=true&from=%2B15550001111"
+        ));
         assert_eq!(with_tls.api_base(), "https://sms.example.com:8443");
     }
 
     #[test]
     fn a_literal_plus_in_from_stays_a_plus() {
-        let account = twilio(&format!("twilio://{SID}:tok@api.twilio.com?from=+1 555 000 1111"));
+        let account = twilio(&format!(
+            "twilio://{SID}:tok@api.twilio.com?from=+1 555 000 1111"
+        ));
         assert_eq!(account.from(), "+15550001111");
     }
 
@@ -278,16 +287,43 @@ mod tests {
     #[test]
     fn bad_urls_are_refused_with_what_to_fix() {
         let cases: Vec<(String, SmsUrlError)> = vec![
-            ("https://api.twilio.com".into(), SmsUrlError::Scheme("https".into())),
+            (
+                "https://api.twilio.com".into(),
+                SmsUrlError::Scheme("https".into()),
+            ),
             ("twilio.example.com".into(), SmsUrlError::NotAUrl),
-            ("twilio://api.twilio.com?from=%2B15550001111".into(), SmsUrlError::Credentials),
-            (format!("twilio://{SID}@api.twilio.com?from=%2B15550001111"), SmsUrlError::Credentials),
-            ("twilio://A%2FC:tok@api.twilio.com?from=%2B15550001111".into(), SmsUrlError::AccountSid),
-            (format!("twilio://{SID}:tok@api.twilio.com"), SmsUrlError::MissingFrom),
-            (format!("twilio://{SID}:tok@api.twilio.com?from=%2B15550001111&tls=no"), SmsUrlError::Tls),
-            (format!("twilio://{SID}:tok@api.twilio.com?from=%2B15550001111&region=ie1"), SmsUrlError::Parameter("region".into())),
-            (format!("twilio://{SID}:tok@api.twilio.com?from=5550001111"), SmsUrlError::From("5550001111".into())),
-            (format!("twilio://{SID}:tok@api.twilio.com?from=%2Bcall-me"), SmsUrlError::From("+call-me".into())),
+            (
+                "twilio://api.twilio.com?from=%2B15550001111".into(),
+                SmsUrlError::Credentials,
+            ),
+            (
+                format!("twilio://{SID}@api.twilio.com?from=%2B15550001111"),
+                SmsUrlError::Credentials,
+            ),
+            (
+                "twilio://A%2FC:tok@api.twilio.com?from=%2B15550001111".into(),
+                SmsUrlError::AccountSid,
+            ),
+            (
+                format!("twilio://{SID}:tok@api.twilio.com"),
+                SmsUrlError::MissingFrom,
+            ),
+            (
+                format!("twilio://{SID}:tok@api.twilio.com?from=%2B15550001111&tls=no"),
+                SmsUrlError::Tls,
+            ),
+            (
+                format!("twilio://{SID}:tok@api.twilio.com?from=%2B15550001111&region=ie1"),
+                SmsUrlError::Parameter("region".into()),
+            ),
+            (
+                format!("twilio://{SID}:tok@api.twilio.com?from=5550001111"),
+                SmsUrlError::From("5550001111".into()),
+            ),
+            (
+                format!("twilio://{SID}:tok@api.twilio.com?from=%2Bcall-me"),
+                SmsUrlError::From("+call-me".into()),
+            ),
         ];
         for (url, expected) in cases {
             assert_eq!(SmsUrl::parse(&url), Err(expected), "{url}");
@@ -308,7 +344,9 @@ mod tests {
             let error = SmsUrl::parse(&url).expect_err(&url).to_string();
             assert!(!error.contains(token), "{error}");
         }
-        let account = twilio(&format!("twilio://{SID}:{token}@api.twilio.com?from=%2B15550001111"));
+        let account = twilio(&format!(
+            "twilio://{SID}:{token}@api.twilio.com?from=%2B15550001111"
+        ));
         assert!(!format!("{account:?}").contains(token));
     }
 }

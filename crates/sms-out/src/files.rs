@@ -38,8 +38,10 @@ impl FileTexts {
             })
             .collect();
         let name = name.trim_start_matches('.');
-        self.dir
-            .join(format!("{}.txt", if name.is_empty() { "text" } else { name }))
+        self.dir.join(format!(
+            "{}.txt",
+            if name.is_empty() { "text" } else { name }
+        ))
     }
 }
 

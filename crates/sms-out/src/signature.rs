@@ -98,8 +98,15 @@ mod tests {
         let good = signer.sign(url, &form);
         assert!(signer.verify(url, &form, &good));
         let reordered = params(&[("Body", "STOP"), ("From", "+447911123456")]);
-        assert!(signer.verify(url, &reordered, &good), "order of the form does not matter");
-        assert!(!signer.verify(url, &params(&[("From", "+447911123456"), ("Body", "START")]), &good));
+        assert!(
+            signer.verify(url, &reordered, &good),
+            "order of the form does not matter"
+        );
+        assert!(!signer.verify(
+            url,
+            &params(&[("From", "+447911123456"), ("Body", "START")]),
+            &good
+        ));
         assert!(!signer.verify("https://example.com/sms/inbound?", &form, &good));
         assert!(!signer.verify(url, &form, "not base64!"));
         assert!(!signer.verify(url, &form, ""));

@@ -5,9 +5,9 @@
 //! an empty TwiML answer, so it sends no reply of its own from us.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use utoipa::OpenApi;
 use booking_core::invitee::Phone;
 use booking_core::text_replies::{ReplySignature, record_reply};
+use utoipa::OpenApi;
 
 use crate::errors::{Api, Error, Failure, Problem};
 use crate::reject::{Body, api_resource};
@@ -56,9 +56,7 @@ async fn inbound(
     body: Body,
 ) -> Result<HttpResponse, Error<Api>> {
     let (side, check) = replies(&state)?;
-    let params: Vec<(String, String)> = url::form_urlencoded::parse(&body.0)
-        .into_owned()
-        .collect();
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(&body.0).into_owned().collect();
     // The provider signs the public URL it was given, query included.
     let signed_url = state.url(
         req.uri()
@@ -93,7 +91,10 @@ async fn inbound(
         }
         // A short code or an alphanumeric sender is never one we text.
         Err(_) => {
-            tracing::info!(message_sid, "inbound text from a number we never text; ignored");
+            tracing::info!(
+                message_sid,
+                "inbound text from a number we never text; ignored"
+            );
         }
     }
     Ok(HttpResponse::Ok()

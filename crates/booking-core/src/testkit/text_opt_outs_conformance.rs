@@ -56,12 +56,18 @@ where
     store.set_opted_out(ANN, true, at(0)).await.expect("stop");
     assert!(opted_out(ANN).await);
     assert!(!opted_out(BOB).await, "numbers are separate");
-    store.set_opted_out(ANN, true, at(1)).await.expect("stop again");
+    store
+        .set_opted_out(ANN, true, at(1))
+        .await
+        .expect("stop again");
     assert!(opted_out(ANN).await, "a repeated STOP keeps it");
     store.set_opted_out(ANN, false, at(2)).await.expect("start");
     assert!(!opted_out(ANN).await, "START lifts it");
     store.set_opted_out(BOB, false, at(3)).await.expect("start");
-    assert!(!opted_out(BOB).await, "START without a STOP changes nothing");
+    assert!(
+        !opted_out(BOB).await,
+        "START without a STOP changes nothing"
+    );
     store.set_opted_out(ANN, true, at(4)).await.expect("stop");
     assert!(opted_out(ANN).await, "and STOP again holds");
 }
@@ -75,13 +81,22 @@ where
 {
     let store = factory.fresh().await;
     store.set_opted_out(ANN, true, at(10)).await.expect("stop");
-    store.set_opted_out(ANN, false, at(5)).await.expect("late start");
+    store
+        .set_opted_out(ANN, false, at(5))
+        .await
+        .expect("late start");
     assert!(
         store.is_opted_out(ANN).await.expect("read"),
         "the START sent before the STOP does not lift it"
     );
-    store.set_opted_out(BOB, false, at(10)).await.expect("start");
-    store.set_opted_out(BOB, true, at(5)).await.expect("late stop");
+    store
+        .set_opted_out(BOB, false, at(10))
+        .await
+        .expect("start");
+    store
+        .set_opted_out(BOB, true, at(5))
+        .await
+        .expect("late stop");
     assert!(
         !store.is_opted_out(BOB).await.expect("read"),
         "the STOP sent before the START does not hold"

@@ -35,7 +35,10 @@ async fn a_text_reaches_the_api_form_encoded_with_basic_auth() {
     assert_eq!(message.path_account, ACCOUNT_SID);
     assert_eq!(message.to, ANN);
     assert_eq!(message.from, FROM);
-    assert_eq!(message.body, body, "the body arrives intact through form encoding");
+    assert_eq!(
+        message.body, body,
+        "the body arrives intact through form encoding"
+    );
     assert_eq!(
         message.auth,
         Some((ACCOUNT_SID.to_owned(), AUTH_TOKEN.to_owned()))
@@ -61,7 +64,10 @@ async fn failures_are_sorted_into_transient_and_permanent() {
         },
     );
     let throttled = sender.send_text(ANN, "hi", "k1").await.expect_err("429");
-    assert!(matches!(throttled, NotifyError::Transient(_)), "{throttled:?}");
+    assert!(
+        matches!(throttled, NotifyError::Transient(_)),
+        "{throttled:?}"
+    );
     assert!(
         throttled.to_string().contains("Retry-After 30 s"),
         "Retry-After is carried along: {throttled}"
@@ -73,7 +79,10 @@ async fn failures_are_sorted_into_transient_and_permanent() {
     assert!(invalid.is_permanent(), "{invalid:?}");
     assert!(invalid.to_string().contains("21211"), "{invalid}");
 
-    sender.send_text(ANN, "hi", "k1").await.expect("then it works");
+    sender
+        .send_text(ANN, "hi", "k1")
+        .await
+        .expect("then it works");
     assert_eq!(fake.accepted().len(), 1);
     assert_eq!(fake.messages().len(), 4);
     fake.stop().await;
@@ -82,9 +91,7 @@ async fn failures_are_sorted_into_transient_and_permanent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_credentials_are_permanent_and_never_shown() {
     let fake = FakeTwilio::start().await.expect("fake");
-    let url = fake
-        .sms_url(FROM)
-        .replace(AUTH_TOKEN, "wrong-token-1a2b3c");
+    let url = fake.sms_url(FROM).replace(AUTH_TOKEN, "wrong-token-1a2b3c");
     let SmsUrl::Twilio(account) = SmsUrl::parse(&url).expect("url") else {
         panic!("not Twilio");
     };
@@ -165,7 +172,10 @@ async fn the_adapters_follow_the_url() {
         ("Body".to_owned(), "STOP".to_owned()),
     ];
     let signed = fake_twilio::signature(AUTH_TOKEN, url, &form);
-    assert!(replies.verify(url, &form, &signed), "the fake's signing agrees");
+    assert!(
+        replies.verify(url, &form, &signed),
+        "the fake's signing agrees"
+    );
     assert!(!replies.verify(url, &form, &fake_twilio::signature("other", url, &form)));
     fake.stop().await;
 }

@@ -16,8 +16,8 @@ const ANN: &str = "+447911123456";
 const OURS: &str = "+15550001111";
 
 fn with_texts(app: &TestApp, replies: bool) -> ::web::AppState {
-    let check: Option<Arc<dyn booking_core::text_replies::ReplySignature>> = replies
-        .then(|| Arc::new(TwilioSignature::new(&AuthToken::new(AUTH_TOKEN))) as _);
+    let check: Option<Arc<dyn booking_core::text_replies::ReplySignature>> =
+        replies.then(|| Arc::new(TwilioSignature::new(&AuthToken::new(AUTH_TOKEN))) as _);
     app.state.clone().with_texts(::web::TextSide {
         replies: check,
         opt_outs: Arc::new(app.store.clone()),
@@ -71,19 +71,37 @@ async fn a_signed_stop_opts_out_and_start_lifts_it() {
     let mut app = setup().await;
     app.state = with_texts(&app, true);
     let svc = service!(app);
-    let resp = call_service(&svc, reply("/sms/inbound", ANN, " Stop ", AUTH_TOKEN).to_request()).await;
+    let resp = call_service(
+        &svc,
+        reply("/sms/inbound", ANN, " Stop ", AUTH_TOKEN).to_request(),
+    )
+    .await;
     assert_eq!(resp.status(), 200);
     assert!(header(&resp, "content-type").starts_with("text/xml"));
     assert!(body(resp).await.ends_with("<Response/>"));
     assert!(app.store.is_opted_out(ANN).await.unwrap(), "STOP recorded");
 
-    let hello = call_service(&svc, reply("/sms/inbound", ANN, "thanks!", AUTH_TOKEN).to_request()).await;
+    let hello = call_service(
+        &svc,
+        reply("/sms/inbound", ANN, "thanks!", AUTH_TOKEN).to_request(),
+    )
+    .await;
     assert_eq!(hello.status(), 200);
-    assert!(app.store.is_opted_out(ANN).await.unwrap(), "other words change nothing");
+    assert!(
+        app.store.is_opted_out(ANN).await.unwrap(),
+        "other words change nothing"
+    );
 
-    let start = call_service(&svc, reply("/sms/inbound?src=x", ANN, "START", AUTH_TOKEN).to_request()).await;
+    let start = call_service(
+        &svc,
+        reply("/sms/inbound?src=x", ANN, "START", AUTH_TOKEN).to_request(),
+    )
+    .await;
     assert_eq!(start.status(), 200, "the query is part of the signed URL");
-    assert!(!app.store.is_opted_out(ANN).await.unwrap(), "START lifts it");
+    assert!(
+        !app.store.is_opted_out(ANN).await.unwrap(),
+        "START lifts it"
+    );
 }
 
 #[actix_web::test]
@@ -91,7 +109,11 @@ async fn a_bad_signature_is_refused_and_records_nothing() {
     let mut app = setup().await;
     app.state = with_texts(&app, true);
     let svc = service!(app);
-    let forged = call_service(&svc, reply("/sms/inbound", ANN, "STOP", "not-the-token").to_request()).await;
+    let forged = call_service(
+        &svc,
+        reply("/sms/inbound", ANN, "STOP", "not-the-token").to_request(),
+    )
+    .await;
     assert_eq!(forged.status(), 403);
     assert_eq!(header(&forged, "content-type"), "application/problem+json");
     assert!(body(forged).await.contains("bad-signature"));
@@ -106,20 +128,31 @@ async fn a_bad_signature_is_refused_and_records_nothing() {
         .uri("/sms/inbound")
         .to_request();
     assert_eq!(call_service(&svc, elsewhere).await.status(), 403);
-    assert!(!app.store.is_opted_out(ANN).await.unwrap(), "nothing recorded");
+    assert!(
+        !app.store.is_opted_out(ANN).await.unwrap(),
+        "nothing recorded"
+    );
 }
 
 #[actix_web::test]
 async fn replies_are_taken_only_when_the_provider_can_send_them() {
     let app = setup().await;
     let svc = service!(app);
-    let none = call_service(&svc, reply("/sms/inbound", ANN, "STOP", AUTH_TOKEN).to_request()).await;
+    let none = call_service(
+        &svc,
+        reply("/sms/inbound", ANN, "STOP", AUTH_TOKEN).to_request(),
+    )
+    .await;
     assert_eq!(none.status(), 404, "no SMS_URL");
 
     let mut files = setup().await;
     files.state = with_texts(&files, false);
     let svc = service!(files);
-    let resp = call_service(&svc, reply("/sms/inbound", ANN, "STOP", AUTH_TOKEN).to_request()).await;
+    let resp = call_service(
+        &svc,
+        reply("/sms/inbound", ANN, "STOP", AUTH_TOKEN).to_request(),
+    )
+    .await;
     assert_eq!(resp.status(), 404, "the file adapter takes no replies");
     assert!(!files.store.is_opted_out(ANN).await.unwrap());
 
@@ -135,7 +168,8 @@ fn form_page_uri() -> String {
 async fn the_phone_field_promises_texts_only_when_they_can_be_sent() {
     let app = setup().await;
     let svc = service!(app);
-    let page = body(call_service(&svc, TestRequest::get().uri(&form_page_uri()).to_request()).await).await;
+    let page =
+        body(call_service(&svc, TestRequest::get().uri(&form_page_uri()).to_request()).await).await;
     assert!(page.contains("no text messages are sent"), "{page}");
     assert!(!page.contains("text reminders"));
     assert!(!page.contains("Reply STOP"));
@@ -143,8 +177,12 @@ async fn the_phone_field_promises_texts_only_when_they_can_be_sent() {
     let mut texting = setup().await;
     texting.state = with_texts(&texting, true);
     let svc = service!(texting);
-    let page = body(call_service(&svc, TestRequest::get().uri(&form_page_uri()).to_request()).await).await;
-    assert!(page.contains("We may text you about this booking"), "{page}");
+    let page =
+        body(call_service(&svc, TestRequest::get().uri(&form_page_uri()).to_request()).await).await;
+    assert!(
+        page.contains("We may text you about this booking"),
+        "{page}"
+    );
     assert!(page.contains("Reply STOP"));
     assert!(!page.contains("no text messages are sent"));
 }
@@ -169,7 +207,10 @@ async fn the_form_asks_for_the_country_code_and_keeps_numbers_in_e164() {
     let resp = call_service(&svc, post("030 1234567")).await;
     assert_eq!(resp.status(), 422);
     let page = body(resp).await;
-    assert!(page.contains("must start with + and the country code"), "{page}");
+    assert!(
+        page.contains("must start with + and the country code"),
+        "{page}"
+    );
     assert!(page.contains(r#"value="030 1234567""#), "typed value kept");
 
     let resp = call_service(&svc, post("+49 1")).await;
@@ -178,13 +219,25 @@ async fn the_form_asks_for_the_country_code_and_keeps_numbers_in_e164() {
     assert!(app.store.bookings().is_empty());
 
     let resp = call_service(&svc, post("+49 (30) 123-4567")).await;
-    assert!(resp.status().is_success() || resp.status().is_redirection(), "{}", resp.status());
+    assert!(
+        resp.status().is_success() || resp.status().is_redirection(),
+        "{}",
+        resp.status()
+    );
     let booked = app.store.bookings();
     assert_eq!(booked.len(), 1);
     let phone = booked[0].invitee().phone().expect("phone kept");
     assert_eq!(phone.as_str(), "+49301234567");
-    let again = app.store.booking(booked[0].id()).await.unwrap().expect("row");
-    assert_eq!(again.invitee().phone().and_then(|p| p.e164()), Some("+49301234567"));
+    let again = app
+        .store
+        .booking(booked[0].id())
+        .await
+        .unwrap()
+        .expect("row");
+    assert_eq!(
+        again.invitee().phone().and_then(|p| p.e164()),
+        Some("+49301234567")
+    );
 }
 
 #[actix_web::test]
@@ -204,5 +257,9 @@ async fn the_api_names_the_country_code_rule() {
         .to_request();
     let resp = call_service(&svc, request).await;
     assert_eq!(resp.status(), 422);
-    assert!(body(resp).await.contains("must start with + and the country code"));
+    assert!(
+        body(resp)
+            .await
+            .contains("must start with + and the country code")
+    );
 }

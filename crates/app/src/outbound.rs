@@ -112,3 +112,71 @@ impl Outbound {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+
+    fn config(dir: &std::path::Path, sms_url: Option<&str>) -> Config {
+        let mut args = vec![
+            "slotkeeper".to_owned(),
+            "--data-dir".into(),
+            dir.display().to_string(),
+            "--secret-key".into(),
+            "k".repeat(32),
+            "--database-url".into(),
+            format!("sqlite://{}/db.sqlite", dir.display()),
+            "--mailer-url".into(),
+            format!("file://{}/mail", dir.display()),
+        ];
+        if let Some(url) = sms_url {
+            args.extend(["--sms-url".to_owned(), url.to_owned()]);
+        }
+        let cli = crate::cli::Cli::try_parse_from(args).expect("flags");
+        Config::from_settings(&cli.settings).expect("config")
+    }
+
+    #[tokio::test]
+    async fn sms_url_gives_the_dispatcher_a_text_channel_on_the_store() {
+        let dir = tempfile::tempdir().expect("dir");
+        let sms_url = format!("file://{}/sms", dir.path().display());
+        let texting = config(dir.path(), Some(&sms_url));
+        let storage =
+            crate::storage::open(&texting.database_url, texting.derived_key("token-seal"))
+                .await
+                .expect("store");
+        let outbound = Outbound::from_config(&texting).expect("adapters");
+        let dispatcher = outbound.dispatcher(&storage, "http://book.test");
+        let texts = dispatcher.texts().expect("texts configured");
+        texts
+            .sender
+            .send_text("+447911123456", "hello", "k1")
+            .await
+            .expect("sent");
+        assert!(dir.path().join("sms/k1.txt").exists());
+        storage
+            .opt_outs
+            .set_opted_out("+447911123456", true, chrono::Utc::now())
+            .await
+            .expect("stop");
+        assert!(
+            texts
+                .opt_outs
+                .is_opted_out("+447911123456")
+                .await
+                .expect("read"),
+            "the channel reads the store's opt-outs"
+        );
+
+        let without = Outbound::from_config(&config(dir.path(), None)).expect("adapters");
+        assert!(without.texts.is_none());
+        assert!(
+            without
+                .dispatcher(&storage, "http://book.test")
+                .texts()
+                .is_none()
+        );
+    }
+}

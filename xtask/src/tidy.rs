@@ -12,6 +12,8 @@ const CORE_ALLOWED: &[&str] = &[
     "thiserror",
     "uuid",
     "sha2",
+    // Phone numbers to E.164 against libphonenumber's metadata: pure data and parsing.
+    "phonenumber",
     "proptest",
 ];
 

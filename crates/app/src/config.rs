@@ -68,6 +68,17 @@ pub struct Settings {
         hide_env_values = true
     )]
     secret_key: Option<String>,
+    /// Where text messages (SMS) go: twilio://SID:TOKEN@api.twilio.com?from=%2B15550001111 (any
+    /// Twilio-compatible API host; &tls=false for plain HTTP) or file://DIR (one file per text)
+    /// [default: none: no texts are sent]
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "SMS_URL",
+        hide_env_values = true
+    )]
+    sms_url: Option<String>,
     /// Calendar integrations (Google, Microsoft) and their jobs.
     #[command(flatten)]
     calendars: crate::calendars::CalendarArgs,
@@ -102,6 +113,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Calendar integrations.
     pub calendars: crate::calendars::CalendarConfig,
+    /// `SMS_URL`: where text messages go; `None` sends none.
+    pub sms: Option<sms_out::SmsUrl>,
     secret: Secret,
 }
 
@@ -200,6 +213,11 @@ impl Config {
                 bail!("WEBHOOKS_ALLOW_PRIVATE_TARGETS must be true or false, got {other:?}")
             }
         };
+        let sms = given(settings.sms_url.as_deref())
+            .map(|url| sms_out::SmsUrl::parse(&url))
+            .transpose()
+            // The message never repeats the URL: it may hold the auth token.
+            .map_err(|e| anyhow::anyhow!("SMS_URL: {e}"))?;
         let data_dir = given(settings.data_dir.as_deref())
             .map_or_else(|| default_data_dir(&database_url), PathBuf::from);
         let secret = match given(settings.secret_key.as_deref()) {
@@ -220,6 +238,7 @@ impl Config {
             webhooks_allow_private_targets,
             data_dir,
             calendars: crate::calendars::CalendarConfig::from_args(&settings.calendars)?,
+            sms,
             secret,
         })
     }

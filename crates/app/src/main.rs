@@ -180,6 +180,18 @@ async fn demo(config: &Config, storage: &storage::Storage) -> Result<()> {
         Some((dir, count)) => println!("  Mail (.eml files):  {dir} ({count} files)"),
         None => println!("  Mail:               sent over SMTP (MAILER_URL)"),
     }
+    match &config.sms {
+        Some(sms_out::SmsUrl::Files(dir)) => {
+            println!(
+                "  Texts (SMS):        {} (one file per text)",
+                dir.display()
+            );
+        }
+        Some(sms_out::SmsUrl::Twilio(_)) => {
+            println!("  Texts (SMS):        through SMS_URL; replies at {base}/sms/inbound");
+        }
+        None => println!("  Texts (SMS):        off (set SMS_URL; see docs/SMS.md)"),
+    }
     println!("  Host login:         {base}/login");
     println!("    email:            {login}");
     println!("    password:         {password}");

@@ -111,6 +111,13 @@ pub fn start(
         sync_requests: calendars.sync_requests.clone(),
         cron_secret: calendars.cron_secret.clone(),
     });
+    let state = match &outbound.texts {
+        Some(texts) => state.with_texts(web::TextSide {
+            replies: texts.replies.clone(),
+            opt_outs: storage.opt_outs.clone(),
+        }),
+        None => state,
+    };
     tracing::info!(addr = %bound.addr, base_url = %bound.base_url, "listening");
     Ok(HttpServer::new(move || {
         App::new()

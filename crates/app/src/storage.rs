@@ -8,7 +8,7 @@ use booking_core::calendar_sync::CalendarStore;
 use booking_core::connections::CalendarConnections;
 use booking_core::deals::DealStore;
 use booking_core::leases::JobLeases;
-use booking_core::ports::{BookingStore, Outbox};
+use booking_core::ports::{BookingStore, Outbox, TextOptOuts};
 use booking_core::sessions::HostSessions;
 use booking_core::subscriptions::WebhookSubscriptions;
 
@@ -35,6 +35,8 @@ pub struct Storage {
     pub calendars: Arc<dyn CalendarStore>,
     /// Leases on periodic jobs (once per deployment).
     pub leases: Arc<dyn JobLeases>,
+    /// Numbers that replied STOP to a text.
+    pub opt_outs: Arc<dyn TextOptOuts>,
 }
 
 impl std::fmt::Debug for Storage {
@@ -55,6 +57,7 @@ where
         + CalendarConnections
         + JobLeases
         + HostSessions
+        + TextOptOuts
         + 'static,
 {
     let store = Arc::new(store);
@@ -66,6 +69,7 @@ where
         sessions: store.clone(),
         calendars: store.clone(),
         leases: store.clone(),
+        opt_outs: store.clone(),
         bookings: store.clone(),
         subscriptions: store.clone(),
         outbox: store,

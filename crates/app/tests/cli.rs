@@ -30,15 +30,26 @@ fn http_with_cookie(
     form: Option<&str>,
     cookie: Option<&str>,
 ) -> (u16, String) {
+    let cookie = cookie.map_or_else(String::new, |c| format!("Cookie: {c}\r\n"));
+    http_with_headers(base, method, path, form, &cookie)
+}
+
+/// [`http`] with more header lines (each ending in CRLF).
+fn http_with_headers(
+    base: &str,
+    method: &str,
+    path: &str,
+    form: Option<&str>,
+    headers: &str,
+) -> (u16, String) {
     let addr = base.trim_start_matches("http://");
     let mut stream = TcpStream::connect(addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     let body = form.unwrap_or("");
-    let cookie = cookie.map_or_else(String::new, |c| format!("Cookie: {c}\r\n"));
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{cookie}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{headers}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).unwrap();
@@ -62,9 +73,20 @@ impl Demo {
         Self::start_logging_to(dir, Stdio::null())
     }
 
+    /// The demo with more environment variables.
+    fn start_with(dir: &std::path::Path, env: &[(&str, &str)]) -> Self {
+        let mut command = slotkeeper(dir);
+        command.envs(env.iter().copied());
+        Self::spawn(command, Stdio::null())
+    }
+
     /// The demo with its log (stderr) going to `log`.
     fn start_logging_to(dir: &std::path::Path, log: Stdio) -> Self {
-        let mut child = slotkeeper(dir)
+        Self::spawn(slotkeeper(dir), log)
+    }
+
+    fn spawn(mut command: Command, log: Stdio) -> Self {
+        let mut child = command
             .arg("demo")
             .stdout(Stdio::piped())
             .stderr(log)
@@ -217,6 +239,7 @@ fn serve_help_lists_every_variable_with_its_default_and_hides_the_secret() {
         ("WEBHOOKS_ALLOW_PRIVATE_TARGETS", "false"),
         ("DATA_DIR", "the SQLite file's directory"),
         ("SECRET_KEY", "generated on first run"),
+        ("SMS_URL", "none: no texts are sent"),
     ] {
         assert!(help.contains(&format!("[env: {var}")), "{var}: {help}");
         assert!(help.contains(default), "{var} default {default}: {help}");
@@ -281,6 +304,21 @@ fn bad_configuration_is_reported_clearly() {
             "ftp://example.com",
             "PUBLIC_BASE_URL must start with http:// or https://",
         ),
+        (
+            "SMS_URL",
+            "twilio://AC1:tok-never-shown-42@api.twilio.com",
+            "SMS_URL: twilio:// needs ?from=",
+        ),
+        (
+            "SMS_URL",
+            "twilio://AC1:tok-never-shown-42@api.twilio.com?from=1555",
+            "SMS_URL: the from number",
+        ),
+        (
+            "SMS_URL",
+            "sms://x",
+            "SMS_URL: must start with twilio:// or file://",
+        ),
     ] {
         let out = slotkeeper(&dir)
             .env(var, value)
@@ -290,7 +328,70 @@ fn bad_configuration_is_reported_clearly() {
         assert!(!out.status.success(), "{var}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(expected), "{var}: {stderr}");
+        assert!(!stderr.contains("tok-never-shown-42"), "{stderr}");
     }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn with_sms_url_the_site_offers_texts_and_takes_signed_replies() {
+    let dir = tempdir("sms");
+    let sms_url = format!(
+        "twilio://{}:{}@127.0.0.1:9?from=%2B15550001111&tls=false",
+        fake_twilio::ACCOUNT_SID,
+        fake_twilio::AUTH_TOKEN
+    );
+    let mut demo = Demo::start_with(&dir, &[("SMS_URL", &sms_url)]);
+    let (base, book_path) = split(&demo.url("Booking page:"));
+    let (_, picker) = http(&base, "GET", &book_path, None);
+    let slot = picker
+        .split("class=\"slot\" href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a slot link")
+        .replace("&amp;", "&");
+    let (status, form) = http(&base, "GET", &slot, None);
+    assert_eq!(status, 200);
+    assert!(form.contains("Reply STOP"), "{form}");
+
+    let fields: Vec<(String, String)> = [
+        ("MessageSid", "SM0000000000000000000000000000000a"),
+        ("From", "+447911123456"),
+        ("To", "+15550001111"),
+        ("Body", "STOP"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let body = "MessageSid=SM0000000000000000000000000000000a&From=%2B447911123456&To=%2B15550001111&Body=STOP";
+    let signed = fake_twilio::signature(
+        fake_twilio::AUTH_TOKEN,
+        &format!("{base}/sms/inbound"),
+        &fields,
+    );
+    let header = |signature: &str| format!("X-Twilio-Signature: {signature}\r\n");
+    let (status, answer) =
+        http_with_headers(&base, "POST", "/sms/inbound", Some(body), &header(&signed));
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.ends_with("<Response/>"), "{answer}");
+    let (status, _) = http_with_headers(
+        &base,
+        "POST",
+        "/sms/inbound",
+        Some(body),
+        &header("Zm9yZ2Vk"),
+    );
+    assert_eq!(status, 403);
+    demo.child.kill().unwrap();
+    demo.child.wait().unwrap();
+
+    let mut plain = Demo::start(&dir);
+    let (base, _) = split(&plain.url("Booking page:"));
+    let (status, _) =
+        http_with_headers(&base, "POST", "/sms/inbound", Some(body), &header(&signed));
+    assert_eq!(status, 404, "without SMS_URL no replies are taken");
+    plain.child.kill().unwrap();
+    plain.child.wait().unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

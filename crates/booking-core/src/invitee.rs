@@ -17,6 +17,12 @@ pub enum InvalidInput {
     /// Phone number with characters other than digits, spaces and `+-().`.
     #[error("phone number may contain only digits, spaces and + - ( ) .")]
     Phone,
+    /// Phone number without its country code.
+    #[error("phone number must start with + and the country code, e.g. +44 20 7946 0958")]
+    PhoneCountryCode,
+    /// Phone number that no numbering plan has (wrong length or prefix for its country).
+    #[error("{0:?} is not a valid phone number for its country code")]
+    PhoneNumber(String),
     /// A free text (reason, answer) longer than allowed.
     #[error("{field} must be at most {max} characters")]
     TooLong {
@@ -184,30 +190,84 @@ impl PersonName {
     }
 }
 
-/// A phone number as typed, for text reminders.
+/// A phone number for text messages, in E.164 form (`+4930123456`): the country code and the
+/// national number, digits only. Input must carry its country code (a leading `+`); spaces,
+/// dashes, dots and parentheses are dropped, and the number must exist in its country's
+/// numbering plan (libphonenumber's metadata, through the `phonenumber` crate).
+///
+/// Rows written before numbers were normalised hold them as typed; [`Phone::from_stored`]
+/// reads those leniently, and [`Phone::e164`] tells them apart.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Phone(String);
+pub struct Phone {
+    text: String,
+    e164: bool,
+}
+
+/// Longest accepted phone input, in characters.
+const PHONE_INPUT_MAX: usize = 32;
 
 impl Phone {
-    /// Accepts up to 32 digits, spaces and `+-().`, at least 3 digits.
+    /// Checks and normalises a number as typed: `+49 (30) 123-4567` becomes `+49301234567`.
     ///
     /// # Errors
-    /// [`InvalidInput::Phone`] otherwise.
+    /// [`InvalidInput::Phone`] for characters other than digits, spaces and `+-().` or input
+    /// over 32 characters, [`InvalidInput::PhoneCountryCode`] without a leading `+`,
+    /// [`InvalidInput::PhoneNumber`] for a number its country does not have.
     pub fn parse(text: &str) -> Result<Self, InvalidInput> {
         let text = text.trim();
         let allowed = text
             .chars()
             .all(|c| c.is_ascii_digit() || " +-().".contains(c));
-        let digits = text.chars().filter(char::is_ascii_digit).count();
-        if !allowed || digits < 3 || text.len() > 32 {
+        if !allowed || text.chars().count() > PHONE_INPUT_MAX {
             return Err(InvalidInput::Phone);
         }
-        Ok(Self(text.to_owned()))
+        if !text.starts_with('+') {
+            return Err(InvalidInput::PhoneCountryCode);
+        }
+        let invalid = || InvalidInput::PhoneNumber(text.to_owned());
+        let number = phonenumber::parse(None, text).map_err(|_| invalid())?;
+        if !phonenumber::is_valid(&number) {
+            return Err(invalid());
+        }
+        Ok(Self {
+            text: number.format().mode(phonenumber::Mode::E164).to_string(),
+            e164: true,
+        })
     }
 
-    /// The number as typed.
+    /// A number read back from a stored row. Rows written under the older rule (up to 32
+    /// digits, spaces and `+-().`, at least 3 digits, no country code required) are kept as
+    /// typed when they do not normalise, rather than lost.
+    ///
+    /// # Errors
+    /// [`InvalidInput::Phone`] when even the old rule fails.
+    pub fn from_stored(text: &str) -> Result<Self, InvalidInput> {
+        if let Ok(phone) = Self::parse(text) {
+            return Ok(phone);
+        }
+        let text = text.trim();
+        let allowed = text
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+        let digits = text.chars().filter(char::is_ascii_digit).count();
+        if !allowed || digits < 3 || text.len() > PHONE_INPUT_MAX {
+            return Err(InvalidInput::Phone);
+        }
+        Ok(Self {
+            text: text.to_owned(),
+            e164: false,
+        })
+    }
+
+    /// The number: E.164 for every number accepted by [`Phone::parse`], as typed for an old
+    /// row that does not normalise.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
+    }
+
+    /// The E.164 form, which texts can be sent to; `None` for an old row kept as typed.
+    pub fn e164(&self) -> Option<&str> {
+        self.e164.then_some(self.text.as_str())
     }
 }
 
@@ -576,9 +636,132 @@ mod tests {
     }
 
     #[test]
-    fn phones_and_answers() {
-        assert!(Phone::parse("+32 123 12 12 12").is_ok());
-        assert!(Phone::parse("call me").is_err());
+    fn phones_are_normalised_to_e164() {
+        for (typed, e164) in [
+            ("+49 (30) 123-4567", "+49301234567"),
+            ("+49301234567", "+49301234567"),
+            ("+1 212-555-0100", "+12125550100"),
+            (" +1 (212) 555.0100 ", "+12125550100"),
+            ("+44 20 7946 0958", "+442079460958"),
+            ("+44 7911 123456", "+447911123456"),
+            ("+32 470 12 34 56", "+32470123456"),
+            ("+33 6 12 34 56 78", "+33612345678"),
+            ("+81 3-1234-5678", "+81312345678"),
+        ] {
+            let phone = Phone::parse(typed).unwrap_or_else(|e| panic!("{typed:?}: {e}"));
+            assert_eq!(phone.as_str(), e164, "{typed:?}");
+            assert_eq!(phone.e164(), Some(e164));
+        }
+    }
+
+    #[test]
+    fn phones_without_country_code_or_plan_are_refused() {
+        assert_eq!(Phone::parse("call me"), Err(InvalidInput::Phone));
+        assert_eq!(
+            Phone::parse("+1 212 555 0100 ext 3"),
+            Err(InvalidInput::Phone)
+        );
+        assert_eq!(
+            Phone::parse(&format!("+{}", "1".repeat(40))),
+            Err(InvalidInput::Phone)
+        );
+        for national in [
+            "030 1234567",
+            "(212) 555-0100",
+            "0470 12 34 56",
+            "00 49 30 1234567",
+        ] {
+            assert_eq!(
+                Phone::parse(national),
+                Err(InvalidInput::PhoneCountryCode),
+                "{national:?}"
+            );
+        }
+        assert!(
+            InvalidInput::PhoneCountryCode
+                .to_string()
+                .contains("start with + and the country code")
+        );
+        for unplanned in [
+            "+1 212 555",
+            "+49 1",
+            "+999 1234567",
+            "+",
+            "+44 20 7946 09581234",
+            "+1 012 555 0100",
+        ] {
+            assert!(
+                matches!(Phone::parse(unplanned), Err(InvalidInput::PhoneNumber(_))),
+                "{unplanned:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn stored_phones_of_the_old_rule_stay_readable() {
+        let old = Phone::from_stored("0470 12 34 56").unwrap();
+        assert_eq!(old.as_str(), "0470 12 34 56");
+        assert_eq!(old.e164(), None, "not textable: no country code");
+        let normalised = Phone::from_stored("+49 (30) 123-4567").unwrap();
+        assert_eq!(normalised.e164(), Some("+49301234567"));
+        assert_eq!(Phone::from_stored("call me"), Err(InvalidInput::Phone));
+        assert_eq!(Phone::from_stored("12"), Err(InvalidInput::Phone));
+    }
+
+    /// Valid numbers of a few countries, written the way people type them: separators
+    /// anywhere between the digits, the last two digits free.
+    fn typed_numbers() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let bases = vec![
+            "+12125550100",
+            "+49301234567",
+            "+442079460958",
+            "+447911123456",
+            "+32470123456",
+            "+33612345678",
+            "+81312345678",
+        ];
+        (
+            proptest::sample::select(bases),
+            "[0-9]{2}",
+            proptest::collection::vec(
+                proptest::sample::select(vec!["", " ", "-", ".", " (", ") "]),
+                16,
+            ),
+        )
+            .prop_map(|(base, tail, separators)| {
+                let digits = format!("{}{tail}", &base[1..base.len() - 2]);
+                let mut typed = String::from("+");
+                for (i, d) in digits.chars().enumerate() {
+                    typed.push(d);
+                    if i + 1 < digits.len() {
+                        typed.push_str(separators[i]);
+                    }
+                }
+                typed.chars().take(PHONE_INPUT_MAX).collect()
+            })
+    }
+
+    proptest::proptest! {
+        /// A normalised number normalises to itself: storing and reading back, or a second
+        /// pass through any adapter, never changes it.
+        #[test]
+        fn normalised_phones_are_stable(typed in typed_numbers()) {
+            let Ok(phone) = Phone::parse(&typed) else {
+                // Only input cut at 32 characters may fail; everything else is a real number.
+                proptest::prop_assert_eq!(typed.chars().count(), PHONE_INPUT_MAX);
+                return Ok(());
+            };
+            let digits: String = typed.chars().filter(char::is_ascii_digit).collect();
+            proptest::prop_assert_eq!(phone.as_str(), format!("+{digits}"));
+            let again = Phone::parse(phone.as_str()).expect("a normalised number parses");
+            proptest::prop_assert_eq!(&again, &phone);
+            proptest::prop_assert_eq!(Phone::from_stored(phone.as_str()).expect("stored"), phone);
+        }
+    }
+
+    #[test]
+    fn answers_drop_blanks() {
         let a = Answers::new(vec![
             ("Topic".into(), "Pricing".into()),
             ("Skip".into(), " ".into()),

@@ -20,6 +20,7 @@
 //! - [`accounts`]: host logins (password hashes as PHC strings) and API keys (stored hashed);
 //!   [`deals`]: the CRM deal a booking opens, one per meeting, never touched by cancel;
 //!   [`sessions`]: host sessions in the store (ended by logout and password changes).
+//! - [`text_replies`]: replies to text messages — STOP/START opt-outs, callback signatures.
 //! - `testkit` (feature): an in-memory store, a manual clock, sequential tokens, the
 //!   reference-model test and the store conformance suite.
 //!
@@ -96,6 +97,7 @@ pub mod subscriptions;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod text;
+pub mod text_replies;
 pub mod time;
 pub mod token;
 

@@ -179,7 +179,7 @@ impl Booking {
             Email::from_stored(&r.invitee_email).map_err(|_| bad("invitee_email"))?,
             r.invitee_phone
                 .as_deref()
-                .map(Phone::parse)
+                .map(Phone::from_stored)
                 .transpose()
                 .map_err(|_| bad("invitee_phone"))?,
             TimeZoneName::parse(&r.invitee_time_zone).map_err(|_| bad("invitee_time_zone"))?,

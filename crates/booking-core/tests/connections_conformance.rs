@@ -1,4 +1,5 @@
-//! Runs the calendar-connection and job-lease conformance suites against the in-memory store.
+//! Runs the calendar-connection, job-lease and text opt-out conformance suites against the
+//! in-memory store.
 
 use booking_core::testkit::InMemoryStore;
 use booking_core::testkit::conformance::{Inline, StoreFactory};
@@ -16,3 +17,5 @@ impl StoreFactory for Memory {
 booking_core::connection_conformance_tests!(#[tokio::test] factory: Memory);
 
 booking_core::lease_conformance_tests!(#[tokio::test] factory: Memory, spawner: Inline);
+
+booking_core::text_opt_out_conformance_tests!(#[tokio::test] factory: Memory);

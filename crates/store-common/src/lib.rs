@@ -24,6 +24,7 @@ mod outbox_port;
 mod rows;
 mod seal;
 pub mod sessions_port;
+pub mod text_opt_outs_port;
 mod webhook_ports;
 
 use std::future::Future;
@@ -162,7 +163,8 @@ pub fn lost_connection(e: &sqlx::Error) -> bool {
 
 /// Implements every port of `booking-core` a database store offers — `BookingStore`,
 /// `Outbox`, `AccountStore`, `LinkDirectory`, `LoginAttempts`, `DealStore`,
-/// `WebhookSubscriptions`, `CalendarConnections`, `JobLeases` and `HostSessions` — for `$store`
+/// `WebhookSubscriptions`, `CalendarConnections`, `JobLeases`, `HostSessions` and `TextOptOuts`
+/// — for `$store`
 /// (which implements [`SqlStore`] with `Db = $db`).
 /// The expanding crate needs `async-trait`, `booking-core`, `chrono`, `sqlx` and `uuid` as
 /// dependencies.
@@ -176,6 +178,7 @@ macro_rules! sql_store_ports {
         $crate::calendar_connections_port!($store, $db);
         $crate::job_leases_port!($store, $db);
         $crate::host_sessions_port!($store, $db);
+        $crate::text_opt_outs_port!($store, $db);
     };
 }
 

@@ -150,11 +150,10 @@ struct InviteeRequest {
     /// IANA zone, e.g. Europe/Berlin.
     #[schema(value_type = ZoneName)]
     timezone: String,
-    /// Digits, spaces and `+-().`, at least 3 digits; blank means none.
-    #[schema(
-        max_length = 32,
-        pattern = r"^ *$|^[ +().-]*[0-9][ +().-]*[0-9][ +().-]*[0-9][0-9 +().-]*$"
-    )]
+    /// In international form: `+`, the country code and the number, with spaces, dashes,
+    /// dots or parentheses as you like (`+49 (30) 123-4567`); it must exist in that country's
+    /// numbering plan, and is kept and returned in E.164 (`+49301234567`). Blank means none.
+    #[schema(max_length = 32, pattern = r"^ *$|^ *\+[0-9 ().-]*[0-9][0-9 ().-]*$")]
     phone: Option<String>,
 }
 

@@ -66,6 +66,8 @@ pub(crate) enum Failure {
     PushRefused(PushRefused),
     /// The cron endpoint was called without its bearer secret (or none is configured).
     CronUnauthorized,
+    /// A provider callback (an inbound text) whose signature does not match.
+    SignatureRefused,
     /// The OAuth callback does not belong to a sign-in this browser started.
     SignInExpired,
     /// The calendar provider failed during the sign-in; the message says what to do.
@@ -87,9 +89,9 @@ impl Failure {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized(_) | Self::CronUnauthorized => StatusCode::UNAUTHORIZED,
-            Self::FormExpired | Self::PushRefused(PushRefused::WrongSecret) => {
-                StatusCode::FORBIDDEN
-            }
+            Self::FormExpired
+            | Self::PushRefused(PushRefused::WrongSecret)
+            | Self::SignatureRefused => StatusCode::FORBIDDEN,
             Self::PushRefused(PushRefused::UnknownChannel) => StatusCode::NOT_FOUND,
             Self::PushRefused(PushRefused::Inactive) => StatusCode::GONE,
             Self::SignInExpired => StatusCode::BAD_REQUEST,
@@ -131,6 +133,7 @@ impl Failure {
             Self::PushRefused(PushRefused::WrongSecret) => "wrong-channel-secret",
             Self::PushRefused(PushRefused::Inactive) => "connection-inactive",
             Self::CronUnauthorized => "cron-unauthorized",
+            Self::SignatureRefused => "bad-signature",
             Self::SignInExpired => "sign-in-expired",
             Self::ProviderFailed(_) => "calendar-provider-failed",
             Self::TooManyRequests(_) => "too-many-requests",
@@ -162,6 +165,7 @@ impl Failure {
             Self::PushRefused(PushRefused::WrongSecret) => "Wrong channel secret",
             Self::PushRefused(PushRefused::Inactive) => "The calendar connection is not active",
             Self::CronUnauthorized => "Cron secret required",
+            Self::SignatureRefused => "Signature does not match",
             Self::SignInExpired => "This sign-in attempt is not valid any more",
             Self::ProviderFailed(_) => "The calendar provider did not answer as expected",
             Self::TooManyRequests(_) => "Too many requests",
@@ -200,6 +204,7 @@ impl Failure {
             Self::PushRefused(PushRefused::WrongSecret) => "The channel's secret does not match. Nothing was done.".into(),
             Self::PushRefused(PushRefused::Inactive) => "The calendar connection behind this channel is no longer active. Stop sending notifications for it.".into(),
             Self::CronUnauthorized => "Send the configured cron secret as `Authorization: Bearer <CRON_SECRET>`.".into(),
+            Self::SignatureRefused => "The X-Twilio-Signature header is missing or does not match this request. Nothing was recorded.".into(),
             Self::SignInExpired => "This sign-in attempt is not valid any more. Start again from Settings → Integrations.".into(),
             Self::ProviderFailed(message) => message.clone(),
             Self::Unavailable => "Nothing was changed. Please try again in a few seconds.".into(),

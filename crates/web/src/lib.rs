@@ -10,7 +10,8 @@ use actix_web::web;
 use booking_core::Scheduler;
 use booking_core::accounts::LoginAttempts;
 use booking_core::calendar_sync::{CalendarIntegrations, SyncRequests};
-use booking_core::ports::{BookingStore, BusyCalendar, Clock, TokenSource};
+use booking_core::ports::{BookingStore, BusyCalendar, Clock, TextOptOuts, TokenSource};
+use booking_core::text_replies::ReplySignature;
 
 mod api;
 mod calendars;
@@ -23,6 +24,7 @@ mod openapi;
 mod pages;
 mod present;
 mod reject;
+mod sms;
 mod views;
 
 pub use headers::{redact_tokens, security_headers};
@@ -46,6 +48,26 @@ pub struct AppState {
     pub(crate) calendars: Option<Arc<CalendarSide>>,
     /// Bookings per client address; `None` (embedders' tests) leaves them unlimited.
     pub(crate) booking_limit: Option<Arc<limits::BookingLimit>>,
+    /// Text messages; `None` (no `SMS_URL`): the booking form promises none.
+    pub(crate) texts: Option<Arc<TextSide>>,
+}
+
+/// Text messages (SMS) are configured: the booking form says texts may come and how to stop
+/// them, and the provider's replies (STOP, START) are taken at `POST /sms/inbound`.
+pub struct TextSide {
+    /// Checks that a reply really comes from the provider; `None` when replies cannot come
+    /// back (the development file adapter): `/sms/inbound` then answers 404.
+    pub replies: Option<Arc<dyn ReplySignature>>,
+    /// Where opt-outs are recorded (the store, so every instance honours them).
+    pub opt_outs: Arc<dyn TextOptOuts>,
+}
+
+impl std::fmt::Debug for TextSide {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TextSide")
+            .field("replies", &self.replies)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Calendar integrations: the connection framework, where verified push notifications are
@@ -87,7 +109,16 @@ impl AppState {
             host: None,
             calendars: None,
             booking_limit: None,
+            texts: None,
         }
+    }
+
+    /// The same state with text messages configured: the booking form mentions them, and
+    /// replies are taken at `POST /sms/inbound` when `side.replies` can check them.
+    #[must_use]
+    pub fn with_texts(mut self, side: TextSide) -> Self {
+        self.texts = Some(Arc::new(side));
+        self
     }
 
     /// The same state with bookings limited to `per_window` per client address per
@@ -140,6 +171,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     // Before the public API: its `/api/v1` scope answers every path under it.
     openapi::configure(cfg);
     calendars::configure(cfg);
+    sms::configure(cfg);
     host::configure(cfg);
     api::configure(cfg);
     pages::configure(cfg);

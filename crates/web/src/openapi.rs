@@ -56,5 +56,6 @@ pub(crate) fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::host::HostApi::openapi());
     doc.merge(crate::host::WebhooksApi::openapi());
     doc.merge(crate::calendars::CalendarsApi::openapi());
+    doc.merge(crate::sms::SmsApi::openapi());
     doc
 }

@@ -328,6 +328,7 @@ async fn link_page(
                 "/book/{slug}{}",
                 query_string(&[("tz".into(), zone.name().into())])
             ),
+            texts_offered: state.texts.is_some(),
             ..BookingFormView::default()
         };
         return ok_html(book::booking_form(&vm));
@@ -440,6 +441,7 @@ async fn book_submit(
             tracking: utm_pairs(&form),
             errors,
             back: format!("/book/{slug}"),
+            texts_offered: state.texts.is_some(),
         };
         return html(
             actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,

@@ -39,6 +39,8 @@ mod sessions;
 pub mod sessions_conformance;
 mod subscriptions;
 pub mod subscriptions_conformance;
+mod text_opt_outs;
+pub mod text_opt_outs_conformance;
 
 #[derive(Debug, Default)]
 struct State {
@@ -52,6 +54,8 @@ struct State {
     connections: connections::ConnectionState,
     leases: BTreeMap<String, (String, DateTime<Utc>)>,
     sessions: BTreeMap<crate::sessions::SessionId, crate::sessions::HostSession>,
+    /// Phone number → (opted out, when that was said).
+    text_opt_outs: BTreeMap<String, (bool, DateTime<Utc>)>,
 }
 
 /// A [`BookingStore`] in memory, with the same guarantees as the database stores: atomic

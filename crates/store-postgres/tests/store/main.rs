@@ -261,3 +261,8 @@ booking_core::lease_conformance_tests!(
     factory: PgDatabases::new(),
     spawner: TokioSpawner,
 );
+
+booking_core::text_opt_out_conformance_tests!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    factory: PgDatabases::new(),
+);

@@ -235,3 +235,5 @@ booking_core::lease_conformance_tests!(
     factory: SqliteFiles::new(),
     spawner: TokioSpawner,
 );
+
+booking_core::text_opt_out_conformance_tests!(#[tokio::test] factory: SqliteFiles::new());

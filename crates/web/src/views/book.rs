@@ -64,6 +64,8 @@ pub(crate) struct BookingFormView {
     pub(crate) tracking: Vec<(String, String)>,
     pub(crate) errors: FieldErrors,
     pub(crate) back: String,
+    /// Whether texts (SMS) are configured, so the phone field may promise them.
+    pub(crate) texts_offered: bool,
 }
 
 /// One of the link's questions on the form, with the answer typed so far.
@@ -112,9 +114,7 @@ pub(crate) fn booking_form(vm: &BookingFormView) -> Markup {
                 label for="email" { "Email" }
                 input #email type="email" name="email" required value=(vm.email) autocomplete="email";
                 (field_error(&vm.errors, "email"))
-                label for="phone" { "Phone (optional, for text reminders)" }
-                input #phone type="tel" name="phone" value=(vm.phone) autocomplete="tel";
-                (field_error(&vm.errors, "phone"))
+                (phone_field(vm))
                 @for (i, q) in vm.questions.iter().enumerate() {
                     label for={ "q" (i) } { (q.text) @if q.required { " *" } }
                     textarea id={ "q" (i) } name={ "q" (i) } maxlength="2000" required[q.required] { (q.answer) }
@@ -126,6 +126,21 @@ pub(crate) fn booking_form(vm: &BookingFormView) -> Markup {
             p { a href=(vm.back) { "← Pick another time" } }
         },
     )
+}
+
+/// The phone field: it promises text messages only when they can be sent.
+fn phone_field(vm: &BookingFormView) -> Markup {
+    html! {
+        label for="phone" { "Phone (optional, with + and country code)" }
+        input #phone type="tel" name="phone" value=(vm.phone) autocomplete="tel"
+            placeholder="+44 20 7946 0958" aria-describedby="phone-hint";
+        @if vm.texts_offered {
+            small #phone-hint { "We may text you about this booking. Reply STOP to any text to stop them." }
+        } @else {
+            small #phone-hint { "For the host to reach you; no text messages are sent." }
+        }
+        (field_error(&vm.errors, "phone"))
+    }
 }
 
 #[derive(Debug)]

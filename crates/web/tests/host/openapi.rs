@@ -188,6 +188,11 @@ impl Document {
         let schema = &content.get(media).unwrap_or_else(|| {
             panic!("{method} {template} {status}: content type {media} is not documented")
         })["schema"];
+        if media.starts_with("text/") {
+            // A text answer (TwiML, a validation token): documented as a string.
+            assert_eq!(schema["type"], "string", "{method} {template} {status}");
+            return Value::String(text);
+        }
         let value: Value = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("{method} {template} {status}: not JSON ({e}): {text}"));
         let errors = self.violations(schema, &value, "$");
@@ -311,7 +316,13 @@ pub(crate) fn link_input(slug: &str) -> String {
 #[actix_web::test]
 async fn every_endpoint_answers_as_the_openapi_document_says() {
     let app = setup_webhooks(TargetPolicy::allow_private()).await;
-    let world = with_calendars(&app, true, Some("cron-secret"));
+    let mut world = with_calendars(&app, true, Some("cron-secret"));
+    world.state = world.state.clone().with_texts(web::TextSide {
+        replies: Some(std::sync::Arc::new(sms_out::TwilioSignature::new(
+            &sms_out::AuthToken::new(fake_twilio::AUTH_TOKEN),
+        ))),
+        opt_outs: std::sync::Arc::new(app.store.clone()),
+    });
     let svc = service!(world.state);
     let served = call_service(
         &svc,
@@ -885,6 +896,22 @@ async fn every_endpoint_answers_as_the_openapi_document_says() {
     assert!(report["failed"].is_array());
     call!("POST", renew, renew, Some("wrong"), None);
     call!("POST", renew, renew, None, None);
+    let sms = "/sms/inbound";
+    for (token, status) in [(fake_twilio::AUTH_TOKEN, 200), ("forged", 403)] {
+        let form = vec![
+            ("From".to_owned(), "+447911123456".to_owned()),
+            ("Body".to_owned(), "STOP".to_owned()),
+        ];
+        let signature = fake_twilio::signature(token, &format!("http://book.test{sms}"), &form);
+        let req = TestRequest::post()
+            .uri(sms)
+            .insert_header(("content-type", "application/x-www-form-urlencoded"))
+            .insert_header(("X-Twilio-Signature", signature))
+            .set_payload("From=%2B447911123456&Body=STOP");
+        let resp = call_service(&svc, req.to_request()).await;
+        assert_eq!(resp.status(), status);
+        doc.check("POST", sms, None, resp).await;
+    }
 
     // A link that asks for reconfirmation: its bookings carry the state, strings and all.
     save_reconfirm_link(&app).await;

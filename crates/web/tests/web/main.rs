@@ -7,3 +7,4 @@ mod input;
 mod layering;
 mod outage;
 mod pages;
+mod sms;

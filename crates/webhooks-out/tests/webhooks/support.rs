@@ -88,7 +88,7 @@ impl World {
         let invitee = Invitee::new(
             PersonName::parse(name).unwrap(),
             Email::parse("ada@example.org").unwrap(),
-            Some(Phone::parse("+32 123 12 12 12").unwrap()),
+            Some(Phone::parse("+32 470 12 34 56").unwrap()),
             TimeZoneName::parse("America/New_York").unwrap(),
         );
         let request = BookingRequest {

@@ -17,12 +17,14 @@ use crate::time::TimeRange;
 use crate::token::RescheduleToken;
 
 pub mod outbound;
+pub mod operations;
 
 pub use outbound::{
     CalendarSync, CalendarSyncError, CalendarWrite, DealSink, DealSinkError, DeliveryReport,
     NoCalendarConnected, NotificationContext, Notifier, NotifyError, ReconfirmationSweep,
     TargetCheck, TargetRefused, TextSender, WebhookMessage, WebhookSender,
 };
+pub use operations::{ChangeKind, ConnectionUse, OutboxBacklog, StoreHealth};
 
 /// An unexpected storage failure (connection lost, corrupt row, …), with its cause chain.
 ///
@@ -415,6 +417,13 @@ pub trait Outbox: Send + Sync {
     /// # Errors
     /// [`StoreError`] on any storage failure.
     async fn dead_entries(&self, limit: u32) -> Result<Vec<DeadEntry>, StoreError>;
+
+    /// The backlog at `now`: due and scheduled entries, when the oldest due one became due,
+    /// and how many are dead. Read at scrape time by the metrics.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure.
+    async fn backlog(&self, now: DateTime<Utc>) -> Result<OutboxBacklog, StoreError>;
 }
 
 /// Shared ports: an `Arc` of a port is the port, so one store can serve many schedulers and
@@ -520,6 +529,9 @@ mod shared {
         }
         async fn dead_entries(&self, limit: u32) -> Result<Vec<DeadEntry>, StoreError> {
             (**self).dead_entries(limit).await
+        }
+        async fn backlog(&self, now: DateTime<Utc>) -> Result<OutboxBacklog, StoreError> {
+            (**self).backlog(now).await
         }
     }
 

@@ -5,5 +5,6 @@ mod api;
 mod helpers;
 mod input;
 mod layering;
+mod observe;
 mod outage;
 mod pages;

@@ -71,6 +71,16 @@ pub struct Settings {
     /// Calendar integrations (Google, Microsoft) and their jobs.
     #[command(flatten)]
     calendars: crate::calendars::CalendarArgs,
+    /// Logs and metrics.
+    #[command(flatten)]
+    telemetry: crate::telemetry::TelemetryArgs,
+}
+
+impl Settings {
+    /// The log and metrics settings (the log format is needed before the rest is checked).
+    pub fn telemetry(&self) -> &crate::telemetry::TelemetryArgs {
+        &self.telemetry
+    }
 }
 
 /// Everything the binary reads from the environment.
@@ -102,6 +112,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Calendar integrations.
     pub calendars: crate::calendars::CalendarConfig,
+    /// `METRICS_TOKEN`, `METRICS_BIND`: where `/metrics` is served, if anywhere.
+    pub metrics: crate::telemetry::MetricsConfig,
     secret: Secret,
 }
 
@@ -220,6 +232,7 @@ impl Config {
             webhooks_allow_private_targets,
             data_dir,
             calendars: crate::calendars::CalendarConfig::from_args(&settings.calendars)?,
+            metrics: crate::telemetry::MetricsConfig::from_args(&settings.telemetry)?,
             secret,
         })
     }

@@ -8,7 +8,7 @@ use booking_core::calendar_sync::CalendarStore;
 use booking_core::connections::CalendarConnections;
 use booking_core::deals::DealStore;
 use booking_core::leases::JobLeases;
-use booking_core::ports::{BookingStore, Outbox};
+use booking_core::ports::{BookingStore, Outbox, StoreHealth};
 use booking_core::sessions::HostSessions;
 use booking_core::subscriptions::WebhookSubscriptions;
 
@@ -35,6 +35,8 @@ pub struct Storage {
     pub calendars: Arc<dyn CalendarStore>,
     /// Leases on periodic jobs (once per deployment).
     pub leases: Arc<dyn JobLeases>,
+    /// Schema completeness and connection pool, for `/readyz` and `/metrics`.
+    pub health: Arc<dyn StoreHealth>,
 }
 
 impl std::fmt::Debug for Storage {
@@ -55,6 +57,7 @@ where
         + CalendarConnections
         + JobLeases
         + HostSessions
+        + StoreHealth
         + 'static,
 {
     let store = Arc::new(store);
@@ -66,7 +69,9 @@ where
         sessions: store.clone(),
         calendars: store.clone(),
         leases: store.clone(),
-        bookings: store.clone(),
+        health: store.clone(),
+        // Every scheduler commits through this one, so the changes are counted once each.
+        bookings: Arc::new(crate::counted::CountedChanges(store.clone())),
         subscriptions: store.clone(),
         outbox: store,
     }

@@ -16,15 +16,15 @@ use crate::link::{BookingLink, Host, Slug};
 use crate::time::TimeRange;
 use crate::token::RescheduleToken;
 
-pub mod outbound;
 pub mod operations;
+pub mod outbound;
 
+pub use operations::{ChangeKind, ConnectionUse, OutboxBacklog, StoreHealth};
 pub use outbound::{
     CalendarSync, CalendarSyncError, CalendarWrite, DealSink, DealSinkError, DeliveryReport,
     NoCalendarConnected, NotificationContext, Notifier, NotifyError, ReconfirmationSweep,
     TargetCheck, TargetRefused, TextSender, WebhookMessage, WebhookSender,
 };
-pub use operations::{ChangeKind, ConnectionUse, OutboxBacklog, StoreHealth};
 
 /// An unexpected storage failure (connection lost, corrupt row, …), with its cause chain.
 ///

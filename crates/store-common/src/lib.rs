@@ -220,9 +220,16 @@ macro_rules! store_health_port {
                 {
                     Ok(applied) => applied,
                     // No such table: nothing was ever applied.
-                    Err(e) if e.as_database_error().is_some() && !<Self as $crate::SqlStore>::is_unavailable(&e) => Vec::new(),
+                    Err(e)
+                        if e.as_database_error().is_some()
+                            && !<Self as $crate::SqlStore>::is_unavailable(&e) =>
+                    {
+                        Vec::new()
+                    }
                     Err(e) => {
-                        return Err($crate::db_error::<Self>("reading the applied migrations")(e));
+                        return Err($crate::db_error::<Self>("reading the applied migrations")(
+                            e,
+                        ));
                     }
                 };
                 let migrator: &::sqlx::migrate::Migrator = &$migrator;

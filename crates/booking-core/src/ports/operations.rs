@@ -105,7 +105,6 @@ pub trait StoreHealth: Send + Sync {
     /// Its connection pool right now; `None` for a store without connections.
     fn connections(&self) -> Option<ConnectionUse>;
 
-
     /// The versions of this build's migrations the database has not applied successfully,
     /// oldest first; empty when the schema is complete (always, for a store without a schema).
     ///

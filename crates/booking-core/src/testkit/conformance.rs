@@ -1219,7 +1219,10 @@ pub async fn backlog_counts_due_scheduled_and_dead<F: StoreFactory>(factory: &F)
     assert!(entries.len() >= 3, "a booking queues mails and more");
     let oldest = entries.iter().map(|e| e.due_at).min();
     let leased = w.store.backlog(now).await.expect("backlog while leased");
-    assert_eq!(before, leased, "a lease does not take an entry off the backlog");
+    assert_eq!(
+        before, leased,
+        "a lease does not take an entry off the backlog"
+    );
     assert_eq!(leased.due, entries.len() as u64);
     assert_eq!(leased.oldest_due_at, oldest);
     assert_eq!(leased.dead, 0);

@@ -6,7 +6,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::InMemoryStore;
 use crate::effects::{PlannedEffect, RetryPolicy};
 use crate::ports::{
-    DeadEntry, FailureOutcome, Outbox, OutboxBacklog, OutboxEntry, StoreHealth, StoreError,
+    DeadEntry, FailureOutcome, Outbox, OutboxBacklog, OutboxEntry, StoreError, StoreHealth,
 };
 
 #[derive(Debug, Clone)]

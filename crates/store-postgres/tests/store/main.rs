@@ -287,7 +287,10 @@ async fn missing_migrations_are_reported_pending() {
         .await
         .expect("forget every migration");
     let pending = store.pending_migrations().await.expect("status");
-    assert!(pending.len() > 5 && pending.contains(&newest), "{pending:?}");
+    assert!(
+        pending.len() > 5 && pending.contains(&newest),
+        "{pending:?}"
+    );
     store.pool().close().await;
     databases.finish().await;
 }

@@ -261,5 +261,8 @@ async fn missing_migrations_are_reported_pending() {
         .await
         .expect("forget every migration");
     let pending = store.pending_migrations().await.expect("status");
-    assert!(pending.len() > 5 && pending.contains(&newest), "{pending:?}");
+    assert!(
+        pending.len() > 5 && pending.contains(&newest),
+        "{pending:?}"
+    );
 }

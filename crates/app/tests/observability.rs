@@ -1,9 +1,9 @@
 //! What an operator sees of the real `slotkeeper serve`, end to end on a SQLite file: `/readyz`,
-//! `/metrics` behind `METRICS_TOKEN` whose counters move after a booking and after its mails
-//! are delivered, JSON log lines (`LOG_FORMAT=json`) carrying the request id of the request
-//! they belong to and the delivery span of the delivery, never a token; and `/metrics` on a
-//! listener of its own (`METRICS_BIND`), and nowhere without either setting.
-
+//! `/metrics` behind `METRICS_TOKEN`, whose counters move after a booking, its reschedule and
+//! its cancel, and after its mails are delivered; JSON log lines (`LOG_FORMAT=json`) carrying
+//! the request id of the request they belong to and the delivery span of the delivery, never a
+//! token; and `/metrics` on a listener of its own (`METRICS_BIND`), and nowhere without either
+//! setting.
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -214,8 +214,37 @@ async fn metrics_readiness_and_json_logs_of_a_real_booking() {
         sample(&text, mailed).is_some_and(|n| n >= 2.0)
     })
     .await;
+    let later = slots["slots"][2]["start"]
+        .as_str()
+        .expect("another free slot");
+    let moved: Value = http
+        .post(format!(
+            "{base}/api/v1/bookings/by-token/{token}/reschedule"
+        ))
+        .json(&json!({"start": later}))
+        .send()
+        .await
+        .expect("reschedule answered")
+        .json()
+        .await
+        .expect("reschedule json");
+    let new_token = moved["reschedule_token"].as_str().expect("a new token");
+    let cancelled = http
+        .post(format!(
+            "{base}/api/v1/bookings/by-token/{new_token}/cancel"
+        ))
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("cancel answered");
+    assert_eq!(cancelled.status(), 200);
+
     let text = scrape(&http, &metrics, Some(TOKEN)).await.1;
     assert_eq!(sample(&text, booked), Some(1.0), "{text}");
+    for kind in ["rescheduled", "cancelled"] {
+        let series = format!(r#"slotkeeper_booking_changes_total{{kind="{kind}"}}"#);
+        assert_eq!(sample(&text, &series), Some(1.0), "{text}");
+    }
     assert!(
         text.contains(r#"route="/book/cancel/{token}""#) && !text.contains(&token),
         "{text}"
@@ -227,7 +256,9 @@ async fn metrics_readiness_and_json_logs_of_a_real_booking() {
     );
 
     let log = server.stop();
-    assert!(!log.contains(&token), "a token in the log: {log}");
+    for secret in [token.as_str(), new_token] {
+        assert!(!log.contains(secret), "a token in the log: {log}");
+    }
     let lines: Vec<Value> = log
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))

@@ -4,6 +4,7 @@
 //! the request id of the request they belong to and the delivery span of the delivery, never a
 //! token; and `/metrics` on a listener of its own (`METRICS_BIND`), and nowhere without either
 //! setting.
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 

@@ -82,6 +82,16 @@ pub struct Settings {
     /// Calendar integrations (Google, Microsoft) and their jobs.
     #[command(flatten)]
     calendars: crate::calendars::CalendarArgs,
+    /// Logs and metrics.
+    #[command(flatten)]
+    telemetry: crate::telemetry::TelemetryArgs,
+}
+
+impl Settings {
+    /// The log and metrics settings (the log format is needed before the rest is checked).
+    pub fn telemetry(&self) -> &crate::telemetry::TelemetryArgs {
+        &self.telemetry
+    }
 }
 
 /// Everything the binary reads from the environment.
@@ -115,6 +125,8 @@ pub struct Config {
     pub calendars: crate::calendars::CalendarConfig,
     /// `SMS_URL`: where text messages go; `None` sends none.
     pub sms: Option<sms_out::SmsUrl>,
+    /// `METRICS_TOKEN`, `METRICS_BIND`: where `/metrics` is served, if anywhere.
+    pub metrics: crate::telemetry::MetricsConfig,
     secret: Secret,
 }
 
@@ -239,6 +251,7 @@ impl Config {
             data_dir,
             calendars: crate::calendars::CalendarConfig::from_args(&settings.calendars)?,
             sms,
+            metrics: crate::telemetry::MetricsConfig::from_args(&settings.telemetry)?,
             secret,
         })
     }

@@ -5,11 +5,13 @@ mod calendars;
 mod cli;
 mod commands;
 mod config;
+mod counted;
 mod host_cmd;
 mod lifecycle;
 mod outbound;
 mod server;
 mod storage;
+mod telemetry;
 mod webhook_cmd;
 
 use std::process::ExitCode;
@@ -22,7 +24,13 @@ use crate::config::Config;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    match telemetry::LogFormat::from_args(cli.settings.telemetry()) {
+        Ok(format) => telemetry::init_logging(format),
+        Err(e) => {
+            eprintln!("error: configuration: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -40,21 +48,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Logs go to stderr, coloured only on a terminal (a file or a log collector gets plain text)
-/// and never when `NO_COLOR` is set.
-fn init_logging() {
-    use std::io::IsTerminal as _;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let colours = std::io::stderr().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(colours)
-        .init();
 }
 
 async fn run(cli: Cli) -> Result<()> {

@@ -1,9 +1,10 @@
-//! The HTTP server: the web crate's routes, access logs without tokens, graceful shutdown.
+//! The HTTP server: the web crate's routes, request ids, access logs without tokens and HTTP
+//! metrics (web's `observe_requests`), `/metrics` on the site or a listener of its own, graceful
+//! shutdown.
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
-use actix_web::middleware::Logger;
 use actix_web::{App, HttpServer};
 use anyhow::{Context, Result};
 use booking_core::Scheduler;
@@ -54,6 +55,24 @@ pub struct Bound {
     session_key: crate::host_cmd::SessionKey,
     /// `BOOKINGS_PER_CLIENT_PER_HOUR`.
     bookings_per_client_per_hour: u32,
+    /// Where `/metrics` is served, with the recorder it renders.
+    metrics: Option<Metrics>,
+}
+
+/// `/metrics`: the recorder, the token, and the listener of its own (`METRICS_BIND`) if any.
+struct Metrics {
+    recorder: metrics_exporter_prometheus::PrometheusHandle,
+    token: Option<String>,
+    listener: Option<TcpListener>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics")
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .field("listener", &self.listener)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Binds `config.bind` (port 0 picks a free port).
@@ -64,13 +83,64 @@ pub fn bind(config: &Config) -> Result<Bound> {
     let listener = TcpListener::bind(&config.bind)
         .with_context(|| format!("listening on {} (BIND)", config.bind))?;
     let addr = listener.local_addr()?;
+    let metrics = if config.metrics.enabled() {
+        let listener = match config.metrics.bind {
+            Some(at) => Some(
+                TcpListener::bind(at)
+                    .with_context(|| format!("listening on {at} (METRICS_BIND)"))?,
+            ),
+            None => None,
+        };
+        Some(Metrics {
+            recorder: web::install_recorder().context("installing the metrics recorder")?,
+            token: config.metrics.token.clone(),
+            listener,
+        })
+    } else {
+        None
+    };
     Ok(Bound {
         addr,
         base_url: config.base_url_for(addr),
         listener,
         session_key: crate::host_cmd::SessionKey(config.derived_key("host-session")),
         bookings_per_client_per_hour: config.bookings_per_client_per_hour,
+        metrics,
     })
+}
+
+/// The `/metrics` endpoint over `storage`.
+fn metrics_endpoint(metrics: &Metrics, storage: &Storage) -> web::MetricsEndpoint {
+    let endpoint = web::MetricsEndpoint::new(
+        metrics.recorder.clone(),
+        storage.outbox.clone(),
+        storage.health.clone(),
+        Arc::new(SystemClock),
+    );
+    match &metrics.token {
+        Some(token) => endpoint.with_token(token.clone()),
+        None => endpoint,
+    }
+}
+
+/// Serves `/metrics` alone on `listener` (`METRICS_BIND`), in the background for the life of
+/// the process: it holds no lease and no transaction, so nothing needs it stopped in order.
+fn serve_metrics_apart(listener: TcpListener, endpoint: web::MetricsEndpoint) -> Result<()> {
+    let endpoint = actix_web::web::Data::new(endpoint);
+    tracing::info!(addr = %listener.local_addr()?, "serving /metrics");
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(endpoint.clone())
+            .configure(web::metrics_routes)
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .listen(listener)
+    .context("serving /metrics on METRICS_BIND")?
+    .run();
+    tokio::spawn(server);
+    Ok(())
 }
 
 /// The server, ready to run: it serves while polled, until stopped through its handle
@@ -110,7 +180,8 @@ pub fn start(
         integrations: calendars.calendars.clone(),
         sync_requests: calendars.sync_requests.clone(),
         cron_secret: calendars.cron_secret.clone(),
-    });
+    })
+    .with_store_health(storage.health.clone());
     let state = match &outbound.texts {
         Some(texts) => state.with_texts(web::TextSide {
             replies: texts.replies.clone(),
@@ -118,17 +189,31 @@ pub fn start(
         }),
         None => state,
     };
+    // `/metrics` on the site itself only with a token and no listener of its own.
+    let on_site = match bound.metrics {
+        Some(metrics) => {
+            let endpoint = metrics_endpoint(&metrics, storage);
+            match metrics.listener {
+                Some(listener) => {
+                    serve_metrics_apart(listener, endpoint)?;
+                    None
+                }
+                None => Some(actix_web::web::Data::new(endpoint)),
+            }
+        }
+        None => None,
+    };
     tracing::info!(addr = %bound.addr, base_url = %bound.base_url, "listening");
     Ok(HttpServer::new(move || {
-        App::new()
+        let app = App::new()
             .wrap(web::security_headers())
-            .wrap(
-                Logger::new("%{request}xi %s %b %Dms").custom_request_replace("request", |req| {
-                    format!("{} {}", req.method(), web::redact_tokens(req.path()))
-                }),
-            )
-            .app_data(actix_web::web::Data::new(state.clone()))
-            .configure(web::configure)
+            .wrap(actix_web::middleware::from_fn(web::observe_requests))
+            .app_data(actix_web::web::Data::new(state.clone()));
+        match &on_site {
+            Some(endpoint) => app.app_data(endpoint.clone()),
+            None => app,
+        }
+        .configure(web::configure)
     })
     .shutdown_timeout(30)
     .disable_signals()

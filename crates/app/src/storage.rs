@@ -8,7 +8,7 @@ use booking_core::calendar_sync::CalendarStore;
 use booking_core::connections::CalendarConnections;
 use booking_core::deals::DealStore;
 use booking_core::leases::JobLeases;
-use booking_core::ports::{BookingStore, Outbox, TextOptOuts};
+use booking_core::ports::{BookingStore, Outbox, StoreHealth, TextOptOuts};
 use booking_core::sessions::HostSessions;
 use booking_core::subscriptions::WebhookSubscriptions;
 
@@ -37,6 +37,8 @@ pub struct Storage {
     pub leases: Arc<dyn JobLeases>,
     /// Numbers that replied STOP to a text.
     pub opt_outs: Arc<dyn TextOptOuts>,
+    /// Schema completeness and connection pool, for `/readyz` and `/metrics`.
+    pub health: Arc<dyn StoreHealth>,
 }
 
 impl std::fmt::Debug for Storage {
@@ -58,6 +60,7 @@ where
         + JobLeases
         + HostSessions
         + TextOptOuts
+        + StoreHealth
         + 'static,
 {
     let store = Arc::new(store);
@@ -70,7 +73,10 @@ where
         calendars: store.clone(),
         leases: store.clone(),
         opt_outs: store.clone(),
-        bookings: store.clone(),
+        health: store.clone(),
+        // Every scheduler commits through this one, so the changes are counted once each.
+        bookings: Arc::new(crate::counted::CountedChanges(store.clone())),
+>>>>>>> h2
         subscriptions: store.clone(),
         outbox: store,
     }

@@ -240,6 +240,9 @@ fn serve_help_lists_every_variable_with_its_default_and_hides_the_secret() {
         ("DATA_DIR", "the SQLite file's directory"),
         ("SECRET_KEY", "generated on first run"),
         ("SMS_URL", "none: no texts are sent"),
+        ("LOG_FORMAT", "text"),
+        ("METRICS_TOKEN", "none"),
+        ("METRICS_BIND", "none"),
     ] {
         assert!(help.contains(&format!("[env: {var}")), "{var}: {help}");
         assert!(help.contains(default), "{var} default {default}: {help}");
@@ -318,6 +321,16 @@ fn bad_configuration_is_reported_clearly() {
             "SMS_URL",
             "sms://x",
             "SMS_URL: must start with twilio:// or file://",
+        ("LOG_FORMAT", "xml", "LOG_FORMAT must be text or json"),
+        (
+            "METRICS_BIND",
+            "everywhere",
+            "METRICS_BIND must be an address",
+        ),
+        (
+            "METRICS_TOKEN",
+            "short",
+            "METRICS_TOKEN must be at least 16 characters",
         ),
     ] {
         let out = slotkeeper(&dir)

@@ -16,8 +16,10 @@ use crate::link::{BookingLink, Host, Slug};
 use crate::time::TimeRange;
 use crate::token::RescheduleToken;
 
+pub mod operations;
 pub mod outbound;
 
+pub use operations::{ChangeKind, ConnectionUse, OutboxBacklog, StoreHealth};
 pub use outbound::{
     CalendarSync, CalendarSyncError, CalendarWrite, DealSink, DealSinkError, DeliveryReport,
     NoCalendarConnected, NotificationContext, Notifier, NotifyError, ReconfirmationSweep,
@@ -456,6 +458,13 @@ pub trait Outbox: Send + Sync {
     /// # Errors
     /// [`StoreError`] on any storage failure.
     async fn dead_entries(&self, limit: u32) -> Result<Vec<DeadEntry>, StoreError>;
+
+    /// The backlog at `now`: due and scheduled entries, when the oldest due one became due,
+    /// and how many are dead. Read at scrape time by the metrics.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure.
+    async fn backlog(&self, now: DateTime<Utc>) -> Result<OutboxBacklog, StoreError>;
 }
 
 /// Shared ports: an `Arc` of a port is the port, so one store can serve many schedulers and
@@ -574,6 +583,9 @@ mod shared {
         }
         async fn dead_entries(&self, limit: u32) -> Result<Vec<DeadEntry>, StoreError> {
             (**self).dead_entries(limit).await
+        }
+        async fn backlog(&self, now: DateTime<Utc>) -> Result<OutboxBacklog, StoreError> {
+            (**self).backlog(now).await
         }
     }
 

@@ -135,6 +135,7 @@ async fn sync_one(
         ),
         Ok(_) => {}
         Err(e) => {
+            crate::observe::calendar_sync_failed("sync");
             tracing::warn!(connection = %id, error = %e, "calendar sync failed; retried on the next poll")
         }
     }
@@ -148,7 +149,10 @@ pub async fn poll_all(calendars: &dyn CalendarIntegrations, changes: &dyn Calend
                 sync_one(calendars, changes, id).await;
             }
         }
-        Err(e) => tracing::error!(error = %e, "listing calendar connections failed"),
+        Err(e) => {
+            crate::observe::calendar_sync_failed("poll");
+            tracing::error!(error = %e, "listing calendar connections failed")
+        }
     }
 }
 
@@ -162,6 +166,9 @@ async fn renew_all(calendars: &dyn CalendarIntegrations) {
             failed = report.failed.len(),
             "calendar renewal ran"
         ),
-        Err(e) => tracing::error!(error = %e, "calendar renewal failed"),
+        Err(e) => {
+            crate::observe::calendar_sync_failed("renewal");
+            tracing::error!(error = %e, "calendar renewal failed")
+        }
     }
 }

@@ -29,6 +29,7 @@ pub mod calendar_jobs;
 mod context;
 mod deal;
 mod email;
+pub mod observe;
 mod sweep;
 mod webhook;
 
@@ -45,6 +46,7 @@ use booking_core::subscriptions::WebhookSubscriptions;
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tracing::Instrument as _;
 
 pub use deal::DealRecorder;
 
@@ -297,8 +299,20 @@ impl Dispatcher {
         tracing::debug!(worker, "outbox worker stopped");
     }
 
-    /// Delivers one claimed entry and records the outcome; true when it was marked delivered.
+    /// Delivers one claimed entry and records the outcome, inside a `delivery` span (key,
+    /// kind, attempt) so every log line about it says which; true when it was marked delivered.
     async fn process(&self, entry: &OutboxEntry, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let span = tracing::info_span!(
+            "delivery",
+            key = %entry.key,
+            kind = observe::kind_of(&entry.effect),
+            attempt = entry.attempts + 1
+        );
+        self.settle(entry, now).instrument(span).await
+    }
+
+    async fn settle(&self, entry: &OutboxEntry, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let kind = observe::kind_of(&entry.effect);
         let outcome = match self.deliver(entry, now).await {
             Ok(outcome) => outcome,
             Err(e) => Outcome::Failed(error_chain(&e)),
@@ -307,11 +321,13 @@ impl Dispatcher {
         match outcome {
             Outcome::Delivered => {
                 outbox.mark_delivered(&entry.key, now).await?;
+                observe::delivery(kind, "delivered");
                 tracing::info!(key = %entry.key, attempt = entry.attempts + 1, "delivered");
                 Ok(true)
             }
             Outcome::Skipped(why) => {
                 outbox.mark_delivered(&entry.key, now).await?;
+                observe::delivery(kind, "skipped");
                 tracing::debug!(key = %entry.key, why, "nothing to deliver");
                 Ok(true)
             }
@@ -349,12 +365,13 @@ impl Dispatcher {
         error: &str,
         policy: &RetryPolicy,
     ) -> Result<(), StoreError> {
-        match self
+        let outcome = self
             .parts
             .outbox
             .mark_failed(&entry.key, now, error, policy, (self.parts.jitter)())
-            .await?
-        {
+            .await?;
+        observe::failure(observe::kind_of(&entry.effect), outcome);
+        match outcome {
             FailureOutcome::RetryAt(at) => tracing::info!(
                 key = %entry.key,
                 attempt = entry.attempts + 1,

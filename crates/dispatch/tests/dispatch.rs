@@ -388,6 +388,10 @@ async fn the_retry_time_follows_the_injected_jitter_exactly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receiver_that_always_fails_makes_the_entry_dead_listed_and_logged() {
     logs();
+    // Counted on this thread's own recorder: `run_once` runs on the test's thread.
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let counted = recorder.handle();
+    let _recording = metrics::set_default_local_recorder(&recorder);
     let dir = tempfile::tempdir().unwrap();
     let inbox = Inbox::start();
     let receiver = Receiver::start(script).await;
@@ -425,6 +429,24 @@ async fn a_receiver_that_always_fails_makes_the_entry_dead_listed_and_logged() {
             .lines()
             .any(|l| l.contains("WARN") && l.contains("dead") && l.contains(&hook_key)),
         "a warn line names the dead key"
+    );
+    let metrics = counted.render();
+    for (series, value) in [
+        (
+            r#"slotkeeper_outbox_deliveries_total{kind="webhook",result="failed"}"#,
+            3,
+        ),
+        (r#"slotkeeper_outbox_retries_total{kind="webhook"}"#, 2),
+        (r#"slotkeeper_outbox_dead_total{kind="webhook"}"#, 1),
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == format!("{series} {value}")),
+            "{series} {value}: {metrics}"
+        );
+    }
+    assert!(
+        metrics.contains(r#"slotkeeper_outbox_deliveries_total{kind="email",result="delivered"}"#),
+        "{metrics}"
     );
 }
 

@@ -182,6 +182,71 @@ macro_rules! sql_store_ports {
     };
 }
 
+/// The outbox backlog at `$1`: due, scheduled, when the oldest due entry became due, dead.
+/// Undelivered rows only (the due index's rows and the dead ones), so the cost follows the
+/// backlog, not the history.
+pub const OUTBOX_BACKLOG: &str = "select \
+     coalesce(sum(case when dead_at is null and due_at <= $1 then 1 else 0 end), 0), \
+     coalesce(sum(case when dead_at is null and due_at > $1 then 1 else 0 end), 0), \
+     min(case when dead_at is null and due_at <= $1 then due_at end), \
+     coalesce(sum(case when dead_at is not null then 1 else 0 end), 0) \
+     from outbox where delivered_at is null";
+
+/// The versions of the migrations the database has applied successfully (sqlx's own table).
+pub const APPLIED_MIGRATIONS: &str =
+    "select version from _sqlx_migrations where success order by version";
+
+/// Implements `StoreHealth` for `$store`: its pool's connections, and against `$migrator`
+/// (its `sqlx::migrate!`) the build's up-migrations whose version the database has not applied successfully. A database
+/// without sqlx's table (never migrated) has every migration pending; one that cannot be
+/// reached is an error ([`SqlStore::is_unavailable`] decides which kind).
+#[macro_export]
+macro_rules! store_health_port {
+    ($store:ty, $migrator:expr) => {
+        #[::async_trait::async_trait]
+        impl ::booking_core::ports::StoreHealth for $store {
+            fn connections(&self) -> Option<::booking_core::ports::ConnectionUse> {
+                let pool = $crate::SqlStore::pool(self);
+                Some(::booking_core::ports::ConnectionUse {
+                    open: pool.size(),
+                    idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+                    max: pool.options().get_max_connections(),
+                })
+            }
+
+            async fn pending_migrations(
+                &self,
+            ) -> Result<Vec<i64>, ::booking_core::ports::StoreError> {
+                let applied = match ::sqlx::query_scalar::<_, i64>($crate::APPLIED_MIGRATIONS)
+                    .fetch_all($crate::SqlStore::pool(self))
+                    .await
+                {
+                    Ok(applied) => applied,
+                    // No such table: nothing was ever applied.
+                    Err(e)
+                        if e.as_database_error().is_some()
+                            && !<Self as $crate::SqlStore>::is_unavailable(&e) =>
+                    {
+                        Vec::new()
+                    }
+                    Err(e) => {
+                        return Err($crate::db_error::<Self>("reading the applied migrations")(
+                            e,
+                        ));
+                    }
+                };
+                let migrator: &::sqlx::migrate::Migrator = &$migrator;
+                Ok(migrator
+                    .iter()
+                    .filter(|m| !m.migration_type.is_down_migration())
+                    .map(|m| m.version)
+                    .filter(|v| !applied.contains(v))
+                    .collect())
+            }
+        }
+    };
+}
+
 /// Wraps a database error of store `S` with what the store was doing, for [`StoreError`]'s
 /// cause chain; an error [`SqlStore::is_unavailable`] calls passing becomes
 /// [`StoreError::unavailable`].

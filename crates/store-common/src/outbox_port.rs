@@ -121,6 +121,27 @@ macro_rules! outbox_port {
                 .map($crate::DeadRow::into_dead)
                 .collect()
             }
+
+            async fn backlog(
+                &self,
+                now: ::chrono::DateTime<::chrono::Utc>,
+            ) -> Result<::booking_core::ports::OutboxBacklog, ::booking_core::ports::StoreError> {
+                let (due, scheduled, oldest_due_at, dead) = ::sqlx::query_as::<
+                    _,
+                    (i64, i64, Option<::chrono::DateTime<::chrono::Utc>>, i64),
+                >($crate::OUTBOX_BACKLOG)
+                .bind(now)
+                .fetch_one($crate::SqlStore::pool(self))
+                .await
+                .map_err($crate::db_error::<Self>("measuring the outbox backlog"))?;
+                let count = |n: i64| u64::try_from(n).unwrap_or(0);
+                Ok(::booking_core::ports::OutboxBacklog {
+                    due: count(due),
+                    scheduled: count(scheduled),
+                    oldest_due_at,
+                    dead: count(dead),
+                })
+            }
         }
     };
 }

@@ -54,7 +54,7 @@ impl PostgresStore {
     /// # Errors
     /// [`StoreError`] when a migration fails.
     pub async fn from_pool(pool: PgPool, seal_key: [u8; 32]) -> Result<Self, StoreError> {
-        sqlx::migrate!("../../migrations/postgres")
+        MIGRATIONS
             .run(&pool)
             .await
             .map_err(|e| StoreError::new("migrating the Postgres database", e))?;
@@ -70,6 +70,10 @@ impl PostgresStore {
     }
 }
 
+/// This build's migrations, applied at connect and checked by readiness probes.
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+store_common::store_health_port!(PostgresStore, MIGRATIONS);
 store_common::sql_store_ports!(PostgresStore, Postgres);
 
 impl SqlStore for PostgresStore {

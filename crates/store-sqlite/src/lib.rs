@@ -80,7 +80,7 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(db_error::<Self>("opening the SQLite database"))?;
-        sqlx::migrate!("../../migrations/sqlite")
+        MIGRATIONS
             .run(&pool)
             .await
             .map_err(|e| StoreError::new("migrating the SQLite database", e))?;
@@ -109,6 +109,10 @@ async fn outside_transaction(conn: &mut SqliteConnection) -> Result<bool, sqlx::
     Ok(!conn.is_in_transaction())
 }
 
+/// This build's migrations, applied at connect and checked by readiness probes.
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+store_common::store_health_port!(SqliteStore, MIGRATIONS);
 store_common::sql_store_ports!(SqliteStore, Sqlite);
 
 impl SqlStore for SqliteStore {

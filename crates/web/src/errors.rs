@@ -77,6 +77,10 @@ pub(crate) enum Failure {
     /// The database cannot serve right now (unreachable, out of space, overloaded): nothing
     /// was changed, and trying again shortly should work.
     Unavailable,
+    /// `/readyz`: this instance should not take traffic yet; the detail says why.
+    NotReady(String),
+    /// `/metrics` without the configured bearer token.
+    MetricsUnauthorized,
     /// A bug or an outage; the cause has been logged.
     Internal,
 }
@@ -88,7 +92,9 @@ impl Failure {
             Self::Malformed(_) => StatusCode::BAD_REQUEST,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unauthorized(_) | Self::CronUnauthorized => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized(_) | Self::CronUnauthorized | Self::MetricsUnauthorized => {
+                StatusCode::UNAUTHORIZED
+            }
             Self::FormExpired
             | Self::PushRefused(PushRefused::WrongSecret)
             | Self::SignatureRefused => StatusCode::FORBIDDEN,
@@ -101,7 +107,9 @@ impl Failure {
                 StatusCode::CONFLICT
             }
             Self::SameSlot | Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::CalendarUnavailable | Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::CalendarUnavailable | Self::Unavailable | Self::NotReady(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::TooManyBookings { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::LoginRequired { .. } => StatusCode::SEE_OTHER,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -138,6 +146,8 @@ impl Failure {
             Self::ProviderFailed(_) => "calendar-provider-failed",
             Self::TooManyRequests(_) => "too-many-requests",
             Self::Unavailable => "temporarily-unavailable",
+            Self::NotReady(_) => "not-ready",
+            Self::MetricsUnauthorized => "metrics-unauthorized",
             Self::Internal => "internal",
         }
     }
@@ -170,6 +180,8 @@ impl Failure {
             Self::ProviderFailed(_) => "The calendar provider did not answer as expected",
             Self::TooManyRequests(_) => "Too many requests",
             Self::Unavailable => "Temporarily unavailable",
+            Self::NotReady(_) => "Not ready",
+            Self::MetricsUnauthorized => "Metrics token required",
             Self::Internal => "Something went wrong on our side",
         }
     }
@@ -187,7 +199,8 @@ impl Failure {
             Self::Malformed(message)
             | Self::Invalid(message)
             | Self::HostRefused(message)
-            | Self::TooManyRequests(message) => message.clone(),
+            | Self::TooManyRequests(message)
+            | Self::NotReady(message) => message.clone(),
             Self::Unauthorized(detail) => (*detail).to_owned(),
             Self::MethodNotAllowed(allow) => format!("This resource answers {allow} only."),
             Self::TooLarge(kib) => format!("The request body may be at most {kib} KiB."),
@@ -205,6 +218,7 @@ impl Failure {
             Self::PushRefused(PushRefused::Inactive) => "The calendar connection behind this channel is no longer active. Stop sending notifications for it.".into(),
             Self::CronUnauthorized => "Send the configured cron secret as `Authorization: Bearer <CRON_SECRET>`.".into(),
             Self::SignatureRefused => "The X-Twilio-Signature header is missing or does not match this request. Nothing was recorded.".into(),
+            Self::MetricsUnauthorized => "Send the configured metrics token as `Authorization: Bearer <METRICS_TOKEN>`.".into(),
             Self::SignInExpired => "This sign-in attempt is not valid any more. Start again from Settings → Integrations.".into(),
             Self::ProviderFailed(message) => message.clone(),
             Self::Unavailable => "Nothing was changed. Please try again in a few seconds.".into(),
@@ -229,7 +243,10 @@ impl Failure {
                 .content_type("application/problem+json")
                 .body(serde_json::to_string(&self.problem_body()).unwrap_or_default()),
         );
-        if matches!(self, Self::Unauthorized(_) | Self::CronUnauthorized) {
+        if matches!(
+            self,
+            Self::Unauthorized(_) | Self::CronUnauthorized | Self::MetricsUnauthorized
+        ) {
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 header::HeaderValue::from_static("Bearer realm=\"slotkeeper\""),
@@ -256,7 +273,7 @@ impl Failure {
     fn hinted(&self, mut resp: HttpResponse) -> HttpResponse {
         let seconds = match self {
             Self::CalendarUnavailable => 60,
-            Self::Unavailable => 5,
+            Self::Unavailable | Self::NotReady(_) => 5,
             Self::TooManyBookings { retry_after } => (*retry_after).max(1),
             _ => return resp,
         };

@@ -113,7 +113,7 @@ fn token_position(segments: &[&str]) -> Option<usize> {
 }
 
 /// Whether `segment` has 32 hex digits in a row: a token, however it is dressed up.
-fn holds_token(segment: &str) -> bool {
+pub(crate) fn holds_token(segment: &str) -> bool {
     let mut run = 0;
     segment.bytes().any(|b| {
         run = if b.is_ascii_hexdigit() { run + 1 } else { 0 };

@@ -10,7 +10,9 @@ use actix_web::web;
 use booking_core::Scheduler;
 use booking_core::accounts::LoginAttempts;
 use booking_core::calendar_sync::{CalendarIntegrations, SyncRequests};
-use booking_core::ports::{BookingStore, BusyCalendar, Clock, TextOptOuts, TokenSource};
+use booking_core::ports::{
+    BookingStore, BusyCalendar, Clock, StoreHealth, TextOptOuts, TokenSource,
+};
 use booking_core::text_replies::ReplySignature;
 
 mod api;
@@ -20,7 +22,9 @@ mod forms;
 mod headers;
 pub mod host;
 mod limits;
+mod observe;
 mod openapi;
+mod operations;
 mod pages;
 mod present;
 mod reject;
@@ -29,6 +33,8 @@ mod views;
 
 pub use headers::{redact_tokens, security_headers};
 pub use limits::{BOOKING_WINDOW, BOOKINGS_PER_CLIENT};
+pub use observe::{HTTP_DURATION, HTTP_REQUESTS, REQUEST_ID_HEADER, RequestId, observe_requests};
+pub use operations::{MetricsEndpoint, install_recorder, metrics_routes};
 
 /// The use cases with adapters chosen at run time.
 pub type DynScheduler =
@@ -50,6 +56,8 @@ pub struct AppState {
     pub(crate) booking_limit: Option<Arc<limits::BookingLimit>>,
     /// Text messages; `None` (no `SMS_URL`): the booking form promises none.
     pub(crate) texts: Option<Arc<TextSide>>,
+    /// What `/readyz` asks; `None` answers it with 404.
+    pub(crate) health: Option<Arc<dyn StoreHealth>>,
 }
 
 /// Text messages (SMS) are configured: the booking form says texts may come and how to stop
@@ -110,6 +118,7 @@ impl AppState {
             calendars: None,
             booking_limit: None,
             texts: None,
+            health: None,
         }
     }
 
@@ -141,6 +150,14 @@ impl AppState {
         }
     }
 
+    /// The same state with `/readyz` answered from `health`: ready when the database answers
+    /// and holds every migration of this build.
+    #[must_use]
+    pub fn with_store_health(mut self, health: Arc<dyn StoreHealth>) -> Self {
+        self.health = Some(health);
+        self
+    }
+
     /// The same state with the host's side (login, dashboard, host API) switched on.
     #[must_use]
     pub fn with_host_side(mut self, side: host::HostSide) -> Self {
@@ -161,8 +178,10 @@ impl AppState {
     }
 }
 
-/// Registers every public route (pages, JSON API, static assets). Wrap the app in
-/// [`security_headers`] to send the Content-Security-Policy on every response.
+/// Registers every public route (pages, JSON API, static assets, `/healthz`, `/readyz`,
+/// `/metrics`). Wrap the app in [`security_headers`] to send the Content-Security-Policy on
+/// every response, and in [`observe_requests`] (`actix_web::middleware::from_fn`) for request
+/// ids, the access log and the HTTP metrics.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(reject::json_config())
         .app_data(reject::query_config())
@@ -170,6 +189,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(reject::path_config());
     // Before the public API: its `/api/v1` scope answers every path under it.
     openapi::configure(cfg);
+    operations::configure(cfg);
     calendars::configure(cfg);
     sms::configure(cfg);
     host::configure(cfg);

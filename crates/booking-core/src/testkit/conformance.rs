@@ -25,8 +25,8 @@ use crate::ids::{BookingId, HostId, LinkId};
 use crate::invitee::{Answers, Email, Invitee, PersonName, Phone, Reason, Tracking, UtmParam};
 use crate::link::{BookingLink, Host, LinkSettings, ReconfirmationPolicy, Slug};
 use crate::ports::{
-    BookingStore, Change, CommitError, DashboardTab, FailureOutcome, Outbox, Page, SaveLinkError,
-    TabCounts,
+    BookingStore, Change, CommitError, DashboardTab, FailureOutcome, Outbox, OutboxBacklog, Page,
+    SaveLinkError, StoreHealth, TabCounts,
 };
 use crate::service::{BookError, BookingRequest, TokenActionError};
 use crate::time::{TimeRange, TimeZoneName};
@@ -35,7 +35,7 @@ use crate::token::RescheduleToken;
 /// Hands out stores for the suite.
 pub trait StoreFactory: Sync {
     /// The store under test.
-    type Store: BookingStore + Outbox + Clone + 'static;
+    type Store: BookingStore + Outbox + StoreHealth + Clone + 'static;
 
     /// A new, empty store (a fresh database file or database per call).
     fn fresh(&self) -> impl Future<Output = Self::Store> + Send;
@@ -117,7 +117,8 @@ macro_rules! store_conformance_tests {
             commit_puts_effects_due, claims_are_leases, delivered_entries_never_return,
             failures_back_off_then_die, release_gives_the_lease_back, failed_commits_leave_nothing,
             free_texts_round_trip_and_control_characters_never_arrive, dead_effects_of_a_booking,
-            times_beyond_the_horizon_are_refused);
+            times_beyond_the_horizon_are_refused, backlog_counts_due_scheduled_and_dead,
+            a_fresh_store_has_its_whole_schema);
         $crate::store_conformance_tests!(@spawn #[$test] $factory, $spawner;
             concurrent_reschedules_one_wins, concurrent_bookings_one_wins, concurrent_cancels_agree);
     };
@@ -1375,6 +1376,77 @@ pub async fn commit_puts_effects_due<F: StoreFactory>(factory: &F) {
         rest.iter().map(|e| e.effect).collect::<Vec<_>>(),
         vec![later.effect]
     );
+}
+
+/// The backlog counts due entries (leased or not) until they are delivered or die, tells
+/// when the oldest of them became due, counts entries due later apart, and counts the dead.
+pub async fn backlog_counts_due_scheduled_and_dead<F: StoreFactory>(factory: &F) {
+    let w = world(factory).await;
+    let now = w.clock_now();
+    let empty = w.store.backlog(now).await.expect("empty backlog");
+    assert_eq!(empty, OutboxBacklog::default());
+    w.book("intro", "2027-03-01T09:00", "Ann Example").await;
+    let before = w.store.backlog(now).await.expect("backlog");
+    let entries = w.claim_all(now).await;
+    assert!(entries.len() >= 3, "a booking queues mails and more");
+    let oldest = entries.iter().map(|e| e.due_at).min();
+    let leased = w.store.backlog(now).await.expect("backlog while leased");
+    assert_eq!(
+        before, leased,
+        "a lease does not take an entry off the backlog"
+    );
+    assert_eq!(leased.due, entries.len() as u64);
+    assert_eq!(leased.oldest_due_at, oldest);
+    assert_eq!(leased.dead, 0);
+    assert_eq!(
+        leased.oldest_due_age(now + TimeDelta::minutes(3)),
+        now + TimeDelta::minutes(3) - oldest.expect("oldest")
+    );
+
+    w.store
+        .mark_delivered(&entries[0].key, now)
+        .await
+        .expect("delivered");
+    let last_try = RetryPolicy {
+        max_attempts: 1,
+        ..RetryPolicy::default()
+    };
+    w.store
+        .mark_failed(&entries[1].key, now, "refused", &last_try, 0.0)
+        .await
+        .expect("dead");
+    w.store
+        .mark_failed(&entries[2].key, now, "451", &RetryPolicy::default(), 0.0)
+        .await
+        .expect("retry later");
+    let after = w.store.backlog(now).await.expect("backlog after outcomes");
+    assert_eq!(after.due, leased.due - 3);
+    assert_eq!(after.scheduled, leased.scheduled + 1);
+    assert_eq!(after.dead, 1);
+    let far = w
+        .store
+        .backlog(now + TimeDelta::days(3650))
+        .await
+        .expect("backlog far ahead");
+    assert_eq!(far.scheduled, 0);
+    assert_eq!(far.due, after.due + after.scheduled);
+    assert_eq!(far.dead, 1);
+}
+
+/// A store opened the usual way holds every migration of its build, and its pool (if it has
+/// one) adds up.
+pub async fn a_fresh_store_has_its_whole_schema<F: StoreFactory>(factory: &F) {
+    let store = factory.fresh().await;
+    assert_eq!(
+        store.pending_migrations().await.expect("schema status"),
+        Vec::<i64>::new()
+    );
+    if let Some(pool) = store.connections() {
+        assert!(
+            pool.max > 0 && pool.idle <= pool.open && pool.open <= pool.max,
+            "{pool:?}"
+        );
+    }
 }
 
 /// A claimed entry is invisible to other claims until its lease ends, then comes back.

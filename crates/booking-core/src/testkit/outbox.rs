@@ -5,7 +5,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::InMemoryStore;
 use crate::effects::{PlannedEffect, RetryPolicy};
-use crate::ports::{DeadEntry, FailureOutcome, Outbox, OutboxEntry, PendingEntry, StoreError};
+use crate::ports::{
+    DeadEntry, FailureOutcome, Outbox, OutboxBacklog, OutboxEntry, PendingEntry, StoreError,
+    StoreHealth,
+};
 
 #[derive(Debug, Clone)]
 pub(super) struct OutboxRow {
@@ -187,5 +190,37 @@ impl Outbox for InMemoryStore {
         dead.sort_by_key(|d| std::cmp::Reverse(d.died_at));
         dead.truncate(limit as usize);
         Ok(dead)
+    }
+
+    async fn backlog(&self, now: DateTime<Utc>) -> Result<OutboxBacklog, StoreError> {
+        let state = self.lock();
+        let mut backlog = OutboxBacklog::default();
+        for row in state.outbox.iter().filter(|r| !r.delivered) {
+            if row.dead.is_some() {
+                backlog.dead += 1;
+            } else if row.due_at <= now {
+                backlog.due += 1;
+                backlog.oldest_due_at = Some(
+                    backlog
+                        .oldest_due_at
+                        .map_or(row.due_at, |t| t.min(row.due_at)),
+                );
+            } else {
+                backlog.scheduled += 1;
+            }
+        }
+        Ok(backlog)
+    }
+}
+
+/// The in-memory store has no schema: it is always complete.
+#[async_trait]
+impl StoreHealth for InMemoryStore {
+    fn connections(&self) -> Option<crate::ports::ConnectionUse> {
+        None
+    }
+
+    async fn pending_migrations(&self) -> Result<Vec<i64>, StoreError> {
+        Ok(Vec::new())
     }
 }

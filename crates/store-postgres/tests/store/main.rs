@@ -266,3 +266,35 @@ booking_core::text_opt_out_conformance_tests!(
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     factory: PgDatabases::new(),
 );
+/// A database missing the newest migration reports exactly that one as pending; one never
+/// migrated, all of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_migrations_are_reported_pending() {
+    use booking_core::ports::StoreHealth;
+    let databases = PgDatabases::new();
+    let store = databases.fresh().await;
+    let newest: i64 = sqlx::query_scalar("select max(version) from _sqlx_migrations")
+        .fetch_one(store.pool())
+        .await
+        .expect("newest migration");
+    sqlx::query("delete from _sqlx_migrations where version = $1")
+        .bind(newest)
+        .execute(store.pool())
+        .await
+        .expect("forget the newest migration");
+    assert_eq!(
+        store.pending_migrations().await.expect("status"),
+        vec![newest]
+    );
+    sqlx::query("drop table _sqlx_migrations")
+        .execute(store.pool())
+        .await
+        .expect("forget every migration");
+    let pending = store.pending_migrations().await.expect("status");
+    assert!(
+        pending.len() > 5 && pending.contains(&newest),
+        "{pending:?}"
+    );
+    store.pool().close().await;
+    databases.finish().await;
+}

@@ -83,6 +83,10 @@ async fn an_unreachable_server_is_an_unavailable_store() {
         .await
         .expect_err("write without a server");
     assert!(write.is_unavailable(), "a write: {write:?}");
+    let schema = booking_core::ports::StoreHealth::pending_migrations(&store)
+        .await
+        .expect_err("schema status without a server");
+    assert!(schema.is_unavailable(), "a readiness probe: {schema:?}");
     store.pool().close().await;
     databases.finish().await;
 }

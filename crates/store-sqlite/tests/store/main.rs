@@ -237,3 +237,33 @@ booking_core::lease_conformance_tests!(
 );
 
 booking_core::text_opt_out_conformance_tests!(#[tokio::test] factory: SqliteFiles::new());
+/// A file missing the newest migration (an instance of an older build, or a migration that
+/// failed half-way) reports exactly that one as pending; a file never migrated, all of them.
+#[tokio::test]
+async fn missing_migrations_are_reported_pending() {
+    use booking_core::ports::StoreHealth;
+    let files = SqliteFiles::new();
+    let store = files.fresh().await;
+    let newest: i64 = sqlx::query_scalar("select max(version) from _sqlx_migrations")
+        .fetch_one(store.pool())
+        .await
+        .expect("newest migration");
+    sqlx::query("delete from _sqlx_migrations where version = $1")
+        .bind(newest)
+        .execute(store.pool())
+        .await
+        .expect("forget the newest migration");
+    assert_eq!(
+        store.pending_migrations().await.expect("status"),
+        vec![newest]
+    );
+    sqlx::query("drop table _sqlx_migrations")
+        .execute(store.pool())
+        .await
+        .expect("forget every migration");
+    let pending = store.pending_migrations().await.expect("status");
+    assert!(
+        pending.len() > 5 && pending.contains(&newest),
+        "{pending:?}"
+    );
+}

@@ -360,23 +360,26 @@ impl LoginLimiter {
     }
 
     /// Counts this attempt against the login name and the client address and says whether it
-    /// may go ahead. When the count cannot be stored, the attempt is refused.
-    pub(crate) async fn allows(&self, login: &str, client: &str, now: DateTime<Utc>) -> bool {
+    /// may go ahead.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the count cannot be stored: the attempt is not checked (an outage
+    /// answers 503, not "too many attempts").
+    pub(crate) async fn allows(
+        &self,
+        login: &str,
+        client: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let by_login = self
             .attempts
             .count_attempt(&format!("login:{login}"), LOGIN_LIMIT, now)
-            .await;
+            .await?;
         let by_client = self
             .attempts
             .count_attempt(&format!("client:{client}"), CLIENT_LIMIT, now)
-            .await;
-        match (by_login, by_client) {
-            (Ok(login_ok), Ok(client_ok)) => login_ok && client_ok,
-            (Err(e), _) | (_, Err(e)) => {
-                tracing::error!(error = ?e, "counting a login attempt failed");
-                false
-            }
-        }
+            .await?;
+        Ok(by_login && by_client)
     }
 
     /// A login that succeeded: forgets the login's attempts and gives the client address back
@@ -466,15 +469,25 @@ mod tests {
         let limiter = LoginLimiter::new(store);
         let t0 = DateTime::UNIX_EPOCH;
         for _ in 0..FAILURES_PER_LOGIN {
-            assert!(limiter.allows("ann", "1.2.3.4", t0).await);
+            assert!(limiter.allows("ann", "1.2.3.4", t0).await.unwrap());
         }
-        assert!(!limiter.allows("ann", "5.6.7.8", t0).await);
-        assert!(limiter.allows("bob", "1.2.3.4", t0).await);
-        assert!(limiter.allows("ann", "1.2.3.4", t0 + LIMIT_WINDOW).await);
+        assert!(!limiter.allows("ann", "5.6.7.8", t0).await.unwrap());
+        assert!(limiter.allows("bob", "1.2.3.4", t0).await.unwrap());
+        assert!(
+            limiter
+                .allows("ann", "1.2.3.4", t0 + LIMIT_WINDOW)
+                .await
+                .unwrap()
+        );
         // A success frees the login and gives the client its attempt back.
         limiter.succeeded("ann", "1.2.3.4").await;
         for _ in 1..FAILURES_PER_LOGIN {
-            assert!(limiter.allows("ann", "9.9.9.9", t0 + LIMIT_WINDOW).await);
+            assert!(
+                limiter
+                    .allows("ann", "9.9.9.9", t0 + LIMIT_WINDOW)
+                    .await
+                    .unwrap()
+            );
         }
     }
 

@@ -117,7 +117,7 @@ pub(crate) async fn login_submit(
         return Ok(resp);
     };
     // Counted before the password is checked, atomically, so racing attempts cannot slip past.
-    if !side.limiter.allows(&login_key, &client, now).await {
+    if !side.limiter.allows(&login_key, &client, now).await? {
         tracing::warn!(client = %client, "login refused: too many failed attempts");
         return Ok(again(
             StatusCode::TOO_MANY_REQUESTS,

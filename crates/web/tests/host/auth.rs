@@ -594,3 +594,49 @@ async fn a_form_from_this_site_is_accepted() {
     );
     assert_eq!(resp.status(), 303);
 }
+
+/// A login store whose database cannot be reached.
+struct AttemptsDown;
+
+#[async_trait::async_trait]
+impl booking_core::accounts::LoginAttempts for AttemptsDown {
+    async fn count_attempt(
+        &self,
+        _: &str,
+        _: booking_core::accounts::AttemptLimit,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, booking_core::ports::StoreError> {
+        Err(booking_core::ports::StoreError::unavailable(
+            "counting a login attempt",
+            std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
+        ))
+    }
+    async fn return_attempt(&self, _: &str) -> Result<(), booking_core::ports::StoreError> {
+        Ok(())
+    }
+    async fn clear_attempts(&self, _: &str) -> Result<(), booking_core::ports::StoreError> {
+        Ok(())
+    }
+}
+
+/// A login while the database is unavailable answers 503 with `Retry-After`, not "too many
+/// attempts" (nothing was counted, and trying again shortly works).
+#[actix_web::test]
+async fn a_login_during_an_outage_answers_503_not_too_many_attempts() {
+    let app = setup().await;
+    let side = web::host::HostSide::new(
+        std::sync::Arc::new(app.store.clone()),
+        std::sync::Arc::new(app.store.clone()),
+        std::sync::Arc::new(app.store.clone()),
+        std::sync::Arc::new(booking_core::testkit::SequentialTokens::new()),
+        [7; 32],
+        std::sync::Arc::new(AttemptsDown),
+        std::sync::Arc::new(app.store.clone()),
+    )
+    .with_passwords(cheap_passwords());
+    let state = app.state.clone().with_host_side(side);
+    let svc = service!(state);
+    let resp = fresh_login!(svc, "hana@example.com", HANA_PASSWORD);
+    assert_eq!(resp.status(), 503);
+    assert_eq!(header(&resp, "retry-after"), "5");
+}

@@ -76,7 +76,6 @@ where
         health: store.clone(),
         // Every scheduler commits through this one, so the changes are counted once each.
         bookings: Arc::new(crate::counted::CountedChanges(store.clone())),
->>>>>>> h2
         subscriptions: store.clone(),
         outbox: store,
     }

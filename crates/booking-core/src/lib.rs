@@ -95,6 +95,7 @@ pub mod testkit;
 pub mod text;
 pub mod time;
 pub mod token;
+pub mod workflows;
 
 pub use booking::{Actor, Booking, Status, TokenRefusal, Transition};
 pub use ids::{BookingId, ChainId, HostId, LinkId};

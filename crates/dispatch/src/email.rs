@@ -2,10 +2,10 @@
 //! notification for the recipient and delivers it with the entry's key (the mail adapter
 //! derives the `Message-ID` from it).
 
-use booking_core::Status;
 use booking_core::effects::{EmailKind, Recipient};
 use booking_core::ids::BookingId;
 use booking_core::ports::{NotifyError, OutboxEntry, StoreError};
+use booking_core::workflows::{TimedMessage, skip_reason};
 use chrono::{DateTime, Utc};
 
 use crate::{Outcome, Parts, context};
@@ -22,19 +22,12 @@ pub(crate) async fn deliver(
         Ok(loaded) => loaded,
         Err(outcome) => return Ok(outcome),
     };
-    if kind == EmailKind::ReconfirmationRequest {
-        // Planned at booking time, due a day or so before the meeting: by then it may have
-        // been moved, cancelled, reconfirmed, or be under way.
-        let b = &loaded.booking;
-        if !matches!(b.status(), Status::Confirmed) {
-            return Ok(Outcome::Skipped("the booking is no longer confirmed"));
-        }
-        if b.reconfirmed_at().is_some() {
-            return Ok(Outcome::Skipped("the booking is already reconfirmed"));
-        }
-        if b.slot().start() <= now {
-            return Ok(Outcome::Skipped("the meeting has started"));
-        }
+    // A reminder or reconfirmation request is planned at booking time and due a while before
+    // the meeting: by then it may have been moved, cancelled, reconfirmed, or be under way.
+    if let Some(why) =
+        TimedMessage::of_email(kind).and_then(|message| skip_reason(message, &loaded.booking, now))
+    {
+        return Ok(Outcome::Skipped(why));
     }
     let ctx = loaded.notification(&parts.public_base_url);
     Ok(

@@ -40,6 +40,7 @@ mod login;
 mod page;
 mod summary;
 mod webhooks;
+mod workflowform;
 
 pub(crate) use api::HostApi;
 pub(crate) use auth::constant_time_eq;

@@ -31,8 +31,8 @@ fn full_form<'a>(csrf: &'a str, slug: &'a str) -> Vec<(&'a str, &'a str)> {
         ),
         ("questions", "Company?\nTeam size?"),
         ("create_deal", "on"),
-        ("reconfirm_ask_hours", "48"),
-        ("reconfirm_cancel_hours", "24"),
+        ("reconfirm_ask_minutes", "2880"),
+        ("reconfirm_cancel_minutes", "1440"),
     ]
 }
 
@@ -140,8 +140,8 @@ async fn invalid_input_comes_back_with_every_message_and_what_was_typed() {
                 ("buffer_before_minutes", "-5"),
                 ("hours_tue", "18:00-09:00"),
                 ("date_overrides", "someday closed"),
-                ("reconfirm_ask_hours", "2"),
-                ("reconfirm_cancel_hours", "5"),
+                ("reconfirm_ask_minutes", "120"),
+                ("reconfirm_cancel_minutes", "300"),
                 ("questions", "Kept question?"),
             ]
         )

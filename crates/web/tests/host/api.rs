@@ -306,6 +306,47 @@ async fn links_are_created_read_and_replaced_with_problems_for_bad_input() {
         read["reconfirmation"],
         json!({"ask_minutes_before": 90, "cancel_minutes_before": 30})
     );
+    assert_eq!(read["standard_workflow"], true);
+    assert_eq!(
+        read["workflow"]["steps"][0],
+        json!({"trigger": "before_start", "minutes": 1440, "action": "email_attendee"})
+    );
+
+    let steps = json!({"reconfirm_by_text": false, "steps": [
+        {"trigger": "after_end", "minutes": 60, "action": "email_attendee",
+         "subject": "Thanks, {attendee_name}", "body": "Again? {book_again_url}"},
+        {"trigger": "cancelled", "action": "webhook"}]});
+    replaced["workflow"] = steps.clone();
+    let resp = call_service(
+        &svc,
+        call("PUT", &format!("/api/v1/links/{id}"), k)
+            .set_json(&replaced)
+            .to_request(),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let answer = json_of(resp).await;
+    assert_eq!(answer["standard_workflow"], false);
+    let mut expected = steps;
+    expected["reconfirm_by_email"] = json!(true);
+    assert_eq!(answer["workflow"], expected);
+    replaced["workflow"]["steps"][0]["body"] = json!("Again? {calendar_url}");
+    let resp = call_service(
+        &svc,
+        call("PUT", &format!("/api/v1/links/{id}"), k)
+            .set_json(&replaced)
+            .to_request(),
+    )
+    .await;
+    assert_eq!(resp.status(), 422);
+    let problem = json_of(resp).await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field {calendar_url}"),
+        "{problem}"
+    );
 
     let mut bad = body_ok.clone();
     bad["slug"] = json!("Bad Slug");

@@ -380,7 +380,11 @@ fn hosts_and_links_from_the_cli() {
         cmd.output().unwrap()
     };
     let out = reconfirming("90", Some("30"));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = reconfirming("30", Some("90"));
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--reconfirm-ask-minutes"));

@@ -292,6 +292,7 @@ mod tests {
             public_base_url: "http://book.test/",
         };
         let from: Mailbox = "Slotkeeper <no-reply@book.test>".parse().unwrap();
+        check_reminder_and_written(&ctx, &from);
         let message = compose(
             EmailKind::RescheduleLinks,
             Recipient::Attendee,
@@ -320,6 +321,48 @@ mod tests {
         assert!(
             !raw.contains("text/calendar"),
             "no invite: the meeting did not change"
+        );
+    }
+
+    /// The reminder carries the live links and no invite; a host's own wording is escaped in
+    /// the HTML part and kept as written in the plain one, replies going to the host.
+    fn check_reminder_and_written(ctx: &NotificationContext<'_>, from: &Mailbox) {
+        let reminder = compose(EmailKind::Reminder, Recipient::Attendee, ctx, from, "k").unwrap();
+        let raw = reminder.formatted();
+        let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        assert_eq!(
+            parsed.subject(),
+            Some("Reminder: Intro call with Hana Host on Mon 1 Mar 2027 10:00 CET")
+        );
+        let text = parsed.body_text(0).unwrap();
+        assert!(text.contains("http://book.test/book/reschedule/"), "{text}");
+        assert!(!String::from_utf8_lossy(&raw).contains("text/calendar"));
+
+        let written = Rendered {
+            subject: "See you, Ada".into(),
+            body: "<script>x</script> & \"quotes\"\n\nSecond paragraph".into(),
+        };
+        let message = compose_written(Recipient::Attendee, ctx, &written, from, "k2").unwrap();
+        let raw = message.formatted();
+        let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        assert_eq!(parsed.subject(), Some("See you, Ada"));
+        assert!(
+            parsed
+                .body_text(0)
+                .unwrap()
+                .contains("<script>x</script> & \"quotes\"")
+        );
+        let html = parsed.body_html(0).unwrap();
+        assert!(
+            html.contains("&lt;script&gt;x&lt;/script&gt; &amp; &quot;quotes&quot;"),
+            "{html}"
+        );
+        assert!(!html.contains("<script>"), "{html}");
+        let reply_to = String::from_utf8_lossy(&raw);
+        assert!(
+            reply_to.contains("Reply-To: \"Hana Host\" <hana@example.com>")
+                || reply_to.contains("Reply-To: Hana Host <hana@example.com>"),
+            "{reply_to}"
         );
     }
 }

@@ -217,8 +217,14 @@ async fn the_workflow_matrix_is_edited_with_a_preset_and_unknown_fields_are_refu
     let mut b = logged_in!(svc, "hana@example.com", HANA_PASSWORD);
     let csrf = csrf!(svc, b);
     let html = body(send!(svc, b, get("/links/new"))).await;
-    assert!(html.contains(r#"name="step0_trigger""#), "the matrix is offered");
-    assert!(html.contains("no_show_follow_up"), "the presets are offered");
+    assert!(
+        html.contains(r#"name="step0_trigger""#),
+        "the matrix is offered"
+    );
+    assert!(
+        html.contains("no_show_follow_up"),
+        "the presets are offered"
+    );
 
     let mut fields = full_form(&csrf, "steps");
     fields.retain(|(k, _)| !k.starts_with("reconfirm"));
@@ -278,5 +284,8 @@ async fn the_workflow_matrix_is_edited_with_a_preset_and_unknown_fields_are_refu
     assert_eq!(resp.status(), 422);
     let html = body(resp).await;
     assert!(html.contains("unknown field {nickname}"), "{html}");
-    assert!(html.contains("Hi {nickname}"), "the row comes back as typed");
+    assert!(
+        html.contains("Hi {nickname}"),
+        "the row comes back as typed"
+    );
 }

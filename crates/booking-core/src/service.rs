@@ -336,6 +336,7 @@ where
         let slot = TimeRange::starting_at(request.start, rules.duration())
             .map_err(|_| BookError::SlotUnavailable)?;
         let id = self.tokens.new_booking_id();
+        let reconfirm_by = reconfirm_deadline(&link, slot, &request.invitee, now);
         let mut transition = Booking::confirmed(NewBooking {
             id,
             host: link.host(),
@@ -346,7 +347,7 @@ where
             invitee: request.invitee,
             answers: request.answers,
             tracking: request.tracking,
-            reconfirm_by: reconfirm_deadline(&link, slot, now),
+            reconfirm_by,
             created_at: now,
         });
         if link.create_deal() {
@@ -444,7 +445,7 @@ where
             {
                 return Err(TokenActionError::SlotUnavailable);
             }
-            let to = self.move_to(&link, start, Actor::Attendee, reason.clone(), now)?;
+            let to = self.move_to(&link, &booking, start, reason.clone(), now)?;
             let mut transition = booking.reschedule(now, to)?;
             transition
                 .effects
@@ -462,20 +463,21 @@ where
     fn move_to(
         &self,
         link: &BookingLink,
+        booking: &Booking,
         start: DateTime<Utc>,
-        by: crate::booking::Actor,
         reason: Option<Reason>,
         now: DateTime<Utc>,
     ) -> Result<MoveTo, StoreError> {
         let rules = link.rules();
         let slot = TimeRange::starting_at(start, rules.duration())
             .map_err(|e| StoreError::new("link has no duration", e))?;
-        Ok(self.move_to_range(link, slot, by, reason, now))
+        Ok(self.move_to_range(link, booking, slot, Actor::Attendee, reason, now))
     }
 
     fn move_to_range(
         &self,
         link: &BookingLink,
+        booking: &Booking,
         slot: TimeRange,
         by: crate::booking::Actor,
         reason: Option<Reason>,
@@ -489,7 +491,7 @@ where
             blocked: slot.padded(rules.buffer_before(), rules.buffer_after()),
             by,
             reason,
-            reconfirm_by: reconfirm_deadline(link, slot, now),
+            reconfirm_by: reconfirm_deadline(link, slot, booking.invitee(), now),
         }
     }
 
@@ -720,7 +722,14 @@ where
                 }
                 CalendarChange::Moved(slot) => {
                     let link = self.link_of(&booking).await?;
-                    let to = self.move_to_range(&link, slot, Actor::Calendar, said("moved"), now);
+                    let to = self.move_to_range(
+                        &link,
+                        &booking,
+                        slot,
+                        Actor::Calendar,
+                        said("moved"),
+                        now,
+                    );
                     match booking.calendar_moved(now, to) {
                         Ok(mut t) => {
                             if !t.is_noop() {

@@ -33,6 +33,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::booking::{Booking, Status};
 use crate::effects::{Effect, EmailKind, PlannedEffect, Recipient, TextKind};
+use crate::invitee::Invitee;
 use crate::link::{BookingLink, ReconfirmationPolicy};
 use crate::time::TimeRange;
 
@@ -79,22 +80,30 @@ impl TimedMessage {
 /// subject to it: not when `now` is already inside the window in which attendees are asked.
 /// Booking that close to the meeting counts as confirming it, so it is neither asked nor
 /// auto-cancelled.
+///
+/// Nor is a booking whose request would reach nobody (a link that asks by text only, an
+/// attendee without a phone number): no booking is auto-cancelled without being asked.
 pub(crate) fn reconfirmation_applies(
     link: &BookingLink,
     slot: TimeRange,
+    invitee: &Invitee,
     now: DateTime<Utc>,
 ) -> Option<ReconfirmationPolicy> {
+    let reaches = link.workflow().is_none_or(|w| {
+        w.reconfirm_by_email() || (w.reconfirm_by_text() && invitee.phone().is_some())
+    });
     link.reconfirmation()
-        .filter(|p| now < slot.start() - p.ask_before())
+        .filter(|p| reaches && now < slot.start() - p.ask_before())
 }
 
 /// The auto-cancel deadline of a booking made (or moved) at `now` to `slot`, if any.
 pub(crate) fn reconfirm_deadline(
     link: &BookingLink,
     slot: TimeRange,
+    invitee: &Invitee,
     now: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
-    reconfirmation_applies(link, slot, now).map(|p| slot.start() - p.cancel_before())
+    reconfirmation_applies(link, slot, invitee, now).map(|p| slot.start() - p.cancel_before())
 }
 
 /// What happened to a booking row, for the steps it triggers.
@@ -176,7 +185,8 @@ pub fn timed_effects(
     let mut plan = |effect: Effect, due_at: DateTime<Utc>| {
         planned.push(PlannedEffect { effect, due_at });
     };
-    let ask_at = reconfirmation_applies(link, booking.slot(), now).map(|p| start - p.ask_before());
+    let ask_at = reconfirmation_applies(link, booking.slot(), booking.invitee(), now)
+        .map(|p| start - p.ask_before());
     if let Some(at) = ask_at {
         if by_email {
             plan(attendee_mail(EmailKind::ReconfirmationRequest, id), at);
@@ -317,6 +327,7 @@ pub(crate) mod tests {
             phone.then(|| Phone::parse("+44 20 7946 0018").unwrap()),
             TimeZoneName::parse("Europe/London").unwrap(),
         );
+        let reconfirm_by = reconfirm_deadline(link, slot, &invitee, now);
         Booking::confirmed(NewBooking {
             id: BookingId::from_uuid(Uuid::from_u128(5)),
             host: link.host(),
@@ -327,7 +338,7 @@ pub(crate) mod tests {
             invitee,
             answers: Answers::default(),
             tracking: Tracking::default(),
-            reconfirm_by: reconfirm_deadline(link, slot, now),
+            reconfirm_by,
             created_at: now,
         })
         .result
@@ -396,6 +407,22 @@ pub(crate) mod tests {
                 ("email/Reminder/Attendee".to_owned(), day_before)
             ]
         );
+    }
+
+    #[test]
+    fn a_request_that_would_reach_nobody_is_not_made_and_sets_no_deadline() {
+        let texts_only = Workflow::new(vec![], false, true).unwrap();
+        let l = link("Intro", Some((48 * 60, 120))).with_workflow(Some(texts_only));
+        let early = at(1, 9);
+        assert_eq!(booking(&l, false, early).reconfirm_by(), None);
+        assert_eq!(timed_effects(&l, &booking(&l, false, early), early), []);
+        let with_phone = booking(&l, true, early);
+        assert_eq!(with_phone.reconfirm_by(), Some(at(12, 8)));
+        let codes: Vec<String> = timed_effects(&l, &with_phone, early)
+            .iter()
+            .map(|p| p.effect.code())
+            .collect();
+        assert_eq!(codes, ["text/ReconfirmationRequest"]);
     }
 
     #[test]

@@ -121,6 +121,7 @@ fn effect_label(effect: &Effect) -> String {
                 "The reconfirmation request text to the attendee".to_owned()
             }
         },
+        Effect::Step { step, .. } => format!("Step {step} of the link's workflow"),
         _ => "The deal record".to_owned(),
     }
 }

@@ -126,4 +126,12 @@ pub struct LinkAdd {
     /// How many days ahead slots are offered.
     #[arg(long)]
     pub max_days_ahead: Option<u32>,
+    /// Ask attendees to reconfirm this many minutes before the meeting (with
+    /// --reconfirm-deadline-minutes; e.g. 1440 = 24 hours).
+    #[arg(long, requires = "reconfirm_deadline_minutes")]
+    pub reconfirm_ask_minutes: Option<i64>,
+    /// Cancel a booking not reconfirmed this many minutes before the meeting (less than
+    /// --reconfirm-ask-minutes).
+    #[arg(long, requires = "reconfirm_ask_minutes")]
+    pub reconfirm_deadline_minutes: Option<i64>,
 }

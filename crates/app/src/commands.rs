@@ -3,7 +3,7 @@
 use anyhow::{Context, Result, anyhow, bail};
 use booking_core::availability::{AvailabilityRules, DayHours, DayPeriod, RulesDraft, WeeklyHours};
 use booking_core::invitee::{Answers, Email, Invitee, PersonName, Tracking};
-use booking_core::link::{BookingLink, Host, LinkSettings, Slug};
+use booking_core::link::{BookingLink, Host, LinkSettings, ReconfirmationPolicy, Slug};
 use booking_core::ports::{DashboardTab, Page};
 use booking_core::service::BookingRequest;
 use booking_core::{Booking, HostId, LinkId, TimeRange, TimeZoneName};
@@ -99,10 +99,22 @@ pub async fn link_add(storage: &Storage, args: &LinkAdd) -> Result<Slug> {
         },
         |l| Ok::<_, anyhow::Error>(l.id()),
     )?;
+    let reconfirmation = match (args.reconfirm_ask_minutes, args.reconfirm_deadline_minutes) {
+        (Some(ask), Some(deadline)) if !(0..=MAX_LEAD_MINUTES).contains(&ask.max(deadline)) => {
+            bail!(
+                "--reconfirm-ask-minutes and --reconfirm-deadline-minutes must be 0 to {MAX_LEAD_MINUTES} (a year)"
+            )
+        }
+        (Some(ask), Some(deadline)) => Some(
+            ReconfirmationPolicy::new(TimeDelta::minutes(ask), TimeDelta::minutes(deadline))
+                .context("--reconfirm-ask-minutes / --reconfirm-deadline-minutes")?,
+        ),
+        _ => None,
+    };
     let settings = LinkSettings {
         title: args.title.clone(),
         rules,
-        reconfirmation: None,
+        reconfirmation,
         create_deal: false,
         questions: vec![],
     };
@@ -110,6 +122,9 @@ pub async fn link_add(storage: &Storage, args: &LinkAdd) -> Result<Slug> {
     storage.bookings.save_link(&link).await?;
     Ok(slug)
 }
+
+/// Longest reconfirmation lead time the CLI accepts, in minutes (366 days, as the host API).
+const MAX_LEAD_MINUTES: i64 = 366 * 24 * 60;
 
 /// The demo's fixed host id, so running `demo` again reuses its data.
 const DEMO_HOST: Uuid = Uuid::from_u128(0x5107_4ee9_e200_4000_8000_0000_0000_0001);

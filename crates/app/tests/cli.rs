@@ -474,6 +474,40 @@ fn hosts_and_links_from_the_cli() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--hours"));
+    let reconfirming = |ask: &str, deadline: Option<&str>| {
+        let mut cmd = slotkeeper(&dir);
+        cmd.args([
+            "link",
+            "add",
+            "--host",
+            &host,
+            "--slug",
+            "checked",
+            "--title",
+            "Checked",
+            "--reconfirm-ask-minutes",
+            ask,
+        ]);
+        if let Some(deadline) = deadline {
+            cmd.args(["--reconfirm-deadline-minutes", deadline]);
+        }
+        cmd.output().unwrap()
+    };
+    let out = reconfirming("90", Some("30"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = reconfirming("30", Some("90"));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--reconfirm-ask-minutes"));
+    let out = reconfirming("90", None);
+    assert!(!out.status.success(), "both or neither");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--reconfirm-deadline-minutes"));
+    let out = reconfirming("999999999", Some("1"));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a year"));
     let out = slotkeeper(&dir)
         .args([
             "host",

@@ -27,11 +27,22 @@ pub enum EmailKind {
     Cancelled,
     /// "Are you still attending?" with the reconfirm link.
     ReconfirmationRequest,
+    /// A reminder of the meeting shortly before it, with the reschedule and cancel links.
+    Reminder,
     /// Cancelled by the system because the attendee did not reconfirm in time.
     CancelledNotReconfirmed,
     /// The booking's reschedule and cancel links again, sent at the host's request. Queued
     /// only as [`Effect::ResendLinks`], which a row may get many times.
     RescheduleLinks,
+}
+
+/// Which text message (SMS) to the attendee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TextKind {
+    /// A reminder of the meeting, with the reschedule link.
+    Reminder,
+    /// "Still attending?" with the reconfirm link.
+    ReconfirmationRequest,
 }
 
 /// What to do to the host's external calendar event.
@@ -54,6 +65,8 @@ pub enum WebhookEvent {
     CallRescheduled,
     /// `callCancelled`
     CallCancelled,
+    /// `workflowStep`: a link's workflow step with the webhook action ran.
+    WorkflowStep,
 }
 
 impl WebhookEvent {
@@ -63,6 +76,7 @@ impl WebhookEvent {
             Self::CallBooked => "callBooked",
             Self::CallRescheduled => "callRescheduled",
             Self::CallCancelled => "callCancelled",
+            Self::WorkflowStep => "workflowStep",
         }
     }
 }
@@ -100,6 +114,22 @@ pub enum Effect {
         /// The booking that created it.
         booking: BookingId,
     },
+    /// Text the attendee (SMS), when they gave a phone number and SMS is configured.
+    Text {
+        /// Which message.
+        kind: TextKind,
+        /// The booking row it is about.
+        booking: BookingId,
+    },
+    /// Run step `step` of the link's workflow ([`crate::workflows::Step`]) for the row. The
+    /// dispatcher reads the step from the link when it is due; a step removed meanwhile is
+    /// skipped.
+    Step {
+        /// The booking row it is about.
+        booking: BookingId,
+        /// The step's number in its link's workflow.
+        step: u16,
+    },
     /// Mail the attendee the row's reschedule and cancel links again
     /// ([`EmailKind::RescheduleLinks`]), because the host asked. Unlike every other effect a
     /// row may get this one any number of times: `send` (fresh per request) tells the sends
@@ -120,6 +150,8 @@ impl Effect {
             | Self::Calendar { booking, .. }
             | Self::Webhook { booking, .. }
             | Self::CreateDeal { booking, .. }
+            | Self::Text { booking, .. }
+            | Self::Step { booking, .. }
             | Self::ResendLinks { booking, .. } => booking,
         }
     }
@@ -144,6 +176,8 @@ impl Effect {
             Self::Calendar { op, booking } => format!("{booking}:calendar:{op:?}"),
             Self::Webhook { event, booking } => format!("{booking}:webhook:{}", event.name()),
             Self::CreateDeal { booking, .. } => format!("{booking}:deal"),
+            Self::Text { kind, booking } => format!("{booking}:text:{kind:?}"),
+            Self::Step { booking, step } => format!("{booking}:step:{step}"),
             Self::ResendLinks { booking, send } => {
                 format!("{booking}:email:RescheduleLinks:Attendee:{send}")
             }
@@ -162,7 +196,8 @@ impl fmt::Display for Effect {
 pub struct PlannedEffect {
     /// What to do.
     pub effect: Effect,
-    /// Not before this instant (now for most; later for reconfirmation requests).
+    /// Not before this instant (now for most; later for reminders and reconfirmation
+    /// requests, see [`crate::workflows`]).
     pub due_at: DateTime<Utc>,
 }
 
@@ -179,13 +214,15 @@ impl PlannedEffect {
 impl Effect {
     /// A short stable code naming the effect without its row and chain ids, as stored in the
     /// outbox (`email/Booked/Attendee`, `calendar/UpdateInPlace`, `webhook/callBooked`, `deal`,
-    /// `email/RescheduleLinks/Attendee/{send}`).
+    /// `text/Reminder`, `step/3`, `email/RescheduleLinks/Attendee/{send}`).
     pub fn code(&self) -> String {
         match *self {
             Self::Email { kind, to, .. } => format!("email/{kind:?}/{to:?}"),
             Self::Calendar { op, .. } => format!("calendar/{op:?}"),
             Self::Webhook { event, .. } => format!("webhook/{}", event.name()),
             Self::CreateDeal { .. } => "deal".to_owned(),
+            Self::Text { kind, .. } => format!("text/{kind:?}"),
+            Self::Step { step, .. } => format!("step/{step}"),
             Self::ResendLinks { send, .. } => format!("email/RescheduleLinks/Attendee/{send}"),
         }
     }
@@ -203,6 +240,7 @@ impl Effect {
                     Cancelled,
                     ReconfirmationRequest,
                     CancelledNotReconfirmed,
+                    Reminder,
                 ]
                 .into_iter()
                 .find(|k| format!("{k:?}") == *kind)?;
@@ -222,12 +260,23 @@ impl Effect {
                     WebhookEvent::CallBooked,
                     WebhookEvent::CallRescheduled,
                     WebhookEvent::CallCancelled,
+                    WebhookEvent::WorkflowStep,
                 ]
                 .into_iter()
                 .find(|e| e.name() == *name)?;
                 Self::Webhook { event, booking }
             }
             ["deal"] => Self::CreateDeal { chain, booking },
+            ["step", step] => Self::Step {
+                booking,
+                step: step.parse().ok()?,
+            },
+            ["text", kind] => {
+                let kind = [TextKind::Reminder, TextKind::ReconfirmationRequest]
+                    .into_iter()
+                    .find(|k| format!("{k:?}") == *kind)?;
+                Self::Text { kind, booking }
+            }
             ["email", "RescheduleLinks", "Attendee", send] => Self::ResendLinks {
                 booking,
                 send: uuid::Uuid::try_parse(send).ok()?,
@@ -318,12 +367,31 @@ mod tests {
                 booking: b,
                 send: Uuid::from_u128(9),
             },
+            Effect::Email {
+                kind: EmailKind::Reminder,
+                to: Recipient::Attendee,
+                booking: b,
+            },
+            Effect::Text {
+                kind: TextKind::Reminder,
+                booking: b,
+            },
+            Effect::Text {
+                kind: TextKind::ReconfirmationRequest,
+                booking: b,
+            },
+            Effect::Step {
+                booking: b,
+                step: 12,
+            },
         ];
         for e in all {
             assert_eq!(Effect::from_code(&e.code(), b, c), Some(e), "{}", e.code());
         }
         assert_eq!(Effect::from_code("email/Nope/Host", b, c), None);
         assert_eq!(Effect::from_code("", b, c), None);
+        assert_eq!(Effect::from_code("text/Nope", b, c), None);
+        assert_eq!(Effect::from_code("step/x", b, c), None);
     }
 
     #[test]

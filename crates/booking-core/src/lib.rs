@@ -100,6 +100,7 @@ pub mod text;
 pub mod text_replies;
 pub mod time;
 pub mod token;
+pub mod workflows;
 
 pub use booking::{Actor, Booking, Status, TokenRefusal, Transition};
 pub use ids::{BookingId, ChainId, HostId, LinkId};

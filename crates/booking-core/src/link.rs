@@ -9,6 +9,7 @@ use crate::ids::{HostId, LinkId};
 use crate::invitee::{Answers, Email, InvalidInput, PersonName, QUESTION_MAX};
 use crate::text;
 use crate::time::TimeZoneName;
+use crate::workflows::Workflow;
 
 /// The URL name of a link: 1–64 of `a-z0-9-`, not starting or ending with `-`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -123,6 +124,7 @@ pub struct BookingLink {
     questions: Vec<String>,
     description: Option<String>,
     location: Option<String>,
+    workflow: Option<Workflow>,
 }
 
 /// The settings of a link other than its identity, ready to be checked.
@@ -204,7 +206,24 @@ impl BookingLink {
             questions: settings.questions,
             description: None,
             location: None,
+            workflow: None,
         })
+    }
+
+    /// The same link with its own workflow (`None`: the standard one).
+    #[must_use]
+    pub fn with_workflow(self, workflow: Option<Workflow>) -> Self {
+        Self { workflow, ..self }
+    }
+
+    /// The link's own workflow, if the host set one.
+    pub fn workflow(&self) -> Option<&Workflow> {
+        self.workflow.as_ref()
+    }
+
+    /// The workflow the link runs: its own, or [`Workflow::standard`].
+    pub fn effective_workflow(&self) -> Workflow {
+        self.workflow.clone().unwrap_or_else(Workflow::standard)
     }
 
     /// The same link with a description (shown on the booking page) and a location (an

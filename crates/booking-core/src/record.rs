@@ -241,6 +241,8 @@ pub struct LinkRecord {
     pub questions: Vec<String>,
     pub description: Option<String>,
     pub location: Option<String>,
+    /// The link's own workflow; `None` runs [`crate::workflows::Workflow::standard`].
+    pub workflow: Option<crate::workflows::Workflow>,
 }
 
 fn periods_of(hours: &crate::availability::DayHours) -> Vec<(u16, u16)> {
@@ -294,6 +296,7 @@ impl BookingLink {
             questions: self.questions().to_vec(),
             description: self.description().map(str::to_owned),
             location: self.location().map(str::to_owned),
+            workflow: self.workflow().cloned(),
         }
     }
 
@@ -386,6 +389,7 @@ impl BookingLink {
             let description = r.description.as_deref().map(crate::text::scrubbed);
             l.with_details(description.as_deref(), r.location.as_deref())
         })
+        .map(|l| l.with_workflow(r.workflow))
         .map_err(|e| bad(&e.to_string()))
     }
 }

@@ -7,10 +7,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crate::booking::{
     Actor, Booking, HostActionRefusal, MoveTo, NewBooking, TokenRefusal, Transition,
 };
-use crate::effects::{Effect, EmailKind, PlannedEffect, Recipient};
+use crate::effects::{Effect, PlannedEffect};
 use crate::ids::{BookingId, HostId};
 use crate::invitee::{Answers, InvalidInput, Invitee, Reason, Tracking};
-use crate::link::{BookingLink, ReconfirmationPolicy, Slug};
+use crate::link::{BookingLink, Slug};
 use crate::ports::{
     BookingStore, BusyCalendar, BusyCalendarError, Change, Clock, CommitError, StoreError,
     TokenSource,
@@ -18,6 +18,7 @@ use crate::ports::{
 use crate::slots::offered_slots_up_to;
 use crate::time::{OutsideHorizon, TimeRange, within_horizon};
 use crate::token::RescheduleToken;
+use crate::workflows::{Event, plan, reconfirm_deadline};
 
 /// Longest window one slot query may cover.
 pub const MAX_WINDOW: TimeDelta = TimeDelta::days(62);
@@ -335,6 +336,7 @@ where
         let slot = TimeRange::starting_at(request.start, rules.duration())
             .map_err(|_| BookError::SlotUnavailable)?;
         let id = self.tokens.new_booking_id();
+        let reconfirm_by = reconfirm_deadline(&link, slot, &request.invitee, now);
         let mut transition = Booking::confirmed(NewBooking {
             id,
             host: link.host(),
@@ -345,7 +347,7 @@ where
             invitee: request.invitee,
             answers: request.answers,
             tracking: request.tracking,
-            reconfirm_by: reconfirm_deadline(&link, slot, now),
+            reconfirm_by,
             created_at: now,
         });
         if link.create_deal() {
@@ -357,7 +359,7 @@ where
         }
         transition
             .effects
-            .extend(reconfirmation_request(&link, &transition.result, now));
+            .extend(plan(&link, &transition.result, Event::Booked, now));
         match self.commit(&transition).await {
             Ok(()) => Ok(transition.result),
             Err(CommitError::SlotTaken) => Err(BookError::SlotUnavailable),
@@ -443,11 +445,11 @@ where
             {
                 return Err(TokenActionError::SlotUnavailable);
             }
-            let to = self.move_to(&link, start, Actor::Attendee, reason.clone(), now)?;
+            let to = self.move_to(&link, &booking, start, reason.clone(), now)?;
             let mut transition = booking.reschedule(now, to)?;
             transition
                 .effects
-                .extend(reconfirmation_request(&link, &transition.result, now));
+                .extend(plan(&link, &transition.result, Event::Rescheduled, now));
             match self.commit(&transition).await {
                 Ok(()) => return Ok(transition.result),
                 Err(CommitError::VersionConflict(_)) => continue,
@@ -461,20 +463,21 @@ where
     fn move_to(
         &self,
         link: &BookingLink,
+        booking: &Booking,
         start: DateTime<Utc>,
-        by: crate::booking::Actor,
         reason: Option<Reason>,
         now: DateTime<Utc>,
     ) -> Result<MoveTo, StoreError> {
         let rules = link.rules();
         let slot = TimeRange::starting_at(start, rules.duration())
             .map_err(|e| StoreError::new("link has no duration", e))?;
-        Ok(self.move_to_range(link, slot, by, reason, now))
+        Ok(self.move_to_range(link, booking, slot, Actor::Attendee, reason, now))
     }
 
     fn move_to_range(
         &self,
         link: &BookingLink,
+        booking: &Booking,
         slot: TimeRange,
         by: crate::booking::Actor,
         reason: Option<Reason>,
@@ -488,7 +491,7 @@ where
             blocked: slot.padded(rules.buffer_before(), rules.buffer_after()),
             by,
             reason,
-            reconfirm_by: reconfirm_deadline(link, slot, now),
+            reconfirm_by: reconfirm_deadline(link, slot, booking.invitee(), now),
         }
     }
 
@@ -502,7 +505,7 @@ where
         token: &str,
         reason: Option<Reason>,
     ) -> Result<Booking, TokenActionError> {
-        self.retry_token_action(token, |booking, now| {
+        self.retry_token_action(token, Some(Event::Cancelled), |booking, now| {
             booking.cancel_by_attendee(now, reason.clone())
         })
         .await
@@ -513,17 +516,24 @@ where
     /// # Errors
     /// [`TokenActionError::NotFound`], [`TokenActionError::Refused`].
     pub async fn reconfirm(&self, token: &str) -> Result<Booking, TokenActionError> {
-        self.retry_token_action(token, |booking, now| booking.reconfirm(now))
+        self.retry_token_action(token, None, |booking, now| booking.reconfirm(now))
             .await
     }
 
-    async fn retry_token_action<F>(&self, token: &str, step: F) -> Result<Booking, TokenActionError>
+    async fn retry_token_action<F>(
+        &self,
+        token: &str,
+        event: Option<Event>,
+        step: F,
+    ) -> Result<Booking, TokenActionError>
     where
         F: Fn(&Booking, DateTime<Utc>) -> Result<Transition, TokenRefusal> + Send + Sync,
     {
         for _ in 0..RACE_RETRIES {
             let booking = self.booking_by_token(token).await?;
-            let transition = step(&booking, self.clock.now())?;
+            let now = self.clock.now();
+            let transition = step(&booking, now)?;
+            let transition = self.with_steps(transition, event, now).await?;
             match self.commit(&transition).await {
                 Ok(()) => return Ok(transition.result),
                 Err(CommitError::VersionConflict(_)) => continue,
@@ -546,7 +556,7 @@ where
         booking: BookingId,
         reason: Option<Reason>,
     ) -> Result<Booking, HostActionError> {
-        self.host_action(host, booking, |b, now| {
+        self.host_action(host, booking, Some(Event::Cancelled), |b, now| {
             b.cancel_by_host(now, reason.clone())
         })
         .await
@@ -561,8 +571,10 @@ where
         host: HostId,
         booking: BookingId,
     ) -> Result<Booking, HostActionError> {
-        self.host_action(host, booking, |b, now| b.mark_no_show(now))
-            .await
+        self.host_action(host, booking, Some(Event::NoShow), |b, now| {
+            b.mark_no_show(now)
+        })
+        .await
     }
 
     /// The host takes a no-show mark back.
@@ -574,7 +586,7 @@ where
         host: HostId,
         booking: BookingId,
     ) -> Result<Booking, HostActionError> {
-        self.host_action(host, booking, |b, _| b.undo_no_show())
+        self.host_action(host, booking, None, |b, _| b.undo_no_show())
             .await
     }
 
@@ -629,6 +641,7 @@ where
         &self,
         host: HostId,
         mut id: BookingId,
+        event: Option<Event>,
         step: F,
     ) -> Result<Booking, HostActionError>
     where
@@ -643,8 +656,9 @@ where
                 .await?
                 .filter(|b| b.host() == host)
                 .ok_or(HostActionError::NotFound)?;
-            let transition = match step(&booking, self.clock.now()) {
-                Ok(t) => t,
+            let now = self.clock.now();
+            let transition = match step(&booking, now) {
+                Ok(t) => self.with_steps(t, event, now).await?,
                 Err(HostActionRefusal::Rescheduled(next)) => {
                     id = next;
                     continue;
@@ -694,7 +708,11 @@ where
                 Reason::parse_optional(Some(&text)).ok().flatten()
             };
             let transition = match change {
-                CalendarChange::Deleted => booking.calendar_deleted(now, said("deleted")),
+                CalendarChange::Deleted => {
+                    let deleted = booking.calendar_deleted(now, said("deleted"));
+                    self.with_steps(deleted, Some(Event::Cancelled), now)
+                        .await?
+                }
                 CalendarChange::Moved(slot)
                     if within_horizon(slot.start()).is_err()
                         || within_horizon(slot.end()).is_err() =>
@@ -704,13 +722,20 @@ where
                 }
                 CalendarChange::Moved(slot) => {
                     let link = self.link_of(&booking).await?;
-                    let to = self.move_to_range(&link, slot, Actor::Calendar, said("moved"), now);
+                    let to = self.move_to_range(
+                        &link,
+                        &booking,
+                        slot,
+                        Actor::Calendar,
+                        said("moved"),
+                        now,
+                    );
                     match booking.calendar_moved(now, to) {
                         Ok(mut t) => {
                             if !t.is_noop() {
-                                // The new row has its own deadline, so it must be asked again.
-                                t.effects
-                                    .extend(reconfirmation_request(&link, &t.result, now));
+                                // The new row has its own deadline and reminder, so they are planned again.
+                                let planned = plan(&link, &t.result, Event::Rescheduled, now);
+                                t.effects.extend(planned);
                             }
                             t
                         }
@@ -746,6 +771,9 @@ where
             if transition.is_noop() {
                 continue;
             }
+            let transition = self
+                .with_steps(transition, Some(Event::NotReconfirmed), now)
+                .await?;
             match self.commit(&transition).await {
                 Ok(()) => cancelled += 1,
                 // Reconfirmed, moved or cancelled meanwhile: their change wins.
@@ -754,6 +782,25 @@ where
             }
         }
         Ok(cancelled)
+    }
+
+    /// `transition` with the steps its link's workflow runs on `event` (nothing to add for a
+    /// no-op or without an event).
+    async fn with_steps(
+        &self,
+        mut transition: Transition,
+        event: Option<Event>,
+        now: DateTime<Utc>,
+    ) -> Result<Transition, StoreError> {
+        let Some(event) = event.filter(|_| !transition.is_noop()) else {
+            return Ok(transition);
+        };
+        let link = self.link_of(&transition.result).await?;
+        if link.workflow().is_some() {
+            let planned = plan(&link, &transition.result, event, now);
+            transition.effects.extend(planned);
+        }
+        Ok(transition)
     }
 
     async fn commit(&self, transition: &Transition) -> Result<(), CommitError> {
@@ -775,47 +822,6 @@ fn provider_name(provider: &str) -> &str {
         "microsoft" => "Microsoft",
         other => other,
     }
-}
-
-/// The link's reconfirmation policy, if a booking made (or moved) at `now` to `slot` is
-/// subject to it: not when `now` is already inside the window in which attendees are asked.
-/// Booking that close to the meeting counts as confirming it, so it is neither asked nor
-/// auto-cancelled.
-fn reconfirmation_applies(
-    link: &BookingLink,
-    slot: TimeRange,
-    now: DateTime<Utc>,
-) -> Option<ReconfirmationPolicy> {
-    link.reconfirmation()
-        .filter(|p| now < slot.start() - p.ask_before())
-}
-
-/// The auto-cancel deadline of a booking made (or moved) at `now` to `slot`, if any.
-fn reconfirm_deadline(
-    link: &BookingLink,
-    slot: TimeRange,
-    now: DateTime<Utc>,
-) -> Option<DateTime<Utc>> {
-    reconfirmation_applies(link, slot, now).map(|p| slot.start() - p.cancel_before())
-}
-
-/// The "are you still attending?" mail, due `ask_before` the meeting (always after `now`:
-/// a booking made inside that window is not asked, see [`reconfirmation_applies`]).
-fn reconfirmation_request(
-    link: &BookingLink,
-    booking: &Booking,
-    now: DateTime<Utc>,
-) -> Option<PlannedEffect> {
-    let policy = reconfirmation_applies(link, booking.slot(), now)?;
-    let effect = Effect::Email {
-        kind: EmailKind::ReconfirmationRequest,
-        to: Recipient::Attendee,
-        booking: booking.id(),
-    };
-    Some(PlannedEffect {
-        effect,
-        due_at: (booking.slot().start() - policy.ask_before()).max(now),
-    })
 }
 
 /// Internal: errors of the slot computation shared by several use cases.

@@ -69,8 +69,11 @@ pub enum InvalidSubscription {
     /// No events chosen.
     #[error("a subscription needs at least one event")]
     NoEvents,
-    /// An event name that is not `callBooked`, `callRescheduled` or `callCancelled`.
-    #[error("unknown webhook event {0:?} (use callBooked, callRescheduled, callCancelled)")]
+    /// An event name that is not `callBooked`, `callRescheduled`, `callCancelled` or
+    /// `workflowStep`.
+    #[error(
+        "unknown webhook event {0:?} (use callBooked, callRescheduled, callCancelled, workflowStep)"
+    )]
     Event(String),
 }
 
@@ -166,10 +169,15 @@ pub fn parse_events(text: &str) -> Result<BTreeSet<WebhookEvent>, InvalidSubscri
 
 /// The event with this wire name.
 pub fn event_by_name(name: &str) -> Option<WebhookEvent> {
-    ALL_EVENTS.into_iter().find(|e| e.name() == name)
+    ALL_EVENTS
+        .into_iter()
+        .chain([WebhookEvent::WorkflowStep])
+        .find(|e| e.name() == name)
 }
 
-/// Every webhook event, in wire-name order of the contract.
+/// Every booking event of the contract, in wire-name order: what a subscription hears when
+/// it names no events. `workflowStep` (a link's workflow step) is only sent to subscriptions
+/// that name it.
 pub const ALL_EVENTS: [WebhookEvent; 3] = [
     WebhookEvent::CallBooked,
     WebhookEvent::CallRescheduled,

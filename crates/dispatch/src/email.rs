@@ -6,6 +6,7 @@ use booking_core::effects::{EmailKind, Recipient};
 use booking_core::ids::BookingId;
 use booking_core::ports::{NotifyError, OutboxEntry, StoreError};
 use booking_core::reconfirmation::{self, NotAsked};
+use booking_core::workflows::{TimedMessage, skip_reason};
 use chrono::{DateTime, Utc};
 
 use crate::{Outcome, Parts, context};
@@ -29,8 +30,14 @@ pub(crate) async fn deliver(
         // to its deadline to be fair.
         let policy = loaded.link.reconfirmation();
         if let Err(why) = reconfirmation::may_ask(&loaded.booking, policy, now) {
-            return Ok(Outcome::Skipped(skip_reason(why)));
+            return Ok(Outcome::Skipped(not_asked(why)));
         }
+    } else if let Some(why) =
+        TimedMessage::of_email(kind).and_then(|message| skip_reason(message, &loaded.booking, now))
+    {
+        // A reminder is due a while before the meeting: by then it may have been moved,
+        // cancelled, or be under way.
+        return Ok(Outcome::Skipped(why));
     }
     let ctx = loaded.notification(&parts.public_base_url);
     Ok(
@@ -52,7 +59,8 @@ pub(crate) async fn deliver(
     )
 }
 
-fn skip_reason(why: NotAsked) -> &'static str {
+/// Why a reconfirmation request (by mail or text) is dropped, in words for the log.
+pub(crate) fn not_asked(why: NotAsked) -> &'static str {
     match why {
         NotAsked::NotConfirmed => "the booking is no longer confirmed",
         NotAsked::AlreadyReconfirmed => "the booking is already reconfirmed",

@@ -1,5 +1,5 @@
 //! The outbox dispatcher: background workers that deliver what the use cases queued (emails,
-//! webhooks, calendar operations, CRM deals), with leases, retries, backoff and dead entries.
+//! texts, webhooks, calendar operations, CRM deals), with leases, retries, backoff and dead entries.
 //!
 //! A worker claims due entries with a lease ([`Outbox::claim_due`]), hands each to the handler
 //! of its kind, and records the outcome: [`Outbox::mark_delivered`], or
@@ -30,7 +30,9 @@ mod context;
 mod deal;
 mod email;
 pub mod observe;
+mod step;
 mod sweep;
+mod text;
 mod webhook;
 
 use std::sync::Arc;
@@ -407,6 +409,12 @@ impl Dispatcher {
             }
             Effect::CreateDeal { chain, booking } => {
                 self.deals.deliver(&self.parts, entry, chain, booking).await
+            }
+            Effect::Text { kind, booking } => {
+                text::deliver(&self.parts, self.texts(), entry, kind, booking, now).await
+            }
+            Effect::Step { booking, step } => {
+                step::deliver(&self.parts, self.texts(), entry, booking, step, now).await
             }
             other => Ok(Outcome::Permanent(format!(
                 "no handler for outbox effect {}",

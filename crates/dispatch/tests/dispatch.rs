@@ -4,6 +4,7 @@
 //! moves by passing `now` to `run_once`, never by sleeping.
 
 mod support;
+mod workflows;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use booking_core::effects::{EmailKind, Recipient};
+use booking_core::workflows::Rendered;
 use lettre::Message;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
@@ -42,17 +43,7 @@ pub fn compose(
     from: &Mailbox,
     idempotency_key: &str,
 ) -> Result<Message, MailError> {
-    let invitee = ctx.booking.invitee();
-    let (recipient, reply_to) = match to {
-        Recipient::Attendee => (
-            mailbox(invitee.name().as_str(), invitee.email().as_str())?,
-            mailbox(ctx.host.name().as_str(), ctx.host.email().as_str())?,
-        ),
-        Recipient::Host => (
-            mailbox(ctx.host.name().as_str(), ctx.host.email().as_str())?,
-            mailbox(invitee.name().as_str(), invitee.email().as_str())?,
-        ),
-    };
+    let (recipient, reply_to) = addresses(to, ctx)?;
     let letter = letter(kind, to, ctx);
     let alternative = MultiPart::alternative()
         .singlepart(SinglePart::plain(plain_text(&letter)))
@@ -61,7 +52,7 @@ pub fn compose(
     let method = match kind {
         EmailKind::Booked | EmailKind::Rescheduled => Some(InviteMethod::Request),
         EmailKind::Cancelled | EmailKind::CancelledNotReconfirmed => Some(InviteMethod::Cancel),
-        EmailKind::ReconfirmationRequest | EmailKind::RescheduleLinks => None,
+        EmailKind::ReconfirmationRequest | EmailKind::RescheduleLinks | EmailKind::Reminder => None,
     };
 
     let builder = Message::builder()
@@ -92,6 +83,63 @@ pub fn compose(
             }
         };
     Ok(message)
+}
+
+/// Renders a message the host wrote (a workflow step's template, already filled) for `to`
+/// about `ctx.booking`: its subject, and its body as plain text and as HTML (escaped, line
+/// breaks kept), without an invite.
+///
+/// # Errors
+/// As [`compose`].
+pub fn compose_written(
+    to: Recipient,
+    ctx: &NotificationContext<'_>,
+    message: &Rendered,
+    from: &Mailbox,
+    idempotency_key: &str,
+) -> Result<Message, MailError> {
+    let (recipient, reply_to) = addresses(to, ctx)?;
+    let plain = format!("{}\n\n-- \nSent by Slotkeeper\n", message.body);
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                title { (message.subject) }
+            }
+            body style="font-family: sans-serif; line-height: 1.5; color: #1f2933; max-width: 40em;" {
+                @for paragraph in message.body.split("\n\n") {
+                    p style="white-space: pre-wrap;" { (paragraph) }
+                }
+                p style="color: #52606d; font-size: 0.8em;" { "Sent by Slotkeeper" }
+            }
+        }
+    };
+    Ok(Message::builder()
+        .from(from.clone())
+        .reply_to(reply_to)
+        .to(recipient)
+        .subject(message.subject.clone())
+        .message_id(Some(message_id(idempotency_key)))
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(SinglePart::plain(plain))
+                .singlepart(SinglePart::html(page.into_string())),
+        )?)
+}
+
+/// The recipient and the reply-to of a mail for `to`: the other party answers.
+fn addresses(
+    to: Recipient,
+    ctx: &NotificationContext<'_>,
+) -> Result<(Mailbox, Mailbox), MailError> {
+    let invitee = ctx.booking.invitee();
+    let attendee = || mailbox(invitee.name().as_str(), invitee.email().as_str());
+    let host = || mailbox(ctx.host.name().as_str(), ctx.host.email().as_str());
+    Ok(match to {
+        Recipient::Attendee => (attendee()?, host()?),
+        Recipient::Host => (host()?, attendee()?),
+    })
 }
 
 /// Parses one of the constant content types above; they are covered by the tests.
@@ -244,6 +292,7 @@ mod tests {
             public_base_url: "http://book.test/",
         };
         let from: Mailbox = "Slotkeeper <no-reply@book.test>".parse().unwrap();
+        check_reminder_and_written(&ctx, &from);
         let message = compose(
             EmailKind::RescheduleLinks,
             Recipient::Attendee,
@@ -272,6 +321,48 @@ mod tests {
         assert!(
             !raw.contains("text/calendar"),
             "no invite: the meeting did not change"
+        );
+    }
+
+    /// The reminder carries the live links and no invite; a host's own wording is escaped in
+    /// the HTML part and kept as written in the plain one, replies going to the host.
+    fn check_reminder_and_written(ctx: &NotificationContext<'_>, from: &Mailbox) {
+        let reminder = compose(EmailKind::Reminder, Recipient::Attendee, ctx, from, "k").unwrap();
+        let raw = reminder.formatted();
+        let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        assert_eq!(
+            parsed.subject(),
+            Some("Reminder: Intro call with Hana Host on Mon 1 Mar 2027 10:00 CET")
+        );
+        let text = parsed.body_text(0).unwrap();
+        assert!(text.contains("http://book.test/book/reschedule/"), "{text}");
+        assert!(!String::from_utf8_lossy(&raw).contains("text/calendar"));
+
+        let written = Rendered {
+            subject: "See you, Ada".into(),
+            body: "<script>x</script> & \"quotes\"\n\nSecond paragraph".into(),
+        };
+        let message = compose_written(Recipient::Attendee, ctx, &written, from, "k2").unwrap();
+        let raw = message.formatted();
+        let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        assert_eq!(parsed.subject(), Some("See you, Ada"));
+        assert!(
+            parsed
+                .body_text(0)
+                .unwrap()
+                .contains("<script>x</script> & \"quotes\"")
+        );
+        let html = parsed.body_html(0).unwrap();
+        assert!(
+            html.contains("&lt;script&gt;x&lt;/script&gt; &amp; &quot;quotes&quot;"),
+            "{html}"
+        );
+        assert!(!html.contains("<script>"), "{html}");
+        let reply_to = String::from_utf8_lossy(&raw);
+        assert!(
+            reply_to.contains("Reply-To: \"Hana Host\" <hana@example.com>")
+                || reply_to.contains("Reply-To: Hana Host <hana@example.com>"),
+            "{reply_to}"
         );
     }
 }

@@ -33,7 +33,7 @@ mod transport;
 
 pub use booking_core::effects::{EmailKind, Recipient};
 pub use booking_core::ports::NotificationContext;
-pub use compose::{compose, message_id};
+pub use compose::{compose, compose_written, message_id};
 pub use error::MailError;
 pub use invite_ics::invite_ics;
 pub use lettre::Message;

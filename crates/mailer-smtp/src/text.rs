@@ -220,6 +220,20 @@ pub(crate) fn letter(kind: EmailKind, to: Recipient, ctx: &NotificationContext<'
                 )
             }
         }
+        EmailKind::Reminder => {
+            let (subject, lead) = if attendee {
+                (
+                    format!("Reminder: {title} with {host_name} on {at}"),
+                    format!("A reminder of your meeting with {host_name}."),
+                )
+            } else {
+                (
+                    format!("Reminder: {title} with {invitee_name} on {at}"),
+                    format!("A reminder of your meeting with {invitee_name}."),
+                )
+            };
+            (subject, lead, live_links)
+        }
         EmailKind::ReconfirmationRequest => {
             let by_when = deadline
                 .clone()

@@ -7,11 +7,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use booking_core::effects::{EmailKind, Recipient};
 use booking_core::ports::{NotificationContext, Notifier, NotifyError};
+use booking_core::workflows::Rendered;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::{MailError, compose};
+use crate::{MailError, compose, compose_written};
 
 /// Sends composed messages. Implementations must be safe to call again with the same message
 /// after a failure: the outbox retries, and the `Message-ID` stays the same.
@@ -40,6 +41,21 @@ pub trait Mailer: Send + Sync + fmt::Debug {
         idempotency_key: &str,
     ) -> Result<(), MailError> {
         let message = compose(kind, to, ctx, self.sender(), idempotency_key)?;
+        self.send(&message).await
+    }
+
+    /// Composes a message the host wrote ([`compose_written`]) and sends it.
+    ///
+    /// # Errors
+    /// As [`compose_written`] and [`Mailer::send`].
+    async fn notify_written(
+        &self,
+        to: Recipient,
+        ctx: &NotificationContext<'_>,
+        message: &Rendered,
+        idempotency_key: &str,
+    ) -> Result<(), MailError> {
+        let message = compose_written(to, ctx, message, self.sender(), idempotency_key)?;
         self.send(&message).await
     }
 }
@@ -292,11 +308,29 @@ impl Notifier for MailNotifier {
         ctx: &NotificationContext<'_>,
         idempotency_key: &str,
     ) -> Result<(), NotifyError> {
-        match self.mailer.notify(kind, to, ctx, idempotency_key).await {
-            Ok(()) => Ok(()),
-            Err(e) if e.is_permanent() => Err(NotifyError::Permanent(error_chain(&e))),
-            Err(e) => Err(NotifyError::Transient(error_chain(&e))),
-        }
+        outcome(self.mailer.notify(kind, to, ctx, idempotency_key).await)
+    }
+
+    async fn notify_written(
+        &self,
+        to: Recipient,
+        ctx: &NotificationContext<'_>,
+        message: &Rendered,
+        idempotency_key: &str,
+    ) -> Result<(), NotifyError> {
+        outcome(
+            self.mailer
+                .notify_written(to, ctx, message, idempotency_key)
+                .await,
+        )
+    }
+}
+
+fn outcome(sent: Result<(), MailError>) -> Result<(), NotifyError> {
+    match sent {
+        Ok(()) => Ok(()),
+        Err(e) if e.is_permanent() => Err(NotifyError::Permanent(error_chain(&e))),
+        Err(e) => Err(NotifyError::Transient(error_chain(&e))),
     }
 }
 

@@ -24,18 +24,18 @@ pub const UPDATE_BOOKING: &str = "update scheduling_calendar_events set chain_id
      reconfirm_requested_at = $33 \
      where id = $1 and version = $34 and $17 is not null and $18 is not null and $31 is not null";
 
-/// Inserts the link `$1`, or replaces every column of it but its creation time: `$1`..`$20`
+/// Inserts the link `$1`, or replaces every column of it but its creation time: `$1`..`$21`
 /// bound by the `bind_link` helper [`booking_store!`] generates.
 pub const UPSERT_LINK: &str = "insert into booking_links (id, host_id, slug, title, time_zone, weekly_hours, date_overrides, \
      duration_minutes, interval_minutes, buffer_before_minutes, buffer_after_minutes, minimum_notice_minutes, \
      max_days_ahead, reconfirm_ask_minutes, reconfirm_cancel_minutes, create_deal, questions, created_at, updated_at, \
-     description, location) \
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20) \
+     description, location, workflow) \
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20, $21) \
      on conflict (id) do update set host_id = $2, slug = $3, title = $4, time_zone = $5, weekly_hours = $6, \
      date_overrides = $7, duration_minutes = $8, interval_minutes = $9, buffer_before_minutes = $10, \
      buffer_after_minutes = $11, minimum_notice_minutes = $12, max_days_ahead = $13, \
      reconfirm_ask_minutes = $14, reconfirm_cancel_minutes = $15, create_deal = $16, questions = $17, \
-     updated_at = $18, description = $19, location = $20";
+     updated_at = $18, description = $19, location = $20, workflow = $21";
 
 /// Implements `BookingStore` for `$store` and adds the helpers its `try_commit` and
 /// `try_save_link` use: `bind_booking` (binds [`INSERT_BOOKING`] / [`UPDATE_BOOKING`]),
@@ -86,7 +86,7 @@ macro_rules! booking_store {
                     .bind(r.reconfirm_requested_at)
             }
 
-            /// Binds `$1`..`$20` of the link upsert.
+            /// Binds `$1`..`$21` of the link upsert.
             fn bind_link<'q>(
                 q: ::sqlx::query::Query<'q, $db, <$db as ::sqlx::Database>::Arguments>,
                 enc: &'q $crate::EncodedLink,
@@ -113,6 +113,7 @@ macro_rules! booking_store {
                     .bind(now)
                     .bind(&r.description)
                     .bind(&r.location)
+                    .bind(&enc.workflow)
             }
 
             /// Writes the outbox rows of `change`'s effects inside `tx`.

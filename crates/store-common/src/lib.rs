@@ -282,7 +282,7 @@ macro_rules! link_columns {
         "id, host_id, slug, title, time_zone, weekly_hours, date_overrides, duration_minutes, \
          interval_minutes, buffer_before_minutes, buffer_after_minutes, minimum_notice_minutes, \
          max_days_ahead, reconfirm_ask_minutes, reconfirm_cancel_minutes, create_deal, questions, \
-         description, location"
+         description, location, workflow"
     };
 }
 

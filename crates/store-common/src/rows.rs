@@ -11,6 +11,7 @@ use booking_core::link::{BookingLink, Host};
 use booking_core::ports::{Change, DeadEntry, OutboxEntry, PendingEntry, StoreError};
 use booking_core::record::{BookingRecord, LinkRecord};
 use booking_core::time::TimeZoneName;
+use booking_core::workflows::{StepText, Workflow};
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
@@ -199,9 +200,70 @@ pub struct LinkRow {
     pub questions: String,
     pub description: Option<String>,
     pub location: Option<String>,
+    pub workflow: Option<String>,
 }
 
 type Periods = Vec<(u16, u16)>;
+
+/// The `workflow` column of `booking_links`.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct WorkflowColumn {
+    steps: Vec<StepColumn>,
+    reconfirm_by_email: bool,
+    reconfirm_by_text: bool,
+}
+
+/// One step in the `workflow` column ([`StepText`]).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct StepColumn {
+    trigger: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    minutes: Option<i64>,
+    action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    body: Option<String>,
+}
+
+fn encode_workflow(workflow: &Workflow) -> String {
+    let steps = workflow
+        .steps()
+        .iter()
+        .map(|s| {
+            let t = s.to_text();
+            StepColumn {
+                trigger: t.trigger.to_owned(),
+                minutes: t.minutes,
+                action: t.action.to_owned(),
+                subject: t.subject.map(str::to_owned),
+                body: t.body.map(str::to_owned),
+            }
+        })
+        .collect();
+    json(&WorkflowColumn {
+        steps,
+        reconfirm_by_email: workflow.reconfirm_by_email(),
+        reconfirm_by_text: workflow.reconfirm_by_text(),
+    })
+}
+
+fn decode_workflow(id: Uuid, text: &str) -> Result<Workflow, StoreError> {
+    let column: WorkflowColumn = serde_json::from_str(text).map_err(|_| corrupt(id, "workflow"))?;
+    let steps: Vec<StepText<'_>> = column
+        .steps
+        .iter()
+        .map(|s| StepText {
+            trigger: &s.trigger,
+            minutes: s.minutes,
+            action: &s.action,
+            subject: s.subject.as_deref(),
+            body: s.body.as_deref(),
+        })
+        .collect();
+    Workflow::parse(&steps, column.reconfirm_by_email, column.reconfirm_by_text)
+        .map_err(|_| corrupt(id, "workflow"))
+}
 
 impl LinkRow {
     /// The domain link.
@@ -222,6 +284,11 @@ impl LinkRow {
         }
         let questions: Vec<String> =
             serde_json::from_str(&self.questions).map_err(|_| corrupt(id, "questions"))?;
+        let workflow = self
+            .workflow
+            .as_deref()
+            .map(|text| decode_workflow(id, text))
+            .transpose()?;
         BookingLink::from_record(LinkRecord {
             id,
             host_id: self.host_id,
@@ -242,6 +309,7 @@ impl LinkRow {
             questions,
             description: self.description,
             location: self.location,
+            workflow,
         })
         .map_err(|e| StoreError::new("corrupt link row", e))
     }
@@ -255,6 +323,7 @@ pub struct EncodedLink {
     pub weekly_hours: String,
     pub date_overrides: String,
     pub questions: String,
+    pub workflow: Option<String>,
 }
 
 /// Encodes a link for writing. Weekly hours are seven lists of `[start_minute, end_minute]`
@@ -270,6 +339,7 @@ pub fn encode_link(link: &BookingLink) -> EncodedLink {
         weekly_hours: json(&record.weekly),
         date_overrides: json(&overrides),
         questions: json(&record.questions),
+        workflow: record.workflow.as_ref().map(encode_workflow),
         record,
     }
 }

@@ -12,12 +12,13 @@ use serde_json::{Map, Value, json};
 
 use crate::{NotificationContext, WebhookEvent};
 
-/// `"Call booked"`, `"Call rescheduled"` or `"Call cancelled"`.
+/// `"Call booked"`, `"Call rescheduled"`, `"Call cancelled"` or `"Workflow step"`.
 pub fn hook_type(event: WebhookEvent) -> &'static str {
     match event {
         WebhookEvent::CallBooked => "Call booked",
         WebhookEvent::CallRescheduled => "Call rescheduled",
         WebhookEvent::CallCancelled => "Call cancelled",
+        WebhookEvent::WorkflowStep => "Workflow step",
     }
 }
 
@@ -51,7 +52,7 @@ pub fn payload(event: WebhookEvent, ctx: &NotificationContext<'_>) -> Value {
     };
     let old_start_time = match event {
         WebhookEvent::CallRescheduled => ctx.previous.map(|p| local(p.slot().start(), host_zone)),
-        WebhookEvent::CallBooked | WebhookEvent::CallCancelled => None,
+        WebhookEvent::CallBooked | WebhookEvent::CallCancelled | WebhookEvent::WorkflowStep => None,
     };
 
     let name = invitee.name().as_str();

@@ -18,6 +18,7 @@ use crate::ids::ChainId;
 use crate::link::{BookingLink, Host};
 use crate::service::Scheduler;
 use crate::subscriptions::{SubscriptionId, SubscriptionSecret, WebhookSubscription};
+use crate::workflows::Rendered;
 
 /// Everything a notification (mail, invite, webhook payload) is rendered from. The caller
 /// loads the rows; rendering does no I/O.
@@ -107,6 +108,20 @@ pub trait Notifier: Send + Sync + fmt::Debug {
         kind: EmailKind,
         to: Recipient,
         ctx: &NotificationContext<'_>,
+        idempotency_key: &str,
+    ) -> Result<(), NotifyError>;
+
+    /// Delivers a message the host wrote (a workflow step's rendered [`Rendered`] template) to
+    /// `to` about `ctx.booking`. The text is plain: the adapter escapes it for its format.
+    /// Same retry contract as [`Notifier::notify`].
+    ///
+    /// # Errors
+    /// As [`Notifier::notify`].
+    async fn notify_written(
+        &self,
+        to: Recipient,
+        ctx: &NotificationContext<'_>,
+        message: &Rendered,
         idempotency_key: &str,
     ) -> Result<(), NotifyError>;
 }

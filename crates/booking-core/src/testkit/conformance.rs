@@ -118,7 +118,8 @@ macro_rules! store_conformance_tests {
             failures_back_off_then_die, release_gives_the_lease_back, failed_commits_leave_nothing,
             free_texts_round_trip_and_control_characters_never_arrive, dead_effects_of_a_booking,
             times_beyond_the_horizon_are_refused, backlog_counts_due_scheduled_and_dead,
-            a_fresh_store_has_its_whole_schema);
+            a_fresh_store_has_its_whole_schema, link_workflows_round_trip,
+            timed_effects_wait_for_their_moment);
         $crate::store_conformance_tests!(@spawn #[$test] $factory, $spawner;
             concurrent_reschedules_one_wins, concurrent_bookings_one_wins, concurrent_cancels_agree);
     };
@@ -484,6 +485,146 @@ pub async fn link_round_trip<F: StoreFactory>(factory: &F) {
             .expect("new slug"),
         Some(renamed)
     );
+}
+
+/// A link's own workflow (steps with the host's wording, reconfirmation channels) reads back
+/// equal; saving the link without one goes back to the standard workflow.
+pub async fn link_workflows_round_trip<F: StoreFactory>(factory: &F) {
+    use crate::workflows::{Action, Template, Trigger, Workflow, preset};
+    let w = world(factory).await;
+    let (trigger, action, wording) = preset("no_show_follow_up").expect("preset");
+    let workflow = Workflow::new(
+        vec![
+            (Trigger::BeforeStart(90), Action::TextAttendee, None),
+            (
+                Trigger::Booked,
+                Action::EmailHost,
+                Some(
+                    Template::mail(
+                        "New: {attendee_name} «{title}»",
+                        "Line one\n\n<b>{start}</b> & ünïcödé 🙂\t{reschedule_url}",
+                    )
+                    .expect("mail"),
+                ),
+            ),
+            (
+                Trigger::AfterEnd(30),
+                Action::TextAttendee,
+                Some(Template::text("Thanks! {book_again_url}").expect("text")),
+            ),
+            (Trigger::NotReconfirmed, Action::Webhook, None),
+            (trigger, action, Some(wording)),
+        ],
+        false,
+        true,
+    )
+    .expect("workflow");
+    let link = reconfirm_link(7, w.host.id(), "with-steps").with_workflow(Some(workflow));
+    w.save(&link).await;
+    let by_slug = w.store.link_by_slug(link.slug()).await.expect("by slug");
+    assert_eq!(by_slug, Some(link.clone()));
+    assert_eq!(
+        w.store.link(link.id()).await.expect("by id"),
+        Some(link.clone())
+    );
+    let standard = link.clone().with_workflow(None);
+    w.save(&standard).await;
+    let back = w
+        .store
+        .link(link.id())
+        .await
+        .expect("by id")
+        .expect("saved");
+    assert_eq!(back.workflow(), None);
+    assert_eq!(back.effective_workflow(), Workflow::standard());
+}
+
+/// Reminders and reconfirmation requests are committed with the booking and handed out only
+/// once their moment has come, the text beside the mail.
+pub async fn timed_effects_wait_for_their_moment<F: StoreFactory>(factory: &F) {
+    let w = world(factory).await;
+    let link = reconfirm_link(8, w.host.id(), "timed");
+    w.save(&link).await;
+    let booked = w.book("timed", "2027-03-08T10:00", "Ada").await;
+    let start = booked.slot().start();
+    let lease = TimeDelta::minutes(1);
+    let now_due = w
+        .store
+        .claim_due(w.clock_now(), lease, 100)
+        .await
+        .expect("claim");
+    for entry in &now_due {
+        let code = entry.effect.code();
+        assert!(
+            !code.contains("Reminder") && !code.contains("Reconfirmation"),
+            "{code}"
+        );
+        w.store
+            .mark_delivered(&entry.key, w.clock_now())
+            .await
+            .expect("delivered");
+    }
+    let ask = start - TimeDelta::hours(48);
+    let remind = start - TimeDelta::hours(24);
+    assert_eq!(
+        deliver_due(&w.store, ask - TimeDelta::seconds(1)).await,
+        Vec::<(String, String, DateTime<Utc>)>::new(),
+        "nothing before the ask moment"
+    );
+    let id = booked.id();
+    assert_eq!(
+        deliver_due(&w.store, ask).await,
+        [
+            (
+                "email/ReconfirmationRequest/Attendee".to_owned(),
+                format!("{id}:email:ReconfirmationRequest:Attendee"),
+                ask
+            ),
+            (
+                "text/ReconfirmationRequest".to_owned(),
+                format!("{id}:text:ReconfirmationRequest"),
+                ask
+            )
+        ]
+    );
+    assert_eq!(
+        deliver_due(&w.store, remind).await,
+        [
+            (
+                "email/Reminder/Attendee".to_owned(),
+                format!("{id}:email:Reminder:Attendee"),
+                remind
+            ),
+            (
+                "text/Reminder".to_owned(),
+                format!("{id}:text:Reminder"),
+                remind
+            )
+        ]
+    );
+    assert_eq!(deliver_due(&w.store, start).await, []);
+}
+
+/// Claims every entry due at `at`, marks it delivered, and returns code, key and due time,
+/// sorted.
+async fn deliver_due<S: Outbox>(
+    store: &S,
+    at: DateTime<Utc>,
+) -> Vec<(String, String, DateTime<Utc>)> {
+    let mut done = Vec::new();
+    for entry in store
+        .claim_due(at, TimeDelta::minutes(1), 100)
+        .await
+        .expect("claim")
+    {
+        store
+            .mark_delivered(&entry.key, at)
+            .await
+            .expect("delivered");
+        done.push((entry.effect.code(), entry.key, entry.due_at));
+    }
+    done.sort();
+    done
 }
 
 /// Another link cannot take a slug in use; the link itself may be saved again.

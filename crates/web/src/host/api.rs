@@ -17,10 +17,11 @@ use utoipa::{OpenApi, ToSchema};
 use super::extract::ApiHost;
 use super::fresh_links::FreshLinksError;
 use super::json::{ApiResult, PageQuery, ok, optional, required};
-use super::linkform::{LinkInput, ReconfirmInput};
+use super::linkform::{LinkInput, ReconfirmBody, ReconfirmInput};
 use super::summary::{
     DealBody, LinkBody, StageName, StepBody, deal_json, history, link_json, parse_tab, step_json,
 };
+use super::workflowform::{ActionName, StepInput, TriggerName, WorkflowInput};
 use crate::AppState;
 use crate::api::CancelBody;
 use crate::errors::{Failure, Problem};
@@ -46,7 +47,14 @@ use crate::reject::{Body, api_resource};
         deal,
         deal_stage
     ),
-    components(schemas(ReconfirmInput))
+    components(schemas(
+        ReconfirmInput,
+        ReconfirmBody,
+        WorkflowInput,
+        StepInput,
+        TriggerName,
+        ActionName
+    ))
 )]
 pub(crate) struct HostApi;
 

@@ -9,7 +9,7 @@ use booking_core::calendar::{ConnectionStatus, Provider};
 use booking_core::connections::CalendarConnection;
 use booking_core::deals::{DealId, DealStage};
 use booking_core::desk::Meeting;
-use booking_core::effects::{Effect, EmailKind, Recipient};
+use booking_core::effects::{Effect, EmailKind, Recipient, TextKind};
 use booking_core::invitee::UtmParam;
 use booking_core::ports::{Clock, DeadEntry};
 use booking_core::service::{HostActionError, ResendLinksError};
@@ -105,6 +105,7 @@ fn effect_label(effect: &Effect) -> String {
             EmailKind::Cancelled | EmailKind::CancelledNotReconfirmed => "cancellation",
             EmailKind::ReconfirmationRequest => "reconfirmation request",
             EmailKind::RescheduleLinks => "reschedule and cancel links",
+            EmailKind::Reminder => "reminder",
         };
         let whom = match to {
             Recipient::Attendee => "the attendee",
@@ -115,6 +116,13 @@ fn effect_label(effect: &Effect) -> String {
     match effect {
         Effect::Calendar { .. } => "The calendar update".to_owned(),
         Effect::Webhook { event, .. } => format!("The {} webhook", event.name()),
+        Effect::Text { kind, .. } => match kind {
+            TextKind::Reminder => "The reminder text to the attendee".to_owned(),
+            TextKind::ReconfirmationRequest => {
+                "The reconfirmation request text to the attendee".to_owned()
+            }
+        },
+        Effect::Step { step, .. } => format!("Step {step} of the link's workflow"),
         _ => "The deal record".to_owned(),
     }
 }

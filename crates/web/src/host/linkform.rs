@@ -12,6 +12,9 @@ use booking_core::link::{BookingLink, InvalidLink, LinkSettings, ReconfirmationP
 use chrono::{NaiveDate, TimeDelta, Weekday};
 use serde::{Deserialize, Serialize};
 
+use booking_core::workflows::Workflow;
+
+use super::workflowform::{self, WorkflowInput};
 use crate::forms::FieldErrors;
 
 /// Weekday keys, Monday first, as used in the form (`hours_mon`) and the API (`"mon"`).
@@ -25,18 +28,98 @@ pub(crate) const DAYS: [(&str, Weekday); 7] = [
     ("sun", Weekday::Sun),
 ];
 
-/// Hours before the meeting to ask for reconfirmation, and to cancel without it.
-#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+/// When to ask for reconfirmation and when to cancel without it, before the meeting: each in
+/// minutes (`ask_minutes_before`) or, as API clients from before minutes did, in whole hours
+/// (`ask_hours_before`) — one of the two for each.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(as = Reconfirmation)]
 pub(crate) struct ReconfirmInput {
-    /// Must be more than `cancel_hours_before`.
-    #[serde(deserialize_with = "whole")]
+    /// Minutes before the meeting the request goes out; more than the cancel time.
+    #[serde(default, deserialize_with = "whole_or_null")]
+    #[schema(minimum = 0, maximum = 527040)]
+    pub(crate) ask_minutes_before: Option<i64>,
+    /// Minutes before the meeting an unconfirmed booking is cancelled.
+    #[serde(default, deserialize_with = "whole_or_null")]
+    #[schema(minimum = 0, maximum = 527040)]
+    pub(crate) cancel_minutes_before: Option<i64>,
+    /// The ask time in hours (instead of `ask_minutes_before`).
+    #[serde(default, deserialize_with = "whole_or_null")]
     #[schema(minimum = 0, maximum = 8784)]
-    pub(crate) ask_hours_before: i64,
-    #[serde(deserialize_with = "whole")]
+    pub(crate) ask_hours_before: Option<i64>,
+    /// The cancel time in hours (instead of `cancel_minutes_before`).
+    #[serde(default, deserialize_with = "whole_or_null")]
     #[schema(minimum = 0, maximum = 8784)]
-    pub(crate) cancel_hours_before: i64,
+    pub(crate) cancel_hours_before: Option<i64>,
+}
+
+/// Longest reconfirmation lead, in minutes (366 days).
+const MAX_LEAD_MINUTES: i64 = 366 * 24 * 60;
+
+impl ReconfirmInput {
+    /// Given in minutes.
+    pub(crate) fn in_minutes(ask: i64, cancel: i64) -> Self {
+        Self {
+            ask_minutes_before: Some(ask),
+            cancel_minutes_before: Some(cancel),
+            ..Self::default()
+        }
+    }
+
+    /// The ask and cancel times in minutes, or what is wrong with them.
+    fn minutes(&self) -> Result<(i64, i64), &'static str> {
+        fn one(minutes: Option<i64>, hours: Option<i64>) -> Result<i64, &'static str> {
+            let m = match (minutes, hours) {
+                (Some(m), None) => m,
+                (None, Some(h)) if (0..=MAX_LEAD_MINUTES / 60).contains(&h) => h * 60,
+                (None, Some(_)) => return Err("reconfirmation times must be 0 to 8784 hours"),
+                (Some(_), Some(_)) => {
+                    return Err("give each reconfirmation time in minutes or in hours, not both");
+                }
+                (None, None) => {
+                    return Err("give both reconfirmation times (ask and cancel), in minutes");
+                }
+            };
+            if (0..=MAX_LEAD_MINUTES).contains(&m) {
+                Ok(m)
+            } else {
+                Err("reconfirmation times must be 0 to 527040 minutes (a year)")
+            }
+        }
+        Ok((
+            one(self.ask_minutes_before, self.ask_hours_before)?,
+            one(self.cancel_minutes_before, self.cancel_hours_before)?,
+        ))
+    }
+}
+
+/// A link's reconfirmation timing as the API shows it: minutes, and the same in hours when
+/// they are whole hours (as clients from before minutes read it).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = ReconfirmationTiming)]
+pub(crate) struct ReconfirmBody {
+    /// Minutes before the meeting the request goes out.
+    pub(crate) ask_minutes_before: i64,
+    /// Minutes before the meeting an unconfirmed booking is cancelled.
+    pub(crate) cancel_minutes_before: i64,
+    /// `ask_minutes_before` in hours, present when it is a whole number of hours.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) ask_hours_before: Option<i64>,
+    /// `cancel_minutes_before` in hours, present when it is a whole number of hours.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) cancel_hours_before: Option<i64>,
+}
+
+impl ReconfirmBody {
+    pub(crate) fn of(ask: i64, cancel: i64) -> Self {
+        let hours = |m: i64| (m % 60 == 0).then_some(m / 60);
+        Self {
+            ask_minutes_before: ask,
+            cancel_minutes_before: cancel,
+            ask_hours_before: hours(ask),
+            cancel_hours_before: hours(cancel),
+        }
+    }
 }
 
 /// A whole number, also when written with a zero fraction (`30.0`), as JSON Schema's
@@ -117,6 +200,9 @@ pub(crate) struct LinkInput {
     pub(crate) create_deal: bool,
     #[serde(default)]
     pub(crate) reconfirmation: Option<ReconfirmInput>,
+    /// The link's own workflow; leave it out (or `null`) for the standard one.
+    #[serde(default)]
+    pub(crate) workflow: Option<WorkflowInput>,
 }
 
 /// A checked link, ready to be saved under an id.
@@ -126,6 +212,7 @@ pub(crate) struct CheckedLink {
     pub(crate) settings: LinkSettings,
     pub(crate) description: Option<String>,
     pub(crate) location: Option<String>,
+    pub(crate) workflow: Option<Workflow>,
 }
 
 impl CheckedLink {
@@ -134,8 +221,9 @@ impl CheckedLink {
         id: booking_core::LinkId,
         host: booking_core::HostId,
     ) -> Result<BookingLink, InvalidLink> {
-        BookingLink::new(id, host, self.slug, self.settings)?
-            .with_details(self.description.as_deref(), self.location.as_deref())
+        Ok(BookingLink::new(id, host, self.slug, self.settings)?
+            .with_details(self.description.as_deref(), self.location.as_deref())?
+            .with_workflow(self.workflow))
     }
 }
 
@@ -255,23 +343,22 @@ impl LinkInput {
         });
         let reconfirmation = match &self.reconfirmation {
             None => Some(None),
-            Some(r) => {
-                let ok = (0..=24 * 366).contains(&r.ask_hours_before)
-                    && (0..=24 * 366).contains(&r.cancel_hours_before);
-                ok.then(|| {
-                    ReconfirmationPolicy::new(
-                        TimeDelta::hours(r.ask_hours_before),
-                        TimeDelta::hours(r.cancel_hours_before),
-                    )
-                    .ok()
-                })
-                .flatten()
-                .map(Some)
-                .or_else(|| {
-                    errors.add("reconfirmation", InvalidLink::Reconfirmation.to_string());
+            Some(r) => match r.minutes() {
+                Err(message) => {
+                    errors.add("reconfirmation", message);
                     None
-                })
-            }
+                }
+                Ok((ask, cancel)) => {
+                    ReconfirmationPolicy::new(TimeDelta::minutes(ask), TimeDelta::minutes(cancel))
+                        .map(Some)
+                        .map_err(|e| errors.add("reconfirmation", e.to_string()))
+                        .ok()
+                }
+            },
+        };
+        let workflow = match &self.workflow {
+            None => Some(None),
+            Some(w) => w.check(errors).map(Some),
         };
         let mut questions = Vec::new();
         for q in self
@@ -333,6 +420,7 @@ impl LinkInput {
             },
             description,
             location,
+            workflow: workflow?,
         })
     }
 
@@ -370,12 +458,10 @@ impl LinkInput {
             questions: r.questions,
             create_deal: r.create_deal,
             reconfirmation: match (r.reconfirm_ask_minutes, r.reconfirm_cancel_minutes) {
-                (Some(a), Some(c)) => Some(ReconfirmInput {
-                    ask_hours_before: a / 60,
-                    cancel_hours_before: c / 60,
-                }),
+                (Some(a), Some(c)) => Some(ReconfirmInput::in_minutes(a, c)),
                 _ => None,
             },
+            workflow: link.workflow().map(WorkflowInput::of),
         }
     }
 
@@ -401,6 +487,7 @@ impl LinkInput {
             questions: Vec::new(),
             create_deal: false,
             reconfirmation: None,
+            workflow: None,
         }
     }
 
@@ -428,18 +515,15 @@ impl LinkInput {
         let after = number("buffer_after_minutes", Some(0)).unwrap_or(0);
         let notice = number("minimum_notice_minutes", Some(0)).unwrap_or(0);
         let horizon = number("max_days_ahead", None);
-        let ask = number("reconfirm_ask_hours", None);
-        let cancel = number("reconfirm_cancel_hours", None);
+        let ask = number("reconfirm_ask_minutes", None);
+        let cancel = number("reconfirm_cancel_minutes", None);
         let reconfirmation = match (ask, cancel) {
             (None, None) => None,
-            (Some(a), Some(c)) => Some(ReconfirmInput {
-                ask_hours_before: a,
-                cancel_hours_before: c,
-            }),
+            (Some(a), Some(c)) => Some(ReconfirmInput::in_minutes(a, c)),
             _ => {
                 errors.add(
                     "reconfirmation",
-                    "give both hours (ask and cancel), or neither to turn reconfirmation off",
+                    "give both times in minutes (ask and cancel), or neither to turn reconfirmation off",
                 );
                 None
             }
@@ -491,6 +575,7 @@ impl LinkInput {
                 .get("create_deal")
                 .is_some_and(|v| v == "on" || v == "true"),
             reconfirmation,
+            workflow: workflowform::from_form(&form.rest, errors),
         }
     }
 }
@@ -512,8 +597,8 @@ pub(crate) struct LinkForm {
     pub(crate) buffer_after_minutes: Option<String>,
     pub(crate) minimum_notice_minutes: Option<String>,
     pub(crate) max_days_ahead: Option<String>,
-    pub(crate) reconfirm_ask_hours: Option<String>,
-    pub(crate) reconfirm_cancel_hours: Option<String>,
+    pub(crate) reconfirm_ask_minutes: Option<String>,
+    pub(crate) reconfirm_cancel_minutes: Option<String>,
     pub(crate) hours_mon: Option<String>,
     pub(crate) hours_tue: Option<String>,
     pub(crate) hours_wed: Option<String>,
@@ -524,6 +609,10 @@ pub(crate) struct LinkForm {
     pub(crate) date_overrides: Option<String>,
     pub(crate) questions: Option<String>,
     pub(crate) create_deal: Option<String>,
+    /// The workflow editor's fields (`workflow_custom`, `step0_trigger`, …), read by
+    /// [`workflowform::from_form`].
+    #[serde(flatten)]
+    pub(crate) rest: BTreeMap<String, String>,
 }
 
 impl LinkForm {
@@ -541,8 +630,8 @@ impl LinkForm {
             "buffer_after_minutes" => self.buffer_after_minutes.as_ref(),
             "minimum_notice_minutes" => self.minimum_notice_minutes.as_ref(),
             "max_days_ahead" => self.max_days_ahead.as_ref(),
-            "reconfirm_ask_hours" => self.reconfirm_ask_hours.as_ref(),
-            "reconfirm_cancel_hours" => self.reconfirm_cancel_hours.as_ref(),
+            "reconfirm_ask_minutes" => self.reconfirm_ask_minutes.as_ref(),
+            "reconfirm_cancel_minutes" => self.reconfirm_cancel_minutes.as_ref(),
             "hours_mon" => self.hours_mon.as_ref(),
             "hours_tue" => self.hours_tue.as_ref(),
             "hours_wed" => self.hours_wed.as_ref(),
@@ -553,7 +642,7 @@ impl LinkForm {
             "date_overrides" => self.date_overrides.as_ref(),
             "questions" => self.questions.as_ref(),
             "create_deal" => self.create_deal.as_ref(),
-            _ => None,
+            other => self.rest.get(other),
         }
     }
 }
@@ -609,8 +698,8 @@ mod tests {
                 ),
                 ("questions", "Company?\n\nTeam size?"),
                 ("create_deal", "on"),
-                ("reconfirm_ask_hours", "24"),
-                ("reconfirm_cancel_hours", "2"),
+                ("reconfirm_ask_minutes", "90"),
+                ("reconfirm_cancel_minutes", "45"),
                 ("location", "https://meet.example.com/x"),
             ]),
             &mut errors,
@@ -623,7 +712,12 @@ mod tests {
         assert!(rules.weekly().day(Weekday::Tue).is_closed());
         assert_eq!(rules.overrides().len(), 2);
         assert_eq!(checked.settings.questions, vec!["Company?", "Team size?"]);
-        assert!(checked.settings.create_deal && checked.settings.reconfirmation.is_some());
+        assert!(checked.settings.create_deal);
+        let policy = checked.settings.reconfirmation.unwrap();
+        assert_eq!(
+            (policy.ask_before(), policy.cancel_before()),
+            (TimeDelta::minutes(90), TimeDelta::minutes(45))
+        );
         let back = LinkInput::of(
             &checked
                 .build(
@@ -634,6 +728,39 @@ mod tests {
         );
         assert_eq!(back.weekly_hours["mon"], vec!["09:00-12:00", "13:00-17:00"]);
         assert_eq!(back.date_overrides["2027-03-03"], Vec::<String>::new());
+        let r = back.reconfirmation.unwrap();
+        assert_eq!(
+            (r.ask_minutes_before, r.cancel_minutes_before),
+            (Some(90), Some(45))
+        );
+    }
+
+    fn api_minutes(json: serde_json::Value) -> Result<(i64, i64), &'static str> {
+        serde_json::from_value::<ReconfirmInput>(json)
+            .unwrap()
+            .minutes()
+    }
+
+    #[test]
+    fn the_api_takes_minutes_or_whole_hours_for_each_time() {
+        use serde_json::json;
+        let both = json!({"ask_minutes_before": 90, "cancel_minutes_before": 30});
+        assert_eq!(api_minutes(both), Ok((90, 30)));
+        let hours = json!({"ask_hours_before": 24, "cancel_hours_before": 2});
+        assert_eq!(api_minutes(hours), Ok((1440, 120)));
+        let mixed = json!({"ask_hours_before": 2, "cancel_minutes_before": 45});
+        assert_eq!(api_minutes(mixed), Ok((120, 45)));
+        assert!(api_minutes(json!({"ask_minutes_before": 90})).is_err());
+        let twice =
+            json!({"ask_minutes_before": 90, "ask_hours_before": 2, "cancel_minutes_before": 1});
+        assert!(api_minutes(twice).is_err());
+        let too_far = json!({"ask_minutes_before": 527041, "cancel_minutes_before": 1});
+        assert!(api_minutes(too_far).is_err());
+        let body = serde_json::to_value(ReconfirmBody::of(90, 120)).unwrap();
+        assert_eq!(
+            body,
+            json!({"ask_minutes_before": 90, "cancel_minutes_before": 120, "cancel_hours_before": 2})
+        );
     }
 
     #[test]
@@ -647,7 +774,7 @@ mod tests {
                 ("duration_minutes", "abc"),
                 ("hours_mon", "17:00-09:00"),
                 ("date_overrides", "tomorrow closed"),
-                ("reconfirm_ask_hours", "2"),
+                ("reconfirm_ask_minutes", "2"),
             ]),
             &mut errors,
         );

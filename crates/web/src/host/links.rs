@@ -10,10 +10,11 @@ use booking_core::ports::{BookingStore, SaveLinkError, TokenSource};
 use super::extract::{LoggedIn, Posted};
 use super::linkform::{DAYS, LinkForm, LinkInput};
 use super::page::{ListQuery, PageResult, page, see_other};
+use super::workflowform;
 use crate::AppState;
 use crate::errors::Failure;
 use crate::forms::FieldErrors;
-use crate::views::host::links::{self, LinkFields, LinkFormView, LinkRow, LinksView};
+use crate::views::host::links::{self, LinkFields, LinkFormView, LinkRow, LinksView, StepFields};
 
 fn link_summary(link: &BookingLink) -> String {
     let r = link.rules();
@@ -36,8 +37,15 @@ fn link_summary(link: &BookingLink) -> String {
     if link.create_deal() {
         text.push_str(", opens deals");
     }
-    if link.reconfirmation().is_some() {
-        text.push_str(", asks for reconfirmation");
+    if let Some(p) = link.reconfirmation() {
+        text.push_str(&format!(
+            ", asks for reconfirmation {} min before",
+            p.ask_before().num_minutes()
+        ));
+    }
+    match link.workflow() {
+        Some(w) => text.push_str(&format!(", own workflow ({} steps)", w.steps().len())),
+        None => text.push_str(", standard reminders"),
     }
     text
 }
@@ -121,16 +129,31 @@ fn fields_of(input: &LinkInput) -> LinkFields {
             .join("\n"),
         questions: input.questions.join("\n"),
         create_deal: input.create_deal,
-        reconfirm_ask_hours: input
+        reconfirm_ask_minutes: input
             .reconfirmation
             .as_ref()
-            .map(|r| r.ask_hours_before.to_string())
+            .and_then(|r| r.ask_minutes_before)
+            .map(|m| m.to_string())
             .unwrap_or_default(),
-        reconfirm_cancel_hours: input
+        reconfirm_cancel_minutes: input
             .reconfirmation
             .as_ref()
-            .map(|r| r.cancel_hours_before.to_string())
+            .and_then(|r| r.cancel_minutes_before)
+            .map(|m| m.to_string())
             .unwrap_or_default(),
+        workflow_custom: input.workflow.is_some(),
+        reconfirm_by_email: input.workflow.as_ref().is_none_or(|w| w.reconfirm_by_email),
+        reconfirm_by_text: input.workflow.as_ref().is_none_or(|w| w.reconfirm_by_text),
+        steps: workflowform::rows(input.workflow.as_ref())
+            .into_iter()
+            .map(|r| StepFields {
+                trigger: r.trigger,
+                minutes: r.minutes,
+                action: r.action,
+                subject: r.subject,
+                body: r.body,
+            })
+            .collect(),
     }
 }
 
@@ -146,8 +169,8 @@ fn fields_as_posted(form: &LinkForm, parsed: &LinkInput) -> LinkFields {
     fields.max_days_ahead = raw("max_days_ahead");
     fields.date_overrides = raw("date_overrides");
     fields.questions = raw("questions");
-    fields.reconfirm_ask_hours = raw("reconfirm_ask_hours");
-    fields.reconfirm_cancel_hours = raw("reconfirm_cancel_hours");
+    fields.reconfirm_ask_minutes = raw("reconfirm_ask_minutes");
+    fields.reconfirm_cancel_minutes = raw("reconfirm_cancel_minutes");
     for (key, _, value) in &mut fields.hours {
         *value = raw(&format!("hours_{key}"));
     }

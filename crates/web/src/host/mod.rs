@@ -42,6 +42,7 @@ mod page;
 mod planned;
 mod summary;
 mod webhooks;
+mod workflowform;
 
 pub(crate) use api::HostApi;
 pub(crate) use auth::constant_time_eq;

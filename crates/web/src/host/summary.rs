@@ -13,7 +13,8 @@ use booking_core::deals::DealStage;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::linkform::ReconfirmInput;
+use super::linkform::ReconfirmBody;
+use super::workflowform::WorkflowInput;
 
 use crate::present::{SlotBody, rfc3339};
 
@@ -240,7 +241,11 @@ pub(crate) struct LinkBody {
     date_overrides: BTreeMap<String, Vec<String>>,
     questions: Vec<String>,
     create_deal: bool,
-    reconfirmation: Option<ReconfirmInput>,
+    reconfirmation: Option<ReconfirmBody>,
+    /// The workflow the link runs (its own, or the standard one).
+    workflow: WorkflowInput,
+    /// Whether that is the standard workflow (the link has none of its own).
+    standard_workflow: bool,
 }
 
 pub(crate) fn link_json(link: &BookingLink, base: &str) -> LinkBody {
@@ -278,12 +283,11 @@ pub(crate) fn link_json(link: &BookingLink, base: &str) -> LinkBody {
         questions: r.questions,
         create_deal: r.create_deal,
         reconfirmation: match (r.reconfirm_ask_minutes, r.reconfirm_cancel_minutes) {
-            (Some(ask), Some(cancel)) => Some(ReconfirmInput {
-                ask_hours_before: ask / 60,
-                cancel_hours_before: cancel / 60,
-            }),
+            (Some(ask), Some(cancel)) => Some(ReconfirmBody::of(ask, cancel)),
             _ => None,
         },
+        workflow: WorkflowInput::of(&link.effective_workflow()),
+        standard_workflow: link.workflow().is_none(),
     }
 }
 

@@ -89,7 +89,7 @@ fn hooks(side: &HostSide) -> &Webhooks {
 ))]
 pub(crate) struct WebhooksApi;
 
-/// A booking event a subscription can receive.
+/// An event a subscription can receive.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[allow(clippy::enum_variant_names)]
 enum EventName {
@@ -99,6 +99,9 @@ enum EventName {
     CallRescheduled,
     #[serde(rename = "callCancelled")]
     CallCancelled,
+    /// A booking link's workflow step with the webhook action (only when named).
+    #[serde(rename = "workflowStep")]
+    WorkflowStep,
 }
 
 /// A subscription; the secret only in the answer that created it.

@@ -241,6 +241,8 @@ async fn links_are_created_read_and_replaced_with_problems_for_bad_input() {
     let created = json_of(resp).await;
     assert_eq!(created["weekly_hours"]["tue"], json!(["08:00-10:00"]));
     assert_eq!(created["reconfirmation"]["ask_hours_before"], 24);
+    assert_eq!(created["reconfirmation"]["ask_minutes_before"], 1440);
+    assert_eq!(created["reconfirmation"]["cancel_minutes_before"], 120);
     assert_eq!(created["url"], "http://book.test/book/api-call");
     let id = created["id"].as_str().unwrap().to_owned();
     let read = json_of(
@@ -265,6 +267,7 @@ async fn links_are_created_read_and_replaced_with_problems_for_bad_input() {
     let mut replaced = body_ok.clone();
     replaced["title"] = json!("API call, longer");
     replaced["duration_minutes"] = json!(50);
+    replaced["reconfirmation"] = json!({"ask_minutes_before": 90, "cancel_minutes_before": 30});
     let resp = call_service(
         &svc,
         call("PUT", &format!("/api/v1/links/{id}"), k)
@@ -282,6 +285,67 @@ async fn links_are_created_read_and_replaced_with_problems_for_bad_input() {
     assert_eq!(
         (link.title(), link.rules().duration().num_minutes()),
         ("API call, longer", 50)
+    );
+    let policy = link.reconfirmation().unwrap();
+    assert_eq!(
+        (
+            policy.ask_before().num_minutes(),
+            policy.cancel_before().num_minutes()
+        ),
+        (90, 30)
+    );
+    let read = json_of(
+        call_service(
+            &svc,
+            call("GET", &format!("/api/v1/links/{id}"), k).to_request(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        read["reconfirmation"],
+        json!({"ask_minutes_before": 90, "cancel_minutes_before": 30})
+    );
+    assert_eq!(read["standard_workflow"], true);
+    assert_eq!(
+        read["workflow"]["steps"][0],
+        json!({"trigger": "before_start", "minutes": 1440, "action": "email_attendee"})
+    );
+
+    let steps = json!({"reconfirm_by_text": false, "steps": [
+        {"trigger": "after_end", "minutes": 60, "action": "email_attendee",
+         "subject": "Thanks, {attendee_name}", "body": "Again? {book_again_url}"},
+        {"trigger": "cancelled", "action": "webhook"}]});
+    replaced["workflow"] = steps.clone();
+    let resp = call_service(
+        &svc,
+        call("PUT", &format!("/api/v1/links/{id}"), k)
+            .set_json(&replaced)
+            .to_request(),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let answer = json_of(resp).await;
+    assert_eq!(answer["standard_workflow"], false);
+    let mut expected = steps;
+    expected["reconfirm_by_email"] = json!(true);
+    assert_eq!(answer["workflow"], expected);
+    replaced["workflow"]["steps"][0]["body"] = json!("Again? {calendar_url}");
+    let resp = call_service(
+        &svc,
+        call("PUT", &format!("/api/v1/links/{id}"), k)
+            .set_json(&replaced)
+            .to_request(),
+    )
+    .await;
+    assert_eq!(resp.status(), 422);
+    let problem = json_of(resp).await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field {calendar_url}"),
+        "{problem}"
     );
 
     let mut bad = body_ok.clone();

@@ -327,6 +327,7 @@ async fn the_link_limits_the_api_enforces_are_the_documented_ones() {
     assert!(n >= 24, "only {n} bounds are documented");
     let reconfirm = &doc.doc["components"]["schemas"]["Reconfirmation"]["properties"];
     assert_eq!(reconfirm["ask_hours_before"]["maximum"], 8784);
+    assert_eq!(reconfirm["ask_minutes_before"]["maximum"], 527040);
     let mut input = base.clone();
     input["slug"] = json!("whole");
     input["duration_minutes"] = json!(30.0);

@@ -31,8 +31,8 @@ fn full_form<'a>(csrf: &'a str, slug: &'a str) -> Vec<(&'a str, &'a str)> {
         ),
         ("questions", "Company?\nTeam size?"),
         ("create_deal", "on"),
-        ("reconfirm_ask_hours", "48"),
-        ("reconfirm_cancel_hours", "24"),
+        ("reconfirm_ask_minutes", "2880"),
+        ("reconfirm_cancel_minutes", "1440"),
     ]
 }
 
@@ -140,8 +140,8 @@ async fn invalid_input_comes_back_with_every_message_and_what_was_typed() {
                 ("buffer_before_minutes", "-5"),
                 ("hours_tue", "18:00-09:00"),
                 ("date_overrides", "someday closed"),
-                ("reconfirm_ask_hours", "2"),
-                ("reconfirm_cancel_hours", "5"),
+                ("reconfirm_ask_minutes", "120"),
+                ("reconfirm_cancel_minutes", "300"),
                 ("questions", "Kept question?"),
             ]
         )
@@ -207,5 +207,85 @@ async fn another_hosts_link_is_not_found() {
     assert_eq!(
         app.store.link(theirs).await.unwrap().unwrap().title(),
         "Otto's call"
+    );
+}
+
+#[actix_web::test]
+async fn the_workflow_matrix_is_edited_with_a_preset_and_unknown_fields_are_refused() {
+    let app = setup().await;
+    let svc = service!(app.state);
+    let mut b = logged_in!(svc, "hana@example.com", HANA_PASSWORD);
+    let csrf = csrf!(svc, b);
+    let html = body(send!(svc, b, get("/links/new"))).await;
+    assert!(
+        html.contains(r#"name="step0_trigger""#),
+        "the matrix is offered"
+    );
+    assert!(
+        html.contains("no_show_follow_up"),
+        "the presets are offered"
+    );
+
+    let mut fields = full_form(&csrf, "steps");
+    fields.retain(|(k, _)| !k.starts_with("reconfirm"));
+    fields.extend([
+        ("reconfirm_ask_minutes", "90"),
+        ("reconfirm_cancel_minutes", "45"),
+        ("workflow_custom", "on"),
+        ("reconfirm_by_text", "on"),
+        ("step0_trigger", "before_start"),
+        ("step0_minutes", "30"),
+        ("step0_action", "text_attendee"),
+        ("step1_trigger", "booked"),
+        ("step1_action", "email_host"),
+        ("step1_subject", "Booked: {attendee_name}"),
+        ("step1_body", "At {start}"),
+        ("add_preset", "no_show_follow_up"),
+    ]);
+    let resp = send!(svc, b, form("/links", &fields));
+    assert_eq!(resp.status(), 303, "{}", body(resp).await);
+    let link = app
+        .store
+        .link_by_slug(&Slug::parse("steps").unwrap())
+        .await
+        .unwrap()
+        .expect("saved");
+    let policy = link.reconfirmation().unwrap();
+    assert_eq!(policy.ask_before(), TimeDelta::minutes(90));
+    let workflow = link.workflow().expect("its own workflow");
+    let steps: Vec<(&str, &str)> = workflow
+        .steps()
+        .iter()
+        .map(|s| (s.trigger().name(), s.action().name()))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("before_start", "text_attendee"),
+            ("booked", "email_host"),
+            ("no_show", "email_attendee")
+        ]
+    );
+    assert!(!workflow.reconfirm_by_email() && workflow.reconfirm_by_text());
+    let html = body(send!(svc, b, get(&format!("/links/{}", link.id())))).await;
+    assert!(html.contains("Booked: {attendee_name}"), "{html}");
+    assert!(html.contains("= 1 h 30 min before the meeting"), "{html}");
+
+    let mut bad = full_form(&csrf, "bad-steps");
+    bad.extend([
+        ("workflow_custom", "on"),
+        ("reconfirm_by_email", "on"),
+        ("step0_trigger", "booked"),
+        ("step0_action", "email_attendee"),
+        ("step0_subject", "Hi {nickname}"),
+        ("step0_body", "Hello"),
+    ]);
+    let resp = send!(svc, b, form("/links", &bad));
+    assert_eq!(resp.status(), 422);
+    let html = body(resp).await;
+    assert!(html.contains("unknown field {nickname}"), "{html}");
+    assert!(
+        html.contains("Hi {nickname}"),
+        "the row comes back as typed"
     );
 }

@@ -67,8 +67,100 @@ pub(crate) struct LinkFields {
     pub(crate) date_overrides: String,
     pub(crate) questions: String,
     pub(crate) create_deal: bool,
-    pub(crate) reconfirm_ask_hours: String,
-    pub(crate) reconfirm_cancel_hours: String,
+    pub(crate) reconfirm_ask_minutes: String,
+    pub(crate) reconfirm_cancel_minutes: String,
+    /// The link has a workflow of its own (else: the standard one, shown as rows).
+    pub(crate) workflow_custom: bool,
+    pub(crate) reconfirm_by_email: bool,
+    pub(crate) reconfirm_by_text: bool,
+    /// The matrix's rows: the steps, then blank rows to add one.
+    pub(crate) steps: Vec<StepFields>,
+}
+
+/// One row of the workflow matrix, as typed.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StepFields {
+    pub(crate) trigger: String,
+    pub(crate) minutes: String,
+    pub(crate) action: String,
+    pub(crate) subject: String,
+    pub(crate) body: String,
+}
+
+const TRIGGERS: [(&str, &str); 7] = [
+    ("booked", "Booked"),
+    ("rescheduled", "Rescheduled"),
+    ("cancelled", "Cancelled"),
+    ("before_start", "N minutes before the start"),
+    ("after_end", "N minutes after the end"),
+    ("no_show", "Marked a no-show"),
+    ("not_reconfirmed", "Not reconfirmed by the deadline"),
+];
+
+const ACTIONS: [(&str, &str); 4] = [
+    ("email_attendee", "Email the attendee"),
+    ("email_host", "Email the host"),
+    ("text_attendee", "Text (SMS) the attendee"),
+    ("webhook", "Call the webhook (workflowStep event)"),
+];
+
+fn workflow_fields(f: &LinkFields, e: &FieldErrors) -> Markup {
+    html! {
+        fieldset #workflow {
+            legend { "Workflow: reminders and follow-ups" }
+            p.meta {
+                "Besides the booked, rescheduled and cancelled mails (to both) and webhooks, which always go out. "
+                "Without a workflow of its own a link sends a reminder 24 hours before by email and, to attendees who gave a phone number, by text. "
+                "Steps before the start whose moment has passed when someone books are skipped; a reminder falling on the reconfirmation request's moment is that request."
+            }
+            label.check {
+                input #workflow_custom type="checkbox" name="workflow_custom" checked[f.workflow_custom];
+                " Use the steps below (unticked: the standard workflow)"
+            }
+            label.check {
+                input #reconfirm_by_email type="checkbox" name="reconfirm_by_email" checked[f.reconfirm_by_email];
+                " Ask for reconfirmation by email"
+            }
+            label.check {
+                input #reconfirm_by_text type="checkbox" name="reconfirm_by_text" checked[f.reconfirm_by_text];
+                " Ask for reconfirmation by text (SMS)"
+            }
+            p.meta {
+                "Wording may use {attendee_name}, {start} (in the attendee's zone), {host_name}, {title}, {reschedule_url}, {cancel_url}, {reconfirm_url} and {book_again_url}. "
+                "Leave it empty on a step before the start for the built-in reminder; webhooks take none. Choose no trigger to remove a step."
+            }
+            table.workflow-steps {
+                thead { tr { th { "When" } th { "Minutes" } th { "Do" } th { "Subject (mail)" } th { "Wording" } } }
+                tbody {
+                    @for (i, step) in f.steps.iter().enumerate() {
+                        tr {
+                            td {
+                                select name=(format!("step{i}_trigger")) aria-label="When" {
+                                    option value="" { "—" }
+                                    @for (name, label) in TRIGGERS { option value=(name) selected[step.trigger == name] { (label) } }
+                                }
+                            }
+                            td { input type="number" name=(format!("step{i}_minutes")) value=(step.minutes) aria-label="Minutes"; }
+                            td {
+                                select name=(format!("step{i}_action")) aria-label="Do" {
+                                    option value="" { "—" }
+                                    @for (name, label) in ACTIONS { option value=(name) selected[step.action == name] { (label) } }
+                                }
+                            }
+                            td { input type="text" name=(format!("step{i}_subject")) value=(step.subject) aria-label="Subject"; }
+                            td { textarea name=(format!("step{i}_body")) aria-label="Wording" { (step.body) } }
+                        }
+                    }
+                }
+            }
+            label for="add_preset" { "Add a preset step" }
+            select #add_preset name="add_preset" {
+                option value="" { "—" }
+                @for (name, label) in booking_core::workflows::PRESETS { option value=(name) { (label) } }
+            }
+            (field_error(e, "workflow"))
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -146,13 +238,25 @@ pub(crate) fn form(vm: &LinkFormView) -> Markup {
                         input #create_deal type="checkbox" name="create_deal" checked[f.create_deal];
                         " Open a CRM deal for every booking"
                     }
-                    p.meta { "Reconfirmation: ask the attendee N hours before, cancel M hours before if they did not confirm. Leave both empty for none." }
-                    (text_field("Ask … hours before", "reconfirm_ask_hours", &f.reconfirm_ask_hours, e, "number"))
-                    (text_field("Cancel … hours before", "reconfirm_cancel_hours", &f.reconfirm_cancel_hours, e, "number"))
+                    p.meta { "Reconfirmation: ask the attendee N minutes before, cancel M minutes before if they did not confirm (60 = 1 hour, 1440 = 24 hours). Leave both empty for none. Bookings made after the asking moment count as confirmed." }
+                    (text_field("Ask … minutes before", "reconfirm_ask_minutes", &f.reconfirm_ask_minutes, e, "number"))
+                    @if let Some(hint) = hours_hint(&f.reconfirm_ask_minutes) { p.meta #reconfirm-ask-hint { (hint) } }
+                    (text_field("Cancel … minutes before", "reconfirm_cancel_minutes", &f.reconfirm_cancel_minutes, e, "number"))
+                    @if let Some(hint) = hours_hint(&f.reconfirm_cancel_minutes) { p.meta #reconfirm-cancel-hint { (hint) } }
                     (field_error(e, "reconfirmation"))
                 }
+                (workflow_fields(f, e))
                 button type="submit" { "Save link" }
             }
         },
     )
+}
+
+/// `1530` → `= 25 h 30 min before the meeting`, for minutes typed into the form.
+fn hours_hint(minutes: &str) -> Option<String> {
+    let m: i64 = minutes.trim().parse().ok().filter(|m| *m >= 60)?;
+    Some(match m % 60 {
+        0 => format!("= {} h before the meeting", m / 60),
+        rest => format!("= {} h {rest} min before the meeting", m / 60),
+    })
 }

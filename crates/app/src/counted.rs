@@ -11,8 +11,8 @@ use booking_core::booking::Booking;
 use booking_core::ids::{BookingId, ChainId, HostId, LinkId};
 use booking_core::link::{BookingLink, Host, Slug};
 use booking_core::ports::{
-    BookingStore, Change, CommitError, DashboardPage, DashboardTab, DeadEntry, Page, SaveLinkError,
-    StoreError,
+    BookingStore, Change, CommitError, DashboardPage, DashboardTab, DeadEntry, Page, PendingEntry,
+    SaveLinkError, StoreError,
 };
 use booking_core::token::RescheduleToken;
 use chrono::{DateTime, Utc};
@@ -86,6 +86,16 @@ impl BookingStore for CountedChanges {
     }
     async fn dead_effects(&self, booking: BookingId) -> Result<Vec<DeadEntry>, StoreError> {
         self.0.dead_effects(booking).await
+    }
+    async fn pending_effects(&self, booking: BookingId) -> Result<Vec<PendingEntry>, StoreError> {
+        self.0.pending_effects(booking).await
+    }
+    async fn record_reconfirmation_request(
+        &self,
+        booking: BookingId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.0.record_reconfirmation_request(booking, at).await
     }
     async fn commit(&self, change: Change) -> Result<(), CommitError> {
         let kind = change.kind();

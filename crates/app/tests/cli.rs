@@ -321,6 +321,7 @@ fn bad_configuration_is_reported_clearly() {
             "SMS_URL",
             "sms://x",
             "SMS_URL: must start with twilio:// or file://",
+        ),
         ("LOG_FORMAT", "xml", "LOG_FORMAT must be text or json"),
         (
             "METRICS_BIND",

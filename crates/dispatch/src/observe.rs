@@ -14,14 +14,16 @@ pub const DIED: &str = "slotkeeper_outbox_dead_total";
 /// Failed calendar jobs (`sync`, `poll`, `renewal`).
 pub const CALENDAR_SYNC_ERRORS: &str = "slotkeeper_calendar_sync_errors_total";
 
-/// The effect's family: `email`, `calendar`, `webhook` or `deal` (the first part of its code,
-/// never anything about the booking).
+/// The effect's family: `email`, `text`, `step` (a link's own workflow step), `calendar`,
+/// `webhook` or `deal` (the first part of its code, never anything about the booking).
 pub(crate) fn kind_of(effect: &Effect) -> &'static str {
     match effect {
         Effect::Email { .. } | Effect::ResendLinks { .. } => "email",
         Effect::Calendar { .. } => "calendar",
         Effect::Webhook { .. } => "webhook",
         Effect::CreateDeal { .. } => "deal",
+        Effect::Text { .. } => "text",
+        Effect::Step { .. } => "step",
     }
 }
 

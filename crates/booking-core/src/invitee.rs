@@ -225,7 +225,10 @@ impl Phone {
             return Err(InvalidInput::PhoneCountryCode);
         }
         let invalid = || InvalidInput::PhoneNumber(text.to_owned());
-        let number = phonenumber::parse(None, text).map_err(|_| invalid())?;
+        // Separators carry no meaning once the country code leads; the parser is handed the
+        // digits alone, so no way of grouping them is refused.
+        let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+        let number = phonenumber::parse(None, format!("+{digits}")).map_err(|_| invalid())?;
         if !phonenumber::is_valid(&number) {
             return Err(invalid());
         }

@@ -42,14 +42,32 @@ fn http_with_headers(
     form: Option<&str>,
     headers: &str,
 ) -> (u16, String) {
+    exchange(
+        base,
+        method,
+        path,
+        "application/x-www-form-urlencoded",
+        form.unwrap_or(""),
+        headers,
+    )
+}
+
+/// One request over a fresh connection: returns (status, headers+body text).
+fn exchange(
+    base: &str,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &str,
+    headers: &str,
+) -> (u16, String) {
     let addr = base.trim_start_matches("http://");
     let mut stream = TcpStream::connect(addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    let body = form.unwrap_or("");
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{headers}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{headers}Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).unwrap();
@@ -407,6 +425,126 @@ fn with_sms_url_the_site_offers_texts_and_takes_signed_replies() {
     plain.child.kill().unwrap();
     plain.child.wait().unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Runs `slotkeeper` in `dir` with `args`; its stdout, trimmed (panics on failure).
+fn run_ok(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> String {
+    let out = slotkeeper(dir)
+        .envs(env.iter().copied())
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// The whole way of a text: a link asking for reconfirmation, a booking with a phone number
+/// typed the way people type it, and — when the request comes due — the real dispatcher
+/// sends it through the real Twilio adapter to the local fake API, in E.164, from the
+/// configured number, with a reconfirm link that works.
+#[test]
+fn a_reconfirmation_request_reaches_the_attendee_by_text() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let fake = runtime.block_on(fake_twilio::FakeTwilio::start()).unwrap();
+    let dir = tempdir("texts");
+    let sms_url = fake.sms_url("+15550001111");
+    let env = [("SMS_URL", sms_url.as_str())];
+    let mut demo = Demo::start_with(&dir, &env);
+    let (base, _) = split(&demo.url("Booking page:"));
+    let host = run_ok(
+        &dir,
+        &env,
+        &[
+            "host",
+            "add",
+            "--name",
+            "Tess",
+            "--email",
+            "tess@example.com",
+            "--timezone",
+            "UTC",
+        ],
+    );
+    let link = |slug: &str, ask: &str| {
+        let mut args = vec![
+            "link", "add", "--host", &host, "--slug", slug, "--title", "Texted",
+        ];
+        args.extend([
+            "--days",
+            "mon,tue,wed,thu,fri,sat,sun",
+            "--hours",
+            "00:00-23:30",
+        ]);
+        args.extend(["--notice", "5"]);
+        if !ask.is_empty() {
+            args.extend([
+                "--reconfirm-ask-minutes",
+                ask,
+                "--reconfirm-deadline-minutes",
+                "1",
+            ]);
+        }
+        run_ok(&dir, &env, &args);
+    };
+    // The first slot, read from a link with the same hours, fixes when to ask: a little
+    // under a minute or two from now, so the request is due soon but not at booking time.
+    link("probe", "");
+    let (status, slots) = http(&base, "GET", "/api/v1/links/probe/slots", None);
+    assert_eq!(status, 200, "{slots}");
+    let start = slots
+        .split("\"start\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a slot")
+        .to_owned();
+    let starts_in = chrono::DateTime::parse_from_rfc3339(&start)
+        .unwrap()
+        .timestamp()
+        - chrono::Utc::now().timestamp();
+    let mut ask = starts_in / 60;
+    if starts_in - ask * 60 < 15 {
+        ask -= 1;
+    }
+    link("texts", &ask.to_string());
+    let booking = format!(
+        r#"{{"start":"{start}","invitee":{{"name":"Ada Texter","email":"ada@example.com","timezone":"Europe/London","phone":"+44 7911 123-456"}}}}"#
+    );
+    let (status, booked) = http_json(&base, "/api/v1/links/texts/bookings", &booking);
+    assert_eq!(status, 201, "{booked}");
+    assert!(booked.contains("+447911123456"), "kept in E.164: {booked}");
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(180);
+    let text = loop {
+        if let Some(text) = fake.accepted().into_iter().next() {
+            break text;
+        }
+        assert!(std::time::Instant::now() < deadline, "no text arrived");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(text.to, "+447911123456");
+    assert_eq!(text.from, "+15550001111");
+    let reconfirm = text
+        .body
+        .split_whitespace()
+        .find(|word| word.contains("/book/reconfirm/"))
+        .unwrap_or_else(|| panic!("no reconfirm link in {:?}", text.body));
+    let (_, path) = split(reconfirm.trim_end_matches(['.', ',', ')']));
+    let (status, page) = http(&base, "GET", &path, None);
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Texted"), "{page}");
+    demo.child.kill().unwrap();
+    demo.child.wait().unwrap();
+    runtime.block_on(fake.stop());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// POSTs a JSON body; returns (status, headers+body text).
+fn http_json(base: &str, path: &str, json: &str) -> (u16, String) {
+    exchange(base, "POST", path, "application/json", json, "")
 }
 
 #[test]

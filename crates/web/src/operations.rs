@@ -27,14 +27,19 @@ const LATENCY_BUCKETS: [f64; 12] = [
 /// # Errors
 /// [`BuildError`] when another recorder was installed first.
 pub fn install_recorder() -> Result<PrometheusHandle, BuildError> {
-    static RECORDER: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
-    if let Some(handle) = RECORDER.get() {
+    // A lock, not a once-cell: two callers at once (tests do) must not both try to install.
+    static RECORDER: std::sync::Mutex<Option<PrometheusHandle>> = std::sync::Mutex::new(None);
+    let mut installed = RECORDER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(handle) = installed.as_ref() {
         return Ok(handle.clone());
     }
     let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Full(HTTP_DURATION.to_owned()), &LATENCY_BUCKETS)?
         .install_recorder()?;
-    Ok(RECORDER.get_or_init(|| handle).clone())
+    *installed = Some(handle.clone());
+    Ok(handle)
 }
 
 /// `/metrics`: served where its [`web::Data`] is registered (the site itself when

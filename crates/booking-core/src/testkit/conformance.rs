@@ -1204,8 +1204,10 @@ pub async fn pending_effects_of_a_booking<F: StoreFactory>(factory: &F) {
         list.iter().map(|p| p.code.clone()).collect()
     };
     let pending = w.store.pending_effects(ann.id()).await.expect("pending");
-    assert_eq!(pending.len(), 5, "{pending:?}");
-    let request = pending.last().expect("request");
+    // The booking's four, then the reconfirmation request (mail and text) two days before
+    // and the standard reminder (mail and text) one day before.
+    assert_eq!(pending.len(), 8, "{pending:?}");
+    let request = &pending[4];
     assert_eq!(request.code, "email/ReconfirmationRequest/Attendee");
     assert_eq!(request.due_at, t("2027-03-02T09:00"));
     assert_eq!(request.booking, ann.id());
@@ -1263,7 +1265,10 @@ pub async fn pending_effects_of_a_booking<F: StoreFactory>(factory: &F) {
         [
             "calendar/Create",
             "webhook/callBooked",
-            "email/ReconfirmationRequest/Attendee"
+            "email/ReconfirmationRequest/Attendee",
+            "text/ReconfirmationRequest",
+            "email/Reminder/Attendee",
+            "text/Reminder"
         ]
     );
     let calendar = &pending[0];
@@ -1279,7 +1284,7 @@ pub async fn pending_effects_of_a_booking<F: StoreFactory>(factory: &F) {
     );
     assert_eq!(webhook.key, key(hook));
     let ben_pending = w.store.pending_effects(ben.id()).await.expect("ben");
-    assert_eq!(ben_pending.len(), 5);
+    assert_eq!(ben_pending.len(), 8);
     assert!(ben_pending.iter().all(|p| p.booking == ben.id()));
 }
 

@@ -265,8 +265,8 @@ async fn reschedule_moves_cancel_drops(ports: Ports) {
     let t = Timeline::new(ports, 0).await;
     let inbox = Inbox::start();
     let link = t.world.link.clone();
-    let moved = t.book(&link, thursday(9), Some("+15551234567")).await;
-    let dropped = t.book(&link, thursday(11), Some("+15557654321")).await;
+    let moved = t.book(&link, thursday(9), Some("+12125550123")).await;
+    let dropped = t.book(&link, thursday(11), Some("+12125550177")).await;
     let moved = t
         .svc
         .reschedule(
@@ -308,7 +308,7 @@ async fn reconfirmation_flow(ports: Ports) {
         .subscribe(1, &receiver.url("/hooks"), "callCancelled")
         .await;
     let link = t.checked.clone();
-    let clicks = t.book(&link, thursday(9), Some("+15551234567")).await;
+    let clicks = t.book(&link, thursday(9), Some("+12125550123")).await;
     let silent = t.book(&link, thursday(10), None).await;
     assert_eq!(
         silent.reconfirm_by(),
@@ -333,7 +333,7 @@ async fn reconfirmation_flow(ports: Ports) {
         .book(
             &link,
             thursday(10) + TimeDelta::minutes(30),
-            Some("+15550001111"),
+            Some("+12125550111"),
         )
         .await;
     assert_eq!(inside.reconfirm_by(), None);
@@ -409,10 +409,10 @@ async fn failing_texts(ports: Ports) {
     let t = Timeline::new(ports, 1).await;
     let inbox = Inbox::start();
     let link = t.world.link.clone();
-    t.book(&link, thursday(9), Some("+15551234567")).await;
-    t.book(&link, thursday(10), Some("+15557654321")).await;
+    t.book(&link, thursday(9), Some("+12125550123")).await;
+    t.book(&link, thursday(10), Some("+12125550177")).await;
     t.opt_outs
-        .set_opted_out("+15557654321", true, t.world.now())
+        .set_opted_out("+12125550177", true, t.world.now())
         .await
         .unwrap();
     t.run(&inbox).await;
@@ -440,7 +440,7 @@ async fn failing_texts(ports: Ports) {
     let bare = Timeline::new(Ports::of(InMemoryStore::new()), 0).await;
     let bare_inbox = Inbox::start();
     let bare_link = bare.world.link.clone();
-    bare.book(&bare_link, thursday(9), Some("+15551234567"))
+    bare.book(&bare_link, thursday(9), Some("+12125550123"))
         .await;
     let plain = bare.world.dispatcher(bare_inbox.mailer());
     plain.run_once(bare.world.now()).await.unwrap();
@@ -495,8 +495,8 @@ async fn own_workflow(ports: Ports) {
     .unwrap();
     let link = t.world.link.clone().with_workflow(Some(workflow));
     t.world.ports.bookings.save_link(&link).await.unwrap();
-    let kept = t.book(&link, thursday(9), Some("+15551234567")).await;
-    let dropped = t.book(&link, thursday(10), Some("+15557654321")).await;
+    let kept = t.book(&link, thursday(9), Some("+12125550123")).await;
+    let dropped = t.book(&link, thursday(10), Some("+12125550177")).await;
     t.run(&inbox).await;
     let new = inbox
         .all()

@@ -60,6 +60,8 @@ pub struct Outbound {
     pub webhooks: Arc<dyn WebhookSender>,
     /// Which webhook targets may be reached.
     pub targets: Arc<dyn TargetCheck>,
+    /// How long a worker holds a claimed entry (`DISPATCH_LEASE_SECONDS`).
+    pub lease: chrono::TimeDelta,
 }
 
 impl Outbound {
@@ -72,12 +74,13 @@ impl Outbound {
             notifier: notifier(config)?,
             webhooks: webhook_sender(config)?,
             targets: target_check(config),
+            lease: config.dispatch_lease,
         })
     }
 
     /// The dispatcher for `serve` and `demo`: these adapters, the store's outbox, bookings,
     /// subscriptions and deals (`CreateDeal` effects open Slotkeeper's own deal records), the
-    /// system clock and OS-random retry jitter.
+    /// system clock, OS-random retry jitter and the configured lease.
     pub fn dispatcher(&self, storage: &Storage, public_base_url: &str) -> Dispatcher {
         let clock = Arc::new(SystemClock);
         Dispatcher::new(Parts {
@@ -92,5 +95,6 @@ impl Outbound {
             public_base_url: public_base_url.to_owned(),
         })
         .with_deal_sink(Arc::new(DealRecorder::new(storage.deals.clone(), clock)))
+        .with_lease(self.lease)
     }
 }

@@ -155,6 +155,16 @@ fn check_bookings(
         })
         .collect();
     f.rows = stored.len();
+    compare(ledger, &stored, f);
+    Ok(())
+}
+
+/// The ledger against the stored `(status, next_id)` of every row.
+fn compare(
+    ledger: &HashMap<String, Record>,
+    stored: &HashMap<String, (String, String)>,
+    f: &mut Findings,
+) {
     for (id, record) in ledger {
         f.acknowledged += 1;
         let Some((status, next)) = stored.get(id) else {
@@ -177,7 +187,6 @@ fn check_bookings(
             ));
         }
     }
-    Ok(())
 }
 
 /// Mails (by `Message-ID`) and webhooks (by `webhook-id`) against the outbox: each committed
@@ -224,4 +233,62 @@ fn tally(
         violations.push(format!("{kind} {id} delivered but not in the outbox"));
     }
     (delivered, repeats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(ids: &[&str]) -> HashSet<String> {
+        ids.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_missing_or_uncommitted_delivery_is_a_violation_and_repeats_are_counted() {
+        let received: HashMap<String, usize> =
+            [("a".to_owned(), 1), ("b".to_owned(), 3), ("x".to_owned(), 1)].into();
+        let mut violations = Vec::new();
+        let (delivered, repeats) = tally("mail", &set(&["a", "b", "c"]), &received, &mut violations);
+        assert_eq!((delivered, repeats), (2, 2));
+        violations.sort();
+        assert_eq!(
+            violations,
+            [
+                "mail c committed but never delivered",
+                "mail x delivered but not in the outbox"
+            ]
+        );
+    }
+
+    #[test]
+    fn bookings_must_be_stored_as_told_unless_in_doubt() {
+        let record = |told: Told, in_doubt: bool| Record {
+            told,
+            in_doubt,
+            link: 0,
+        };
+        let ledger: HashMap<String, Record> = [
+            ("ok".to_owned(), record(Told::Confirmed, false)),
+            ("moved".to_owned(), record(Told::Rescheduled("new".into()), false)),
+            ("lost".to_owned(), record(Told::Cancelled, false)),
+            ("wrong".to_owned(), record(Told::Cancelled, false)),
+            ("doubt".to_owned(), record(Told::Confirmed, true)),
+        ]
+        .into();
+        let row = |status: &str, next: &str| (status.to_owned(), next.to_owned());
+        let stored: HashMap<String, (String, String)> = [
+            ("ok".to_owned(), row("confirmed", "")),
+            ("moved".to_owned(), row("rescheduled", "new")),
+            ("wrong".to_owned(), row("confirmed", "")),
+            ("doubt".to_owned(), row("cancelled", "")),
+        ]
+        .into();
+        let mut f = Findings::default();
+        compare(&ledger, &stored, &mut f);
+        f.violations.sort();
+        assert_eq!((f.acknowledged, f.in_doubt), (5, 1));
+        assert_eq!(f.violations.len(), 2, "{:?}", f.violations);
+        assert!(f.violations[0].contains("lost is missing"));
+        assert!(f.violations[1].starts_with("booking wrong: told Cancelled, stored confirmed"));
+    }
 }

@@ -165,10 +165,23 @@ fn run_once(options: &Options) -> Result<(), String> {
     let stats = stats.into_inner().map_err(|_| "stats poisoned")?;
     let sessions_ok = session.is_ok();
     let drained_in = *drained.as_ref().unwrap_or(&drain_limit);
-    judge(options, kills, &stats, [session, drained.map(drop)], &mut findings);
+    judge(
+        options,
+        kills,
+        &stats,
+        [session, drained.map(drop)],
+        &mut findings,
+    );
     println!(
         "{}",
-        summary(options, store, (kills, sessions_ok), drained_in, &stats, &findings)
+        summary(
+            options,
+            store,
+            (kills, sessions_ok),
+            drained_in,
+            &stats,
+            &findings
+        )
     );
     if findings.violations.is_empty() {
         if let Db::Postgres(_) = db {
@@ -191,7 +204,10 @@ fn run_once(options: &Options) -> Result<(), String> {
 fn database(options: &Options, dir: &std::path::Path) -> Result<(Db, String), String> {
     if options.sqlite {
         let file = dir.join("chaos.db");
-        return Ok((Db::Sqlite(file.clone()), format!("sqlite://{}", file.display())));
+        return Ok((
+            Db::Sqlite(file.clone()),
+            format!("sqlite://{}", file.display()),
+        ));
     }
     let admin = postgres::ensure_postgres(&target_dir())?;
     let name = format!("slotkeeper_chaos_{}", std::process::id());
@@ -232,7 +248,11 @@ fn launch(
 ) -> Result<Launch, String> {
     let profile = if options.release { "release" } else { "debug" };
     let exe = target_dir().join(profile).join("slotkeeper");
-    let secret = format!("chaos-secret-{:016x}-{:016x}", options.seed, Rng::new(options.seed).next());
+    let secret = format!(
+        "chaos-secret-{:016x}-{:016x}",
+        options.seed,
+        Rng::new(options.seed).next()
+    );
     let env = [
         ("DATABASE_URL", url.to_owned()),
         ("DATA_DIR", dir.display().to_string()),
@@ -261,19 +281,47 @@ fn set_up(launch: &Launch, hooks: u16) -> Result<Plan, String> {
     for h in 0..HOSTS {
         let email = format!("host{h}@example.com");
         let host = launch.cli(&[
-            "host", "add", "--name", &format!("Chaos Host {h}"), "--email", &email,
-            "--timezone", "UTC", "--password", PASSWORD,
+            "host",
+            "add",
+            "--name",
+            &format!("Chaos Host {h}"),
+            "--email",
+            &email,
+            "--timezone",
+            "UTC",
+            "--password",
+            PASSWORD,
         ])?;
         let slug = format!("chaos-{h}");
         let minutes = traffic::SLOT_MINUTES.to_string();
         launch.cli(&[
-            "link", "add", "--host", &host, "--slug", &slug, "--title", "Chaos call",
-            "--duration", &minutes, "--interval", &minutes, "--hours", "00:00-24:00",
-            "--days", "mon,tue,wed,thu,fri,sat,sun", "--timezone", "UTC",
-            "--max-days-ahead", "60",
+            "link",
+            "add",
+            "--host",
+            &host,
+            "--slug",
+            &slug,
+            "--title",
+            "Chaos call",
+            "--duration",
+            &minutes,
+            "--interval",
+            &minutes,
+            "--hours",
+            "00:00-24:00",
+            "--days",
+            "mon,tue,wed,thu,fri,sat,sun",
+            "--timezone",
+            "UTC",
+            "--max-days-ahead",
+            "60",
         ])?;
         launch.cli(&[
-            "webhook", "add", "--host", &host, "--url",
+            "webhook",
+            "add",
+            "--host",
+            &host,
+            "--url",
             &format!("http://127.0.0.1:{hooks}/hooks/{h}"),
         ])?;
         slugs.push(slug);
@@ -341,7 +389,8 @@ fn prove_sessions(
         .iter_mut()
         .find(|(_, r)| r.link == 0 && r.told == Told::Confirmed && !r.in_doubt)
         .ok_or("no confirmed booking of the first host to cancel from the dashboard")?;
-    session::prove(ports, "host0@example.com", PASSWORD, id).map_err(|e| format!("sessions: {e}"))?;
+    session::prove(ports, "host0@example.com", PASSWORD, id)
+        .map_err(|e| format!("sessions: {e}"))?;
     record.told = Told::Cancelled;
     Ok(())
 }
@@ -439,7 +488,11 @@ fn summary(
         drained.as_secs_f64(),
         if sessions_ok { "shared" } else { "FAILED" },
         f.violations.len(),
-        if f.violations.is_empty() { "PASS" } else { "FAIL" }
+        if f.violations.is_empty() {
+            "PASS"
+        } else {
+            "FAIL"
+        }
     );
     line
 }

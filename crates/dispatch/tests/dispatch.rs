@@ -783,18 +783,30 @@ async fn three_instances_sweep_once_per_period_and_another_takes_over_when_the_h
     let others: Vec<usize> = (0..3).filter(|i| *i != holder).collect();
     // The holder stops: its lease runs half a period past its last run, so nobody sweeps
     // this minute, and one of the others does from the next.
-    assert_eq!(period(&others).await, Vec::<usize>::new(), "lease still held");
+    assert_eq!(
+        period(&others).await,
+        Vec::<usize>::new(),
+        "lease still held"
+    );
     let next = period(&others).await;
     assert_eq!(next.len(), 1, "another instance took over: {next:?}");
     assert!(others.contains(&next[0]));
     for minute in 0..4 {
-        assert_eq!(period(&others).await, next, "after the takeover, minute {minute}");
+        assert_eq!(
+            period(&others).await,
+            next,
+            "after the takeover, minute {minute}"
+        );
     }
     let runs: Vec<usize> = instances
         .iter()
         .map(|(_, _, runs)| runs.load(Ordering::SeqCst))
         .collect();
-    assert_eq!(runs.iter().sum::<usize>(), 6 + 5, "one sweep per period: {runs:?}");
+    assert_eq!(
+        runs.iter().sum::<usize>(),
+        6 + 5,
+        "one sweep per period: {runs:?}"
+    );
     for (store, _, _) in instances {
         store.pool().close().await;
     }

@@ -73,7 +73,9 @@ pub(crate) fn drain(db: &Db, limit: Duration) -> Result<Duration, String> {
             return Ok(started.elapsed());
         }
         if started.elapsed() > limit {
-            return Err(format!("{pending} outbox entries still pending after {limit:?}"));
+            return Err(format!(
+                "{pending} outbox entries still pending after {limit:?}"
+            ));
         }
         std::thread::sleep(Duration::from_millis(250));
     }
@@ -114,8 +116,10 @@ pub(crate) fn audit(
         ..Findings::default()
     };
     if f.overlaps > 0 {
-        f.violations
-            .push(format!("{} pairs of overlapping confirmed bookings", f.overlaps));
+        f.violations.push(format!(
+            "{} pairs of overlapping confirmed bookings",
+            f.overlaps
+        ));
     }
     if f.pending + f.dead > 0 {
         f.violations
@@ -168,7 +172,8 @@ fn compare(
     for (id, record) in ledger {
         f.acknowledged += 1;
         let Some((status, next)) = stored.get(id) else {
-            f.violations.push(format!("acknowledged booking {id} is missing"));
+            f.violations
+                .push(format!("acknowledged booking {id} is missing"));
             continue;
         };
         if record.in_doubt {
@@ -245,10 +250,15 @@ mod tests {
 
     #[test]
     fn a_missing_or_uncommitted_delivery_is_a_violation_and_repeats_are_counted() {
-        let received: HashMap<String, usize> =
-            [("a".to_owned(), 1), ("b".to_owned(), 3), ("x".to_owned(), 1)].into();
+        let received: HashMap<String, usize> = [
+            ("a".to_owned(), 1),
+            ("b".to_owned(), 3),
+            ("x".to_owned(), 1),
+        ]
+        .into();
         let mut violations = Vec::new();
-        let (delivered, repeats) = tally("mail", &set(&["a", "b", "c"]), &received, &mut violations);
+        let (delivered, repeats) =
+            tally("mail", &set(&["a", "b", "c"]), &received, &mut violations);
         assert_eq!((delivered, repeats), (2, 2));
         violations.sort();
         assert_eq!(
@@ -269,7 +279,10 @@ mod tests {
         };
         let ledger: HashMap<String, Record> = [
             ("ok".to_owned(), record(Told::Confirmed, false)),
-            ("moved".to_owned(), record(Told::Rescheduled("new".into()), false)),
+            (
+                "moved".to_owned(),
+                record(Told::Rescheduled("new".into()), false),
+            ),
             ("lost".to_owned(), record(Told::Cancelled, false)),
             ("wrong".to_owned(), record(Told::Cancelled, false)),
             ("doubt".to_owned(), record(Told::Confirmed, true)),

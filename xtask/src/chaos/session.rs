@@ -52,7 +52,12 @@ fn opens_dashboard(port: u16, cookie: &str) -> Result<bool, String> {
     let page = get(port, "/calendar", cookie)?;
     match page.status {
         200 => Ok(true),
-        303 if page.header("location").is_some_and(|l| l.starts_with("/login")) => Ok(false),
+        303 if page
+            .header("location")
+            .is_some_and(|l| l.starts_with("/login")) =>
+        {
+            Ok(false)
+        }
         other => Err(format!("/calendar answered {other}")),
     }
 }
@@ -60,7 +65,12 @@ fn opens_dashboard(port: u16, cookie: &str) -> Result<bool, String> {
 /// The whole round; `booking` (32 hex digits) is a confirmed booking of the host's, which
 /// ends cancelled. The instances are `ports[i % n]`, so with one instance all three steps
 /// happen on it.
-pub(crate) fn prove(ports: &[u16], email: &str, password: &str, booking: &str) -> Result<(), String> {
+pub(crate) fn prove(
+    ports: &[u16],
+    email: &str,
+    password: &str,
+    booking: &str,
+) -> Result<(), String> {
     let on = |i: usize| ports[i % ports.len()];
     let cookie = log_in(on(0), email, password)?;
     let id = format!(
@@ -73,24 +83,50 @@ pub(crate) fn prove(ports: &[u16], email: &str, password: &str, booking: &str) -
     );
     let page = get(on(1), &format!("/calendar/bookings/{id}"), &cookie)?;
     if page.status != 200 {
-        return Err(format!("the booking page on the second instance answered {}", page.status));
+        return Err(format!(
+            "the booking page on the second instance answered {}",
+            page.status
+        ));
     }
     let csrf = csrf_field(&page.body).ok_or("the booking page has no CSRF field")?;
     let form = format!("csrf={}&reason=chaos", form_encode(&csrf));
-    let done = post_form(on(1), &format!("/calendar/bookings/{id}/cancel"), &cookie, &form)?;
-    if done.status != 303 || !done.header("location").is_some_and(|l| l.contains("done=cancelled")) {
-        return Err(format!("cancelling on the second instance answered {}", done.status));
+    let done = post_form(
+        on(1),
+        &format!("/calendar/bookings/{id}/cancel"),
+        &cookie,
+        &form,
+    )?;
+    if done.status != 303
+        || !done
+            .header("location")
+            .is_some_and(|l| l.contains("done=cancelled"))
+    {
+        return Err(format!(
+            "cancelling on the second instance answered {}",
+            done.status
+        ));
     }
     if !opens_dashboard(on(2), &cookie)? {
         return Err("the third instance did not know the session".into());
     }
-    let out = post_form(on(2), "/logout", &cookie, &format!("csrf={}", form_encode(&csrf)))?;
+    let out = post_form(
+        on(2),
+        "/logout",
+        &cookie,
+        &format!("csrf={}", form_encode(&csrf)),
+    )?;
     if out.status != 303 {
-        return Err(format!("logout on the third instance answered {}", out.status));
+        return Err(format!(
+            "logout on the third instance answered {}",
+            out.status
+        ));
     }
     for i in 0..ports.len().max(3) {
         if opens_dashboard(on(i), &cookie)? {
-            return Err(format!("instance {} still took the cookie after logout", i % ports.len()));
+            return Err(format!(
+                "instance {} still took the cookie after logout",
+                i % ports.len()
+            ));
         }
     }
     Ok(())

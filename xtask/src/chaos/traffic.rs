@@ -189,7 +189,12 @@ fn reschedule(rng: &mut Rng, shared: &Shared<'_>, held: &mut Vec<Held>, booking:
             let new_id = json_str(&answer.body, "id").map(|id| id.replace('-', ""));
             let token = json_str(&answer.body, "reschedule_token");
             if let (Some(id), Some(token)) = (new_id, token) {
-                tell(shared, &booking.id, Told::Rescheduled(id.clone()), booking.link);
+                tell(
+                    shared,
+                    &booking.id,
+                    Told::Rescheduled(id.clone()),
+                    booking.link,
+                );
                 tell(shared, &id, Told::Confirmed, booking.link);
                 held.push(Held {
                     id,

@@ -260,8 +260,9 @@ fn launch(
         ("PUBLIC_BASE_URL", format!("http://127.0.0.1:{}", ports[0])),
         ("MAILER_URL", format!("smtp://127.0.0.1:{smtp}")),
         ("DISPATCH_WORKERS", WORKERS.to_string()),
-        // A killed worker's claimed entries come back after this; keeps the drain short.
-        ("DISPATCH_LEASE_SECONDS", "10".to_owned()),
+        // A killed worker's claimed entries come back after this, which keeps the drain short;
+        // long enough that a live worker's batch of ten never outlasts it on a busy machine.
+        ("DISPATCH_LEASE_SECONDS", "20".to_owned()),
         ("WEBHOOKS_ALLOW_PRIVATE_TARGETS", "true".to_owned()),
         ("BOOKINGS_PER_CLIENT_PER_HOUR", "1000000".to_owned()),
         ("RUST_LOG", "warn".to_owned()),

@@ -20,7 +20,10 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         Some("e2e") => e2e::e2e(),
         Some("load") => load::load(),
-        Some("chaos") => chaos::chaos(&args[1..]),
+        Some("chaos") => match args.get(1).map(String::as_str) {
+            Some("--short") => chaos::short(),
+            _ => chaos::chaos(&args[1..]),
+        },
         Some("schemathesis") => match args.get(1).map(String::as_str) {
             Some("--short") => schemathesis::schemathesis(schemathesis::Effort::Short, &args[2..]),
             _ => schemathesis::schemathesis(schemathesis::Effort::Long, &args[1..]),
@@ -34,13 +37,14 @@ fn main() -> ExitCode {
                  tidy                 the tree's own rules (file headers, booking-core's dependencies)\n\
                  load                 wrk load run on loopback: reschedule page and slots vs /healthz,\n\
                  \u{20}                    on SQLite and Postgres (docs/PERFORMANCE.md)\n\
-                 chaos [--instances N] [--seconds S] [--sqlite] [--release] [--clients C] [--seed X]\n\
+                 chaos [--short | --instances N] [--seconds S] [--sqlite] [--release] [--clients C] [--seed X]\n\
                  \u{20}                    N `slotkeeper serve` (default 3) on one fresh Postgres database\n\
                  \u{20}                    (--sqlite: one on a SQLite file) under concurrent bookings,\n\
                  \u{20}                    reschedules and cancels for S seconds (default 60), one kill -9\n\
                  \u{20}                    and restart every few seconds; then drains the outbox, audits\n\
                  \u{20}                    it (overlaps, lost writes, deliveries exactly once) and prints\n\
-                 \u{20}                    one summary line; fails on any violation\n\
+                 \u{20}                    one summary line; fails on any violation (--short: the runs\n\
+                 \u{20}                    `test` makes)\n\
                  e2e                  book, reschedule and cancel in headless Chromium (screenshots in target/e2e)\n\
                  schemathesis [--short] [ARGS]\n\
                  \u{20}                    the APIs of a demo on SQLite and on Postgres against their OpenAPI\n\

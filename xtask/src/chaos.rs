@@ -154,7 +154,7 @@ fn run_once(options: &Options) -> Result<(), String> {
     let kills = drive(options, &fleet, &plan, &ledger, &stats)?;
     let mut ledger = ledger.into_inner().map_err(|_| "ledger poisoned")?;
     let session = prove_sessions(fleet.ports(), &mut ledger);
-    let drain_limit = Duration::from_secs(120);
+    let drain_limit = Duration::from_secs(300);
     let drained = audit::drain(&db, drain_limit);
     drop(fleet);
     let received = Received {

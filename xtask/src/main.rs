@@ -1,6 +1,7 @@
-//! Project automation: `cargo xtask test | tidy | bench | load | e2e | schemathesis`. Standard library only,
+//! Project automation: `cargo xtask test | tidy | bench | load | chaos | e2e | schemathesis`. Standard library only,
 //! so it builds in seconds on a fresh clone.
 
+mod chaos;
 mod e2e;
 mod load;
 mod postgres;
@@ -19,6 +20,10 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         Some("e2e") => e2e::e2e(),
         Some("load") => load::load(),
+        Some("chaos") => match args.get(1).map(String::as_str) {
+            Some("--short") => chaos::short(),
+            _ => chaos::chaos(&args[1..]),
+        },
         Some("schemathesis") => match args.get(1).map(String::as_str) {
             Some("--short") => schemathesis::schemathesis(schemathesis::Effort::Short, &args[2..]),
             _ => schemathesis::schemathesis(schemathesis::Effort::Long, &args[1..]),
@@ -26,12 +31,20 @@ fn main() -> ExitCode {
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
-                 test                 fmt check, clippy (warnings are errors), tidy, every test, the\n\
-                 \u{20}                    browser test and a short schemathesis pass; provisions Postgres\n\
-                 \u{20}                    when TEST_DATABASE_URL is unset\n\
+                 test                 fmt check, clippy (warnings are errors), tidy, every test, a short\n\
+                 \u{20}                    chaos run, the browser test and a short schemathesis pass;\n\
+                 \u{20}                    provisions Postgres when TEST_DATABASE_URL is unset\n\
                  tidy                 the tree's own rules (file headers, booking-core's dependencies)\n\
                  load                 wrk load run on loopback: reschedule page and slots vs /healthz,\n\
                  \u{20}                    on SQLite and Postgres (docs/PERFORMANCE.md)\n\
+                 chaos [--short | --instances N] [--seconds S] [--sqlite] [--release] [--clients C] [--seed X]\n\
+                 \u{20}                    N `slotkeeper serve` (default 3) on one fresh Postgres database\n\
+                 \u{20}                    (--sqlite: one on a SQLite file) under concurrent bookings,\n\
+                 \u{20}                    reschedules and cancels for S seconds (default 60), one kill -9\n\
+                 \u{20}                    and restart every few seconds; then drains the outbox, audits\n\
+                 \u{20}                    it (overlaps, lost writes, deliveries exactly once) and prints\n\
+                 \u{20}                    one summary line; fails on any violation (--short: the runs\n\
+                 \u{20}                    `test` makes)\n\
                  e2e                  book, reschedule and cancel in headless Chromium (screenshots in target/e2e)\n\
                  schemathesis [--short] [ARGS]\n\
                  \u{20}                    the APIs of a demo on SQLite and on Postgres against their OpenAPI\n\
@@ -131,6 +144,7 @@ fn test() -> Result<(), String> {
             .args(["test", "--workspace", "--all-features"])
             .env("TEST_DATABASE_URL", &database),
     )?;
+    chaos::short()?;
     e2e::e2e()?;
     schemathesis::schemathesis(schemathesis::Effort::Short, &[])
 }

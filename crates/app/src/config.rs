@@ -18,6 +18,8 @@ const DEFAULT_MAILER_URL: &str = "file://data/mail";
 const DEFAULT_MAIL_FROM: &str = "Slotkeeper <no-reply@localhost>";
 /// `DISPATCH_WORKERS`'s default.
 const DEFAULT_DISPATCH_WORKERS: &str = "2";
+/// `DISPATCH_LEASE_SECONDS`'s default.
+const DEFAULT_DISPATCH_LEASE: &str = "60";
 const DEFAULT_BOOKINGS_PER_CLIENT: &str = "20";
 /// `WEBHOOKS_ALLOW_PRIVATE_TARGETS`'s default.
 const DEFAULT_ALLOW_PRIVATE_TARGETS: &str = "false";
@@ -46,6 +48,11 @@ pub struct Settings {
     /// Outbox delivery workers per process, 0 to 64 (0 turns delivery off).
     #[arg(long, global = true, value_name = "N", env = "DISPATCH_WORKERS", default_value = DEFAULT_DISPATCH_WORKERS)]
     dispatch_workers: String,
+    /// Seconds an outbox entry a worker claimed stays invisible to the others, 5 to 3600: how
+    /// soon a crashed instance's entries are delivered by another. Keep it longer than the
+    /// slowest delivery (webhooks time out after 5 s).
+    #[arg(long, global = true, value_name = "SECONDS", env = "DISPATCH_LEASE_SECONDS", default_value = DEFAULT_DISPATCH_LEASE)]
+    dispatch_lease_seconds: String,
     /// Bookings one client address may ask for per hour, 1 to 1000000 (public API and booking
     /// form together).
     #[arg(long, global = true, value_name = "N", env = "BOOKINGS_PER_CLIENT_PER_HOUR", default_value = DEFAULT_BOOKINGS_PER_CLIENT)]
@@ -109,6 +116,9 @@ pub struct Config {
     pub mail_from: String,
     /// `DISPATCH_WORKERS`: outbox delivery workers per process (default 2, 0 turns delivery off).
     pub dispatch_workers: usize,
+    /// `DISPATCH_LEASE_SECONDS`: how long a claimed outbox entry stays with its worker
+    /// (default 60 s); a crashed instance's entries come back after it.
+    pub dispatch_lease: chrono::TimeDelta,
     /// `BOOKINGS_PER_CLIENT_PER_HOUR`: bookings one client address may ask for per hour
     /// (default 20).
     pub bookings_per_client_per_hour: u32,
@@ -199,6 +209,15 @@ impl Config {
             .with_context(|| {
                 format!("DISPATCH_WORKERS must be a number from 0 to 64, got {workers:?}")
             })?;
+        let lease = or_default(&settings.dispatch_lease_seconds, DEFAULT_DISPATCH_LEASE);
+        let dispatch_lease = lease
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (5..=3600).contains(n))
+            .map(chrono::TimeDelta::seconds)
+            .with_context(|| {
+                format!("DISPATCH_LEASE_SECONDS must be a number from 5 to 3600, got {lease:?}")
+            })?;
         let per_client = or_default(
             &settings.bookings_per_client_per_hour,
             DEFAULT_BOOKINGS_PER_CLIENT,
@@ -246,6 +265,7 @@ impl Config {
             mailer_url,
             mail_from,
             dispatch_workers,
+            dispatch_lease,
             bookings_per_client_per_hour,
             webhooks_allow_private_targets,
             data_dir,

@@ -72,8 +72,18 @@ fn start_background(
     )>,
 ) -> Background {
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let sweep: std::sync::Arc<dyn booking_core::ports::ReconfirmationSweep> =
-        std::sync::Arc::new(server::scheduler(storage));
+    // One name per process, so a restarted instance is a new holder of the job leases.
+    let lease = dispatch::periodic::JobLease {
+        leases: storage.leases.clone(),
+        clock: std::sync::Arc::new(adapters::SystemClock),
+        holder: adapters::instance_name(),
+    };
+    let sweep = dispatch::periodic::SweepJob {
+        sweep: std::sync::Arc::new(server::scheduler(storage)),
+        lease: lease.clone(),
+        every: dispatch::SWEEP_EVERY,
+        limit: dispatch::SWEEP_LIMIT,
+    };
     let jobs = calendar_jobs.map(|(wiring, requests)| {
         let changes: std::sync::Arc<dyn booking_core::calendar_sync::CalendarChanges> =
             std::sync::Arc::new(server::scheduler_on(storage, wiring.calendars.clone()));
@@ -85,11 +95,7 @@ fn start_background(
                 poll_every: config.calendars.poll_every,
                 renew_every: std::time::Duration::from_secs(24 * 60 * 60),
             },
-            dispatch::calendar_jobs::RenewalLease {
-                leases: storage.leases.clone(),
-                clock: std::sync::Arc::new(adapters::SystemClock),
-                holder: adapters::instance_name(),
-            },
+            lease,
             stopped.clone(),
         ))
     });

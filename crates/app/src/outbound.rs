@@ -64,6 +64,8 @@ pub struct Outbound {
     pub targets: Arc<dyn TargetCheck>,
     /// Text messages and the check of their replies, when `SMS_URL` is set.
     pub texts: Option<SmsAdapters>,
+    /// How long a worker holds a claimed entry (`DISPATCH_LEASE_SECONDS`).
+    pub lease: chrono::TimeDelta,
 }
 
 impl Outbound {
@@ -82,13 +84,14 @@ impl Outbound {
                 .map(SmsAdapters::for_url)
                 .transpose()
                 .context("the SMS HTTP client")?,
+            lease: config.dispatch_lease,
         })
     }
 
     /// The dispatcher for `serve` and `demo`: these adapters, the store's outbox, bookings,
     /// subscriptions and deals (`CreateDeal` effects open Slotkeeper's own deal records), the
-    /// system clock and OS-random retry jitter; texts go through `SMS_URL`'s sender, checked
-    /// against the store's opt-outs.
+    /// system clock, OS-random retry jitter and the configured lease; texts go through
+    /// `SMS_URL`'s sender, checked against the store's opt-outs.
     pub fn dispatcher(&self, storage: &Storage, public_base_url: &str) -> Dispatcher {
         let clock = Arc::new(SystemClock);
         let dispatcher = Dispatcher::new(Parts {
@@ -102,7 +105,8 @@ impl Outbound {
             jitter: Arc::new(os_jitter),
             public_base_url: public_base_url.to_owned(),
         })
-        .with_deal_sink(Arc::new(DealRecorder::new(storage.deals.clone(), clock)));
+        .with_deal_sink(Arc::new(DealRecorder::new(storage.deals.clone(), clock)))
+        .with_lease(self.lease);
         match &self.texts {
             Some(texts) => dispatcher.with_texts(TextChannel {
                 sender: texts.sender.clone(),

@@ -254,6 +254,7 @@ fn serve_help_lists_every_variable_with_its_default_and_hides_the_secret() {
         ("MAILER_URL", "file://data/mail"),
         ("MAIL_FROM", "Slotkeeper <no-reply@localhost>"),
         ("DISPATCH_WORKERS", "2"),
+        ("DISPATCH_LEASE_SECONDS", "60"),
         ("WEBHOOKS_ALLOW_PRIVATE_TARGETS", "false"),
         ("DATA_DIR", "the SQLite file's directory"),
         ("SECRET_KEY", "generated on first run"),
@@ -314,6 +315,11 @@ fn bad_configuration_is_reported_clearly() {
             "DISPATCH_WORKERS",
             "many",
             "DISPATCH_WORKERS must be a number from 0 to 64",
+        ),
+        (
+            "DISPATCH_LEASE_SECONDS",
+            "1",
+            "DISPATCH_LEASE_SECONDS must be a number from 5 to 3600",
         ),
         (
             "WEBHOOKS_ALLOW_PRIVATE_TARGETS",

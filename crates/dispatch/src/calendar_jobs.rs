@@ -1,17 +1,18 @@
 //! The calendar integrations' background work: syncing a connection when its provider pushed a
-//! notification (queued by the web side through [`QueuedSyncs`]), polling every active
-//! connection on a timer (so sync works behind NAT, where no notification can arrive), and the
-//! daily renewal of push channels and tokens, done once per deployment: the instance that
-//! takes the job's lease renews, the others skip that day.
+//! notification (queued by the web side through [`QueuedSyncs`], on the instance that received
+//! it), polling every active connection on a timer (so sync works behind NAT, where no
+//! notification can arrive), and the daily renewal of push channels and tokens. Polling and
+//! renewal are done once per deployment: only the instance holding the job's lease
+//! ([`crate::periodic`]) works, the others skip that run.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use booking_core::calendar_sync::{CalendarChanges, CalendarIntegrations, SyncRequests};
 use booking_core::connections::ConnectionId;
-use booking_core::leases::JobLeases;
-use booking_core::ports::Clock;
 use tokio::sync::{mpsc, watch};
+
+use crate::periodic::{JobLease, POLL_JOB, hold_for};
 
 /// How many pushed connections may wait for their sync; more are dropped (the poller catches
 /// up), so a flood of notifications cannot grow memory.
@@ -40,44 +41,6 @@ impl SyncRequests for QueuedSyncs {
 /// The lease name of the daily renewal.
 pub const RENEWAL_JOB: &str = "calendar-renewal";
 
-/// Who may run the once-per-deployment renewal: the leases, the clock, and this instance's name.
-#[derive(Clone)]
-pub struct RenewalLease {
-    /// Where leases are kept (the shared database).
-    pub leases: Arc<dyn JobLeases>,
-    /// Time for the lease.
-    pub clock: Arc<dyn Clock>,
-    /// This instance's name (unique per process).
-    pub holder: String,
-}
-
-impl std::fmt::Debug for RenewalLease {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RenewalLease")
-            .field("holder", &self.holder)
-            .finish_non_exhaustive()
-    }
-}
-
-impl RenewalLease {
-    /// Whether this instance holds the renewal for the next `span` (a little less than the
-    /// interval, so the next day's first instance can take it).
-    async fn take(&self, span: chrono::TimeDelta) -> bool {
-        let now = self.clock.now();
-        match self
-            .leases
-            .try_lease(RENEWAL_JOB, &self.holder, now, now + span)
-            .await
-        {
-            Ok(held) => held,
-            Err(e) => {
-                tracing::error!(error = %e, "taking the renewal lease failed; skipping this run");
-                false
-            }
-        }
-    }
-}
-
 /// When the calendar jobs run.
 #[derive(Debug, Clone, Copy)]
 pub struct CalendarSchedule {
@@ -94,21 +57,30 @@ pub async fn run(
     changes: Arc<dyn CalendarChanges>,
     mut requests: mpsc::Receiver<ConnectionId>,
     schedule: CalendarSchedule,
-    lease: RenewalLease,
+    lease: JobLease,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let span = chrono::TimeDelta::from_std(schedule.renew_every)
+    // The renewal's lease ends a little before the next day's run, so whichever instance
+    // runs first that day renews.
+    let renewal_span = chrono::TimeDelta::from_std(schedule.renew_every)
         .unwrap_or(chrono::TimeDelta::hours(24))
         - chrono::TimeDelta::minutes(30);
+    let poll_span = hold_for(schedule.poll_every);
     let mut poll = tokio::time::interval(schedule.poll_every);
     let mut renew = tokio::time::interval(schedule.renew_every);
     // The first ticks are immediate: sync and renew once at start-up.
     while !*shutdown.borrow() {
         tokio::select! {
             Some(id) = requests.recv() => sync_one(calendars.as_ref(), changes.as_ref(), id).await,
-            _ = poll.tick() => poll_all(calendars.as_ref(), changes.as_ref()).await,
+            _ = poll.tick() => {
+                if lease.take(POLL_JOB, poll_span).await {
+                    poll_all(calendars.as_ref(), changes.as_ref()).await;
+                } else {
+                    tracing::debug!("another instance polls the calendars");
+                }
+            }
             _ = renew.tick() => {
-                if lease.take(span).await {
+                if lease.take(RENEWAL_JOB, renewal_span).await {
                     renew_all(calendars.as_ref()).await;
                 } else {
                     tracing::debug!("another instance renews calendar channels this time");

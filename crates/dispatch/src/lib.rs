@@ -6,7 +6,8 @@
 //! [`Outbox::mark_failed`] with the [`RetryPolicy`] and a random jitter, which schedules the
 //! next attempt or, after the last one, makes the entry dead (logged at `warn`, listed by
 //! `slotkeeper outbox dead`). A crashed worker's entries come back when their lease ends;
-//! a clean shutdown finishes the delivery in hand and releases the rest of its batch.
+//! a clean shutdown finishes the delivery in hand and releases the rest of its batch. The
+//! periodic jobs ([`periodic`]) run once per deployment, under job leases.
 //!
 //! Every delivery carries the entry's idempotency key — as the mail's `Message-ID` and as the
 //! webhook's `webhook-id` — so a delivery repeated after a crash between sending and recording
@@ -30,8 +31,8 @@ mod context;
 mod deal;
 mod email;
 pub mod observe;
+pub mod periodic;
 mod step;
-mod sweep;
 mod text;
 mod webhook;
 
@@ -41,8 +42,7 @@ use std::time::Duration;
 use booking_core::effects::{Effect, RetryPolicy};
 use booking_core::ports::{
     BookingStore, CalendarSync, Clock, DealSink, FailureOutcome, NoCalendarConnected, Notifier,
-    Outbox, OutboxEntry, ReconfirmationSweep, StoreError, TargetCheck, TextOptOuts, TextSender,
-    WebhookSender,
+    Outbox, OutboxEntry, StoreError, TargetCheck, TextOptOuts, TextSender, WebhookSender,
 };
 use booking_core::subscriptions::WebhookSubscriptions;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -66,7 +66,7 @@ pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// Entries a worker claims at once.
 const BATCH: u32 = 10;
 /// Bookings the sweep cancels per run at most.
-const SWEEP_LIMIT: u32 = 100;
+pub const SWEEP_LIMIT: u32 = 100;
 
 /// What the dispatcher delivers with.
 #[derive(Clone)]
@@ -237,13 +237,13 @@ impl Dispatcher {
         }
     }
 
-    /// Runs `workers` delivery workers and the reconfirmation sweep (if given) until
-    /// `shutdown` turns true; then each worker finishes the delivery in hand, releases the
-    /// rest of its batch, and this returns.
+    /// Runs `workers` delivery workers and the reconfirmation sweep (if given; it runs only
+    /// while this instance holds its lease) until `shutdown` turns true; then each worker
+    /// finishes the delivery in hand, releases the rest of its batch, and this returns.
     pub async fn run(
         self: Arc<Self>,
         workers: usize,
-        sweep: Option<Arc<dyn ReconfirmationSweep>>,
+        sweep: Option<periodic::SweepJob>,
         shutdown: watch::Receiver<bool>,
     ) {
         let mut tasks = JoinSet::new();
@@ -253,7 +253,7 @@ impl Dispatcher {
             tasks.spawn(async move { this.work(worker, shutdown).await });
         }
         if let Some(sweep) = sweep {
-            tasks.spawn(sweep::run(sweep, SWEEP_EVERY, SWEEP_LIMIT, shutdown));
+            tasks.spawn(sweep.run(shutdown));
         }
         while let Some(done) = tasks.join_next().await {
             if let Err(e) = done {

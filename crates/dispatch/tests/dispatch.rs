@@ -20,6 +20,7 @@ use booking_core::ports::{BookingStore, DealSink, DealSinkError, Page};
 use booking_core::{Booking, Status};
 use chrono::TimeDelta;
 use dispatch::DealRecorder;
+use dispatch::periodic::{JobLease, SweepJob};
 use icalendar::Component;
 use mailer_smtp::{MailError, Mailbox, Mailer, Message, message_id};
 use store_postgres::PostgresStore;
@@ -803,5 +804,119 @@ async fn reconfirmation_cancels_only_after_a_delivered_request_on_postgres() {
     let store = PostgresStore::connect(&db.url, SEAL_KEY).await.unwrap();
     reconfirmation_only_after_a_delivered_request(Ports::of(store.clone())).await;
     store.pool().close().await;
+    db.drop_it().await;
+}
+
+/// The reconfirmation sweep on the Postgres store, counting its runs.
+struct CountedSweep {
+    inner: Arc<dyn booking_core::ports::ReconfirmationSweep>,
+    runs: Arc<AtomicUsize>,
+}
+
+#[async_trait]
+impl booking_core::ports::ReconfirmationSweep for CountedSweep {
+    async fn expire_unreconfirmed(
+        &self,
+        limit: u32,
+    ) -> Result<usize, booking_core::ports::StoreError> {
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        self.inner.expire_unreconfirmed(limit).await
+    }
+}
+
+/// One instance's sweep job on its own connection pool to `url`, and its run counter.
+async fn sweep_instance(
+    url: &str,
+    clock: &booking_core::testkit::ManualClock,
+    name: &str,
+) -> (PostgresStore, SweepJob, Arc<AtomicUsize>) {
+    let store = PostgresStore::connect(url, SEAL_KEY).await.unwrap();
+    let scheduler = booking_core::Scheduler::new(
+        Arc::new(store.clone()) as Arc<dyn BookingStore>,
+        clock.clone(),
+        booking_core::testkit::SequentialTokens::new(),
+        booking_core::testkit::FixedBusy::default(),
+    );
+    let runs = Arc::new(AtomicUsize::new(0));
+    let job = SweepJob {
+        sweep: Arc::new(CountedSweep {
+            inner: Arc::new(scheduler),
+            runs: runs.clone(),
+        }),
+        lease: JobLease {
+            leases: Arc::new(store.clone()),
+            clock: Arc::new(clock.clone()),
+            holder: name.to_owned(),
+        },
+        every: std::time::Duration::from_secs(60),
+        limit: dispatch::SWEEP_LIMIT,
+    };
+    (store, job, runs)
+}
+
+/// Three instances on one Postgres database, each running its sweep every minute: each minute
+/// exactly one of them sweeps, always the same; when it stops, one of the other two takes the
+/// sweep over once the lease has run out (at most a period and a half later) and keeps it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_instances_sweep_once_per_period_and_another_takes_over_when_the_holder_stops() {
+    let db = PgDatabase::create().await;
+    let clock = booking_core::testkit::ManualClock::at(
+        chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2027, 3, 1, 8, 0, 0).unwrap(),
+    );
+    let mut instances = Vec::new();
+    for name in ["a", "b", "c"] {
+        instances.push(sweep_instance(&db.url, &clock, name).await);
+    }
+    // Every instance's timer fires each minute; they race for the lease at the same moment.
+    let period = async |alive: &[usize]| -> Vec<usize> {
+        let run = |i: usize| {
+            let job = instances[i].1.clone();
+            let live = alive.contains(&i);
+            async move { if live { job.run_once().await } else { None } }
+        };
+        let (a, b, c) = tokio::join!(run(0), run(1), run(2));
+        clock.advance(TimeDelta::minutes(1));
+        [a, b, c]
+            .iter()
+            .enumerate()
+            .filter_map(|(i, ran)| ran.map(|_| i))
+            .collect()
+    };
+    let first = period(&[0, 1, 2]).await;
+    assert_eq!(first.len(), 1, "one instance sweeps: {first:?}");
+    let holder = first[0];
+    for minute in 1..6 {
+        assert_eq!(period(&[0, 1, 2]).await, vec![holder], "minute {minute}");
+    }
+    let others: Vec<usize> = (0..3).filter(|i| *i != holder).collect();
+    // The holder stops: its lease runs half a period past its last run, so nobody sweeps
+    // this minute, and one of the others does from the next.
+    assert_eq!(
+        period(&others).await,
+        Vec::<usize>::new(),
+        "lease still held"
+    );
+    let next = period(&others).await;
+    assert_eq!(next.len(), 1, "another instance took over: {next:?}");
+    assert!(others.contains(&next[0]));
+    for minute in 0..4 {
+        assert_eq!(
+            period(&others).await,
+            next,
+            "after the takeover, minute {minute}"
+        );
+    }
+    let runs: Vec<usize> = instances
+        .iter()
+        .map(|(_, _, runs)| runs.load(Ordering::SeqCst))
+        .collect();
+    assert_eq!(
+        runs.iter().sum::<usize>(),
+        6 + 5,
+        "one sweep per period: {runs:?}"
+    );
+    for (store, _, _) in instances {
+        store.pool().close().await;
+    }
     db.drop_it().await;
 }

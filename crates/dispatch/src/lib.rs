@@ -281,24 +281,35 @@ impl Dispatcher {
                 }
                 continue;
             }
-            let mut held = batch.into_iter();
-            for entry in held.by_ref() {
+            // The claim is this worker's until `claimed_until`. A delivery starts only while a
+            // quarter of the lease is left: a batch that outlasted its lease would otherwise be
+            // claimed, and delivered again, by another worker.
+            let claimed_until = now + self.lease;
+            let mut held = batch.into_iter().peekable();
+            while let Some(entry) =
+                held.next_if(|_| !*shutdown.borrow() && !self.lease_running_out(claimed_until))
+            {
                 if let Err(e) = self.process(&entry, self.parts.clock.now()).await {
                     // The lease runs out and another attempt follows; nothing is lost.
                     tracing::error!(worker, key = %entry.key, error = %error_chain(&e), "recording an outbox outcome failed");
                 }
-                if *shutdown.borrow() {
-                    break;
-                }
             }
-            // Give back what this worker holds but will not deliver (shutdown).
-            for entry in held {
-                if let Err(e) = self.parts.outbox.release(&entry.key).await {
-                    tracing::warn!(worker, key = %entry.key, error = %error_chain(&e), "releasing an outbox lease failed; it expires by itself");
+            // Give back what this worker holds but will not deliver (shutdown, or a lease
+            // running out) — only while the claim is still its own to give back.
+            if self.parts.clock.now() < claimed_until {
+                for entry in held {
+                    if let Err(e) = self.parts.outbox.release(&entry.key).await {
+                        tracing::warn!(worker, key = %entry.key, error = %error_chain(&e), "releasing an outbox lease failed; it expires by itself");
+                    }
                 }
             }
         }
         tracing::debug!(worker, "outbox worker stopped");
+    }
+
+    /// Whether a claim held until `claimed_until` has less than a quarter of the lease left.
+    fn lease_running_out(&self, claimed_until: DateTime<Utc>) -> bool {
+        self.parts.clock.now() + self.lease / 4 >= claimed_until
     }
 
     /// Delivers one claimed entry and records the outcome, inside a `delivery` span (key,

@@ -477,6 +477,90 @@ impl Mailer for HangsAfter {
     }
 }
 
+/// A mailer on which every mail takes 20 s of the manual clock, and which notes each mail
+/// whose outbox entry was no longer leased when its sending began.
+struct SlowMailer {
+    inner: Arc<dyn Mailer>,
+    clock: booking_core::testkit::ManualClock,
+    bookings: Arc<dyn BookingStore>,
+    rows: Vec<booking_core::BookingId>,
+    lapsed: std::sync::Mutex<Vec<String>>,
+}
+
+impl std::fmt::Debug for SlowMailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlowMailer").finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl Mailer for SlowMailer {
+    fn sender(&self) -> &Mailbox {
+        self.inner.sender()
+    }
+
+    async fn send(&self, message: &Message) -> Result<(), MailError> {
+        use booking_core::ports::Clock as _;
+        let id = message
+            .headers()
+            .get_raw("Message-ID")
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        let now = self.clock.now();
+        for row in &self.rows {
+            for entry in self.bookings.pending_effects(*row).await.unwrap() {
+                let lapsed = entry.leased_until.is_none_or(|until| until <= now);
+                if message_id(&entry.key) == id && lapsed {
+                    self.lapsed.lock().unwrap().push(entry.key.clone());
+                }
+            }
+        }
+        self.clock.advance(TimeDelta::seconds(20));
+        self.inner.send(message).await
+    }
+}
+
+/// A worker whose batch takes longer than its lease stops starting deliveries while a
+/// quarter of the lease is left and claims the rest anew: no mail is begun on a lapsed claim
+/// (which another worker could take and send again), and each goes out once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_that_outlasts_its_lease_is_not_delivered_on_a_lapsed_claim() {
+    let poll = std::time::Duration::from_millis(20);
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = Inbox::start();
+    let world = World::new(Ports::of(sqlite(&dir).await)).await;
+    let mut rows = Vec::new();
+    for slot in 0..5 {
+        rows.push(world.book("Pricing", slot).await.id());
+    }
+    let slow = Arc::new(SlowMailer {
+        inner: inbox.mailer(),
+        clock: world.clock.clone(),
+        bookings: world.ports.bookings.clone(),
+        rows,
+        lapsed: std::sync::Mutex::new(Vec::new()),
+    });
+    let dispatcher = Arc::new(
+        world
+            .dispatcher(slow.clone())
+            .with_lease(TimeDelta::seconds(60))
+            .with_poll_interval(poll),
+    );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let workers = tokio::spawn(dispatcher.run(1, None, stopped));
+    for _ in 0..1500 {
+        if inbox.all().len() >= 10 {
+            break;
+        }
+        tokio::time::sleep(poll).await;
+    }
+    stop.send(true).unwrap();
+    workers.await.unwrap();
+    assert_eq!(slow.lapsed.lock().unwrap().clone(), Vec::<String>::new());
+    assert_eq!(inbox.all().len(), 10, "two mails per booking, once each");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dispatcher_killed_mid_run_neither_loses_nor_repeats_a_delivery() {
     let dir = tempfile::tempdir().unwrap();

@@ -24,7 +24,8 @@ use traffic::{Ledger, Op, Plan, Rng, Shared, Stats, Told};
 
 use crate::{cargo, postgres, run, target_dir};
 
-/// Outbox workers per instance; a kill can repeat at most one delivery per worker.
+/// Outbox workers per instance unless `--workers` says otherwise; a kill can repeat at most
+/// one delivery per worker.
 const WORKERS: usize = 2;
 /// Hosts, each with one link and one webhook subscription.
 const HOSTS: usize = 3;
@@ -39,11 +40,13 @@ pub(crate) struct Options {
     pub(crate) sqlite: bool,
     pub(crate) release: bool,
     pub(crate) clients: usize,
+    pub(crate) workers: usize,
     pub(crate) seed: u64,
 }
 
 impl Options {
-    /// From `[--instances N] [--seconds S] [--sqlite] [--release] [--clients C] [--seed X]`.
+    /// From `[--instances N] [--seconds S] [--sqlite] [--release] [--clients C] [--workers W]
+    /// [--seed X]`.
     pub(crate) fn parse(args: &[String]) -> Result<Self, String> {
         let mut options = Self {
             instances: 3,
@@ -51,6 +54,7 @@ impl Options {
             sqlite: false,
             release: false,
             clients: 8,
+            workers: WORKERS,
             seed: seed_from_clock(),
         };
         let mut rest = args.iter();
@@ -64,6 +68,7 @@ impl Options {
                 "--instances" => options.instances = count(number("--instances")?)?,
                 "--seconds" => options.seconds = number("--seconds")?.max(1),
                 "--clients" => options.clients = count(number("--clients")?)?,
+                "--workers" => options.workers = count(number("--workers")?)?,
                 "--seed" => options.seed = number("--seed")?,
                 "--sqlite" => options.sqlite = true,
                 "--release" => options.release = true,
@@ -109,6 +114,7 @@ pub(crate) fn short() -> Result<(), String> {
         sqlite: false,
         release: false,
         clients: 4,
+        workers: WORKERS,
         seed,
     };
     run_once(&postgres)?;
@@ -259,7 +265,7 @@ fn launch(
         ("SECRET_KEY", secret),
         ("PUBLIC_BASE_URL", format!("http://127.0.0.1:{}", ports[0])),
         ("MAILER_URL", format!("smtp://127.0.0.1:{smtp}")),
-        ("DISPATCH_WORKERS", WORKERS.to_string()),
+        ("DISPATCH_WORKERS", options.workers.to_string()),
         // A killed worker's claimed entries come back after this, which keeps the drain short;
         // long enough that a live worker's batch of ten never outlasts it on a busy machine.
         ("DISPATCH_LEASE_SECONDS", "20".to_owned()),
@@ -412,9 +418,10 @@ fn judge(
         .violations
         .extend(checks.into_iter().filter_map(Result::err));
     let repeats = findings.mail_repeats + findings.webhook_repeats;
-    if repeats > kills * WORKERS {
+    if repeats > kills * options.workers {
         findings.violations.push(format!(
-            "{repeats} repeated deliveries for {kills} kills of {WORKERS} workers each"
+            "{repeats} repeated deliveries for {kills} kills of {} workers each",
+            options.workers
         ));
     }
     let wanted = if options.seconds >= 10 { 2 } else { 1 };

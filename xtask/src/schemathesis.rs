@@ -88,9 +88,15 @@ fn pass(
     let cron = format!("cron-{}", std::process::id());
     // The per-client booking limit (tested in crates/web) would otherwise turn every booking
     // after the twentieth into a 429 and leave the booking logic unexplored.
+    // Texts configured (to a port nothing listens on: the demo's bookings give no phone
+    // numbers, so none is sent), so that `POST /sms/inbound` is served and checked too.
     let mut env = vec![
         ("CRON_SECRET", cron.as_str()),
         ("BOOKINGS_PER_CLIENT_PER_HOUR", "1000000"),
+        (
+            "SMS_URL",
+            "twilio://AC00000000000000000000000000000000:schemathesis-token@127.0.0.1:9?from=%2B12125550111&tls=false",
+        ),
     ];
     env.extend(database.map(|url| ("DATABASE_URL", url)));
     let demo = start_demo(&workdir, &env)?;

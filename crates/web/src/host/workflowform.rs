@@ -66,7 +66,11 @@ pub(crate) enum ActionName {
 pub(crate) struct StepInput {
     pub(crate) trigger: TriggerName,
     /// For `before_start` and `after_end` only: how many minutes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::linkform::whole_or_null"
+    )]
     #[schema(minimum = 1, maximum = 527040)]
     pub(crate) minutes: Option<i64>,
     pub(crate) action: ActionName,

@@ -69,7 +69,7 @@ pub(crate) struct StepInput {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "super::linkform::whole_or_null"
+        deserialize_with = "super::json::whole_or_null"
     )]
     #[schema(minimum = 1, maximum = 527040)]
     pub(crate) minutes: Option<i64>,

@@ -37,7 +37,8 @@ fn main() -> ExitCode {
                  tidy                 the tree's own rules (file headers, booking-core's dependencies)\n\
                  load                 wrk load run on loopback: reschedule page and slots vs /healthz,\n\
                  \u{20}                    on SQLite and Postgres (docs/PERFORMANCE.md)\n\
-                 chaos [--short | --instances N] [--seconds S] [--sqlite] [--release] [--clients C] [--seed X]\n\
+                 chaos [--short | --instances N] [--seconds S] [--sqlite] [--release] [--clients C]\n\
+                 \u{20}                    [--workers W] [--seed X]\n\
                  \u{20}                    N `slotkeeper serve` (default 3) on one fresh Postgres database\n\
                  \u{20}                    (--sqlite: one on a SQLite file) under concurrent bookings,\n\
                  \u{20}                    reschedules and cancels for S seconds (default 60), one kill -9\n\

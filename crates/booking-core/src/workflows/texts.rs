@@ -112,7 +112,8 @@ mod tests {
     use crate::link::Host;
     use crate::workflows::tests::{at, booking, link};
 
-    fn text_of(kind: TextKind, title: &str, base: &str) -> String {
+    /// `render` of a booking on a link titled `title`, its host Hana Host, pages at `base`.
+    fn rendered<R>(title: &str, base: &str, render: impl FnOnce(&NotificationContext) -> R) -> R {
         let l = link(title, Some((24 * 60, 120)));
         let b = booking(&l, true, at(1, 9));
         let host = Host::new(
@@ -121,14 +122,17 @@ mod tests {
             Email::parse("hana@example.com").unwrap(),
             TimeZoneName::parse("UTC").unwrap(),
         );
-        let ctx = NotificationContext {
+        render(&NotificationContext {
             booking: &b,
             previous: None,
             link: &l,
             host: &host,
             public_base_url: base,
-        };
-        text_body(kind, &ctx)
+        })
+    }
+
+    fn text_of(kind: TextKind, title: &str, base: &str) -> String {
+        rendered(title, base, |ctx| text_body(kind, ctx))
     }
 
     #[test]
@@ -159,26 +163,15 @@ mod tests {
 
     #[test]
     fn a_steps_text_fills_its_fields_and_fits_two_segments() {
-        let l = link(&"Very long title ".repeat(10), Some((24 * 60, 120)));
-        let b = booking(&l, true, at(1, 9));
-        let host = Host::new(
-            l.host(),
-            PersonName::parse("Hana Host").unwrap(),
-            Email::parse("hana@example.com").unwrap(),
-            TimeZoneName::parse("UTC").unwrap(),
-        );
-        let ctx = NotificationContext {
-            booking: &b,
-            previous: None,
-            link: &l,
-            host: &host,
-            public_base_url: "https://book.example.com",
-        };
         let t = Template::text(
             "{attendee_name}: {title} with {host_name} at {start}. Book again: {book_again_url}",
         )
         .unwrap();
-        let body = step_text_body(&t, &ctx);
+        let body = rendered(
+            &"Very long title ".repeat(10),
+            "https://book.example.com",
+            |ctx| step_text_body(&t, ctx),
+        );
         assert!(text_segments(&body) <= MAX_TEXT_SEGMENTS, "{body}");
         assert!(body.starts_with("Ada: Very long"), "{body}");
         assert!(

@@ -465,6 +465,31 @@ pub trait Outbox: Send + Sync {
     /// # Errors
     /// [`StoreError`] on any storage failure.
     async fn backlog(&self, now: DateTime<Utc>) -> Result<OutboxBacklog, StoreError>;
+
+    /// The dead entries about `host`'s bookings, most recent first, at most `limit` (what
+    /// the host's dashboard lists; other hosts' entries never appear).
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure.
+    async fn dead_entries_of_host(
+        &self,
+        host: HostId,
+        limit: u32,
+    ) -> Result<Vec<DeadEntry>, StoreError>;
+
+    /// Puts the dead entry `key` of one of `host`'s bookings back in the queue: due at `now`,
+    /// no lease, its attempts counted again from zero (the last error is kept until the next
+    /// attempt). Answers `false`, changing nothing, when `key` names no dead entry of this
+    /// host (unknown, live, delivered, or another host's).
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure.
+    async fn retry_dead(
+        &self,
+        host: HostId,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Shared ports: an `Arc` of a port is the port, so one store can serve many schedulers and
@@ -586,6 +611,21 @@ mod shared {
         }
         async fn backlog(&self, now: DateTime<Utc>) -> Result<OutboxBacklog, StoreError> {
             (**self).backlog(now).await
+        }
+        async fn dead_entries_of_host(
+            &self,
+            host: HostId,
+            limit: u32,
+        ) -> Result<Vec<DeadEntry>, StoreError> {
+            (**self).dead_entries_of_host(host, limit).await
+        }
+        async fn retry_dead(
+            &self,
+            host: HostId,
+            key: &str,
+            now: DateTime<Utc>,
+        ) -> Result<bool, StoreError> {
+            (**self).retry_dead(host, key, now).await
         }
     }
 

@@ -122,6 +122,54 @@ macro_rules! outbox_port {
                 .collect()
             }
 
+            async fn dead_entries_of_host(
+                &self,
+                host: ::booking_core::HostId,
+                limit: u32,
+            ) -> Result<Vec<::booking_core::ports::DeadEntry>, ::booking_core::ports::StoreError> {
+                ::sqlx::query_as::<_, $crate::DeadRow>(concat!(
+                    "select ",
+                    $crate::outbox_columns!(),
+                    ", last_error, dead_at from outbox where dead_at is not null and booking_id in \
+                     (select id from scheduling_calendar_events where host_id = $1) \
+                     order by dead_at desc, key limit $2"
+                ))
+                .bind(host.as_uuid())
+                .bind(i64::from(limit))
+                .fetch_all($crate::SqlStore::pool(self))
+                .await
+                .map_err($crate::db_error::<Self>("loading a host's dead outbox entries"))?
+                .into_iter()
+                .map($crate::DeadRow::into_dead)
+                .collect()
+            }
+
+            async fn retry_dead(
+                &self,
+                host: ::booking_core::HostId,
+                key: &str,
+                now: ::chrono::DateTime<::chrono::Utc>,
+            ) -> Result<bool, ::booking_core::ports::StoreError> {
+                $crate::retry::<Self, _, _, _>(|| async {
+                    let mut tx = $crate::SqlStore::begin_write(self).await?;
+                    let done = ::sqlx::query(
+                        "update outbox set dead_at = null, attempts = 0, leased_until = null, due_at = $3, \
+                         updated_at = $3 where key = $2 and dead_at is not null and delivered_at is null \
+                         and booking_id in (select id from scheduling_calendar_events where host_id = $1)",
+                    )
+                    .bind(host.as_uuid())
+                    .bind(key)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    tx.commit().await?;
+                    Ok(done > 0)
+                })
+                .await
+                .map_err($crate::db_error::<Self>("putting a dead outbox entry back in the queue"))
+            }
+
             async fn backlog(
                 &self,
                 now: ::chrono::DateTime<::chrono::Utc>,

@@ -25,8 +25,8 @@ use crate::ids::{BookingId, HostId, LinkId};
 use crate::invitee::{Answers, Email, Invitee, PersonName, Phone, Reason, Tracking, UtmParam};
 use crate::link::{BookingLink, Host, LinkSettings, ReconfirmationPolicy, Slug};
 use crate::ports::{
-    BookingStore, Change, CommitError, DashboardTab, FailureOutcome, Outbox, OutboxBacklog, Page,
-    SaveLinkError, StoreHealth, TabCounts,
+    BookingStore, Change, CommitError, DashboardTab, DeadEntry, FailureOutcome, Outbox,
+    OutboxBacklog, Page, SaveLinkError, StoreHealth, TabCounts,
 };
 use crate::service::{BookError, BookingRequest, TokenActionError};
 use crate::time::{TimeRange, TimeZoneName};
@@ -117,6 +117,7 @@ macro_rules! store_conformance_tests {
             commit_puts_effects_due, claims_are_leases, delivered_entries_never_return,
             failures_back_off_then_die, release_gives_the_lease_back, failed_commits_leave_nothing,
             free_texts_round_trip_and_control_characters_never_arrive, dead_effects_of_a_booking,
+            dead_entries_of_a_host_and_their_retry,
             times_beyond_the_horizon_are_refused, backlog_counts_due_scheduled_and_dead,
             a_fresh_store_has_its_whole_schema, link_workflows_round_trip,
             timed_effects_wait_for_their_moment);
@@ -1919,6 +1920,147 @@ pub async fn dead_effects_of_a_booking<F: StoreFactory>(factory: &F) {
             .await
             .expect("dead")
             .is_empty()
+    );
+}
+
+/// Issue 11, #4: a host sees the dead entries of its own bookings only, and can put one back
+/// in the queue; another host's, a live or an unknown key is refused and changes nothing.
+pub async fn dead_entries_of_a_host_and_their_retry<F: StoreFactory>(factory: &F) {
+    let w = world(factory).await;
+    let other = host(2, "Otto Other");
+    w.store.save_host(&other).await.expect("host");
+    w.save(&plain_link(2, other.id(), "other")).await;
+    let ann = w.book("intro", "2027-03-01T09:00", "Ann Example").await;
+    let zed = w.book("other", "2027-03-01T09:00", "Zed Example").await;
+    let once = RetryPolicy {
+        max_attempts: 1,
+        base_delay: TimeDelta::seconds(10),
+        max_delay: TimeDelta::minutes(1),
+    };
+    let now = w.clock_now();
+    w.claim_all(now).await;
+    let mine = Effect::Email {
+        kind: EmailKind::Booked,
+        to: Recipient::Attendee,
+        booking: ann.id(),
+    };
+    let theirs = Effect::Email {
+        kind: EmailKind::Booked,
+        to: Recipient::Attendee,
+        booking: zed.id(),
+    };
+    for effect in [mine, theirs] {
+        let outcome = w
+            .store
+            .mark_failed(
+                &effect.idempotency_key(),
+                now,
+                "550 no such mailbox",
+                &once,
+                0.0,
+            )
+            .await
+            .expect("fail");
+        assert_eq!(outcome, FailureOutcome::Dead);
+    }
+    let listed =
+        |dead: Vec<DeadEntry>| dead.into_iter().map(|d| d.entry.effect).collect::<Vec<_>>();
+    let dead = w
+        .store
+        .dead_entries_of_host(w.host.id(), 10)
+        .await
+        .expect("dead");
+    assert_eq!(
+        dead.first().map(|d| d.last_error.as_str()),
+        Some("550 no such mailbox")
+    );
+    assert_eq!(listed(dead), [mine]);
+    assert_eq!(
+        listed(
+            w.store
+                .dead_entries_of_host(other.id(), 10)
+                .await
+                .expect("dead")
+        ),
+        [theirs]
+    );
+    assert!(
+        w.store
+            .dead_entries_of_host(w.host.id(), 0)
+            .await
+            .expect("dead")
+            .is_empty()
+    );
+
+    // Another host's entry, a live one and an unknown key are refused.
+    let later = now + TimeDelta::minutes(5);
+    assert!(
+        !w.store
+            .retry_dead(w.host.id(), &theirs.idempotency_key(), later)
+            .await
+            .expect("retry")
+    );
+    let live = Effect::Email {
+        kind: EmailKind::Booked,
+        to: Recipient::Host,
+        booking: ann.id(),
+    };
+    assert!(
+        !w.store
+            .retry_dead(w.host.id(), &live.idempotency_key(), later)
+            .await
+            .expect("retry")
+    );
+    assert!(
+        !w.store
+            .retry_dead(w.host.id(), "no-such-key", later)
+            .await
+            .expect("retry")
+    );
+    assert_eq!(
+        listed(
+            w.store
+                .dead_entries_of_host(other.id(), 10)
+                .await
+                .expect("dead")
+        ),
+        [theirs]
+    );
+
+    // The host's own comes back: due at once, attempts from zero, claimable, no longer dead.
+    assert!(
+        w.store
+            .retry_dead(w.host.id(), &mine.idempotency_key(), later)
+            .await
+            .expect("retry")
+    );
+    assert!(
+        w.store
+            .dead_entries_of_host(w.host.id(), 10)
+            .await
+            .expect("dead")
+            .is_empty()
+    );
+    assert!(
+        w.store
+            .dead_effects(ann.id())
+            .await
+            .expect("dead")
+            .is_empty()
+    );
+    let again = w.claim_all(later).await;
+    let back = again
+        .iter()
+        .find(|e| e.key == mine.idempotency_key())
+        .expect("the retried entry is claimable");
+    assert_eq!((back.attempts, back.due_at), (0, later));
+    assert!(!again.iter().any(|e| e.key == theirs.idempotency_key()));
+    // Retrying twice is refused: it is no longer dead.
+    assert!(
+        !w.store
+            .retry_dead(w.host.id(), &mine.idempotency_key(), later)
+            .await
+            .expect("retry")
     );
 }
 

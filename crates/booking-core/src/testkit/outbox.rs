@@ -5,6 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::InMemoryStore;
 use crate::effects::{PlannedEffect, RetryPolicy};
+use crate::ids::HostId;
 use crate::ports::{
     DeadEntry, FailureOutcome, Outbox, OutboxBacklog, OutboxEntry, PendingEntry, StoreError,
     StoreHealth,
@@ -175,21 +176,39 @@ impl Outbox for InMemoryStore {
     }
 
     async fn dead_entries(&self, limit: u32) -> Result<Vec<DeadEntry>, StoreError> {
-        let state = self.lock();
-        let mut dead: Vec<DeadEntry> = state
-            .outbox
-            .iter()
-            .filter_map(|r| {
-                r.dead.as_ref().map(|(error, at)| DeadEntry {
-                    entry: r.entry(),
-                    last_error: error.clone(),
-                    died_at: *at,
-                })
-            })
-            .collect();
-        dead.sort_by_key(|d| std::cmp::Reverse(d.died_at));
-        dead.truncate(limit as usize);
-        Ok(dead)
+        Ok(self.dead_where(limit, |_| true))
+    }
+
+    async fn dead_entries_of_host(
+        &self,
+        host: HostId,
+        limit: u32,
+    ) -> Result<Vec<DeadEntry>, StoreError> {
+        let theirs = self.bookings_of(host);
+        Ok(self.dead_where(limit, |r| theirs.contains(&r.planned.effect.booking())))
+    }
+
+    async fn retry_dead(
+        &self,
+        host: HostId,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let theirs = self.bookings_of(host);
+        let mut state = self.lock();
+        let Some(row) = state.outbox.iter_mut().find(|r| {
+            r.dead.is_some()
+                && !r.delivered
+                && r.planned.effect.idempotency_key() == key
+                && theirs.contains(&r.planned.effect.booking())
+        }) else {
+            return Ok(false);
+        };
+        row.dead = None;
+        row.attempts = 0;
+        row.due_at = now;
+        row.leased_until = None;
+        Ok(true)
     }
 
     async fn backlog(&self, now: DateTime<Utc>) -> Result<OutboxBacklog, StoreError> {
@@ -210,6 +229,38 @@ impl Outbox for InMemoryStore {
             }
         }
         Ok(backlog)
+    }
+}
+
+impl InMemoryStore {
+    /// The ids of `host`'s bookings.
+    fn bookings_of(&self, host: HostId) -> std::collections::BTreeSet<crate::ids::BookingId> {
+        self.lock()
+            .bookings
+            .values()
+            .filter(|b| b.host() == host)
+            .map(crate::booking::Booking::id)
+            .collect()
+    }
+
+    /// Dead entries whose row passes `keep`, most recent first, at most `limit`.
+    fn dead_where(&self, limit: u32, keep: impl Fn(&OutboxRow) -> bool) -> Vec<DeadEntry> {
+        let state = self.lock();
+        let mut dead: Vec<DeadEntry> = state
+            .outbox
+            .iter()
+            .filter(|r| keep(r))
+            .filter_map(|r| {
+                r.dead.as_ref().map(|(error, at)| DeadEntry {
+                    entry: r.entry(),
+                    last_error: error.clone(),
+                    died_at: *at,
+                })
+            })
+            .collect();
+        dead.sort_by_key(|d| std::cmp::Reverse(d.died_at));
+        dead.truncate(limit as usize);
+        dead
     }
 }
 

@@ -1,6 +1,7 @@
 //! `cargo xtask e2e`: the browser test. Starts `slotkeeper demo` on a fresh SQLite file and
 //! chromedriver, then drives Chromium through the booking flow (xtask/e2e/booking_flow.py),
-//! keeping screenshots under target/e2e/. Installs Debian's chromium and chromium-driver
+//! the host's side (host_flow.py) and the dashboard's webhooks page and phone layout
+//! (webhooks_flow.py), keeping screenshots under target/e2e/. Installs Debian's chromium and chromium-driver
 //! when missing and running as root.
 
 use std::io::{BufRead, BufReader};
@@ -174,6 +175,23 @@ pub(crate) fn e2e() -> Result<(), String> {
         "host browser test (Chromium)",
         Command::new("python3")
             .arg(root().join("xtask/e2e/host_flow.py"))
+            .arg(&demo.base)
+            .arg(format!("http://127.0.0.1:{port}"))
+            .arg(&shots)
+            .arg(&demo.login)
+            .arg(&demo.password),
+    )?;
+    drop(demo);
+    // The webhooks page and the dashboard at phone size, on a demo whose webhooks may reach
+    // the script's receiver on 127.0.0.1.
+    let workdir = target_dir().join("e2e/run-webhooks");
+    let _ = std::fs::remove_dir_all(&workdir);
+    std::fs::create_dir_all(&workdir).map_err(|e| e.to_string())?;
+    let demo = start_demo(&workdir, &[("WEBHOOKS_ALLOW_PRIVATE_TARGETS", "true")])?;
+    run(
+        "webhooks and phone browser test (Chromium)",
+        Command::new("python3")
+            .arg(root().join("xtask/e2e/webhooks_flow.py"))
             .arg(&demo.base)
             .arg(format!("http://127.0.0.1:{port}"))
             .arg(&shots)

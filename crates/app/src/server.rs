@@ -169,7 +169,8 @@ pub fn start(
         storage.subscriptions.clone(),
         outbound.targets.clone(),
         outbound.webhooks.clone(),
-    );
+    )
+    .with_outbox(storage.outbox.clone());
     let state = web::AppState::new(
         scheduler_on(storage, calendars.calendars.clone()),
         &bound.base_url,

@@ -211,6 +211,16 @@ impl CheckedLink {
 fn periods(text: &[String], field: &'static str, errors: &mut FieldErrors) -> Option<DayHours> {
     let mut parsed = Vec::new();
     for p in text.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+        if !period_shape(p) {
+            errors.add(
+                field,
+                format!(
+                    "{p:?} cannot be read: write hours as 09:00-17:00 (24-hour clock, two digits each), \
+                     several separated by commas"
+                ),
+            );
+            return None;
+        }
         match DayPeriod::parse(p) {
             Ok(p) => parsed.push(p),
             Err(e) => {
@@ -222,6 +232,19 @@ fn periods(text: &[String], field: &'static str, errors: &mut FieldErrors) -> Op
     DayHours::new(parsed)
         .map_err(|e| errors.add(field, e.to_string()))
         .ok()
+}
+
+/// Whether `text` is written like `09:00-17:00` (the one form periods are read in), so that
+/// `9-5` is told how to write hours instead of being read as a period that ends too soon.
+fn period_shape(text: &str) -> bool {
+    let hhmm = |t: &str| {
+        let b = t.trim().as_bytes();
+        b.len() == 5
+            && b[2] == b':'
+            && [0, 1, 3, 4].iter().all(|&i| b[i].is_ascii_digit())
+    };
+    text.split_once('-')
+        .is_some_and(|(a, b)| hhmm(a) && hhmm(b))
 }
 
 fn minutes(value: i64, field: &'static str, errors: &mut FieldErrors) -> TimeDelta {
@@ -276,6 +299,7 @@ impl LinkInput {
                 ),
             }
         }
+        // An empty interval follows the duration: only the duration is then told off.
         let interval = self.interval_minutes.unwrap_or(self.duration_minutes);
         let max_days_ahead = match self.max_days_ahead {
             None => None,
@@ -296,8 +320,14 @@ impl LinkInput {
             errors.add("duration_minutes", InvalidRules::Duration.to_string());
             length_ok = false;
         }
-        if !(1..=day).contains(&interval) {
-            errors.add("interval_minutes", InvalidRules::Interval.to_string());
+        if self.interval_minutes.is_some() && !(1..=day).contains(&interval) {
+            errors.add(
+                "interval_minutes",
+                format!(
+                    "{} (leave it empty to use the duration)",
+                    InvalidRules::Interval
+                ),
+            );
             length_ok = false;
         }
         let buffer_before = minutes(self.buffer_before_minutes, "buffer_before_minutes", errors);

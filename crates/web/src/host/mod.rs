@@ -13,14 +13,15 @@
 //! (where a login goes next), `fresh_links` (the limited re-sending of an attendee's links),
 //! `planned` (reconfirmation and the planned actions, in words);
 //! then one module per area: `login`, `integrations` (calendar connections and their banner),
-//! `calendar`, `booking`, `links`, `deals`, `keys`, `api` and `webhooks`.
+//! `calendar`, `booking`, `links`, `deals`, `keys`, `api`, `webhooks`, `webhooks_page` (the
+//! dashboard's webhooks, on `webhooks`' functions) and `deliveries` (failed deliveries).
 
 use std::sync::Arc;
 
 use actix_web::web;
 use booking_core::accounts::{AccountStore, LinkDirectory, LoginAttempts};
 use booking_core::deals::DealStore;
-use booking_core::ports::{TargetCheck, TokenSource, WebhookSender};
+use booking_core::ports::{Outbox, TargetCheck, TokenSource, WebhookSender};
 use booking_core::sessions::HostSessions;
 use booking_core::subscriptions::WebhookSubscriptions;
 
@@ -29,6 +30,7 @@ mod auth;
 mod booking;
 mod calendar;
 mod deals;
+mod deliveries;
 mod extract;
 mod fresh_links;
 mod integrations;
@@ -42,6 +44,7 @@ mod page;
 mod planned;
 mod summary;
 mod webhooks;
+mod webhooks_page;
 mod workflowform;
 
 pub(crate) use api::HostApi;
@@ -65,6 +68,8 @@ pub struct HostSide {
     pub(crate) hash_slots: auth::HashSlots,
     pub(crate) fresh_links: fresh_links::FreshLinks,
     pub(crate) webhooks: Option<Webhooks>,
+    /// The outbox, for the host's failed deliveries (`None`: `/settings/deliveries` is 404).
+    pub(crate) outbox: Option<Arc<dyn Outbox>>,
 }
 
 /// Webhook subscriptions, the sender test events go out through (the same port as real
@@ -111,6 +116,7 @@ impl HostSide {
             limiter: auth::LoginLimiter::new(attempts),
             hash_slots: auth::HashSlots::new(),
             webhooks: None,
+            outbox: None,
         }
     }
 
@@ -130,6 +136,14 @@ impl HostSide {
             sender,
             targets,
         });
+        self
+    }
+
+    /// Adds `/settings/deliveries` on `outbox`: the host's dead entries and their retry (the
+    /// outbox's per-host methods), and the retry state in the webhooks page's delivery log.
+    #[must_use]
+    pub fn with_outbox(mut self, outbox: Arc<dyn Outbox>) -> Self {
+        self.outbox = Some(outbox);
         self
     }
 
@@ -198,5 +212,42 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         "/settings/api-keys/{id}/revoke",
         web::post().to(keys::key_revoke),
+    );
+    configure_webhooks_pages(cfg);
+}
+
+/// `/settings/webhooks` and `/settings/deliveries`.
+fn configure_webhooks_pages(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/settings/webhooks",
+        web::get().to(webhooks_page::hooks_page),
+    )
+    .route(
+        "/settings/webhooks",
+        web::post().to(webhooks_page::hook_create),
+    )
+    .route(
+        "/settings/webhooks/{id}",
+        web::get().to(webhooks_page::hook_page),
+    )
+    .route(
+        "/settings/webhooks/{id}/active",
+        web::post().to(webhooks_page::hook_switch),
+    )
+    .route(
+        "/settings/webhooks/{id}/test",
+        web::post().to(webhooks_page::hook_test),
+    )
+    .route(
+        "/settings/webhooks/{id}/delete",
+        web::post().to(webhooks_page::hook_delete),
+    )
+    .route(
+        "/settings/deliveries",
+        web::get().to(deliveries::deliveries_page),
+    )
+    .route(
+        "/settings/deliveries/retry",
+        web::post().to(deliveries::retry),
     );
 }

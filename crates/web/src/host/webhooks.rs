@@ -260,6 +260,55 @@ fn fresh_secret(side: &HostSide, hooks: &Webhooks) -> SubscriptionSecret {
     hooks.sender.new_secret(bytes)
 }
 
+/// What a host asks to subscribe (the API's body, the dashboard's form).
+pub(crate) struct NewSubscription<'a> {
+    pub(crate) url: &'a str,
+    /// `None`: every booking event.
+    pub(crate) events: Option<&'a [String]>,
+    pub(crate) active: bool,
+}
+
+/// Why no subscription was made.
+pub(crate) enum NotSubscribed {
+    /// The URL is malformed or its target refused; the message says which.
+    Url(String),
+    /// An unknown event, or none.
+    Events(String),
+    /// Storage failed.
+    Store(booking_core::subscriptions::SubscriptionError),
+}
+
+/// Checks and stores `host`'s new subscription with a fresh secret (which only the returned
+/// value holds in the clear): the one way both the API and the dashboard subscribe.
+pub(crate) async fn subscribe(
+    side: &HostSide,
+    hooks: &Webhooks,
+    host: HostId,
+    asked: NewSubscription<'_>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<WebhookSubscription, NotSubscribed> {
+    let url = TargetUrl::parse(asked.url).map_err(|e| NotSubscribed::Url(e.to_string()))?;
+    if let Err(e) = hooks.targets.check(url.as_str()).await {
+        return Err(NotSubscribed::Url(e.to_string()));
+    }
+    let events = events_of(asked.events).map_err(|e| NotSubscribed::Events(e.to_string()))?;
+    let subscription = WebhookSubscription {
+        id: SubscriptionId::from_uuid(side.ids.new_booking_id().as_uuid()),
+        host,
+        url,
+        secret: fresh_secret(side, hooks),
+        events,
+        active: asked.active,
+        created_at: now,
+    };
+    hooks
+        .subscriptions
+        .create_subscription(&subscription)
+        .await
+        .map_err(NotSubscribed::Store)?;
+    Ok(subscription)
+}
+
 /// Subscribe a URL to booking events; the answer holds the signing secret, shown only this once
 #[utoipa::path(post, path = "/api/v1/webhooks", operation_id = "createWebhook", tag = "webhooks", security(("apiKey" = [])),
     request_body = CreateBody,
@@ -275,26 +324,21 @@ async fn create(key: ApiHost, state: web::Data<AppState>, body: Body) -> ApiResu
     let (side, host) = authorised_hooks(key)?;
     let hooks = hooks(&side);
     let input: CreateBody = required(&body.0)?;
-    let url = TargetUrl::parse(&input.url).map_err(|e| Failure::Invalid(format!("url: {e}")))?;
-    if let Err(e) = hooks.targets.check(url.as_str()).await {
-        return Err(Failure::Invalid(format!("url: {e}")).into());
-    }
-    let events =
-        events_of(input.events.as_deref()).map_err(|e| Failure::Invalid(format!("events: {e}")))?;
-    let secret = fresh_secret(&side, hooks);
-    let subscription = WebhookSubscription {
-        id: SubscriptionId::from_uuid(side.ids.new_booking_id().as_uuid()),
-        host,
-        url,
-        secret,
-        events,
+    let asked = NewSubscription {
+        url: &input.url,
+        events: input.events.as_deref(),
         active: input.active.unwrap_or(true),
-        created_at: state.scheduler.clock().now(),
     };
-    hooks
-        .subscriptions
-        .create_subscription(&subscription)
-        .await?;
+    let subscription = match subscribe(&side, hooks, host, asked, state.scheduler.clock().now())
+        .await
+    {
+        Ok(s) => s,
+        Err(NotSubscribed::Url(e)) => return Err(Failure::Invalid(format!("url: {e}")).into()),
+        Err(NotSubscribed::Events(e)) => {
+            return Err(Failure::Invalid(format!("events: {e}")).into());
+        }
+        Err(NotSubscribed::Store(e)) => return Err(e.into()),
+    };
     let mut body = subscription_json(&subscription);
     body.secret = Some(subscription.secret.expose().to_owned());
     Ok(HttpResponse::Created()

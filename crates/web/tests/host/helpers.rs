@@ -144,7 +144,8 @@ async fn build(
         Arc::new(store.clone()),
         Arc::new(store.clone()),
     )
-    .with_passwords(cheap_passwords());
+    .with_passwords(cheap_passwords())
+    .with_outbox(Arc::new(store.clone()));
     let side = match webhooks {
         Some(targets) => side.with_subscriptions(
             Arc::new(store.clone()),

@@ -8,6 +8,7 @@ mod api;
 mod auth;
 mod calendar;
 mod conformance;
+mod dashboard;
 mod deals;
 mod detail;
 mod helpers;

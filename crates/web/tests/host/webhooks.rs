@@ -61,7 +61,7 @@ async fn json_of(resp: actix_web::dev::ServiceResponse) -> Value {
 
 /// A receiver on 127.0.0.1 that answers every request 200 and keeps each request's head
 /// (lowercased) and body.
-async fn receiver() -> (String, Arc<Mutex<Vec<(String, String)>>>) {
+pub(crate) async fn receiver() -> (String, Arc<Mutex<Vec<(String, String)>>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hooks", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));

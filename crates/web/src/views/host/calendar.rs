@@ -65,14 +65,14 @@ pub(crate) fn calendar(vm: &CalendarView) -> Markup {
             @if vm.rows.is_empty() {
                 p.empty { (vm.empty) }
             } @else {
-                table.meetings {
+                table.cards.meetings {
                     thead { tr { th { "When" } th { "Who" } th { "Link" } th { "" } } }
                     tbody {
                         @for row in &vm.rows {
                             tr {
-                                td { a href=(row.href) { (row.when) } }
-                                td { (row.invitee) br; span.meta { (row.email) } }
-                                td { (row.link_title) }
+                                td data-label="When" { a href=(row.href) { (row.when) } }
+                                td data-label="Who" { (row.invitee) br; span.meta { (row.email) } }
+                                td data-label="Link" { (row.link_title) }
                                 td {
                                     @if let Some(c) = &row.cancelled { span.cancelled { (c) } }
                                     @if let Some(r) = &row.reason { br; q.reason { (r) } }

@@ -37,14 +37,14 @@ pub(crate) fn deals(vm: &DealsView) -> Markup {
             @if vm.rows.is_empty() {
                 p.empty { "No deals yet. Links with “Open a CRM deal” create one for every booking." }
             } @else {
-                table.deals {
+                table.cards.deals {
                     thead { tr { th { "Contact" } th { "Link" } th { "Opened" } th { "Stage" } } }
                     tbody {
                         @for row in &vm.rows {
                             tr id={"deal-" (row.id)} {
-                                td { a href=(row.meeting_href) { (row.contact) } br; span.meta { (row.email) } }
-                                td { (row.link_title) }
-                                td.meta { (row.opened) }
+                                td data-label="Contact" { a href=(row.meeting_href) { (row.contact) } br; span.meta { (row.email) } }
+                                td data-label="Link" { (row.link_title) }
+                                td.meta data-label="Opened" { (row.opened) }
                                 td {
                                     form.inline method="post" action=(row.action) {
                                         (csrf_field(&vm.viewer.csrf))

@@ -31,13 +31,13 @@ pub(crate) fn list(vm: &LinksView) -> Markup {
             @if vm.rows.is_empty() {
                 p.empty { "No links yet." }
             } @else {
-                table.links {
+                table.cards.links {
                     thead { tr { th { "Link" } th { "Settings" } th { "" } } }
                     tbody {
                         @for row in &vm.rows {
                             tr {
-                                td { strong { (row.title) } br; a href=(row.public_url) { (row.public_url) } }
-                                td.meta { (row.summary) }
+                                td data-label="Link" { strong { (row.title) } br; a.wrap href=(row.public_url) { (row.public_url) } }
+                                td.meta data-label="Settings" { (row.summary) }
                                 td { a href=(row.edit_href) { "Edit" } }
                             }
                         }

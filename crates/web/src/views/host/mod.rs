@@ -6,10 +6,12 @@ use maud::{DOCTYPE, Markup, html};
 pub(crate) mod booking;
 pub(crate) mod calendar;
 pub(crate) mod deals;
+pub(crate) mod deliveries;
 pub(crate) mod integrations;
 pub(crate) mod links;
 pub(crate) mod login;
 pub(crate) mod settings;
+pub(crate) mod webhooks;
 
 /// Who is logged in, for the frame.
 #[derive(Debug, Clone)]
@@ -26,7 +28,20 @@ pub(crate) enum Section {
     Deals,
     Integrations,
     Settings,
+    Webhooks,
+    Deliveries,
 }
+
+/// The navigation: where each entry goes, its label, and its section.
+const NAV: [(&str, &str, Section); 7] = [
+    ("/calendar", "Calendar", Section::Calendar),
+    ("/links", "Links", Section::Links),
+    ("/deals", "Deals", Section::Deals),
+    ("/settings/integrations", "Integrations", Section::Integrations),
+    ("/settings/webhooks", "Webhooks", Section::Webhooks),
+    ("/settings/deliveries", "Deliveries", Section::Deliveries),
+    ("/settings/api-keys", "API keys", Section::Settings),
+];
 
 /// A connected calendar that needs reconnecting: what to say, and where to reconnect.
 #[derive(Debug, Clone)]
@@ -69,10 +84,11 @@ pub(crate) fn frame(title: &str, viewer: Option<(&Viewer, Section)>, body: Marku
                 link rel="stylesheet" href="/static/host.css";
             }
             body.host {
+                a.skip href="#main" { "Skip to content" }
                 @if let Some((viewer, section)) = viewer {
                     header.hostbar {
-                        nav {
-                            @for (href, label, s) in [("/calendar", "Calendar", Section::Calendar), ("/links", "Links", Section::Links), ("/deals", "Deals", Section::Deals), ("/settings/integrations", "Integrations", Section::Integrations), ("/settings/api-keys", "API keys", Section::Settings)] {
+                        nav aria-label="Dashboard" {
+                            @for (href, label, s) in NAV {
                                 a href=(href) aria-current=[(s == section).then_some("page")] { (label) }
                             }
                         }
@@ -83,7 +99,7 @@ pub(crate) fn frame(title: &str, viewer: Option<(&Viewer, Section)>, body: Marku
                         }
                     }
                 }
-                main { (body) }
+                main #main tabindex="-1" { (body) }
                 footer { "Slotkeeper" }
             }
         }

@@ -50,14 +50,14 @@ pub(crate) fn api_keys(vm: &KeysView) -> Markup {
                 button type="submit" { "Create key" }
             }
             @if !vm.keys.is_empty() {
-                table.keys {
+                table.cards.keys {
                     thead { tr { th { "Name" } th { "Key" } th { "Created" } th { "" } } }
                     tbody {
                         @for key in &vm.keys {
                             tr id={"key-" (key.id)} {
-                                td { (key.label) }
-                                td { code { (key.prefix) "…" } }
-                                td.meta { (key.created) }
+                                td data-label="Name" { (key.label) }
+                                td data-label="Key" { code { (key.prefix) "…" } }
+                                td.meta data-label="Created" { (key.created) }
                                 td {
                                     @if let Some(r) = &key.revoked {
                                         span.meta { "Revoked " (r) }

@@ -239,9 +239,7 @@ fn periods(text: &[String], field: &'static str, errors: &mut FieldErrors) -> Op
 fn period_shape(text: &str) -> bool {
     let hhmm = |t: &str| {
         let b = t.trim().as_bytes();
-        b.len() == 5
-            && b[2] == b':'
-            && [0, 1, 3, 4].iter().all(|&i| b[i].is_ascii_digit())
+        b.len() == 5 && b[2] == b':' && [0, 1, 3, 4].iter().all(|&i| b[i].is_ascii_digit())
     };
     text.split_once('-')
         .is_some_and(|(a, b)| hhmm(a) && hhmm(b))

@@ -270,8 +270,10 @@ pub(crate) struct NewSubscription<'a> {
 
 /// Why no subscription was made.
 pub(crate) enum NotSubscribed {
-    /// The URL is malformed or its target refused; the message says which.
+    /// The URL is malformed.
     Url(String),
+    /// The target check refused the URL (e.g. a private address).
+    Refused(String),
     /// An unknown event, or none.
     Events(String),
     /// Storage failed.
@@ -288,10 +290,10 @@ pub(crate) async fn subscribe(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<WebhookSubscription, NotSubscribed> {
     let url = TargetUrl::parse(asked.url).map_err(|e| NotSubscribed::Url(e.to_string()))?;
-    if let Err(e) = hooks.targets.check(url.as_str()).await {
-        return Err(NotSubscribed::Url(e.to_string()));
-    }
     let events = events_of(asked.events).map_err(|e| NotSubscribed::Events(e.to_string()))?;
+    if let Err(e) = hooks.targets.check(url.as_str()).await {
+        return Err(NotSubscribed::Refused(e.to_string()));
+    }
     let subscription = WebhookSubscription {
         id: SubscriptionId::from_uuid(side.ids.new_booking_id().as_uuid()),
         host,
@@ -329,16 +331,17 @@ async fn create(key: ApiHost, state: web::Data<AppState>, body: Body) -> ApiResu
         events: input.events.as_deref(),
         active: input.active.unwrap_or(true),
     };
-    let subscription = match subscribe(&side, hooks, host, asked, state.scheduler.clock().now())
-        .await
-    {
-        Ok(s) => s,
-        Err(NotSubscribed::Url(e)) => return Err(Failure::Invalid(format!("url: {e}")).into()),
-        Err(NotSubscribed::Events(e)) => {
-            return Err(Failure::Invalid(format!("events: {e}")).into());
-        }
-        Err(NotSubscribed::Store(e)) => return Err(e.into()),
-    };
+    let subscription =
+        match subscribe(&side, hooks, host, asked, state.scheduler.clock().now()).await {
+            Ok(s) => s,
+            Err(NotSubscribed::Url(e) | NotSubscribed::Refused(e)) => {
+                return Err(Failure::Invalid(format!("url: {e}")).into());
+            }
+            Err(NotSubscribed::Events(e)) => {
+                return Err(Failure::Invalid(format!("events: {e}")).into());
+            }
+            Err(NotSubscribed::Store(e)) => return Err(e.into()),
+        };
     let mut body = subscription_json(&subscription);
     body.secret = Some(subscription.secret.expose().to_owned());
     Ok(HttpResponse::Created()

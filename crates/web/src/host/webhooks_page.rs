@@ -13,7 +13,7 @@ use actix_web::web;
 use booking_core::BookingId;
 use booking_core::TimeZoneName;
 use booking_core::effects::WebhookEvent;
-use booking_core::ports::{Clock, PendingEntry};
+use booking_core::ports::{BookingStore, Clock, Outbox, PendingEntry};
 use booking_core::subscriptions::{
     ALL_EVENTS, DeliveryAttempt, SubscriptionId, TestEvent, WebhookSubscription, send_test_event,
 };
@@ -27,16 +27,16 @@ use super::{HostSide, Webhooks};
 use crate::AppState;
 use crate::errors::{Error, Failure, HostPage};
 use crate::forms::FieldErrors;
-use crate::views::host::webhooks::{
-    self, DeliveryRow, HookFields, HookRow, HookView, HooksView,
-};
+use crate::views::host::webhooks::{self, DeliveryRow, HookFields, HookRow, HookView, HooksView};
 
 /// Attempts read for a subscription's page.
 const LOG_LENGTH: u32 = 100;
 
 /// The webhook ports, or 404 when the host side has none.
 fn hooks_of(side: &HostSide) -> Result<&Webhooks, Error<HostPage>> {
-    side.webhooks.as_ref().ok_or_else(|| Failure::NotFound.into())
+    side.webhooks
+        .as_ref()
+        .ok_or_else(|| Failure::NotFound.into())
 }
 
 /// The label of an event's checkbox.
@@ -152,13 +152,16 @@ impl HookForm {
     }
 }
 
-pub(crate) async fn hook_create(state: web::Data<AppState>, posted: Posted<HookForm>) -> PageResult {
+pub(crate) async fn hook_create(
+    state: web::Data<AppState>,
+    posted: Posted<HookForm>,
+) -> PageResult {
     let Posted { me, form } = posted;
     let hooks = hooks_of(&me.side)?;
     let events = form.events();
     let asked = NewSubscription {
         url: form.url.trim(),
-        events: Some(&events),
+        events: Some(events.as_slice()),
         active: true,
     };
     let now = state.scheduler.clock().now();
@@ -173,6 +176,7 @@ pub(crate) async fn hook_create(state: web::Data<AppState>, posted: Posted<HookF
             ));
             return Ok(page(StatusCode::CREATED, webhooks::list(&vm)));
         }
+        Err(NotSubscribed::Refused(e)) => errors.add("url", format!("{e}.")),
         Err(NotSubscribed::Url(e)) => errors.add(
             "url",
             format!("{e}. Write the full address, e.g. https://example.com/hooks."),
@@ -194,7 +198,11 @@ pub(crate) async fn hook_create(state: web::Data<AppState>, posted: Posted<HookF
 }
 
 /// One of the host's subscriptions (another host's is 404 like a missing one).
-async fn own(hooks: &Webhooks, me: &LoggedIn, id: &str) -> Result<WebhookSubscription, Error<HostPage>> {
+async fn own(
+    hooks: &Webhooks,
+    me: &LoggedIn,
+    id: &str,
+) -> Result<WebhookSubscription, Error<HostPage>> {
     let id = SubscriptionId::parse(id).map_err(|_| Failure::NotFound)?;
     Ok(hooks
         .subscriptions
@@ -362,7 +370,10 @@ pub(crate) async fn hook_switch(id: web::Path<String>, posted: Posted<SwitchForm
         .await
         .map_err(Failure::from)?;
     let done = if active { "on" } else { "off" };
-    Ok(see_other(&format!("/settings/webhooks/{}?done={done}", s.id)))
+    Ok(see_other(&format!(
+        "/settings/webhooks/{}?done={done}",
+        s.id
+    )))
 }
 
 pub(crate) async fn hook_delete(id: web::Path<String>, posted: CsrfPosted) -> PageResult {
@@ -402,12 +413,18 @@ pub(crate) async fn hook_test(
                 &webhook_id,
                 percent_encoding::NON_ALPHANUMERIC,
             );
-            Ok(see_other(&format!("/settings/webhooks/{}?tested={key}", s.id)))
+            Ok(see_other(&format!(
+                "/settings/webhooks/{}?tested={key}",
+                s.id
+            )))
         }
         TestEvent::Refused(e) => {
             let (mut vm, _) = detail_view(&state, &me, hooks, &s).await?;
             vm.error = Some(format!("Nothing was sent: {e}."));
-            Ok(page(StatusCode::UNPROCESSABLE_ENTITY, webhooks::detail(&vm)))
+            Ok(page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                webhooks::detail(&vm),
+            ))
         }
     }
 }

@@ -37,7 +37,11 @@ const NAV: [(&str, &str, Section); 7] = [
     ("/calendar", "Calendar", Section::Calendar),
     ("/links", "Links", Section::Links),
     ("/deals", "Deals", Section::Deals),
-    ("/settings/integrations", "Integrations", Section::Integrations),
+    (
+        "/settings/integrations",
+        "Integrations",
+        Section::Integrations,
+    ),
     ("/settings/webhooks", "Webhooks", Section::Webhooks),
     ("/settings/deliveries", "Deliveries", Section::Deliveries),
     ("/settings/api-keys", "API keys", Section::Settings),

@@ -177,7 +177,9 @@ pub(crate) struct LinkFormView {
 fn text_field(label: &str, name: &str, value: &str, errors: &FieldErrors, kind: &str) -> Markup {
     html! {
         label for=(name) { (label) }
-        input id=(name) type=(kind) name=(name) value=(value);
+        @let wrong = errors.get(name).is_some();
+        input id=(name) type=(kind) name=(name) value=(value)
+            aria-invalid=[wrong.then_some("true")] aria-describedby=[wrong.then(|| format!("{name}-error"))];
         (field_error(errors, name))
     }
 }

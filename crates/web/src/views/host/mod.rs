@@ -110,9 +110,9 @@ pub(crate) fn frame(title: &str, viewer: Option<(&Viewer, Section)>, body: Marku
     }
 }
 
-/// A field's error message, if any.
+/// A field's error message, if any (`{field}-error`, for the control's `aria-describedby`).
 pub(crate) fn field_error(errors: &crate::forms::FieldErrors, field: &str) -> Markup {
     html! {
-        @if let Some(m) = errors.get(field) { span.error role="alert" { (m) } }
+        @if let Some(m) = errors.get(field) { span.error id={(field) "-error"} role="alert" { (m) } }
     }
 }

@@ -6,6 +6,7 @@
 //! Everything goes through the same functions as the JSON API ([`subscribe`],
 //! [`send_test_event`]) and the per-host port, so another host's subscription answers 404.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 
 use actix_web::http::StatusCode;
@@ -251,9 +252,8 @@ async fn delivery_rows(
         } else {
             let next = match booking_of(key) {
                 Some(booking) => {
-                    if !pending.contains_key(&booking) {
-                        let entries = state.scheduler.store().pending_effects(booking).await?;
-                        pending.insert(booking, entries);
+                    if let Entry::Vacant(slot) = pending.entry(booking) {
+                        slot.insert(state.scheduler.store().pending_effects(booking).await?);
                     }
                     pending[&booking]
                         .iter()

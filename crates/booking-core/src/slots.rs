@@ -125,14 +125,13 @@ pub fn offered_slots_up_to(
     // Candidates start on whole seconds, so `start >= earliest` and `start < before` hold
     // exactly when they hold against the bounds rounded up.
     let (earliest, before) = (seconds_up(earliest), seconds_up(before));
-    let shape = SlotShape::of(rules);
-    let busy = merged_busy(busy, shape.reach(earliest, before));
     let candidates = Candidates {
         stretches: &stretches,
-        shape,
+        shape: SlotShape::of(rules),
         earliest,
         before,
     };
+    let busy = merged_busy(busy, &candidates.reach());
     candidates.free_of(&busy, limit)
 }
 
@@ -221,14 +220,6 @@ impl SlotShape {
             end: start + self.duration + self.buffer_after,
         }
     }
-
-    /// Everything the padded slots starting in `[earliest, before)` can cover.
-    fn reach(&self, earliest: Seconds, before: Seconds) -> Span {
-        Span {
-            start: self.padded(earliest).start,
-            end: self.padded(before).end,
-        }
-    }
 }
 
 /// Sorts ranges by start and merges those that overlap or touch, in place.
@@ -248,18 +239,24 @@ fn merge_in_place(spans: &mut Vec<Span>) {
     spans.truncate(kept);
 }
 
-/// The busy ranges that reach into `reach`, sorted and merged. Each is widened to whole
-/// seconds, which padded slots, starting and ending on whole seconds, overlap exactly when
-/// they overlap the range itself.
-fn merged_busy(busy: &[TimeRange], reach: Span) -> Vec<Span> {
-    let mut spans: Vec<Span> = busy
-        .iter()
-        .map(|b| Span {
-            start: seconds_down(b.start()),
-            end: seconds_up(b.end()),
-        })
-        .filter(|b| b.start < reach.end && b.end > reach.start)
-        .collect();
+/// The busy ranges that meet `reach` (sorted, disjoint), sorted and merged.
+///
+/// Only these can block a candidate, and dropping the others before sorting pays: a host's
+/// busy time mostly lies outside working hours. Each range is widened to whole seconds, which
+/// padded slots, starting and ending on whole seconds, overlap exactly when they overlap the
+/// range itself.
+fn merged_busy(busy: &[TimeRange], reach: &[Span]) -> Vec<Span> {
+    let mut spans = Vec::with_capacity(busy.len());
+    for range in busy {
+        let span = Span {
+            start: seconds_down(range.start()),
+            end: seconds_up(range.end()),
+        };
+        let next = reach.partition_point(|r| r.end <= span.start);
+        if reach.get(next).is_some_and(|r| r.start < span.end) {
+            spans.push(span);
+        }
+    }
     merge_in_place(&mut spans);
     spans
 }
@@ -274,6 +271,30 @@ struct Candidates<'a> {
 }
 
 impl Candidates<'_> {
+    /// Where padded candidates can lie: each stretch's part that can hold one, grown by the
+    /// buffers; sorted and merged.
+    fn reach(&self) -> Vec<Span> {
+        let SlotShape {
+            duration,
+            buffer_before,
+            buffer_after,
+            ..
+        } = self.shape;
+        let mut reach = Vec::with_capacity(self.stretches.len());
+        for stretch in self.stretches {
+            let first_start = self.earliest.max(stretch.span.start);
+            let last_end = (self.before + duration).min(stretch.span.end);
+            if first_start < last_end {
+                reach.push(Span {
+                    start: first_start - buffer_before,
+                    end: last_end + buffer_after,
+                });
+            }
+        }
+        merge_in_place(&mut reach);
+        reach
+    }
+
     /// The first `limit` candidates whose padded range overlaps nothing in `busy` (sorted and
     /// merged).
     fn free_of(&self, busy: &[Span], limit: usize) -> Vec<TimeRange> {
@@ -568,7 +589,7 @@ mod tests {
             start: Seconds::MIN,
             end: Seconds::MAX,
         };
-        let merged: Vec<_> = merged_busy(&b, everything)
+        let merged: Vec<_> = merged_busy(&b, &[everything])
             .iter()
             .map(|s| (instant(s.start).unwrap(), instant(s.end).unwrap()))
             .collect();
@@ -583,25 +604,32 @@ mod tests {
 
     #[test]
     fn busy_ranges_out_of_reach_are_dropped_and_touching_ones_kept() {
-        let reach = Span {
-            start: seconds_down(utc(2027, 1, 1, 9, 0)),
-            end: seconds_down(utc(2027, 1, 1, 17, 0)),
+        let span = |from: DateTime<Utc>, to: DateTime<Utc>| Span {
+            start: seconds_down(from),
+            end: seconds_down(to),
         };
+        let h = |hour, minute| utc(2027, 1, 1, hour, minute);
+        let reach = [span(h(9, 0), h(12, 0)), span(h(13, 0), h(17, 0))];
         let b = [
-            range(utc(2027, 1, 1, 8, 0), utc(2027, 1, 1, 9, 0)),
-            range(utc(2027, 1, 1, 8, 0), utc(2027, 1, 1, 9, 1)),
-            range(utc(2027, 1, 1, 16, 59), utc(2027, 1, 1, 18, 0)),
-            range(utc(2027, 1, 1, 17, 0), utc(2027, 1, 1, 18, 0)),
+            range(h(8, 0), h(9, 0)),
+            range(h(8, 0), h(9, 1)),
+            range(h(12, 0), h(13, 0)),
+            range(h(11, 59), h(12, 30)),
+            range(h(12, 30), h(13, 0)),
+            range(h(11, 0), h(14, 0)),
+            range(h(16, 59), h(18, 0)),
+            range(h(17, 0), h(18, 0)),
         ];
-        let kept: Vec<_> = merged_busy(&b, reach)
+        let kept: Vec<_> = merged_busy(&b, &reach)
             .iter()
             .map(|s| (instant(s.start).unwrap(), instant(s.end).unwrap()))
             .collect();
         assert_eq!(
             kept,
             [
-                (utc(2027, 1, 1, 8, 0), utc(2027, 1, 1, 9, 1)),
-                (utc(2027, 1, 1, 16, 59), utc(2027, 1, 1, 18, 0)),
+                (h(8, 0), h(9, 1)),
+                (h(11, 0), h(14, 0)),
+                (h(16, 59), h(18, 0))
             ]
         );
     }

@@ -217,8 +217,13 @@ fn callgrind_slots() -> Result<(), String> {
     )?;
     let out = target_dir().join("callgrind.slots.out");
     let exe = target_dir().join("release/examples/bench_input_once");
+    // One exact name: a pattern like `*offered_slots*` also matches `offered_slots_up_to`,
+    // which `offered_slots` calls, and the second toggle switches collection off again.
     let output = Command::new("valgrind")
-        .args(["--tool=callgrind", "--toggle-collect=*offered_slots*"])
+        .args([
+            "--tool=callgrind",
+            "--toggle-collect=booking_core::slots::offered_slots",
+        ])
         .arg(format!("--callgrind-out-file={}", out.display()))
         .arg(&exe)
         .output()
@@ -232,5 +237,10 @@ fn callgrind_slots() -> Result<(), String> {
         "xtask: callgrind, offered_slots on the fixed input: {}",
         total.trim()
     );
+    // A count this small means the toggle never fired (the function was inlined or renamed).
+    let count: Option<u64> = total.rsplit(' ').next().and_then(|n| n.trim().parse().ok());
+    if count.is_some_and(|n| n < 1_000) {
+        return Err("callgrind counted nothing inside offered_slots; check the toggle".into());
+    }
     Ok(())
 }

@@ -38,6 +38,10 @@ pub enum InvalidRules {
     /// A buffer or the notice is negative.
     #[error("{0} must not be negative")]
     Negative(&'static str),
+    /// A meeting length, interval or buffer has a fraction of a second: slots start and end
+    /// on whole seconds, which lets the slot engine count time in integer seconds.
+    #[error("{0} must be a whole number of seconds")]
+    FractionOfSecond(&'static str),
 }
 
 impl DayPeriod {
@@ -240,6 +244,16 @@ impl AvailabilityRules {
                 return Err(InvalidRules::Negative(name));
             }
         }
+        for (name, value) in [
+            ("meeting duration", draft.duration),
+            ("slot interval", draft.interval),
+            ("buffer before", draft.buffer_before),
+            ("buffer after", draft.buffer_after),
+        ] {
+            if value.subsec_nanos() != 0 {
+                return Err(InvalidRules::FractionOfSecond(name));
+            }
+        }
         Ok(Self {
             zone: draft.zone,
             weekly: draft.weekly,
@@ -355,11 +369,28 @@ mod tests {
         let mut d = ok.clone();
         d.interval = TimeDelta::days(2);
         assert_eq!(AvailabilityRules::new(d), Err(InvalidRules::Interval));
-        let mut d = ok;
+        let mut d = ok.clone();
         d.buffer_after = TimeDelta::minutes(-5);
         assert!(matches!(
             AvailabilityRules::new(d),
             Err(InvalidRules::Negative(_))
         ));
+        let mut d = ok.clone();
+        d.interval = TimeDelta::minutes(5) + TimeDelta::milliseconds(1);
+        assert_eq!(
+            AvailabilityRules::new(d),
+            Err(InvalidRules::FractionOfSecond("slot interval"))
+        );
+        let mut d = ok.clone();
+        d.buffer_before = TimeDelta::nanoseconds(1);
+        assert_eq!(
+            AvailabilityRules::new(d),
+            Err(InvalidRules::FractionOfSecond("buffer before"))
+        );
+        // Whole seconds are fine; the notice may have a fraction (it only moves `now`).
+        let mut d = ok;
+        d.duration = TimeDelta::seconds(90);
+        d.minimum_notice = TimeDelta::milliseconds(1500);
+        assert!(AvailabilityRules::new(d).is_ok());
     }
 }

@@ -40,11 +40,21 @@
 //!
 //! # Cost
 //!
-//! Busy ranges are sorted and merged once, `O(b log b)`, then swept together with the
-//! candidates, which come out in time order, so the whole is `O(b log b + d + s)` for `d` local
-//! days and `s` candidates. Nothing is allocated per candidate: only the merged busy list, the
-//! working stretches and the returned `Vec`. [`offered_slots_up_to`] stops at its limit, so
-//! `s` is then only the candidates up to the last slot returned.
+//! The engine counts time in whole seconds since 1970 (`i64`), converting each instant once
+//! on the way in and back to `DateTime<Utc>` only for the slots it returns: ordering and
+//! stepping chrono's calendar-field instants (date, second, fraction) was most of its time,
+//! and on integers each is one instruction. Seconds lose nothing: every boundary a candidate
+//! can have is a whole second (zone offsets are whole seconds, and the rules' lengths must be,
+//! see [`AvailabilityRules::new`]), and against such boundaries a busy range's start rounded
+//! down and its end rounded up, or the window's bounds rounded up, compare exactly as the
+//! instants themselves do.
+//!
+//! Busy ranges that cannot touch a candidate are dropped, the rest sorted and merged once,
+//! `O(b log b)`, then swept together with the candidates, which come out in time order, so
+//! the whole is `O(b log b + d + s)` for `d` local days and `s` candidates. Nothing is
+//! allocated per candidate: only the merged busy list, the working stretches and the returned
+//! `Vec`. [`offered_slots_up_to`] stops at its limit, so `s` is then only the candidates up to
+//! the last slot returned.
 
 use std::cmp::Ordering;
 
@@ -108,10 +118,32 @@ pub fn offered_slots_up_to(
     busy: &[TimeRange],
     limit: usize,
 ) -> Vec<TimeRange> {
-    let tz = rules.zone().tz();
-    let Some(not_before) = now.checked_add_signed(rules.minimum_notice()) else {
+    let Some((earliest, before)) = start_bounds(rules, window, now) else {
         return Vec::new();
     };
+    let stretches = working_stretches(rules, earliest, before);
+    // Candidates start on whole seconds, so `start >= earliest` and `start < before` hold
+    // exactly when they hold against the bounds rounded up.
+    let (earliest, before) = (seconds_up(earliest), seconds_up(before));
+    let candidates = Candidates {
+        stretches: &stretches,
+        shape: SlotShape::of(rules),
+        earliest,
+        before,
+    };
+    let busy = merged_busy(busy, &candidates.reach());
+    candidates.free_of(&busy, limit)
+}
+
+/// The span `[earliest, before)` a slot's start must lie in: the window, cut by the minimum
+/// notice, the bookable years and the horizon of days ahead. `None` when it is empty.
+fn start_bounds(
+    rules: &AvailabilityRules,
+    window: &TimeRange,
+    now: DateTime<Utc>,
+) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    let tz = rules.zone().tz();
+    let not_before = now.checked_add_signed(rules.minimum_notice())?;
     let earliest = window.start().max(not_before).max(DateTime::UNIX_EPOCH);
     // No slot may start outside the bookable years (see `time::HORIZON_YEARS`).
     let mut before = window.end().min(horizon_end());
@@ -124,74 +156,73 @@ pub fn offered_slots_up_to(
             before = before.min(limit);
         }
     }
-    if earliest >= before {
-        return Vec::new();
-    }
-
-    let stretches = working_stretches(rules, earliest, before);
-    let busy = merged_busy(busy);
-    let (duration, step) = (rules.duration(), rules.interval());
-    let (buffer_before, buffer_after) = (rules.buffer_before(), rules.buffer_after());
-
-    let mut slots = Vec::new();
-    // Candidates come out in increasing start order, so their buffered starts only grow and
-    // the busy list is swept once.
-    let mut next_busy = 0;
-    'stretches: for stretch in &stretches {
-        let Some(mut start) =
-            first_step_at_or_after(stretch.anchor, step, earliest.max(stretch.start))
-        else {
-            continue;
-        };
-        while start < before {
-            if slots.len() >= limit {
-                break 'stretches;
-            }
-            let Some(end) = start.checked_add_signed(duration) else {
-                break;
-            };
-            if end > stretch.end {
-                break;
-            }
-            let Ok(slot) = TimeRange::new(start, end) else {
-                break;
-            };
-            let padded = slot.padded(buffer_before, buffer_after);
-            while busy.get(next_busy).is_some_and(|b| b.end <= padded.start()) {
-                next_busy += 1;
-            }
-            if busy.get(next_busy).is_none_or(|b| b.start >= padded.end()) {
-                slots.push(slot);
-            }
-            let Some(next) = start.checked_add_signed(step) else {
-                break;
-            };
-            start = next;
-        }
-    }
-    slots
+    (earliest < before).then_some((earliest, before))
 }
 
-/// A half-open range of UTC instants; `anchor` is where the stepping grid of a working
-/// stretch starts (its beginning, or the Unix epoch for a stretch with no known beginning).
-#[derive(Debug, Clone, Copy)]
+/// An instant as whole seconds since 1970-01-01T00:00Z, or a length of time in seconds.
+/// See the module docs, "Cost", for why the engine counts in these and why it is exact.
+type Seconds = i64;
+
+/// `at` rounded down to a whole second.
+fn seconds_down(at: DateTime<Utc>) -> Seconds {
+    at.timestamp()
+}
+
+/// `at` rounded up to a whole second (a leap second's instants to the second after it).
+fn seconds_up(at: DateTime<Utc>) -> Seconds {
+    at.timestamp() + Seconds::from(at.timestamp_subsec_nanos() > 0)
+}
+
+/// The instant `at` seconds after 1970-01-01T00:00Z, if chrono can hold it.
+fn instant(at: Seconds) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(at, 0)
+}
+
+/// A half-open range `[start, end)` of instants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Span {
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-    anchor: DateTime<Utc>,
+    start: Seconds,
+    end: Seconds,
 }
 
-impl Span {
-    fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
+/// A merged stretch of working time; `anchor` is where its stepping grid starts (its
+/// beginning, or the Unix epoch for a stretch with no known beginning).
+#[derive(Debug, Clone, Copy)]
+struct Stretch {
+    span: Span,
+    anchor: Seconds,
+}
+
+/// The rules' lengths, in seconds (whole: [`AvailabilityRules::new`] refuses fractions).
+#[derive(Debug, Clone, Copy)]
+struct SlotShape {
+    duration: Seconds,
+    step: Seconds,
+    buffer_before: Seconds,
+    buffer_after: Seconds,
+}
+
+impl SlotShape {
+    fn of(rules: &AvailabilityRules) -> Self {
+        let non_negative = |delta: TimeDelta| delta.max(TimeDelta::zero()).num_seconds();
         Self {
-            start,
-            end,
-            anchor: start,
+            duration: rules.duration().num_seconds(),
+            step: rules.interval().num_seconds(),
+            buffer_before: non_negative(rules.buffer_before()),
+            buffer_after: non_negative(rules.buffer_after()),
+        }
+    }
+
+    /// The slot starting at `start`, grown by its buffers: what must not touch busy time.
+    fn padded(&self, start: Seconds) -> Span {
+        Span {
+            start: start - self.buffer_before,
+            end: start + self.duration + self.buffer_after,
         }
     }
 }
 
-/// Sorts spans by start and merges those that overlap or touch, in place.
+/// Sorts ranges by start and merges those that overlap or touch, in place.
 fn merge_in_place(spans: &mut Vec<Span>) {
     spans.sort_unstable_by_key(|span| span.start);
     let mut kept = 0;
@@ -201,17 +232,104 @@ fn merge_in_place(spans: &mut Vec<Span>) {
             let last = &mut spans[kept - 1];
             last.end = last.end.max(span.end);
         } else {
-            spans[kept] = Span::new(span.start, span.end);
+            spans[kept] = span;
             kept += 1;
         }
     }
     spans.truncate(kept);
 }
 
-fn merged_busy(busy: &[TimeRange]) -> Vec<Span> {
-    let mut spans: Vec<Span> = busy.iter().map(|b| Span::new(b.start(), b.end())).collect();
+/// The busy ranges that meet `reach` (sorted, disjoint), sorted and merged.
+///
+/// Only these can block a candidate, and dropping the others before sorting pays: a host's
+/// busy time mostly lies outside working hours. Each range is widened to whole seconds, which
+/// padded slots, starting and ending on whole seconds, overlap exactly when they overlap the
+/// range itself.
+fn merged_busy(busy: &[TimeRange], reach: &[Span]) -> Vec<Span> {
+    let mut spans = Vec::with_capacity(busy.len());
+    for range in busy {
+        let span = Span {
+            start: seconds_down(range.start()),
+            end: seconds_up(range.end()),
+        };
+        let next = reach.partition_point(|r| r.end <= span.start);
+        if reach.get(next).is_some_and(|r| r.start < span.end) {
+            spans.push(span);
+        }
+    }
     merge_in_place(&mut spans);
     spans
+}
+
+/// The candidate slots: steps through each working stretch whose start lies in
+/// `[earliest, before)`.
+struct Candidates<'a> {
+    stretches: &'a [Stretch],
+    shape: SlotShape,
+    earliest: Seconds,
+    before: Seconds,
+}
+
+impl Candidates<'_> {
+    /// Where padded candidates can lie: each stretch's part that can hold one, grown by the
+    /// buffers; sorted and merged.
+    fn reach(&self) -> Vec<Span> {
+        let SlotShape {
+            duration,
+            buffer_before,
+            buffer_after,
+            ..
+        } = self.shape;
+        let mut reach = Vec::with_capacity(self.stretches.len());
+        for stretch in self.stretches {
+            let first_start = self.earliest.max(stretch.span.start);
+            let last_end = (self.before + duration).min(stretch.span.end);
+            if first_start < last_end {
+                reach.push(Span {
+                    start: first_start - buffer_before,
+                    end: last_end + buffer_after,
+                });
+            }
+        }
+        merge_in_place(&mut reach);
+        reach
+    }
+
+    /// The first `limit` candidates whose padded range overlaps nothing in `busy` (sorted and
+    /// merged).
+    fn free_of(&self, busy: &[Span], limit: usize) -> Vec<TimeRange> {
+        let SlotShape { duration, step, .. } = self.shape;
+        let mut slots = Vec::new();
+        // Candidates come out in increasing start order, so their padded starts only grow and
+        // the busy list is swept once.
+        let mut next_busy = 0;
+        for stretch in self.stretches {
+            let from = self.earliest.max(stretch.span.start);
+            let mut start = first_step_at_or_after(stretch.anchor, step, from);
+            while start < self.before && start + duration <= stretch.span.end {
+                if slots.len() >= limit {
+                    return slots;
+                }
+                let padded = self.shape.padded(start);
+                while busy.get(next_busy).is_some_and(|b| b.end <= padded.start) {
+                    next_busy += 1;
+                }
+                if busy.get(next_busy).is_none_or(|b| b.start >= padded.end) {
+                    // Every start lies in the bookable years, so this always converts.
+                    let Some(slot) = to_range(start, start + duration) else {
+                        return slots;
+                    };
+                    slots.push(slot);
+                }
+                start += step;
+            }
+        }
+        slots
+    }
+}
+
+fn to_range(start: Seconds, end: Seconds) -> Option<TimeRange> {
+    TimeRange::new(instant(start)?, instant(end)?).ok()
 }
 
 /// The merged working stretches that can hold a slot starting in `[from, until)`, each with
@@ -220,7 +338,7 @@ fn working_stretches(
     rules: &AvailabilityRules,
     from: DateTime<Utc>,
     until: DateTime<Utc>,
-) -> Vec<Span> {
+) -> Vec<Stretch> {
     let tz = rules.zone().tz();
     let local_date = |instant: DateTime<Utc>| wall_clock(tz, instant).date();
     // A date's working time lies between its own local midnight and the next one, so the date
@@ -231,22 +349,25 @@ fn working_stretches(
         .checked_add_days(Days::new(2))
         .unwrap_or(NaiveDate::MAX);
 
-    let mut stretches = Vec::new();
+    let mut spans = Vec::new();
     for date in first.iter_days().take_while(|date| *date <= last) {
-        push_periods(rules, tz, date, &mut stretches);
+        push_periods(rules, tz, date, &mut spans);
     }
-    merge_in_place(&mut stretches);
+    merge_in_place(&mut spans);
 
     // The first stretch may have begun on earlier dates; its beginning anchors its grid.
+    // Stretches end on whole seconds: `end <= from` holds exactly when it holds rounded down.
+    let from = seconds_down(from);
+    let mut unbroken = false;
     let mut earliest_date = first;
     let mut day = Vec::new();
     let mut looked_back = 0;
-    while let Some(head) = stretches.first_mut() {
+    while let Some(head) = spans.first().copied() {
         if head.end <= from {
             break;
         }
         if looked_back == MAX_LOOKBACK_DAYS {
-            head.anchor = DateTime::UNIX_EPOCH;
+            unbroken = true;
             break;
         }
         let Some(date) = earliest_date.pred_opt() else {
@@ -254,19 +375,29 @@ fn working_stretches(
         };
         day.clear();
         push_periods(rules, tz, date, &mut day);
-        let head_start = head.start;
-        if !day.iter().any(|span| span.end >= head_start) {
+        if !day.iter().any(|span| span.end >= head.start) {
             break;
         }
-        stretches.extend_from_slice(&day);
-        merge_in_place(&mut stretches);
+        spans.extend_from_slice(&day);
+        merge_in_place(&mut spans);
         earliest_date = date;
         looked_back += 1;
+    }
+
+    let mut stretches: Vec<Stretch> = spans
+        .into_iter()
+        .map(|span| Stretch {
+            span,
+            anchor: span.start,
+        })
+        .collect();
+    if let Some(head) = stretches.first_mut().filter(|_| unbroken) {
+        head.anchor = 0; // the Unix epoch
     }
     stretches
 }
 
-/// Appends the non-empty UTC ranges of `date`'s working periods.
+/// Appends the non-empty ranges of `date`'s working periods.
 fn push_periods(rules: &AvailabilityRules, tz: Tz, date: NaiveDate, out: &mut Vec<Span>) {
     let midnight = date.and_time(NaiveTime::MIN);
     for period in rules.hours_on(date).periods() {
@@ -280,10 +411,11 @@ fn push_periods(rules: &AvailabilityRules, tz: Tz, date: NaiveDate, out: &mut Ve
         } else {
             midnight + TimeDelta::minutes(i64::from(period.end_minute()))
         };
-        let start = resolve(tz, local_start, Role::Start);
-        let end = resolve(tz, local_end, Role::End);
+        // Both resolve to whole seconds.
+        let start = seconds_down(resolve(tz, local_start, Role::Start));
+        let end = seconds_down(resolve(tz, local_end, Role::End));
         if start < end {
-            out.push(Span::new(start, end));
+            out.push(Span { start, end });
         }
     }
 }
@@ -341,25 +473,12 @@ fn end_of_gap(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
 }
 
 /// The first instant at or after `at` that is a whole number of `step`s after `anchor`.
-fn first_step_at_or_after(
-    anchor: DateTime<Utc>,
-    step: TimeDelta,
-    at: DateTime<Utc>,
-) -> Option<DateTime<Utc>> {
+fn first_step_at_or_after(anchor: Seconds, step: Seconds, at: Seconds) -> Seconds {
     if at <= anchor {
-        return Some(anchor);
+        return anchor;
     }
-    let step = nanos(step);
-    let steps = (nanos(at - anchor) + step - 1) / step;
-    let offset = steps * step;
-    const NANOS_PER_SEC: i128 = 1_000_000_000;
-    let secs = i64::try_from(offset / NANOS_PER_SEC).ok()?;
-    let subsec = u32::try_from(offset % NANOS_PER_SEC).ok()?;
-    anchor.checked_add_signed(TimeDelta::new(secs, subsec)?)
-}
-
-fn nanos(delta: TimeDelta) -> i128 {
-    i128::from(delta.num_seconds()) * 1_000_000_000 + i128::from(delta.subsec_nanos())
+    let steps = (at - anchor + step - 1) / step;
+    anchor + steps * step
 }
 
 /// The fixed slot-engine benchmark input of `BENCH-INPUT.md`, shared by the benchmark, its
@@ -431,7 +550,7 @@ mod tests {
     use super::*;
     use crate::availability::{DayHours, DayPeriod, RulesDraft, WeeklyHours};
     use crate::time::TimeZoneName;
-    use chrono::Weekday;
+    use chrono::{Timelike, Weekday};
 
     fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
@@ -466,13 +585,131 @@ mod tests {
             range(utc(2027, 1, 1, 10, 0), utc(2027, 1, 1, 10, 30)),
             range(utc(2027, 1, 1, 9, 15), utc(2027, 1, 1, 9, 45)),
         ];
-        let merged: Vec<_> = merged_busy(&b).iter().map(|s| (s.start, s.end)).collect();
+        let everything = Span {
+            start: Seconds::MIN,
+            end: Seconds::MAX,
+        };
+        let merged: Vec<_> = merged_busy(&b, &[everything])
+            .iter()
+            .map(|s| (instant(s.start).unwrap(), instant(s.end).unwrap()))
+            .collect();
         assert_eq!(
             merged,
             [
                 (utc(2027, 1, 1, 9, 0), utc(2027, 1, 1, 10, 30)),
                 (utc(2027, 1, 1, 12, 0), utc(2027, 1, 1, 13, 0)),
             ]
+        );
+    }
+
+    #[test]
+    fn busy_ranges_out_of_reach_are_dropped_and_touching_ones_kept() {
+        let span = |from: DateTime<Utc>, to: DateTime<Utc>| Span {
+            start: seconds_down(from),
+            end: seconds_down(to),
+        };
+        let h = |hour, minute| utc(2027, 1, 1, hour, minute);
+        let reach = [span(h(9, 0), h(12, 0)), span(h(13, 0), h(17, 0))];
+        let b = [
+            range(h(8, 0), h(9, 0)),
+            range(h(8, 0), h(9, 1)),
+            range(h(12, 0), h(13, 0)),
+            range(h(11, 59), h(12, 30)),
+            range(h(12, 30), h(13, 0)),
+            range(h(11, 0), h(14, 0)),
+            range(h(16, 59), h(18, 0)),
+            range(h(17, 0), h(18, 0)),
+        ];
+        let kept: Vec<_> = merged_busy(&b, &reach)
+            .iter()
+            .map(|s| (instant(s.start).unwrap(), instant(s.end).unwrap()))
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                (h(8, 0), h(9, 1)),
+                (h(11, 0), h(14, 0)),
+                (h(16, 59), h(18, 0))
+            ]
+        );
+    }
+
+    #[test]
+    fn instants_round_to_whole_seconds_both_ways() {
+        let whole = utc(2027, 3, 14, 7, 0);
+        let just_after = whole + TimeDelta::nanoseconds(1);
+        let just_before = whole - TimeDelta::nanoseconds(1);
+        assert_eq!(seconds_down(whole), seconds_up(whole));
+        assert_eq!(seconds_up(just_after), seconds_down(whole) + 1);
+        assert_eq!(seconds_down(just_after), seconds_down(whole));
+        assert_eq!(seconds_down(just_before), seconds_down(whole) - 1);
+        assert_eq!(seconds_up(just_before), seconds_down(whole));
+        // Before 1970 too: rounding down goes towards the past.
+        let early = DateTime::UNIX_EPOCH - TimeDelta::milliseconds(1500);
+        assert_eq!((seconds_down(early), seconds_up(early)), (-2, -1));
+        for at in [DateTime::<Utc>::MIN_UTC, whole, DateTime::<Utc>::MAX_UTC] {
+            assert_eq!(
+                instant(seconds_down(at)),
+                Some(at.with_nanosecond(0).unwrap())
+            );
+        }
+    }
+
+    /// A busy range or a window bound between whole seconds decides as the instant itself
+    /// does: a busy end a nanosecond past a slot's start blocks it, one at the start does not.
+    #[test]
+    fn fractional_busy_edges_and_bounds_decide_exactly() {
+        let mut draft = round_the_clock(30).to_draft();
+        draft.duration = TimeDelta::minutes(30);
+        draft.minimum_notice = TimeDelta::minutes(30);
+        let rules = AvailabilityRules::new(draft).unwrap();
+        let now = utc(2027, 1, 1, 0, 0);
+        let nine = utc(2027, 5, 3, 9, 0);
+        let ns = TimeDelta::nanoseconds(1);
+        let window = range(nine, nine + TimeDelta::hours(1));
+        let starts = |window: &TimeRange, busy: &[TimeRange]| -> Vec<_> {
+            offered_slots(&rules, window, now, busy)
+                .iter()
+                .map(|s| s.start())
+                .collect()
+        };
+        let half_past = nine + TimeDelta::minutes(30);
+        assert_eq!(starts(&window, &[]), [nine, half_past]);
+        assert_eq!(starts(&window, &[range(nine - ns, nine + ns)]), [half_past]);
+        assert_eq!(
+            starts(&window, &[range(nine - TimeDelta::hours(1), nine)]),
+            [nine, half_past]
+        );
+        // The 09:00 slot ends where the 09:30 one starts.
+        assert_eq!(
+            starts(&window, &[range(half_past - ns, half_past)]),
+            [half_past]
+        );
+        assert_eq!(starts(&window, &[range(half_past, half_past + ns)]), [nine]);
+        assert_eq!(
+            starts(
+                &window,
+                &[range(
+                    nine + TimeDelta::minutes(31) - ns,
+                    half_past + TimeDelta::hours(1)
+                )]
+            ),
+            [nine]
+        );
+        // The window's bounds: a start a nanosecond after a slot's excludes it.
+        assert_eq!(starts(&range(nine + ns, half_past + ns), &[]), [half_past]);
+        assert_eq!(starts(&range(nine, half_past + ns), &[]), [nine, half_past]);
+        assert_eq!(starts(&range(nine, half_past), &[]), [nine]);
+        // The 30-minute notice, counted from a `now` between seconds.
+        let first_after = |now| {
+            offered_slots(&rules, &window, now, &[])
+                .first()
+                .map(|s| s.start())
+        };
+        assert_eq!(first_after(nine - TimeDelta::minutes(30)), Some(nine));
+        assert_eq!(
+            first_after(nine - TimeDelta::minutes(30) + ns),
+            Some(half_past)
         );
     }
 
@@ -513,8 +750,15 @@ mod tests {
     #[test]
     fn grid_steps_are_counted_from_the_anchor() {
         let anchor = utc(2027, 1, 1, 9, 0);
-        let step = TimeDelta::minutes(25);
-        let first = |at| first_step_at_or_after(anchor, step, at).unwrap();
+        let step = TimeDelta::minutes(25).num_seconds();
+        let first = |at| {
+            instant(first_step_at_or_after(
+                seconds_down(anchor),
+                step,
+                seconds_down(at),
+            ))
+            .unwrap()
+        };
         assert_eq!(first(utc(2027, 1, 1, 8, 0)), anchor);
         assert_eq!(first(anchor), anchor);
         assert_eq!(first(utc(2027, 1, 1, 9, 1)), utc(2027, 1, 1, 9, 25));

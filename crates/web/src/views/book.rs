@@ -30,7 +30,7 @@ pub(crate) fn booking_page(vm: &BookingPageView) -> Markup {
                     div.cal { (month(&picker.month, Form::Get)) }
                     div.times {
                         (day(picker.day.as_ref(), Form::Get, |s| html! {
-                            button.slot type="submit" name="start" value=(s.start) { (s.label) }
+                            button name="start" value=(s.start) { (s.label) }
                         }))
                     }
                     (kept(&picker.month.value, picker.day.as_ref().map(|d| d.date.as_str()), &vm.keep))

@@ -67,8 +67,8 @@ pub(crate) fn display(vm: &DisplayView, form: Form) -> Markup {
                 (clock_choice(vm.clock, HourCycle::H12, "1:30 PM"))
                 (clock_choice(vm.clock, HourCycle::H24, "13:30"))
             }
-            button.show type="submit" formmethod=[form.method()] formnovalidate[form == Form::Post] { "Show" }
-            button.all type="submit" name="zones" value="all" formmethod=[form.method()] formnovalidate[form == Form::Post] { "All time zones" }
+            button.show formmethod=[form.method()] formnovalidate[form == Form::Post] { "Show" }
+            button.all name="zones" value="all" formmethod=[form.method()] formnovalidate[form == Form::Post] { "All time zones" }
         }
     }
 }
@@ -113,7 +113,7 @@ pub(crate) fn month(vm: &MonthView, form: Form) -> Markup {
 fn month_step(target: Option<&str>, sign: &str, label: &str, form: Form) -> Markup {
     html! {
         @match target {
-            Some(month) => button.step type="submit" name="show" value=(month) aria-label=(label)
+            Some(month) => button.step name="show" value=(month) aria-label=(label)
                 formmethod=[form.method()] formnovalidate[form == Form::Post] { (sign) },
             None => span.step aria-hidden="true" { (sign) },
         }
@@ -125,7 +125,7 @@ fn day_cell(cell: Option<&DayCell>, form: Form) -> Markup {
         @match cell {
             None => td {},
             Some(d) if d.open => td role="gridcell" aria-selected=(d.selected) {
-                button type="submit" name="day" value=(d.date) aria-current=[d.today.then_some("date")]
+                button name="day" value=(d.date) aria-current=[d.today.then_some("date")]
                     formmethod=[form.method()] formnovalidate[form == Form::Post] { (d.day) }
             },
             Some(d) => td role="gridcell" aria-disabled="true" { (d.day) },
@@ -152,7 +152,7 @@ pub(crate) fn day(
                     @for s in &day.times { (slot(s)) }
                 }
                 @if let Some(after) = &day.more {
-                    button.step type="submit" name="after" value=(after)
+                    button.step name="after" value=(after)
                         formmethod=[form.method()] formnovalidate[form == Form::Post] { "Later times" }
                 }
             }

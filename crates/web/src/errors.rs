@@ -110,9 +110,7 @@ impl Failure {
             | Self::SlotUnavailable
             | Self::SlotNotOffered
             | Self::HostRefused(_)
-            | Self::SlugTaken => {
-                StatusCode::CONFLICT
-            }
+            | Self::SlugTaken => StatusCode::CONFLICT,
             Self::SameSlot | Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::CalendarUnavailable | Self::Unavailable | Self::NotReady(_) => {
                 StatusCode::SERVICE_UNAVAILABLE

@@ -114,5 +114,6 @@ fn offered_when_free(link: &BookingLink, start: DateTime<Utc>, now: DateTime<Utc
 }
 
 fn in_horizon(day: &TimeRange) -> bool {
-    within_horizon(day.start()).is_ok() && within_horizon(day.end() - TimeDelta::nanoseconds(1)).is_ok()
+    within_horizon(day.start()).is_ok()
+        && within_horizon(day.end() - TimeDelta::nanoseconds(1)).is_ok()
 }

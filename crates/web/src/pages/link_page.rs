@@ -20,7 +20,10 @@ use crate::views::book::{BookingFormView, BookingPageView, QuestionField};
 use crate::views::{DayTimes, LocationView, MeetingView, book};
 
 /// Who and what a link is about, for the pages' details column.
-pub(super) async fn meeting_of(state: &AppState, link: &BookingLink) -> Result<MeetingView, Failure> {
+pub(super) async fn meeting_of(
+    state: &AppState,
+    link: &BookingLink,
+) -> Result<MeetingView, Failure> {
     let host = state
         .scheduler
         .store()
@@ -41,7 +44,11 @@ pub(super) async fn meeting_of(state: &AppState, link: &BookingLink) -> Result<M
 /// "HH" for "Hana Host": the first letters of the first and last words.
 fn initials(name: &str) -> String {
     let words: Vec<&str> = name.split_whitespace().collect();
-    let letter = |w: Option<&&str>| w.and_then(|w| w.chars().next()).into_iter().flat_map(char::to_uppercase);
+    let letter = |w: Option<&&str>| {
+        w.and_then(|w| w.chars().next())
+            .into_iter()
+            .flat_map(char::to_uppercase)
+    };
     let mut out: String = letter(words.first()).collect();
     if words.len() > 1 {
         out.extend(letter(words.last()));
@@ -108,7 +115,13 @@ async fn picker_page(
 }
 
 /// The way back from the form to the picker, on the chosen day.
-fn back_href(slug: &Slug, zone: TimeZoneName, clock: &str, date: Option<String>, keep: &[(String, String)]) -> String {
+fn back_href(
+    slug: &Slug,
+    zone: TimeZoneName,
+    clock: &str,
+    date: Option<String>,
+    keep: &[(String, String)],
+) -> String {
     let mut pairs = vec![
         ("tz".to_owned(), zone.name().to_owned()),
         ("clock".to_owned(), clock.to_owned()),
@@ -131,7 +144,8 @@ async fn booking_form_page(
     let Some(start) = parse_instant(start, "start", &mut errors) else {
         return Err(Failure::Invalid(errors.summary()));
     };
-    let slot = TimeRange::starting_at(start, link.rules().duration()).map_err(|_| Failure::Internal)?;
+    let slot =
+        TimeRange::starting_at(start, link.rules().duration()).map_err(|_| Failure::Internal)?;
     let zone = ask.zone;
     let keep = utm_pairs(query);
     let date = start.with_timezone(&zone.tz()).date_naive().to_string();
@@ -263,7 +277,10 @@ async fn form_again(
     status: StatusCode,
 ) -> HttpResponse {
     match meeting_of(state, link).await {
-        Ok(meeting) => html(status, book::booking_form(&BookingFormView { meeting, ..vm })),
+        Ok(meeting) => html(
+            status,
+            book::booking_form(&BookingFormView { meeting, ..vm }),
+        ),
         Err(failure) => failure_page(&failure),
     }
 }

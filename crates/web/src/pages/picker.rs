@@ -27,7 +27,11 @@ pub(super) enum Source<'a> {
 }
 
 impl Source<'_> {
-    async fn open_days(&self, state: &AppState, days: &[TimeRange]) -> Result<Vec<TimeRange>, Failure> {
+    async fn open_days(
+        &self,
+        state: &AppState,
+        days: &[TimeRange],
+    ) -> Result<Vec<TimeRange>, Failure> {
         Ok(match self {
             Self::Link(slug) => state.scheduler.open_days(slug, days).await?,
             Self::Token(token) => state.scheduler.reschedule_open_days(token, days).await?,
@@ -48,7 +52,10 @@ impl Source<'_> {
             Self::Token(token) => {
                 let page = state.scheduler.reschedule_page(token, window).await?;
                 let own = page.booking.slot();
-                (page.slots.into_iter().filter(|s| *s != own).collect(), page.next)
+                (
+                    page.slots.into_iter().filter(|s| *s != own).collect(),
+                    page.next,
+                )
             }
         })
     }
@@ -136,7 +143,10 @@ pub(super) async fn build_picker(
     let zone = query.zone;
     let today = now.with_timezone(&zone.tz()).date_naive();
     let (month, open) = match query.month {
-        Some(month) => (month, open_days_in(state, source, month, zone, today).await?),
+        Some(month) => (
+            month,
+            open_days_in(state, source, month, zone, today).await?,
+        ),
         None => first_open_month(state, source, zone, today).await?,
     };
     let chosen = query
@@ -228,7 +238,11 @@ async fn day_times(
 }
 
 /// Each slot's start to send back and its time of day on the reader's clock.
-pub(super) fn slot_views(slots: &[TimeRange], zone: TimeZoneName, clock: HourCycle) -> Vec<SlotView> {
+pub(super) fn slot_views(
+    slots: &[TimeRange],
+    zone: TimeZoneName,
+    clock: HourCycle,
+) -> Vec<SlotView> {
     slots
         .iter()
         .map(|s| SlotView {

@@ -76,11 +76,19 @@ pub(super) async fn reschedule_view(
 }
 
 /// "Thursday, March 4, 10:00 AM" for a chosen start shown beside another day.
-fn chosen_label(start: DateTime<Utc>, zone: booking_core::TimeZoneName, clock: HourCycle) -> SlotView {
+fn chosen_label(
+    start: DateTime<Utc>,
+    zone: booking_core::TimeZoneName,
+    clock: HourCycle,
+) -> SlotView {
     let local = start.with_timezone(&zone.tz());
     SlotView {
         start: crate::present::rfc3339(start, None),
-        label: format!("{}, {}", local.format("%A, %B %-d"), clock.label(local.time())),
+        label: format!(
+            "{}, {}",
+            local.format("%A, %B %-d"),
+            clock.label(local.time())
+        ),
     }
 }
 

@@ -12,8 +12,8 @@ pub(crate) enum HourCycle {
 
 /// Regions whose people read a 12-hour clock by default (CLDR's `h` time formats).
 const TWELVE_HOUR_REGIONS: &[&str] = &[
-    "US", "CA", "AU", "NZ", "IN", "PH", "PK", "BD", "EG", "SA", "MY", "CO", "MX", "KR", "TW",
-    "HK", "JO", "IQ", "SY", "PR", "SV", "HN", "NI", "VE",
+    "US", "CA", "AU", "NZ", "IN", "PH", "PK", "BD", "EG", "SA", "MY", "CO", "MX", "KR", "TW", "HK",
+    "JO", "IQ", "SY", "PR", "SV", "HN", "NI", "VE",
 ];
 /// Languages read with a 12-hour clock when no region is given.
 const TWELVE_HOUR_LANGUAGES: &[&str] = &["en", "ko", "hi", "ar", "bn", "ur", "fil"];
@@ -130,7 +130,9 @@ mod tests {
             .collect();
         assert_eq!(
             twelve,
-            ["12:05 AM", "1:05 AM", "9:05 AM", "11:05 AM", "12:05 PM", "1:05 PM", "11:05 PM"]
+            [
+                "12:05 AM", "1:05 AM", "9:05 AM", "11:05 AM", "12:05 PM", "1:05 PM", "11:05 PM"
+            ]
         );
         assert_eq!(HourCycle::H24.label(t(0, 0)), "00:00");
         assert_eq!(HourCycle::H24.label(t(9, 30)), "09:30");

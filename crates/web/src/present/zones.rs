@@ -87,7 +87,9 @@ pub(crate) fn search_zones(query: &str, now: DateTime<Utc>) -> Vec<ZoneChoice> {
         .filter(|z| z.name() == "UTC" || AREAS.iter().any(|a| z.name().starts_with(a)));
     sorted(all, now)
         .into_iter()
-        .filter(|c| needle.is_empty() || fold(c.name).contains(&needle) || fold(&c.label).contains(&needle))
+        .filter(|c| {
+            needle.is_empty() || fold(c.name).contains(&needle) || fold(&c.label).contains(&needle)
+        })
         .collect()
 }
 
@@ -112,11 +114,20 @@ pub(crate) fn zone_named(text: &str, now: DateTime<Utc>) -> Option<TimeZoneName>
 
 fn sorted(zones: impl Iterator<Item = Tz>, now: DateTime<Utc>) -> Vec<ZoneChoice> {
     let mut keyed: Vec<(i32, String, Tz)> = zones
-        .map(|z| (now.with_timezone(&z).offset().fix().local_minus_utc(), city(z.name()), z))
+        .map(|z| {
+            (
+                now.with_timezone(&z).offset().fix().local_minus_utc(),
+                city(z.name()),
+                z,
+            )
+        })
         .collect();
     keyed.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
     keyed.dedup_by(|a, b| a.2 == b.2);
-    keyed.into_iter().map(|(_, _, z)| ZoneChoice::of(z, now)).collect()
+    keyed
+        .into_iter()
+        .map(|(_, _, z)| ZoneChoice::of(z, now))
+        .collect()
 }
 
 /// Lower case with `_` as a space, for matching what people type.
@@ -140,18 +151,31 @@ mod tests {
         let summer = Utc.with_ymd_and_hms(2027, 7, 1, 12, 0, 0).unwrap();
         assert_eq!(ZoneChoice::of(ny, summer).label, "(UTC−04:00) New York");
         let kolkata: Tz = "Asia/Kolkata".parse().unwrap();
-        assert_eq!(ZoneChoice::of(kolkata, winter()).label, "(UTC+05:30) Kolkata");
+        assert_eq!(
+            ZoneChoice::of(kolkata, winter()).label,
+            "(UTC+05:30) Kolkata"
+        );
         assert_eq!(city("America/Argentina/Buenos_Aires"), "Buenos Aires");
     }
 
     #[test]
     fn the_search_finds_cities_and_offsets_and_leaves_out_aliases() {
         let found = search_zones("york", winter());
-        assert_eq!(found.iter().map(|c| c.name).collect::<Vec<_>>(), ["America/New_York"]);
+        assert_eq!(
+            found.iter().map(|c| c.name).collect::<Vec<_>>(),
+            ["America/New_York"]
+        );
         let all = search_zones("", winter());
         assert!(all.len() > 300, "{}", all.len());
-        assert!(all.iter().all(|c| !c.name.starts_with("US/") && !c.name.starts_with("Etc/")));
-        assert!(search_zones("UTC+05:30", winter()).iter().any(|c| c.name == "Asia/Kolkata"));
+        assert!(
+            all.iter()
+                .all(|c| !c.name.starts_with("US/") && !c.name.starts_with("Etc/"))
+        );
+        assert!(
+            search_zones("UTC+05:30", winter())
+                .iter()
+                .any(|c| c.name == "Asia/Kolkata")
+        );
         let common = common_zones(TimeZoneName::parse("Asia/Kathmandu").unwrap(), winter());
         assert!(common.len() < 20 && common.iter().any(|c| c.name == "Asia/Kathmandu"));
     }
@@ -161,7 +185,10 @@ mod tests {
         let ny = zone_named("new york", winter()).unwrap();
         assert_eq!(ny.name(), "America/New_York");
         assert_eq!(zone_named("(UTC−05:00) New York", winter()), Some(ny));
-        assert_eq!(zone_named("Europe/Berlin", winter()).unwrap().name(), "Europe/Berlin");
+        assert_eq!(
+            zone_named("Europe/Berlin", winter()).unwrap().name(),
+            "Europe/Berlin"
+        );
         assert_eq!(zone_named("Atlantis", winter()), None);
     }
 }

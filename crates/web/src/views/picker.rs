@@ -135,11 +135,7 @@ fn day_cell(cell: Option<&DayCell>, form: Form) -> Markup {
 
 /// The chosen day's heading, its times as `slot` renders each, and "Later times" when a page
 /// did not hold the whole day.
-pub(crate) fn day(
-    vm: Option<&DayTimes>,
-    form: Form,
-    slot: impl Fn(&SlotView) -> Markup,
-) -> Markup {
+pub(crate) fn day(vm: Option<&DayTimes>, form: Form, slot: impl Fn(&SlotView) -> Markup) -> Markup {
     html! {
         @match vm {
             None => p.empty { "No free times this month. Try the next month." },

@@ -269,7 +269,7 @@ fn month_view(
             today: d == today,
         })
     }));
-    while cells.len() % 7 != 0 {
+    while !cells.len().is_multiple_of(7) {
         cells.push(None);
     }
     let last = first_of_month(today) + Months::new(MONTHS_AHEAD);

@@ -20,6 +20,8 @@ use crate::time::{OutsideHorizon, TimeRange, within_horizon};
 use crate::token::RescheduleToken;
 use crate::workflows::{Event, plan, reconfirm_deadline};
 
+mod open_days;
+
 /// Longest window one slot query may cover.
 pub const MAX_WINDOW: TimeDelta = TimeDelta::days(62);
 /// Most slots one [`SlotPage`] holds.
@@ -83,9 +85,14 @@ pub enum TokenActionError {
     /// The token no longer works for this action.
     #[error(transparent)]
     Refused(#[from] TokenRefusal),
-    /// The requested new time is not offered.
+    /// The requested new time is not free any more: another booking or the host's calendar
+    /// took it.
     #[error("that time is no longer available")]
     SlotUnavailable,
+    /// The requested new time is not one the link offers at all, free or not: outside the
+    /// host's hours, too soon, beyond the horizon or off the link's interval grid.
+    #[error("that time is not one the link offers")]
+    NotOffered,
     /// The requested new time is the booking's current time.
     #[error("the booking is already at that time")]
     SameSlot,
@@ -274,6 +281,24 @@ where
         moving: Option<&Booking>,
         limit: usize,
     ) -> Result<Vec<TimeRange>, SlotsOrStore> {
+        let busy = self.busy_around(link, window, moving).await?;
+        Ok(offered_slots_up_to(
+            link.rules(),
+            &window,
+            self.clock.now(),
+            &busy,
+            limit,
+        ))
+    }
+
+    /// What blocks the link's host around `window`: the buffered ranges of other bookings and
+    /// the host's calendar, the booking being moved (if any) not blocking itself.
+    async fn busy_around(
+        &self,
+        link: &BookingLink,
+        window: TimeRange,
+        moving: Option<&Booking>,
+    ) -> Result<Vec<TimeRange>, SlotsOrStore> {
         let rules = link.rules();
         // Busy ranges matter up to a meeting plus its buffers beyond the window's ends.
         let reach = rules.duration() + rules.buffer_before() + rules.buffer_after();
@@ -287,13 +312,7 @@ where
             // The host's calendar still shows the meeting being moved; it must not block itself.
             busy.retain(|b| *b != moving.slot());
         }
-        Ok(offered_slots_up_to(
-            rules,
-            &window,
-            self.clock.now(),
-            &busy,
-            limit,
-        ))
+        Ok(busy)
     }
 
     async fn is_offered(
@@ -420,8 +439,9 @@ where
     /// # Errors
     /// [`TokenActionError::Refused`] with [`TokenRefusal::AlreadyRescheduled`] for a used token
     /// (also for every loser of a concurrent race), [`TokenActionError::SlotUnavailable`] when
-    /// the new start is not offered, [`TokenActionError::OutsideHorizon`] for a start outside
-    /// the bookable years.
+    /// the new start is taken, [`TokenActionError::NotOffered`] when the link does not offer it
+    /// even free (outside the host's hours, too soon…), [`TokenActionError::OutsideHorizon`]
+    /// for a start outside the bookable years.
     pub async fn reschedule(
         &self,
         token: &str,
@@ -443,7 +463,7 @@ where
                 .await
                 .map_err(TokenActionError::from)?
             {
-                return Err(TokenActionError::SlotUnavailable);
+                return Err(self.why_not_offered(&link, start));
             }
             let to = self.move_to(&link, &booking, start, reason.clone(), now)?;
             let mut transition = booking.reschedule(now, to)?;

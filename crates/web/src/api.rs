@@ -280,7 +280,7 @@ struct RescheduleBody {
         (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 256 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown or malformed token", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already moved or cancelled, or the slot is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already moved or cancelled, or the slot is taken or not offered", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The meeting has started", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input, the same time, or a time outside the years 1970 to 8999", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The host's calendar cannot be read", body = Problem, content_type = "application/problem+json"),

@@ -31,6 +31,9 @@ pub(crate) enum Failure {
     SlotUnavailable,
     /// Rescheduling to the time it already has.
     SameSlot,
+    /// The chosen time is not one the link offers even when free (outside the host's hours,
+    /// too soon, off its grid): nobody took it.
+    SlotNotOffered,
     /// Input that cannot even be read (malformed JSON, wrong types).
     Malformed(String),
     /// Input that does not make sense, with a message fit to show.
@@ -103,9 +106,11 @@ impl Failure {
             Self::SignInExpired => StatusCode::BAD_REQUEST,
             Self::ProviderFailed(_) => StatusCode::BAD_GATEWAY,
             Self::Refused(TokenRefusal::Expired) => StatusCode::GONE,
-            Self::Refused(_) | Self::SlotUnavailable | Self::HostRefused(_) | Self::SlugTaken => {
-                StatusCode::CONFLICT
-            }
+            Self::Refused(_)
+            | Self::SlotUnavailable
+            | Self::SlotNotOffered
+            | Self::HostRefused(_)
+            | Self::SlugTaken => StatusCode::CONFLICT,
             Self::SameSlot | Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::CalendarUnavailable | Self::Unavailable | Self::NotReady(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -126,6 +131,7 @@ impl Failure {
             Self::Refused(TokenRefusal::Expired) => "meeting-started",
             Self::SlotUnavailable => "slot-unavailable",
             Self::SameSlot => "same-slot",
+            Self::SlotNotOffered => "slot-not-offered",
             Self::Malformed(_) => "malformed-request",
             Self::Invalid(_) => "invalid-input",
             Self::MethodNotAllowed(_) => "method-not-allowed",
@@ -160,6 +166,7 @@ impl Failure {
             Self::Refused(TokenRefusal::Expired) => "The meeting has already started",
             Self::SlotUnavailable => "That time is no longer available",
             Self::SameSlot => "The booking is already at that time",
+            Self::SlotNotOffered => "That time is not offered",
             Self::Malformed(_) => "Malformed request",
             Self::Invalid(_) => "Invalid input",
             Self::MethodNotAllowed(_) => "Method not allowed",
@@ -196,6 +203,7 @@ impl Failure {
             Self::Refused(TokenRefusal::Expired) => "Bookings can be changed only until the meeting starts.".into(),
             Self::SlotUnavailable => "Someone else may have just taken it. Please pick another time.".into(),
             Self::SameSlot => "Pick a different time to reschedule.".into(),
+            Self::SlotNotOffered => "It lies outside the host's hours or is not one of this link's times; nobody took it. Please pick one of the times shown.".into(),
             Self::Malformed(message)
             | Self::Invalid(message)
             | Self::HostRefused(message)
@@ -542,6 +550,7 @@ impl From<TokenActionError> for Failure {
             TokenActionError::Refused(r) => Self::Refused(r),
             TokenActionError::SlotUnavailable => Self::SlotUnavailable,
             TokenActionError::SameSlot => Self::SameSlot,
+            TokenActionError::NotOffered => Self::SlotNotOffered,
             TokenActionError::OutsideHorizon(_) => Self::Invalid(e.to_string()),
             TokenActionError::Calendar(ref c) => {
                 tracing::warn!(error = %c, "calendar unavailable");

@@ -11,6 +11,12 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 
+mod clock;
+mod zones;
+
+pub(crate) use clock::HourCycle;
+pub(crate) use zones::{ZoneChoice, common_zones, search_zones, zone_named};
+
 /// "Monday, March 1, 2027".
 pub(crate) fn day_label(date: NaiveDate) -> String {
     date.format("%A, %B %-d, %Y").to_string()
@@ -44,22 +50,6 @@ pub(crate) fn rfc3339(instant: DateTime<Utc>, zone: Option<TimeZoneName>) -> Str
             .to_rfc3339_opts(SecondsFormat::Secs, true),
         None => instant.to_rfc3339_opts(SecondsFormat::Secs, true),
     }
-}
-
-/// Slots grouped by local day in `zone`, in order.
-pub(crate) fn group_by_day(
-    slots: &[TimeRange],
-    zone: TimeZoneName,
-) -> Vec<(NaiveDate, Vec<TimeRange>)> {
-    let mut days: Vec<(NaiveDate, Vec<TimeRange>)> = Vec::new();
-    for slot in slots {
-        let date = slot.start().with_timezone(&zone.tz()).date_naive();
-        match days.last_mut() {
-            Some((d, list)) if *d == date => list.push(*slot),
-            _ => days.push((date, vec![*slot])),
-        }
-    }
-    days
 }
 
 /// Who cancelled, in words.

@@ -450,7 +450,7 @@ where
                 {
                     Ok(none)
                 }
-                (Err(TokenActionError::SlotUnavailable), None)
+                (Err(TokenActionError::SlotUnavailable | TokenActionError::NotOffered), None)
                     if !slots.iter().any(|s| s.start() == start) =>
                 {
                     Ok(none)

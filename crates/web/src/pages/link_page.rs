@@ -1,133 +1,189 @@
-//! The booking page of a link: the slot picker, the booking form and its submission.
+//! The booking page of a link: the month picker beside the meeting's details, the booking
+//! form and its submission.
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
 use booking_core::invitee::Tracking;
-use booking_core::link::Slug;
+use booking_core::link::{BookingLink, Slug};
 use booking_core::ports::{BookingStore, Clock};
 use booking_core::service::BookingRequest;
 use booking_core::{TimeRange, TimeZoneName};
+use chrono::{DateTime, Utc};
 
-use super::picker::{
-    MORE_TIMES, day_views, picker_nav, picker_window, query_string, utm_pairs, zone_from,
-};
+use super::picker::{PickerQuery, Source, build_picker, query_string, slot_views, utm_pairs};
 use super::{PageFields, Query, failure_page, html, ok_html, see_other};
 use crate::AppState;
 use crate::errors::Failure;
 use crate::forms::{FieldErrors, InviteeInput, parse_answers, parse_instant, parse_invitee};
-use crate::present::{rfc3339, slot_label};
-use crate::views::book;
-use crate::views::book::{BookingFormView, QuestionField, SlotPickerView};
+use crate::present::{rfc3339, search_zones, slot_label};
+use crate::views::book::{BookingFormView, BookingPageView, QuestionField};
+use crate::views::{DayTimes, LocationView, MeetingView, book};
+
+/// Who and what a link is about, for the pages' details column.
+pub(super) async fn meeting_of(
+    state: &AppState,
+    link: &BookingLink,
+) -> Result<MeetingView, Failure> {
+    let host = state
+        .scheduler
+        .store()
+        .host(link.host())
+        .await?
+        .ok_or(Failure::Internal)?;
+    let host_name = host.name().as_str().to_owned();
+    Ok(MeetingView {
+        initials: initials(&host_name),
+        host_name,
+        title: link.title().to_owned(),
+        duration_minutes: link.rules().duration().num_minutes(),
+        location: link.location().map(LocationView::of),
+        description: link.description().map(str::to_owned),
+    })
+}
+
+/// "HH" for "Hana Host": the first letters of the first and last words.
+fn initials(name: &str) -> String {
+    let words: Vec<&str> = name.split_whitespace().collect();
+    let letter = |w: Option<&&str>| {
+        w.and_then(|w| w.chars().next())
+            .into_iter()
+            .flat_map(char::to_uppercase)
+    };
+    let mut out: String = letter(words.first()).collect();
+    if words.len() > 1 {
+        out.extend(letter(words.last()));
+    }
+    out
+}
+
+pub(super) fn accept_language(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+}
+
+async fn link_of(state: &AppState, slug: &str) -> Result<BookingLink, Failure> {
+    let slug = Slug::parse(slug).map_err(|_| Failure::NotFound)?;
+    state
+        .scheduler
+        .store()
+        .link_by_slug(&slug)
+        .await?
+        .ok_or(Failure::NotFound)
+}
 
 pub(super) async fn link_page(
+    req: HttpRequest,
     state: web::Data<AppState>,
     slug: web::Path<String>,
     query: Query,
 ) -> HttpResponse {
-    let Ok(slug) = Slug::parse(&slug) else {
-        return failure_page(&Failure::NotFound);
+    let link = match link_of(&state, &slug).await {
+        Ok(link) => link,
+        Err(failure) => return failure_page(&failure),
     };
-    let link = match state.scheduler.store().link_by_slug(&slug).await {
-        Ok(Some(link)) => link,
-        Ok(None) => return failure_page(&Failure::NotFound),
-        Err(e) => return failure_page(&e.into()),
+    let now = state.scheduler.clock().now();
+    let ask = PickerQuery::read(&query, link.rules().zone(), accept_language(&req), now);
+    let result = match query.get("start") {
+        Some(start) => booking_form_page(&state, &link, &query, &ask, start).await,
+        None => picker_page(&state, &link, &query, &ask, now).await,
     };
-    let zone = zone_from(&query, link.rules().zone());
-    if let Some(start) = query.get("start") {
-        let mut errors = FieldErrors::default();
-        let Some(start) = parse_instant(start, "start", &mut errors) else {
-            return failure_page(&Failure::Invalid(errors.summary()));
-        };
-        let Ok(slot) = TimeRange::starting_at(start, link.rules().duration()) else {
-            return failure_page(&Failure::Internal);
-        };
-        let vm = BookingFormView {
-            title: link.title().to_owned(),
-            slug: slug.to_string(),
-            when: slot_label(slot, zone),
-            start: rfc3339(start, None),
-            zone: zone.name().to_owned(),
-            questions: link
-                .form_questions()
-                .map(|q| QuestionField::of(q, String::new()))
-                .collect(),
-            tracking: utm_pairs(&query),
-            back: format!(
-                "/book/{slug}{}",
-                query_string(&[("tz".into(), zone.name().into())])
-            ),
-            texts_offered: state.texts.is_some(),
-            ..BookingFormView::default()
-        };
-        return ok_html(book::booking_form(&vm));
+    match result {
+        Ok(page) => ok_html(page),
+        Err(failure) => failure_page(&failure),
     }
-    picker(
-        &state,
-        &link,
-        zone,
-        &query,
-        None,
-        actix_web::http::StatusCode::OK,
-    )
-    .await
 }
 
-pub(super) async fn picker(
+async fn picker_page(
     state: &AppState,
-    link: &booking_core::link::BookingLink,
-    zone: TimeZoneName,
+    link: &BookingLink,
     query: &PageFields,
-    notice: Option<String>,
-    status: actix_web::http::StatusCode,
-) -> HttpResponse {
-    let now = state.scheduler.clock().now();
-    let (from, window) = picker_window(query, zone, now);
-    let page = match state.scheduler.slot_page(link.slug(), window).await {
-        Ok(page) => page,
-        Err(e) => return failure_page(&e.into()),
+    ask: &PickerQuery,
+    now: DateTime<Utc>,
+) -> Result<maud::Markup, Failure> {
+    let mut picker = build_picker(state, Source::Link(link.slug()), ask, now).await?;
+    if query.get("zones").is_some_and(|z| z == "all") {
+        picker.display.zones = search_zones("", now);
+    }
+    let vm = BookingPageView {
+        meeting: meeting_of(state, link).await?,
+        picker,
+        action: format!("/book/{}", link.slug()),
+        keep: utm_pairs(query),
     };
-    let slots = page.slots;
-    let notice = notice.or_else(|| page.next.map(|_| MORE_TIMES.to_owned()));
+    Ok(book::booking_page(&vm))
+}
+
+/// The way back from the form to the picker, on the chosen day.
+fn back_href(
+    slug: &Slug,
+    zone: TimeZoneName,
+    clock: &str,
+    date: Option<String>,
+    keep: &[(String, String)],
+) -> String {
+    let mut pairs = vec![
+        ("tz".to_owned(), zone.name().to_owned()),
+        ("clock".to_owned(), clock.to_owned()),
+    ];
+    if let Some(date) = date {
+        pairs.push(("date".to_owned(), date));
+    }
+    pairs.extend(keep.iter().cloned());
+    format!("/book/{slug}{}", query_string(&pairs))
+}
+
+async fn booking_form_page(
+    state: &AppState,
+    link: &BookingLink,
+    query: &PageFields,
+    ask: &PickerQuery,
+    start: &str,
+) -> Result<maud::Markup, Failure> {
+    let mut errors = FieldErrors::default();
+    let Some(start) = parse_instant(start, "start", &mut errors) else {
+        return Err(Failure::Invalid(errors.summary()));
+    };
+    let slot =
+        TimeRange::starting_at(start, link.rules().duration()).map_err(|_| Failure::Internal)?;
+    let zone = ask.zone;
     let keep = utm_pairs(query);
-    let path = format!("/book/{}", link.slug());
-    let nav = picker_nav(
-        &path,
-        zone,
-        from,
-        now.with_timezone(&zone.tz()).date_naive(),
-        keep.clone(),
-        page.next,
-    );
-    let mut base = vec![("tz".to_owned(), zone.name().to_owned())];
-    base.extend(keep);
-    let vm = SlotPickerView {
-        title: link.title().to_owned(),
-        duration_minutes: link.rules().duration().num_minutes(),
-        days: day_views(&slots, zone),
-        nav,
-        slot_href: format!("{path}{}", query_string(&base)),
-        notice,
+    let date = start.with_timezone(&zone.tz()).date_naive().to_string();
+    let vm = BookingFormView {
+        meeting: meeting_of(state, link).await?,
+        slug: link.slug().to_string(),
+        when: slot_label(slot, zone),
+        start: rfc3339(start, None),
+        zone: zone.name().to_owned(),
+        clock: ask.clock.param().to_owned(),
+        questions: link
+            .form_questions()
+            .map(|q| QuestionField::of(q, String::new()))
+            .collect(),
+        back: back_href(link.slug(), zone, ask.clock.param(), Some(date), &keep),
+        tracking: keep,
+        texts_offered: state.texts.is_some(),
+        ..BookingFormView::default()
     };
-    html(status, book::slot_picker(&vm))
+    Ok(book::booking_form(&vm))
 }
 
 pub(super) async fn book_submit(
-    req: actix_web::HttpRequest,
+    req: HttpRequest,
     state: web::Data<AppState>,
     slug: web::Path<String>,
     form: web::Form<PageFields>,
 ) -> HttpResponse {
-    let Ok(slug) = Slug::parse(&slug) else {
-        return failure_page(&Failure::NotFound);
-    };
-    let link = match state.scheduler.store().link_by_slug(&slug).await {
-        Ok(Some(link)) => link,
-        Ok(None) => return failure_page(&Failure::NotFound),
-        Err(e) => return failure_page(&e.into()),
+    let link = match link_of(&state, &slug).await {
+        Ok(link) => link,
+        Err(failure) => return failure_page(&failure),
     };
     let form = form.into_inner();
+    let now = state.scheduler.clock().now();
+    let ask = PickerQuery::read(&form, link.rules().zone(), accept_language(&req), now);
     let field = |k: &str| form.get(k).cloned().unwrap_or_default();
     let mut errors = FieldErrors::default();
-    let zone = zone_from(&form, link.rules().zone());
+    let zone = ask.zone;
     let input = InviteeInput {
         name: field("name"),
         email: field("email"),
@@ -148,65 +204,119 @@ pub(super) async fn book_submit(
     if let Err(e) = link.check_answers(&answers) {
         errors.add("answers", e.to_string());
     }
-    let start = parse_instant(&field("start"), "start", &mut errors);
+    let start = match form.get("start") {
+        Some(s) => parse_instant(s, "start", &mut errors),
+        None => {
+            errors.add("start", "Pick a time.");
+            None
+        }
+    };
     let tracking = Tracking::from_pairs(form.tracking());
-    let (Some(invitee), Some(start), true) = (invitee, start, errors.is_empty()) else {
-        let when = start
+    let keep = utm_pairs(&form);
+    let date = start.map(|s| s.with_timezone(&zone.tz()).date_naive().to_string());
+    let again = BookingFormView {
+        meeting: MeetingView::default(),
+        slug: link.slug().to_string(),
+        when: start
             .and_then(|s| TimeRange::starting_at(s, link.rules().duration()).ok())
             .map(|slot| slot_label(slot, zone))
-            .unwrap_or_default();
-        let vm = BookingFormView {
-            title: link.title().to_owned(),
-            slug: slug.to_string(),
-            when,
-            start: field("start"),
-            zone: zone.name().to_owned(),
-            name: input.name,
-            email: input.email,
-            phone: input.phone.unwrap_or_default(),
-            questions: fields,
-            tracking: utm_pairs(&form),
-            errors,
-            back: format!("/book/{slug}"),
-            texts_offered: state.texts.is_some(),
-        };
-        return html(
-            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            book::booking_form(&vm),
-        );
+            .unwrap_or_default(),
+        start: field("start"),
+        zone: zone.name().to_owned(),
+        clock: ask.clock.param().to_owned(),
+        name: input.name.clone(),
+        email: input.email.clone(),
+        phone: input.phone.clone().unwrap_or_default(),
+        questions: fields,
+        back: back_href(link.slug(), zone, ask.clock.param(), date, &keep),
+        tracking: keep,
+        errors: FieldErrors::default(),
+        texts_offered: state.texts.is_some(),
+        retry: None,
+    };
+    let (Some(invitee), Some(start), true) = (invitee, start, errors.is_empty()) else {
+        let vm = BookingFormView { errors, ..again };
+        return form_again(&state, &link, vm, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
     if let Err(failure) = state.admit_booking(&req).await {
         return failure_page(&failure);
     }
-    match state
-        .scheduler
-        .book(
-            &slug,
-            BookingRequest {
-                start,
-                invitee,
-                answers,
-                tracking,
-            },
-        )
-        .await
-    {
+    let request = BookingRequest {
+        start,
+        invitee,
+        answers,
+        tracking,
+    };
+    match state.scheduler.book(link.slug(), request).await {
         Ok(booking) => see_other(&format!("/book/confirmed/{}", booking.token().expose())),
         Err(e) => match Failure::from(e) {
             Failure::SlotUnavailable => {
-                let notice =
-                    "Sorry, that time was just taken. Here are the times still free.".to_owned();
-                picker(
-                    &state,
-                    &link,
-                    zone,
-                    &form,
-                    Some(notice),
-                    actix_web::http::StatusCode::CONFLICT,
-                )
-                .await
+                let times = match free_that_day(&state, &link, start, &ask).await {
+                    Ok(times) => times,
+                    Err(failure) => return failure_page(&failure),
+                };
+                let notice = "Sorry, that time was just taken. Pick another time below; \
+                              what you typed is kept."
+                    .to_owned();
+                let vm = BookingFormView {
+                    retry: Some((notice, times)),
+                    ..again
+                };
+                form_again(&state, &link, vm, StatusCode::CONFLICT).await
             }
             other => failure_page(&other),
         },
+    }
+}
+
+/// The form again with what was typed, the meeting's details filled in.
+async fn form_again(
+    state: &AppState,
+    link: &BookingLink,
+    vm: BookingFormView,
+    status: StatusCode,
+) -> HttpResponse {
+    match meeting_of(state, link).await {
+        Ok(meeting) => html(
+            status,
+            book::booking_form(&BookingFormView { meeting, ..vm }),
+        ),
+        Err(failure) => failure_page(&failure),
+    }
+}
+
+/// The free times left on the local day of `start`.
+async fn free_that_day(
+    state: &AppState,
+    link: &BookingLink,
+    start: DateTime<Utc>,
+    ask: &PickerQuery,
+) -> Result<DayTimes, Failure> {
+    let zone = ask.zone;
+    let date = start.with_timezone(&zone.tz()).date_naive();
+    let from = super::picker::local_midnight(date, zone).max(state.scheduler.clock().now());
+    let end = super::picker::local_midnight(date + chrono::Days::new(1), zone);
+    let times = match TimeRange::new(from, end) {
+        Ok(window) => state.scheduler.slot_page(link.slug(), window).await?.slots,
+        Err(_) => Vec::new(),
+    };
+    Ok(DayTimes {
+        label: date.format("%A, %B %-d").to_string(),
+        date: date.to_string(),
+        times: slot_views(&times, zone, ask.clock),
+        more: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::initials;
+
+    #[test]
+    fn initials_take_the_first_and_last_names() {
+        assert_eq!(initials("Hana Host"), "HH");
+        assert_eq!(initials("ada"), "A");
+        assert_eq!(initials("Jean Paul Sartre"), "JS");
+        assert_eq!(initials("  "), "");
     }
 }

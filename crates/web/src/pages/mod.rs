@@ -5,6 +5,7 @@ mod confirmation;
 mod link_page;
 mod picker;
 mod token_pages;
+mod zones;
 
 use std::collections::BTreeMap;
 
@@ -40,6 +41,14 @@ struct PageFields {
     email: Option<String>,
     phone: Option<String>,
     reason: Option<String>,
+    /// The picker's state: the month and day shown, the clock, and the buttons that change
+    /// them (`show` a month, `day` a day, `zones=all` for the full zone list).
+    month: Option<String>,
+    date: Option<String>,
+    day: Option<String>,
+    show: Option<String>,
+    clock: Option<String>,
+    zones: Option<String>,
     utm_source: Option<String>,
     utm_medium: Option<String>,
     utm_campaign: Option<String>,
@@ -62,6 +71,12 @@ impl PageFields {
             "email" => self.email.as_ref(),
             "phone" => self.phone.as_ref(),
             "reason" => self.reason.as_ref(),
+            "month" => self.month.as_ref(),
+            "date" => self.date.as_ref(),
+            "day" => self.day.as_ref(),
+            "show" => self.show.as_ref(),
+            "clock" => self.clock.as_ref(),
+            "zones" => self.zones.as_ref(),
             "utm_source" => self.utm_source.as_ref(),
             "utm_medium" => self.utm_medium.as_ref(),
             "utm_campaign" => self.utm_campaign.as_ref(),
@@ -113,6 +128,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     .route("/book/cancel/{token}", web::post().to(cancel_submit))
     .route("/book/reconfirm/{token}", web::get().to(reconfirm_page))
     .route("/book/reconfirm/{token}", web::post().to(reconfirm_submit))
+    .route("/book/zones.json", web::get().to(zones::zones_json))
     .route("/book/{slug}", web::get().to(link_page))
     .route("/book/{slug}", web::post().to(book_submit));
 }

@@ -1,80 +1,112 @@
 //! The attendee's token pages: reschedule, cancel and reconfirm.
 
-use actix_web::{HttpResponse, web};
-use booking_core::TimeRange;
-use booking_core::ports::Clock;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use booking_core::booking::Booking;
+use booking_core::ports::{BookingStore, Clock};
 use booking_core::service::TokenActionError;
+use chrono::{DateTime, Utc};
 
 use super::confirmation::{booking_of, link_title};
-use super::picker::{day_views, picker_nav, picker_window, zone_from};
+use super::link_page::{accept_language, meeting_of};
+use super::picker::{PickerQuery, Source, build_picker};
 use super::{PageFields, Query, see_other, token_failure_page, token_html};
 use crate::AppState;
 use crate::errors::Failure;
 use crate::forms::{FieldErrors, parse_instant, parse_reason};
-use crate::present::{actor_label, slot_label};
-use crate::views::token;
+use crate::present::{HourCycle, actor_label, search_zones, slot_label};
 use crate::views::token::{CancelState, CancelView, ReconfirmView, RescheduleView};
+use crate::views::{MeetingView, SlotView, token};
+
+/// What the reschedule page shows again after a refused or checked submission.
+#[derive(Debug, Default)]
+pub(super) struct Outcome {
+    notice: Option<String>,
+    errors: FieldErrors,
+}
 
 pub(super) async fn reschedule_view(
     state: &AppState,
     token: &str,
     query: &PageFields,
-    notice: Option<String>,
-    errors: FieldErrors,
-    reason: String,
+    accept_language: Option<&str>,
+    outcome: Outcome,
 ) -> Result<RescheduleView, Failure> {
     let booking = booking_of(state, token).await?;
-    let zone = zone_from(query, booking.invitee().time_zone());
+    booking
+        .check_token(state.scheduler.clock().now())
+        .map_err(Failure::Refused)?;
+    let link = state
+        .scheduler
+        .store()
+        .link(booking.link())
+        .await?
+        .ok_or(Failure::Internal)?;
     let now = state.scheduler.clock().now();
-    let (from, window) = picker_window(query, zone, now);
-    let page = state.scheduler.reschedule_page(token, window).await?;
-    let slots: Vec<TimeRange> = page
-        .slots
-        .into_iter()
-        .filter(|s| *s != booking.slot())
-        .collect();
-    let path = format!("/book/reschedule/{token}");
+    let ask = PickerQuery::read(query, booking.invitee().time_zone(), accept_language, now);
+    let mut picker = build_picker(state, Source::Token(token), &ask, now).await?;
+    if query.get("zones").is_some_and(|z| z == "all") {
+        picker.display.zones = search_zones("", now);
+    }
+    let chosen = query
+        .get("start")
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|s| s.with_timezone(&Utc));
+    let on_the_day = |start: &str| {
+        picker
+            .day
+            .as_ref()
+            .is_some_and(|d| d.times.iter().any(|t| t.start == start))
+    };
+    let chosen_elsewhere = chosen
+        .map(|c| chosen_label(c, ask.zone, ask.clock))
+        .filter(|s| !on_the_day(&s.start));
     Ok(RescheduleView {
-        title: page.link.title().to_owned(),
-        original: slot_label(booking.slot(), zone),
+        meeting: meeting_of(state, &link).await?,
+        original: slot_label(booking.slot(), ask.zone),
         invitee_name: booking.invitee().name().as_str().to_owned(),
-        days: day_views(&slots, zone),
-        nav: picker_nav(
-            &path,
-            zone,
-            from,
-            now.with_timezone(&zone.tz()).date_naive(),
-            Vec::new(),
-            page.next,
-        ),
-        action: path,
-        reason,
-        notice,
-        errors,
+        action: format!("/book/reschedule/{token}"),
+        chosen: chosen.map(|c| crate::present::rfc3339(c, None)),
+        chosen_elsewhere,
+        picker,
+        reason: query.get("reason").cloned().unwrap_or_default(),
+        notice: outcome.notice,
+        errors: outcome.errors,
     })
 }
 
+/// "Thursday, March 4, 10:00 AM" for a chosen start shown beside another day.
+fn chosen_label(
+    start: DateTime<Utc>,
+    zone: booking_core::TimeZoneName,
+    clock: HourCycle,
+) -> SlotView {
+    let local = start.with_timezone(&zone.tz());
+    SlotView {
+        start: crate::present::rfc3339(start, None),
+        label: format!(
+            "{}, {}",
+            local.format("%A, %B %-d"),
+            clock.label(local.time())
+        ),
+    }
+}
+
 pub(super) async fn reschedule_page(
+    req: HttpRequest,
     state: web::Data<AppState>,
     token: web::Path<String>,
     query: Query,
 ) -> HttpResponse {
-    match reschedule_view(
-        &state,
-        &token,
-        &query,
-        None,
-        FieldErrors::default(),
-        String::new(),
-    )
-    .await
-    {
-        Ok(vm) => token_html(actix_web::http::StatusCode::OK, token::reschedule(&vm)),
+    let outcome = Outcome::default();
+    match reschedule_view(&state, &token, &query, accept_language(&req), outcome).await {
+        Ok(vm) => token_html(StatusCode::OK, token::reschedule(&vm)),
         Err(failure) => token_failure_page(&failure),
     }
 }
 
 pub(super) async fn reschedule_submit(
+    req: HttpRequest,
     state: web::Data<AppState>,
     token: web::Path<String>,
     form: web::Form<PageFields>,
@@ -89,16 +121,11 @@ pub(super) async fn reschedule_submit(
             None
         }
     };
-    let reason_text = form.get("reason").cloned().unwrap_or_default();
-    let again = |notice: Option<String>, errors: FieldErrors, status| {
-        let (state, token, form, reason_text) = (
-            state.clone(),
-            token.clone(),
-            form.clone(),
-            reason_text.clone(),
-        );
+    let again = |outcome: Outcome, status| {
+        let (state, token, form) = (state.clone(), token.clone(), form.clone());
+        let language = accept_language(&req).map(str::to_owned);
         async move {
-            match reschedule_view(&state, &token, &form, notice, errors, reason_text).await {
+            match reschedule_view(&state, &token, &form, language.as_deref(), outcome).await {
                 Ok(vm) => token_html(status, token::reschedule(&vm)),
                 Err(failure) => token_failure_page(&failure),
             }
@@ -106,34 +133,45 @@ pub(super) async fn reschedule_submit(
     };
     let (Some(start), true) = (start, errors.is_empty()) else {
         return again(
-            None,
-            errors,
-            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            Outcome {
+                notice: None,
+                errors,
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
     };
     match state.scheduler.reschedule(&token, start, reason).await {
         Ok(new) => see_other(&format!("/book/confirmed/{}", new.token().expose())),
         Err(TokenActionError::SlotUnavailable) => {
-            let notice =
-                "Sorry, that time was just taken. Here are the times still free.".to_owned();
-            again(
-                Some(notice),
-                FieldErrors::default(),
-                actix_web::http::StatusCode::CONFLICT,
-            )
-            .await
+            let notice = "Sorry, that time was just taken. Here are the times still free.";
+            again(refused(notice.to_owned()), StatusCode::CONFLICT).await
+        }
+        Err(TokenActionError::NotOffered) => {
+            let notice = "That time is outside the host's hours or not one of this link's \
+                          times — nobody took it. Please pick one of the times shown.";
+            again(refused(notice.to_owned()), StatusCode::CONFLICT).await
         }
         Err(TokenActionError::SameSlot) => {
             let notice = Failure::SameSlot.detail();
-            again(
-                Some(notice),
-                FieldErrors::default(),
-                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            again(refused(notice), StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e) => token_failure_page(&e.into()),
+    }
+}
+
+fn refused(notice: String) -> Outcome {
+    Outcome {
+        notice: Some(notice),
+        errors: FieldErrors::default(),
+    }
+}
+
+/// The details column's contents for a token page's booking (empty when its link is gone).
+async fn meeting_for(state: &AppState, booking: &Booking) -> Result<MeetingView, Failure> {
+    match state.scheduler.store().link(booking.link()).await? {
+        Some(link) => meeting_of(state, &link).await,
+        None => Ok(MeetingView::default()),
     }
 }
 
@@ -147,6 +185,7 @@ pub(super) async fn cancel_view(
     let zone = booking.invitee().time_zone();
     let title = link_title(state, &booking).await?;
     let when = slot_label(booking.slot(), zone);
+    let meeting = meeting_for(state, &booking).await?;
     if let Some(c) = booking.cancellation() {
         let at =
             c.at.with_timezone(&zone.tz())
@@ -157,13 +196,19 @@ pub(super) async fn cancel_view(
             reason: c.reason.as_ref().map(|r| r.as_str().to_owned()),
             at,
         };
-        return Ok(CancelView { title, when, state });
+        return Ok(CancelView {
+            title,
+            meeting,
+            when,
+            state,
+        });
     }
     booking
         .check_token(state.scheduler.clock().now())
         .map_err(Failure::Refused)?;
     Ok(CancelView {
         title,
+        meeting,
         when,
         state: CancelState::Confirm {
             action: format!("/book/cancel/{token}"),
@@ -221,6 +266,7 @@ pub(super) async fn reconfirm_view(
         .then(|| format!("/book/reconfirm/{token}"));
     Ok(ReconfirmView {
         title,
+        meeting: meeting_for(state, &booking).await?,
         when: slot_label(booking.slot(), booking.invitee().time_zone()),
         action,
     })

@@ -1,62 +1,54 @@
-//! The booking flow: slot picker, the invitee form, and the confirmation.
+//! The booking flow: the month picker beside the meeting's details, the invitee form, and the
+//! confirmation.
 
 use maud::{Markup, html};
 
-use super::layout::{layout, window_nav, zone_picker};
-use super::{DayView, PickerNav};
+use super::layout::layout;
+use super::picker::{Form, day, display, kept, meeting, month};
+use super::{DayTimes, MeetingView, PickerView};
 use crate::forms::FieldErrors;
 
 #[derive(Debug)]
-pub(crate) struct SlotPickerView {
-    pub(crate) title: String,
-    pub(crate) duration_minutes: i64,
-    pub(crate) days: Vec<DayView>,
-    pub(crate) nav: PickerNav,
-    /// Base of each slot's link; the slot start is appended as `start=`.
-    pub(crate) slot_href: String,
-    pub(crate) notice: Option<String>,
+pub(crate) struct BookingPageView {
+    pub(crate) meeting: MeetingView,
+    pub(crate) picker: PickerView,
+    /// The page's own path, which every picker button asks again.
+    pub(crate) action: String,
+    /// UTM pairs to keep.
+    pub(crate) keep: Vec<(String, String)>,
 }
 
-pub(crate) fn slot_picker(vm: &SlotPickerView) -> Markup {
+pub(crate) fn booking_page(vm: &BookingPageView) -> Markup {
+    let picker = &vm.picker;
     layout(
-        &vm.title,
+        &vm.meeting.title,
         html! {
-            h1 { (vm.title) }
-            p.meta { (vm.duration_minutes) " minutes" }
-            @if let Some(notice) = &vm.notice { p.notice role="alert" { (notice) } }
-            (zone_picker(&vm.nav))
-            (days(&vm.days, |start| html! {
-                a.slot href={ (vm.slot_href) "&start=" (start.start) } { (start.label) }
-            }))
-            (window_nav(&vm.nav))
+            div.booking {
+                section.about { (meeting(&vm.meeting)) }
+                form.picker method="get" action=(vm.action) {
+                    (display(&picker.display, Form::Get))
+                    div.cal { (month(&picker.month, Form::Get)) }
+                    div.times {
+                        (day(picker.day.as_ref(), Form::Get, |s| html! {
+                            button name="start" value=(s.start) { (s.label) }
+                        }))
+                    }
+                    (kept(&picker.month.value, picker.day.as_ref().map(|d| d.date.as_str()), &vm.keep))
+                }
+            }
         },
     )
 }
 
-/// Days with their slots, or a message when there are none.
-pub(crate) fn days(days: &[DayView], slot: impl Fn(&super::SlotView) -> Markup) -> Markup {
-    html! {
-        @if days.is_empty() {
-            p.empty { "No free times in this period. Try later dates." }
-        }
-        @for day in days {
-            section.day {
-                h2 { (day.label) }
-                ul.slots {
-                    @for s in &day.slots { li { (slot(s)) } }
-                }
-            }
-        }
-    }
-}
-
 #[derive(Debug, Default)]
 pub(crate) struct BookingFormView {
-    pub(crate) title: String,
+    pub(crate) meeting: MeetingView,
     pub(crate) slug: String,
     pub(crate) when: String,
     pub(crate) start: String,
     pub(crate) zone: String,
+    /// "12" or "24", kept for the page shown again.
+    pub(crate) clock: String,
     pub(crate) name: String,
     pub(crate) email: String,
     pub(crate) phone: String,
@@ -66,6 +58,9 @@ pub(crate) struct BookingFormView {
     pub(crate) back: String,
     /// Whether texts (SMS) are configured, so the phone field may promise them.
     pub(crate) texts_offered: bool,
+    /// When the chosen time was taken: why, and the day's other free times to pick from in
+    /// the same form (what was typed stays).
+    pub(crate) retry: Option<(String, DayTimes)>,
 }
 
 /// One of the link's questions on the form, with the answer typed so far.
@@ -96,36 +91,65 @@ fn field_error(errors: &FieldErrors, field: &str) -> Markup {
 
 pub(crate) fn booking_form(vm: &BookingFormView) -> Markup {
     layout(
-        &vm.title,
+        &vm.meeting.title,
         html! {
-            h1 { (vm.title) }
-            p.when { (vm.when) }
-            @if !vm.errors.is_empty() {
-                p.notice role="alert" { "Please correct the fields marked below." }
-                @if let Some(m) = vm.errors.get("start") { p.error { (m) } }
-            }
-            form method="post" action={ "/book/" (vm.slug) } {
-                input type="hidden" name="start" value=(vm.start);
-                input type="hidden" name="tz" value=(vm.zone);
-                @for (k, v) in &vm.tracking { input type="hidden" name=(k) value=(v); }
-                label for="name" { "Your name" }
-                input #name name="name" required maxlength="200" value=(vm.name) autocomplete="name";
-                (field_error(&vm.errors, "name"))
-                label for="email" { "Email" }
-                input #email type="email" name="email" required value=(vm.email) autocomplete="email";
-                (field_error(&vm.errors, "email"))
-                (phone_field(vm))
-                @for (i, q) in vm.questions.iter().enumerate() {
-                    label for={ "q" (i) } { (q.text) @if q.required { " *" } }
-                    textarea id={ "q" (i) } name={ "q" (i) } maxlength="2000" required[q.required] { (q.answer) }
+            div.booking {
+                section.about {
+                    (meeting(&vm.meeting))
+                    @if vm.retry.is_none() && !vm.when.is_empty() { p.when { (vm.when) } }
+                    p { a href=(vm.back) { "← Pick another time" } }
                 }
-                (field_error(&vm.errors, "answers"))
-                (field_error(&vm.errors, "timezone"))
-                button type="submit" { "Confirm booking" }
+                section.details {
+                    @if !vm.errors.is_empty() {
+                        p.notice role="alert" { "Please correct the fields marked below." }
+                        @if let Some(m) = vm.errors.get("start") { p.error { (m) } }
+                    }
+                    form method="post" action={ "/book/" (vm.slug) } {
+                        @match &vm.retry {
+                            Some((notice, times)) => (retry_times(notice, times)),
+                            None => input type="hidden" name="start" value=(vm.start);,
+                        }
+                        input type="hidden" name="tz" value=(vm.zone);
+                        input type="hidden" name="clock" value=(vm.clock);
+                        @for (k, v) in &vm.tracking { input type="hidden" name=(k) value=(v); }
+                        h2 { "Your details" }
+                        label for="name" { "Your name" }
+                        input #name name="name" required maxlength="200" value=(vm.name) autocomplete="name";
+                        (field_error(&vm.errors, "name"))
+                        label for="email" { "Email" }
+                        input #email type="email" name="email" required value=(vm.email) autocomplete="email";
+                        (field_error(&vm.errors, "email"))
+                        (phone_field(vm))
+                        @for (i, q) in vm.questions.iter().enumerate() {
+                            label for={ "q" (i) } { (q.text) @if q.required { " *" } }
+                            textarea id={ "q" (i) } name={ "q" (i) } maxlength="2000" required[q.required] { (q.answer) }
+                        }
+                        (field_error(&vm.errors, "answers"))
+                        (field_error(&vm.errors, "timezone"))
+                        button type="submit" { "Confirm booking" }
+                    }
+                }
             }
-            p { a href=(vm.back) { "← Pick another time" } }
         },
     )
+}
+
+/// The other free times of the day whose chosen time was just taken, as choices of the form.
+fn retry_times(notice: &str, day: &DayTimes) -> Markup {
+    html! {
+        p.notice role="alert" { (notice) }
+        fieldset.retry {
+            legend { "Free times on " (day.label) }
+            @if day.times.is_empty() {
+                p.empty { "No other time is free that day. Use “Pick another time” to see other days." }
+            }
+            div.slots {
+                @for s in &day.times {
+                    label.slot { input type="radio" name="start" value=(s.start) required; " " (s.label) }
+                }
+            }
+        }
+    }
 }
 
 /// The phone field: it promises text messages only when they can be sent.

@@ -1,4 +1,5 @@
-//! The frame every page shares.
+//! The frame every public page shares: a skip link to the content, the stylesheet and the
+//! small script.
 
 use maud::{DOCTYPE, Markup, html};
 
@@ -15,40 +16,10 @@ pub(crate) fn layout(title: &str, body: Markup) -> Markup {
                 script src="/static/tz.js" defer {}
             }
             body {
-                main { (body) }
+                a.skip href="#main" { "Skip to content" }
+                main #main tabindex="-1" { (body) }
                 footer { "Scheduling by Slotkeeper" }
             }
-        }
-    }
-}
-
-/// The zone selector: a GET form that keeps the other query parameters.
-pub(crate) fn zone_picker(nav: &super::PickerNav) -> Markup {
-    html! {
-        form.zone method="get" {
-            label for="tz" { "Times shown in " }
-            select #tz name="tz" data-autodetect="1" {
-                @for zone in chrono_tz::TZ_VARIANTS.iter() {
-                    option value=(zone.name()) selected[zone.name() == nav.zone] { (zone.name()) }
-                }
-            }
-            input type="hidden" name="from" value=(nav.from);
-            @for (k, v) in &nav.keep {
-                input type="hidden" name=(k) value=(v);
-            }
-            button type="submit" { "Show" }
-        }
-    }
-}
-
-/// Earlier / later window links.
-pub(crate) fn window_nav(nav: &super::PickerNav) -> Markup {
-    html! {
-        nav.window {
-            @if let Some(earlier) = &nav.earlier {
-                a href=(earlier) { "← Earlier" }
-            }
-            a href=(nav.later) { "Later →" }
         }
     }
 }

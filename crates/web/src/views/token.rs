@@ -2,52 +2,91 @@
 
 use maud::{Markup, html};
 
-use super::book::days;
-use super::layout::{layout, window_nav, zone_picker};
-use super::{DayView, PickerNav};
+use super::layout::layout;
+use super::picker::{Form, day, display, kept, meeting};
+use super::{LocationView, MeetingView, PickerView, SlotView};
 use crate::forms::FieldErrors;
 
 #[derive(Debug)]
 pub(crate) struct RescheduleView {
-    pub(crate) title: String,
+    pub(crate) meeting: MeetingView,
     pub(crate) original: String,
     pub(crate) invitee_name: String,
     pub(crate) action: String,
-    pub(crate) days: Vec<DayView>,
-    pub(crate) nav: PickerNav,
+    pub(crate) picker: PickerView,
+    /// The start chosen so far (kept while the reader looks at other days).
+    pub(crate) chosen: Option<String>,
+    /// The chosen time when it is not on the day shown: "Thursday, March 4, 10:00 AM".
+    pub(crate) chosen_elsewhere: Option<SlotView>,
     pub(crate) reason: String,
     pub(crate) notice: Option<String>,
     pub(crate) errors: FieldErrors,
 }
 
 pub(crate) fn reschedule(vm: &RescheduleView) -> Markup {
+    let picker = &vm.picker;
+    let chosen = vm.chosen.as_deref();
     layout(
         "Reschedule",
         html! {
-            h1 { "Reschedule " (vm.title) }
-            section.original {
-                p { "You are moving the booking of " strong { (vm.invitee_name) } " currently at:" }
-                p.when { del { (vm.original) } }
-            }
-            @if let Some(notice) = &vm.notice { p.notice role="alert" { (notice) } }
-            (zone_picker(&vm.nav))
-            form method="post" action=(vm.action) {
-                input type="hidden" name="tz" value=(vm.nav.zone);
-                (days(&vm.days, |slot| html! {
-                    label.slot {
-                        input type="radio" name="start" value=(slot.start) required;
-                        " " (slot.label)
+            div.booking.reschedule {
+                section.about {
+                    (meeting(&vm.meeting))
+                    div.original {
+                        p { "Moving the booking of " strong { (vm.invitee_name) } ", now at:" }
+                        p.when { del { (vm.original) } }
                     }
-                }))
-                @if let Some(m) = vm.errors.get("start") { p.error { (m) } }
-                label for="reason" { "Reason (optional, shared with the host)" }
-                textarea #reason name="reason" maxlength="10000" { (vm.reason) }
-                @if let Some(m) = vm.errors.get("reason") { p.error { (m) } }
-                @if !vm.days.is_empty() { button type="submit" { "Reschedule to the selected time" } }
+                }
+                form.picker method="post" action=(vm.action) {
+                    @if let Some(notice) = &vm.notice { p.notice role="alert" { (notice) } }
+                    (display(&picker.display, Form::Post))
+                    div.cal { (super::picker::month(&picker.month, Form::Post)) }
+                    div.times {
+                        (day(picker.day.as_ref(), Form::Post, |s| html! {
+                            label.slot {
+                                input type="radio" name="start" value=(s.start) required checked[chosen == Some(s.start.as_str())];
+                                " " (s.label)
+                            }
+                        }))
+                    }
+                    div.send {
+                        @if let Some(s) = &vm.chosen_elsewhere {
+                            p.chosen {
+                                label.slot {
+                                    input type="radio" name="start" value=(s.start) required checked;
+                                    " " (s.label)
+                                }
+                            }
+                        }
+                        @if let Some(m) = vm.errors.get("start") { p.error { (m) } }
+                        label for="reason" { "Reason (optional, shared with the host)" }
+                        textarea #reason name="reason" maxlength="10000" { (vm.reason) }
+                        @if let Some(m) = vm.errors.get("reason") { p.error { (m) } }
+                        button type="submit" { "Reschedule to the selected time" }
+                    }
+                    (kept(&picker.month.value, picker.day.as_ref().map(|d| d.date.as_str()), &[]))
+                }
             }
-            (window_nav(&vm.nav))
         },
     )
+}
+
+/// Where and what, under a token page's heading: the host, the place and the description.
+pub(crate) fn meeting_facts(vm: &MeetingView) -> Markup {
+    html! {
+        ul.facts {
+            @if !vm.host_name.is_empty() { li { "With " (vm.host_name) } }
+            @match &vm.location {
+                Some(LocationView::Join(url)) => li {
+                    a.join href=(url) rel="noopener noreferrer" { "Join online" }
+                    " " span.where { (url) }
+                },
+                Some(LocationView::Place(place)) => li.where { (place) },
+                None => {}
+            }
+        }
+        @if let Some(text) = &vm.description { p.description { (text) } }
+    }
 }
 
 #[derive(Debug)]
@@ -69,6 +108,7 @@ pub(crate) enum CancelState {
 #[derive(Debug)]
 pub(crate) struct CancelView {
     pub(crate) title: String,
+    pub(crate) meeting: MeetingView,
     pub(crate) when: String,
     pub(crate) state: CancelState,
 }
@@ -84,6 +124,7 @@ pub(crate) fn cancel(vm: &CancelView) -> Markup {
             html! {
                 h1 { "Cancel " (vm.title) "?" }
                 p.when { (vm.when) }
+                (meeting_facts(&vm.meeting))
                 form method="post" action=(action) {
                     label for="reason" { "Reason (optional, shared with the host)" }
                     textarea #reason name="reason" maxlength="10000" { (reason) }
@@ -97,6 +138,7 @@ pub(crate) fn cancel(vm: &CancelView) -> Markup {
             html! {
                 h1 { "This booking is cancelled" }
                 p.when { del { (vm.title) ", " (vm.when) } }
+                (meeting_facts(&vm.meeting))
                 p { "Cancelled by " (by) " on " (at) "." }
                 @if let Some(reason) = reason { p { "Reason: " q.reason { (reason) } } }
             },
@@ -107,6 +149,7 @@ pub(crate) fn cancel(vm: &CancelView) -> Markup {
 #[derive(Debug)]
 pub(crate) struct ReconfirmView {
     pub(crate) title: String,
+    pub(crate) meeting: MeetingView,
     pub(crate) when: String,
     /// `None` once reconfirmed.
     pub(crate) action: Option<String>,
@@ -120,6 +163,7 @@ pub(crate) fn reconfirm(vm: &ReconfirmView) -> Markup {
                 Some(action) => {
                     h1 { "Are you still attending?" }
                     p.when { strong { (vm.title) } br; (vm.when) }
+                    (meeting_facts(&vm.meeting))
                     form method="post" action=(action) {
                         button type="submit" { "Yes, I will attend" }
                     }
@@ -127,6 +171,7 @@ pub(crate) fn reconfirm(vm: &ReconfirmView) -> Markup {
                 None => {
                     h1 { "Thanks, your booking is reconfirmed" }
                     p.when { strong { (vm.title) } br; (vm.when) }
+                    (meeting_facts(&vm.meeting))
                 }
             }
         },

@@ -327,7 +327,7 @@ async fn token_errors() {
         )
         .await,
         409,
-        "slot-unavailable",
+        "slot-not-offered",
     )
     .await;
     assert_problem(

@@ -359,24 +359,30 @@ async fn dense_links_answer_in_pages_with_a_cursor() {
     let page = slot_page!(svc, "/api/v1/links/intro/slots");
     assert!(page.get("next").is_none(), "{page}");
 
-    // The booking page shows one page of the week and goes on from the cursor.
+    // The booking page shows one page of the chosen day and goes on from the cursor.
     let resp = call_service(&svc, TestRequest::get().uri("/book/dense").to_request()).await;
     assert_eq!(resp.status(), 200);
     let html = body(resp).await;
-    assert_eq!(html.matches(r#"class="slot""#).count(), 500);
-    let later = rfc(now() + TimeDelta::minutes(500)).replace(':', "%3A");
-    assert!(html.contains(&format!("after={later}")), "{html}");
+    assert_eq!(html.matches(r#"name="start""#).count(), 500);
+    let later = rfc(now() + TimeDelta::minutes(500));
+    assert!(
+        html.contains(&format!(r#"name="after" value="{later}""#)),
+        "{html}"
+    );
     let resp = call_service(
         &svc,
         TestRequest::get()
-            .uri(&format!("/book/dense?tz=UTC&from=2027-03-01&after={later}"))
+            .uri(&format!(
+                "/book/dense?tz=UTC&date=2027-03-01&after={}",
+                later.replace(':', "%3A")
+            ))
             .to_request(),
     )
     .await;
     let html = body(resp).await;
-    assert!(html.contains("start=2027-03-01T15:20:00Z"), "{html}");
+    assert!(html.contains(r#"value="2027-03-01T15:20:00Z""#), "{html}");
     assert!(
-        !html.contains("start=2027-03-01T15:19:00Z"),
+        !html.contains(r#"value="2027-03-01T15:19:00Z""#),
         "the page goes on from the cursor"
     );
 }

@@ -2,6 +2,7 @@
 //! test service on the in-memory store with a fixed clock.
 
 mod api;
+mod booking_page;
 mod helpers;
 mod input;
 mod layering;

@@ -23,11 +23,19 @@ pub(super) async fn reschedule_view(
     errors: FieldErrors,
     reason: String,
 ) -> Result<RescheduleView, Failure> {
-    let booking = booking_of(state, token).await?;
-    let zone = zone_from(query, booking.invitee().time_zone());
     let now = state.scheduler.clock().now();
-    let (from, window) = picker_window(query, zone, now);
-    let page = state.scheduler.reschedule_page(token, window).await?;
+    let mut picked = None;
+    let page = state
+        .scheduler
+        .reschedule_page_for(token, |booking| {
+            let zone = zone_from(query, booking.invitee().time_zone());
+            let (from, window) = picker_window(query, zone, now);
+            picked = Some((zone, from));
+            window
+        })
+        .await?;
+    let booking = &page.booking;
+    let (zone, from) = picked.ok_or(Failure::Internal)?;
     let slots: Vec<TimeRange> = page
         .slots
         .into_iter()

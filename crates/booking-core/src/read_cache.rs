@@ -172,7 +172,9 @@ impl ReadCache {
         let e = self.lock();
         Generation {
             epoch: e.epoch,
-            host: host.and_then(|h| e.host_generations.get(&h).copied()).unwrap_or(0),
+            host: host
+                .and_then(|h| e.host_generations.get(&h).copied())
+                .unwrap_or(0),
         }
     }
 

@@ -96,8 +96,8 @@ pub async fn observe_requests(
     let route = req.match_pattern().unwrap_or_else(|| UNMATCHED.to_owned());
     // The redacted path is built only when the access line will be written: a filter that
     // drops it (`RUST_LOG=warn`) costs no formatting per request.
-    let path = tracing::enabled!(target: ACCESS, tracing::Level::INFO)
-        .then(|| redact_tokens(req.path()));
+    let path =
+        tracing::enabled!(target: ACCESS, tracing::Level::INFO).then(|| redact_tokens(req.path()));
     let span = tracing::info_span!("request", request_id = %id, method, route = %route);
     let answered = next.call(req).instrument(span.clone()).await;
     let (status, bytes) = match &answered {

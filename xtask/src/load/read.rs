@@ -41,10 +41,7 @@ pub(crate) fn measure(store: &Store, workdir: &Path, history: u64) -> Result<Vec
             "| {name} | {history} | {endpoint} | {rps:.0} | {p99:.2} | {ratio:.2}{mark} |"
         ));
     }
-    let (rps, _) = wrk(
-        &format!("{base}{}", demo.reschedule),
-        MEMORY_CONNECTIONS,
-    )?;
+    let (rps, _) = wrk(&format!("{base}{}", demo.reschedule), MEMORY_CONNECTIONS)?;
     let (peak, now) = memory(demo.server.pid())?;
     rows.push(format!(
         "| {name} | {history} | RSS after the reschedule page under {MEMORY_CONNECTIONS} connections ({rps:.0} requests/s) | peak {peak} MB | now {now} MB | (≤ 64 MB) |"
@@ -111,7 +108,14 @@ fn seed_history(store: &Store, workdir: &Path, count: u64) -> Result<(), String>
     match store {
         Store::Postgres(url) => run(
             "seed the host's history (Postgres)",
-            Command::new("psql").args([url.as_str(), "-q", "-v", "ON_ERROR_STOP=1", "-c", &postgres_history(count)]),
+            Command::new("psql").args([
+                url.as_str(),
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                &postgres_history(count),
+            ]),
         ),
         Store::Sqlite => run(
             "seed the host's history (SQLite)",
@@ -145,7 +149,11 @@ fn postgres_history(count: u64) -> String {
 
 fn sqlite_history(count: u64) -> String {
     let at = |seconds: &str| format!("strftime('%Y-%m-%dT%H:%M:%S+00:00', {seconds}, 'unixepoch')");
-    let from_s = |column: &str| at(&format!("s + unixepoch({column}) - unixepoch(blocked_start)"));
+    let from_s = |column: &str| {
+        at(&format!(
+            "s + unixepoch({column}) - unixepoch(blocked_start)"
+        ))
+    };
     format!(
         "with recursive g(n) as (select 1 union all select n + 1 from g where n < {count}), \
          e as (select * from scheduling_calendar_events order by created_at limit 1), \

@@ -108,7 +108,9 @@ impl BookingStore for Counted {
         provider: &str,
         event_id: &str,
     ) -> Result<Option<Booking>, StoreError> {
-        self.inner.booking_by_provider_event(provider, event_id).await
+        self.inner
+            .booking_by_provider_event(provider, event_id)
+            .await
     }
     async fn chain(&self, chain: ChainId) -> Result<Vec<Booking>, StoreError> {
         self.inner.chain(chain).await
@@ -160,7 +162,8 @@ struct Fixture {
     raw: Counted,
     cached: Arc<CachedStore<Counted, ManualClock>>,
     clock: ManualClock,
-    scheduler: Scheduler<Arc<CachedStore<Counted, ManualClock>>, ManualClock, SequentialTokens, FixedBusy>,
+    scheduler:
+        Scheduler<Arc<CachedStore<Counted, ManualClock>>, ManualClock, SequentialTokens, FixedBusy>,
     /// A second scheduler straight on the store: "another instance" writing past this cache.
     elsewhere: Scheduler<Counted, ManualClock, SequentialTokens, FixedBusy>,
 }
@@ -171,7 +174,9 @@ async fn fixture() -> Fixture {
     let tokens = SequentialTokens::new();
     let host = host();
     raw.save_host(&host).await.expect("host");
-    raw.save_link(&link(host.id(), "Intro call")).await.expect("link");
+    raw.save_link(&link(host.id(), "Intro call"))
+        .await
+        .expect("link");
     let cached = Arc::new(CachedStore::new(
         raw.clone(),
         clock.clone(),
@@ -179,7 +184,12 @@ async fn fixture() -> Fixture {
         None,
     ));
     Fixture {
-        scheduler: Scheduler::new(cached.clone(), clock.clone(), tokens.clone(), FixedBusy::default()),
+        scheduler: Scheduler::new(
+            cached.clone(),
+            clock.clone(),
+            tokens.clone(),
+            FixedBusy::default(),
+        ),
         elsewhere: Scheduler::new(raw.clone(), clock.clone(), tokens, FixedBusy::default()),
         raw,
         cached,
@@ -198,8 +208,16 @@ fn slug() -> Slug {
 #[tokio::test]
 async fn repeated_slot_answers_read_the_store_once() {
     let f = fixture().await;
-    let first = f.scheduler.available_slots(&slug(), monday()).await.expect("slots");
-    let again = f.scheduler.available_slots(&slug(), monday()).await.expect("slots");
+    let first = f
+        .scheduler
+        .available_slots(&slug(), monday())
+        .await
+        .expect("slots");
+    let again = f
+        .scheduler
+        .available_slots(&slug(), monday())
+        .await
+        .expect("slots");
     assert_eq!(first, again);
     assert_eq!(first.len(), 16);
     assert_eq!(f.raw.busy_reads.load(Ordering::SeqCst), 1);
@@ -209,14 +227,34 @@ async fn repeated_slot_answers_read_the_store_once() {
 #[tokio::test]
 async fn a_booking_committed_here_is_gone_from_the_next_answer() {
     let f = fixture().await;
-    let before = f.scheduler.available_slots(&slug(), monday()).await.expect("slots");
+    let before = f
+        .scheduler
+        .available_slots(&slug(), monday())
+        .await
+        .expect("slots");
     // Written past the cache: this process cannot know yet (the time to live covers it).
-    let elsewhere = f.elsewhere.book(&slug(), request(before[0].start())).await.expect("book");
-    let stale = f.scheduler.available_slots(&slug(), monday()).await.expect("slots");
+    let elsewhere = f
+        .elsewhere
+        .book(&slug(), request(before[0].start()))
+        .await
+        .expect("book");
+    let stale = f
+        .scheduler
+        .available_slots(&slug(), monday())
+        .await
+        .expect("slots");
     assert!(stale.contains(&elsewhere.slot()), "the cache answered");
     // Written through the cache: the very next answer leaves the slot out.
-    let here = f.scheduler.book(&slug(), request(before[1].start())).await.expect("book");
-    let after = f.scheduler.available_slots(&slug(), monday()).await.expect("slots");
+    let here = f
+        .scheduler
+        .book(&slug(), request(before[1].start()))
+        .await
+        .expect("book");
+    let after = f
+        .scheduler
+        .available_slots(&slug(), monday())
+        .await
+        .expect("slots");
     assert!(!after.contains(&here.slot()));
     assert!(!after.contains(&elsewhere.slot()));
     assert_eq!(after.len(), before.len() - 2);
@@ -225,30 +263,67 @@ async fn a_booking_committed_here_is_gone_from_the_next_answer() {
 #[tokio::test]
 async fn an_announced_change_drops_the_hosts_busy_ranges() {
     let f = fixture().await;
-    let before = f.scheduler.available_slots(&slug(), monday()).await.expect("slots");
-    let booked = f.elsewhere.book(&slug(), request(before[3].start())).await.expect("book");
+    let before = f
+        .scheduler
+        .available_slots(&slug(), monday())
+        .await
+        .expect("slots");
+    let booked = f
+        .elsewhere
+        .book(&slug(), request(before[3].start()))
+        .await
+        .expect("book");
     let payload = CacheChange::Bookings(host().id()).payload();
-    f.cached.cache().apply(CacheChange::parse(&payload).expect("payload"));
-    let after = f.scheduler.available_slots(&slug(), monday()).await.expect("slots");
+    f.cached
+        .cache()
+        .apply(CacheChange::parse(&payload).expect("payload"));
+    let after = f
+        .scheduler
+        .available_slots(&slug(), monday())
+        .await
+        .expect("slots");
     assert!(!after.contains(&booked.slot()));
 }
 
 #[tokio::test]
 async fn entries_expire_after_their_time_to_live() {
     let f = fixture().await;
-    let before = f.scheduler.available_slots(&slug(), monday()).await.expect("slots");
-    let booked = f.elsewhere.book(&slug(), request(before[5].start())).await.expect("book");
+    let before = f
+        .scheduler
+        .available_slots(&slug(), monday())
+        .await
+        .expect("slots");
+    let booked = f
+        .elsewhere
+        .book(&slug(), request(before[5].start()))
+        .await
+        .expect("book");
     f.raw
         .save_link(&link(host().id(), "Renamed"))
         .await
         .expect("link");
-    f.clock.advance(BUSY_TTL.min(LINK_TTL) - TimeDelta::milliseconds(1));
-    let cached_link = f.cached.link_by_slug(&slug()).await.expect("link").expect("some");
+    f.clock
+        .advance(BUSY_TTL.min(LINK_TTL) - TimeDelta::milliseconds(1));
+    let cached_link = f
+        .cached
+        .link_by_slug(&slug())
+        .await
+        .expect("link")
+        .expect("some");
     assert_eq!(cached_link.title(), "Intro call");
     f.clock.advance(BUSY_TTL.max(LINK_TTL));
-    let after = f.scheduler.available_slots(&slug(), monday()).await.expect("slots");
+    let after = f
+        .scheduler
+        .available_slots(&slug(), monday())
+        .await
+        .expect("slots");
     assert!(!after.contains(&booked.slot()));
-    let fresh = f.cached.link_by_slug(&slug()).await.expect("link").expect("some");
+    let fresh = f
+        .cached
+        .link_by_slug(&slug())
+        .await
+        .expect("link")
+        .expect("some");
     assert_eq!(fresh.title(), "Renamed");
 }
 
@@ -260,8 +335,18 @@ async fn a_link_saved_through_the_cache_is_read_back_at_once() {
         .save_link(&link(host().id(), "Renamed"))
         .await
         .expect("save");
-    let by_slug = f.cached.link_by_slug(&slug()).await.expect("link").expect("some");
-    let by_id = f.cached.link(by_slug.id()).await.expect("link").expect("some");
+    let by_slug = f
+        .cached
+        .link_by_slug(&slug())
+        .await
+        .expect("link")
+        .expect("some");
+    let by_id = f
+        .cached
+        .link(by_slug.id())
+        .await
+        .expect("link")
+        .expect("some");
     assert_eq!((by_slug.title(), by_id.title()), ("Renamed", "Renamed"));
 }
 

@@ -10,6 +10,7 @@ use booking_core::booking::{Booking, NewBooking};
 use booking_core::invitee::{Answers, Email, Invitee, PersonName, Tracking};
 use booking_core::ports::{BookingStore, Change};
 use booking_core::read_cache::{CacheChange, CachedStore, ChangeFeed, ReadCache};
+use booking_core::testkit::conformance::StoreFactory;
 use booking_core::testkit::{ManualClock, model};
 use booking_core::token::RescheduleToken;
 use booking_core::{BookingId, TimeRange, TimeZoneName};
@@ -72,7 +73,12 @@ fn booking(link: &booking_core::link::BookingLink, start: DateTime<Utc>, n: u128
 
 /// Reads `cached`'s busy ranges until `slot` is among them, for at most ten seconds; `poke`
 /// runs before each try.
-async fn until_seen<F, Fut>(cached: &Cached, window: TimeRange, slot: TimeRange, mut poke: F) -> bool
+async fn until_seen<F, Fut>(
+    cached: &Cached,
+    window: TimeRange,
+    slot: TimeRange,
+    mut poke: F,
+) -> bool
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = ()>,
@@ -81,7 +87,10 @@ where
     while started.elapsed() < Duration::from_secs(10) {
         poke().await;
         let host = model::fixture().0.id();
-        let busy = cached.blocked_ranges(host, window, None).await.expect("busy");
+        let busy = cached
+            .blocked_ranges(host, window, None)
+            .await
+            .expect("busy");
         if busy.contains(&slot) {
             return true;
         }
@@ -101,7 +110,10 @@ async fn a_booking_reaches_the_other_instances_cache_by_notify() {
     a.save_host(&host).await.expect("host");
     a.save_link(&link).await.expect("link");
     let window = TimeRange::new(start, start + TimeDelta::days(1)).expect("window");
-    let empty = cached_b.blocked_ranges(host.id(), window, None).await.expect("busy");
+    let empty = cached_b
+        .blocked_ranges(host.id(), window, None)
+        .await
+        .expect("busy");
     assert_eq!(empty, Vec::new());
 
     // Written past every cache: B keeps its answer until told (or until its listener starts,
@@ -117,12 +129,18 @@ async fn a_booking_reaches_the_other_instances_cache_by_notify() {
     assert!(until_seen(&cached_b, window, first_slot, announce).await);
 
     // Committed through A's cache: A sees it at once, B after A's own notification.
-    let before_a = cached_a.blocked_ranges(host.id(), window, None).await.expect("busy");
+    let before_a = cached_a
+        .blocked_ranges(host.id(), window, None)
+        .await
+        .expect("busy");
     assert_eq!(before_a, vec![first_slot]);
     let second = booking(&link, start + TimeDelta::hours(2), 2);
     let second_slot = second.writes[0].booking().blocked();
     cached_a.commit(second).await.expect("commit");
-    let after_a = cached_a.blocked_ranges(host.id(), window, None).await.expect("busy");
+    let after_a = cached_a
+        .blocked_ranges(host.id(), window, None)
+        .await
+        .expect("busy");
     assert_eq!(after_a, vec![first_slot, second_slot]);
     assert!(until_seen(&cached_b, window, second_slot, || async {}).await);
     databases.finish().await;

@@ -1,14 +1,27 @@
-//! `cargo xtask load`: a load run on loopback with wrk against the release binary, on SQLite
-//! and on Postgres. Each store's run measures the bare `/healthz` of the same process as the
-//! baseline, then the reschedule page and the slots endpoint, and prints requests/s, p99 and
-//! the ratio to the baseline (a shared, noisy machine makes only same-run ratios meaningful).
+//! `cargo xtask load [--history N[,M…]]`: a load run on loopback with wrk against the release
+//! binary, on SQLite and on Postgres, printed as one table. Each store's run measures the bare
+//! `/healthz` of the same process as the baseline, then the pages and the slots API, and gives
+//! requests/s, p99 and the ratio to the baseline (a shared, noisy machine makes only same-run
+//! ratios meaningful). `--history` first gives the demo host that many past bookings, once per
+//! size listed, so the rows show whether a request's cost grows with a host's history. The
+//! read half lives in `load/read.rs`.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use crate::{cargo, postgres, run, target_dir};
 
-struct Server(Child);
+mod read;
+
+/// A running `slotkeeper demo`, killed when dropped.
+pub(crate) struct Server(Child);
+
+impl Server {
+    /// The server's process id, for its memory figures.
+    pub(crate) fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -17,11 +30,33 @@ impl Drop for Server {
     }
 }
 
-/// Starts `slotkeeper demo`; returns the server and the (base, reschedule path) it printed.
-fn start(
-    workdir: &std::path::Path,
-    database_url: Option<&str>,
-) -> Result<(Server, String, String), String> {
+/// What `slotkeeper demo` printed: where it listens and the sample booking's reschedule path.
+pub(crate) struct Demo {
+    pub(crate) server: Server,
+    pub(crate) base: String,
+    pub(crate) reschedule: String,
+}
+
+/// The database a run uses.
+#[derive(Clone)]
+pub(crate) enum Store {
+    /// The demo's SQLite file under the work directory.
+    Sqlite,
+    /// A Postgres database URL.
+    Postgres(String),
+}
+
+impl Store {
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Self::Sqlite => "SQLite",
+            Self::Postgres(_) => "Postgres",
+        }
+    }
+}
+
+/// Starts `slotkeeper demo` in `workdir` on `store`.
+pub(crate) fn start(workdir: &std::path::Path, store: &Store) -> Result<Demo, String> {
     let mut cmd = Command::new(target_dir().join("release/slotkeeper"));
     cmd.arg("demo")
         .current_dir(workdir)
@@ -29,9 +64,9 @@ fn start(
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
-    match database_url {
-        Some(url) => cmd.env("DATABASE_URL", url),
-        None => cmd.env_remove("DATABASE_URL"),
+    match store {
+        Store::Postgres(url) => cmd.env("DATABASE_URL", url),
+        Store::Sqlite => cmd.env_remove("DATABASE_URL"),
     };
     let mut child = cmd
         .spawn()
@@ -57,93 +92,54 @@ fn start(
     let (Some(base), Some(reschedule)) = (base, reschedule) else {
         return Err("slotkeeper demo did not print its URLs".into());
     };
-    let path = reschedule.trim_start_matches(&base).to_owned();
-    Ok((server, base, path))
+    let reschedule = reschedule.trim_start_matches(&base).to_owned();
+    Ok(Demo {
+        server,
+        base,
+        reschedule,
+    })
 }
 
-/// (requests/s, p99 in ms) from wrk's output.
-fn wrk(url: &str) -> Result<(f64, f64), String> {
-    let out = Command::new("wrk")
-        .args(["-t1", "-c16", "-d8s", "--latency", url])
+/// Installs Debian's wrk when it is missing and this runs as root; otherwise says what to do.
+fn ensure_wrk() -> Result<(), String> {
+    if Command::new("wrk")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+    {
+        return Ok(());
+    }
+    let is_root = Command::new("id")
+        .arg("-u")
         .output()
-        .map_err(|e| format!("wrk: {e}"))?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let rps = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .ok_or_else(|| format!("no Requests/sec in wrk output:\n{text}"))?;
-    let p99 = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("99%"))
-        .map(|v| millis(v.trim()))
-        .ok_or_else(|| format!("no 99% latency in wrk output:\n{text}"))?;
-    let non2xx = text.lines().any(|l| l.contains("Non-2xx"));
-    if non2xx {
-        return Err(format!("{url} answered with errors under load:\n{text}"));
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if !is_root {
+        return Err("the load run needs wrk: install Debian's `wrk`".into());
     }
-    Ok((rps, p99))
-}
-
-fn millis(value: &str) -> f64 {
-    let (number, unit) = value.split_at(
-        value
-            .find(|c: char| c.is_ascii_alphabetic())
-            .unwrap_or(value.len()),
-    );
-    let n: f64 = number.parse().unwrap_or(f64::NAN);
-    match unit {
-        "us" => n / 1000.0,
-        "s" => n * 1000.0,
-        _ => n,
-    }
-}
-
-fn measure(
-    store: &str,
-    workdir: &std::path::Path,
-    database_url: Option<&str>,
-) -> Result<Vec<String>, String> {
-    let (_server, base, reschedule) = start(workdir, database_url)?;
-    let (base_rps, base_p99) = wrk(&format!("{base}/healthz"))?;
-    let mut rows = vec![format!(
-        "| {store} | `/healthz` (baseline) | {base_rps:.0} | {base_p99:.2} | 1.00 |"
-    )];
-    for (name, path) in [
-        ("reschedule page", reschedule.as_str()),
-        ("slots endpoint (7 days)", "/api/v1/links/intro/slots"),
-    ] {
-        let (rps, p99) = wrk(&format!("{base}{path}"))?;
-        rows.push(format!(
-            "| {store} | {name} | {rps:.0} | {p99:.2} | {:.2} |",
-            rps / base_rps
-        ));
-    }
-    Ok(rows)
-}
-
-pub(crate) fn load() -> Result<(), String> {
-    if Command::new("wrk").arg("--version").output().is_err() {
+    let install = || {
         run(
             "apt-get install wrk",
             Command::new("apt-get")
                 .args(["install", "-y", "-q", "wrk"])
                 .env("DEBIAN_FRONTEND", "noninteractive"),
+        )
+    };
+    install().or_else(|_| {
+        run(
+            "apt-get update",
+            Command::new("apt-get").args(["update", "-q"]),
         )?;
-    }
-    run(
-        "build slotkeeper (release)",
-        cargo().args(["build", "--release", "-p", "app"]),
-    )?;
-    let workdir = target_dir().join("load");
-    let _ = std::fs::remove_dir_all(&workdir);
-    std::fs::create_dir_all(&workdir).map_err(|e| e.to_string())?;
-    let mut rows = measure("SQLite", &workdir, None)?;
+        install()
+    })
+}
 
+/// A fresh Postgres database for the run, as a URL.
+fn fresh_postgres(database: &str) -> Result<String, String> {
     let admin = postgres::ensure_postgres(&target_dir())?;
-    let database = "slotkeeper_load";
     for sql in [
-        format!("drop database if exists {database}"),
+        format!("drop database if exists {database} with (force)"),
         format!("create database {database}"),
     ] {
         run(
@@ -151,14 +147,50 @@ pub(crate) fn load() -> Result<(), String> {
             Command::new("psql").args([admin.as_str(), "-q", "-c", sql.as_str()]),
         )?;
     }
-    let url = match admin.rfind('/') {
+    Ok(match admin.rfind('/') {
         Some(i) if i > "postgres://".len() => format!("{}/{database}", &admin[..i]),
         _ => format!("{admin}/{database}"),
-    };
-    rows.extend(measure("Postgres", &workdir, Some(&url))?);
-    println!(
-        "| store | endpoint | requests/s | p99 ms | ratio to /healthz |\n|---|---|---|---|---|"
-    );
+    })
+}
+
+/// The history sizes `--history` lists (none: the demo as it starts).
+fn histories(args: &[String]) -> Result<Vec<u64>, String> {
+    match args {
+        [] => Ok(vec![0]),
+        [flag, sizes] if flag == "--history" => sizes
+            .split(',')
+            .map(|n| {
+                n.trim()
+                    .parse()
+                    .map_err(|_| format!("--history takes counts like 100,100000, not {n:?}"))
+            })
+            .collect(),
+        _ => Err("usage: cargo xtask load [--history N[,M…]]".into()),
+    }
+}
+
+pub(crate) fn load(args: &[String]) -> Result<(), String> {
+    let histories = histories(args)?;
+    ensure_wrk()?;
+    run(
+        "build slotkeeper (release)",
+        cargo().args(["build", "--release", "-p", "app"]),
+    )?;
+    let mut rows = Vec::new();
+    for &history in &histories {
+        for postgres in [false, true] {
+            let workdir = target_dir().join("load");
+            let _ = std::fs::remove_dir_all(&workdir);
+            std::fs::create_dir_all(&workdir).map_err(|e| e.to_string())?;
+            let store = if postgres {
+                Store::Postgres(fresh_postgres("slotkeeper_load")?)
+            } else {
+                Store::Sqlite
+            };
+            rows.extend(read::measure(&store, &workdir, history)?);
+        }
+    }
+    println!("{}", read::HEADER);
     for row in rows {
         println!("{row}");
     }

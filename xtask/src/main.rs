@@ -19,7 +19,7 @@ fn main() -> ExitCode {
         Some("tidy") => tidy::check(&root()).map_err(|problems| problems.join("\n")),
         Some("bench") => bench(&args[1..]),
         Some("e2e") => e2e::e2e(),
-        Some("load") => load::load(),
+        Some("load") => load::load(&args[1..]),
         Some("chaos") => match args.get(1).map(String::as_str) {
             Some("--short") => chaos::short(),
             _ => chaos::chaos(&args[1..]),
@@ -35,7 +35,8 @@ fn main() -> ExitCode {
                  \u{20}                    chaos run, the browser test and a short schemathesis pass;\n\
                  \u{20}                    provisions Postgres when TEST_DATABASE_URL is unset\n\
                  tidy                 the tree's own rules (file headers, booking-core's dependencies)\n\
-                 load                 wrk load run on loopback: reschedule page and slots vs /healthz,\n\
+                 load [--history N[,M…]]\n\
+                 \u{20}                    wrk load run on loopback: the pages and the slots API vs /healthz,\n\
                  \u{20}                    on SQLite and Postgres (docs/PERFORMANCE.md)\n\
                  chaos [--short | --instances N] [--seconds S] [--sqlite] [--release] [--clients C]\n\
                  \u{20}                    [--workers W] [--seed X]\n\

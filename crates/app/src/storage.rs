@@ -9,6 +9,7 @@ use booking_core::connections::CalendarConnections;
 use booking_core::deals::DealStore;
 use booking_core::leases::JobLeases;
 use booking_core::ports::{BookingStore, Outbox, StoreHealth, TextOptOuts};
+use booking_core::read_cache::{CachedStore, ChangeFeed, ReadCache};
 use booking_core::sessions::HostSessions;
 use booking_core::subscriptions::WebhookSubscriptions;
 
@@ -47,7 +48,7 @@ impl std::fmt::Debug for Storage {
     }
 }
 
-fn both<S>(store: S) -> Storage
+fn both<S>(store: S, feed: Option<Arc<dyn ChangeFeed>>) -> (Storage, Arc<ReadCache>)
 where
     S: BookingStore
         + Outbox
@@ -64,7 +65,16 @@ where
         + 'static,
 {
     let store = Arc::new(store);
-    Storage {
+    let cache = Arc::new(ReadCache::new());
+    // Links, hosts and busy ranges are read from memory until a change drops them (see
+    // booking-core's `read_cache`); every scheduler reads and commits through this one.
+    let cached = CachedStore::new(
+        store.clone() as Arc<dyn BookingStore>,
+        crate::adapters::SystemClock,
+        cache.clone(),
+        feed,
+    );
+    let storage = Storage {
         accounts: store.clone(),
         deals: store.clone(),
         links: store.clone(),
@@ -75,10 +85,11 @@ where
         opt_outs: store.clone(),
         health: store.clone(),
         // Every scheduler commits through this one, so the changes are counted once each.
-        bookings: Arc::new(crate::counted::CountedChanges(store.clone())),
+        bookings: Arc::new(crate::counted::CountedChanges(Arc::new(cached))),
         subscriptions: store.clone(),
         outbox: store,
-    }
+    };
+    (storage, cache)
 }
 
 /// Connects and applies pending migrations.
@@ -100,11 +111,25 @@ pub async fn open(database_url: &str, seal_key: [u8; 32]) -> Result<Storage> {
         let store = store_sqlite::SqliteStore::connect(database_url, seal_key)
             .await
             .with_context(|| format!("opening the SQLite database {path}"))?;
-        Ok(both(store))
+        // One process per file: what it commits, its cache drops at once.
+        Ok(both(store, None).0)
     } else {
         let store = store_postgres::PostgresStore::connect(database_url, seal_key)
             .await
             .context("connecting to Postgres (DATABASE_URL)")?;
-        Ok(both(store))
+        let (storage, cache) = both(store.clone(), Some(Arc::new(store.clone())));
+        tokio::spawn(follow_changes(store, cache));
+        Ok(storage)
+    }
+}
+
+/// Applies the changes other instances announce to this one's read cache, listening again a
+/// second after the listener fails (the cache is dropped meanwhile, so nothing stale is used
+/// for longer than its time to live).
+async fn follow_changes(store: store_postgres::PostgresStore, cache: Arc<ReadCache>) {
+    loop {
+        let error = store.follow_changes(&cache).await;
+        tracing::warn!(error = %error, "listening for other instances' changes failed; retrying");
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
 }

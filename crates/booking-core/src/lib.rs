@@ -88,6 +88,7 @@ pub mod invitee;
 pub mod leases;
 pub mod link;
 pub mod ports;
+pub mod read_cache;
 pub mod reconfirmation;
 pub mod record;
 pub mod service;

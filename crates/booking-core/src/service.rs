@@ -408,8 +408,23 @@ where
         token: &str,
         window: TimeRange,
     ) -> Result<ReschedulePage, TokenActionError> {
+        self.reschedule_page_for(token, |_| window).await
+    }
+
+    /// What the reschedule page shows for a live token, in the window `window_of` picks once
+    /// the booking is known (the page's window depends on the attendee's zone): the token is
+    /// looked up once per page.
+    ///
+    /// # Errors
+    /// [`TokenActionError::NotFound`], [`TokenActionError::Refused`] for a dead token.
+    pub async fn reschedule_page_for(
+        &self,
+        token: &str,
+        window_of: impl FnOnce(&Booking) -> TimeRange + Send,
+    ) -> Result<ReschedulePage, TokenActionError> {
         let booking = self.booking_by_token(token).await?;
         booking.check_token(self.clock.now())?;
+        let window = window_of(&booking);
         let link = self.link_of(&booking).await?;
         let window = TimeRange::new(
             window.start(),

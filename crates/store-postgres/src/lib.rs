@@ -9,6 +9,10 @@
 //! deadlocks are retried inside the store and never reach a caller. Workers claim outbox rows
 //! with `for update skip locked` and a lease, so several instances share the work.
 
+mod changes;
+
+pub use changes::CHANGE_CHANNEL;
+
 use std::time::Duration;
 
 use booking_core::HostId;

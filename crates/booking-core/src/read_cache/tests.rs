@@ -1,0 +1,390 @@
+//! The read cache: answers come from memory until a change, a notification or the time to live
+//! says otherwise, and a commit made through it is seen by the very next read.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use uuid::Uuid;
+
+use super::*;
+use crate::Scheduler;
+use crate::availability::{AvailabilityRules, DayPeriod, RulesDraft};
+use crate::invitee::{Answers, Email, Invitee, PersonName, Tracking};
+use crate::link::LinkSettings;
+use crate::service::BookingRequest;
+use crate::testkit::{FixedBusy, InMemoryStore, ManualClock, SequentialTokens};
+use crate::time::TimeZoneName;
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(&format!("{s}:00Z"))
+        .expect("time")
+        .with_timezone(&Utc)
+}
+
+fn host() -> Host {
+    Host::new(
+        HostId::from_uuid(Uuid::from_u128(0x4001)),
+        PersonName::parse("Hanna Host").expect("name"),
+        Email::parse("hanna@example.com").expect("email"),
+        TimeZoneName::parse("UTC").expect("zone"),
+    )
+}
+
+fn link(host: HostId, title: &str) -> BookingLink {
+    let rules = RulesDraft::weekdays(
+        TimeZoneName::parse("UTC").expect("zone"),
+        DayPeriod::parse("09:00-17:00").expect("period"),
+        TimeDelta::minutes(30),
+    );
+    let settings = LinkSettings {
+        title: title.to_owned(),
+        rules: AvailabilityRules::new(rules).expect("rules"),
+        reconfirmation: None,
+        create_deal: false,
+        questions: Vec::new(),
+    };
+    BookingLink::new(
+        LinkId::from_uuid(Uuid::from_u128(0x1001)),
+        host,
+        Slug::parse("intro").expect("slug"),
+        settings,
+    )
+    .expect("link")
+}
+
+fn request(start: DateTime<Utc>) -> BookingRequest {
+    BookingRequest {
+        start,
+        invitee: Invitee::new(
+            PersonName::parse("Ada Attendee").expect("name"),
+            Email::parse("ada@example.org").expect("email"),
+            None,
+            TimeZoneName::parse("UTC").expect("zone"),
+        ),
+        answers: Answers::default(),
+        tracking: Tracking::default(),
+    }
+}
+
+/// Counts how often each cached read reaches the store.
+#[derive(Clone, Default)]
+struct Counted {
+    inner: InMemoryStore,
+    busy_reads: Arc<AtomicUsize>,
+    link_reads: Arc<AtomicUsize>,
+}
+
+#[async_trait]
+impl BookingStore for Counted {
+    async fn save_host(&self, host: &Host) -> Result<(), StoreError> {
+        self.inner.save_host(host).await
+    }
+    async fn host(&self, id: HostId) -> Result<Option<Host>, StoreError> {
+        self.inner.host(id).await
+    }
+    async fn save_link(&self, link: &BookingLink) -> Result<(), SaveLinkError> {
+        self.inner.save_link(link).await
+    }
+    async fn link_by_slug(&self, slug: &Slug) -> Result<Option<BookingLink>, StoreError> {
+        self.link_reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.link_by_slug(slug).await
+    }
+    async fn link(&self, id: LinkId) -> Result<Option<BookingLink>, StoreError> {
+        self.link_reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.link(id).await
+    }
+    async fn booking(&self, id: BookingId) -> Result<Option<Booking>, StoreError> {
+        self.inner.booking(id).await
+    }
+    async fn booking_by_token(
+        &self,
+        token: &RescheduleToken,
+    ) -> Result<Option<Booking>, StoreError> {
+        self.inner.booking_by_token(token).await
+    }
+    async fn booking_by_provider_event(
+        &self,
+        provider: &str,
+        event_id: &str,
+    ) -> Result<Option<Booking>, StoreError> {
+        self.inner
+            .booking_by_provider_event(provider, event_id)
+            .await
+    }
+    async fn chain(&self, chain: ChainId) -> Result<Vec<Booking>, StoreError> {
+        self.inner.chain(chain).await
+    }
+    async fn blocked_ranges(
+        &self,
+        host: HostId,
+        within: TimeRange,
+        except: Option<ChainId>,
+    ) -> Result<Vec<TimeRange>, StoreError> {
+        self.busy_reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.blocked_ranges(host, within, except).await
+    }
+    async fn dashboard(
+        &self,
+        host: HostId,
+        tab: DashboardTab,
+        now: DateTime<Utc>,
+        page: Page,
+    ) -> Result<DashboardPage, StoreError> {
+        self.inner.dashboard(host, tab, now, page).await
+    }
+    async fn reconfirmation_overdue(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Booking>, StoreError> {
+        self.inner.reconfirmation_overdue(now, limit).await
+    }
+    async fn dead_effects(&self, booking: BookingId) -> Result<Vec<DeadEntry>, StoreError> {
+        self.inner.dead_effects(booking).await
+    }
+    async fn pending_effects(&self, booking: BookingId) -> Result<Vec<PendingEntry>, StoreError> {
+        self.inner.pending_effects(booking).await
+    }
+    async fn record_reconfirmation_request(
+        &self,
+        booking: BookingId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.inner.record_reconfirmation_request(booking, at).await
+    }
+    async fn commit(&self, change: Change) -> Result<(), CommitError> {
+        self.inner.commit(change).await
+    }
+}
+
+struct Fixture {
+    raw: Counted,
+    cached: Arc<CachedStore<Counted, ManualClock>>,
+    clock: ManualClock,
+    scheduler:
+        Scheduler<Arc<CachedStore<Counted, ManualClock>>, ManualClock, SequentialTokens, FixedBusy>,
+    /// A second scheduler straight on the store: "another instance" writing past this cache.
+    elsewhere: Scheduler<Counted, ManualClock, SequentialTokens, FixedBusy>,
+}
+
+async fn fixture() -> Fixture {
+    let raw = Counted::default();
+    let clock = ManualClock::at(t("2027-03-01T07:00"));
+    let tokens = SequentialTokens::new();
+    let host = host();
+    raw.save_host(&host).await.expect("host");
+    raw.save_link(&link(host.id(), "Intro call"))
+        .await
+        .expect("link");
+    let cached = Arc::new(CachedStore::new(
+        raw.clone(),
+        clock.clone(),
+        Arc::new(ReadCache::new()),
+        None,
+    ));
+    Fixture {
+        scheduler: Scheduler::new(
+            cached.clone(),
+            clock.clone(),
+            tokens.clone(),
+            FixedBusy::default(),
+        ),
+        elsewhere: Scheduler::new(raw.clone(), clock.clone(), tokens, FixedBusy::default()),
+        raw,
+        cached,
+        clock,
+    }
+}
+
+fn monday() -> TimeRange {
+    TimeRange::new(t("2027-03-01T00:00"), t("2027-03-02T00:00")).expect("range")
+}
+
+fn slug() -> Slug {
+    Slug::parse("intro").expect("slug")
+}
+
+#[tokio::test]
+async fn repeated_slot_answers_read_the_store_once() {
+    let f = fixture().await;
+    let first = f
+        .scheduler
+        .available_slots(&slug(), monday())
+        .await
+        .expect("slots");
+    let again = f
+        .scheduler
+        .available_slots(&slug(), monday())
+        .await
+        .expect("slots");
+    assert_eq!(first, again);
+    assert_eq!(first.len(), 16);
+    assert_eq!(f.raw.busy_reads.load(Ordering::SeqCst), 1);
+    assert_eq!(f.raw.link_reads.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_booking_committed_here_is_gone_from_the_next_answer() {
+    let f = fixture().await;
+    let before = f
+        .scheduler
+        .available_slots(&slug(), monday())
+        .await
+        .expect("slots");
+    // Written past the cache: this process cannot know yet (the time to live covers it).
+    let elsewhere = f
+        .elsewhere
+        .book(&slug(), request(before[0].start()))
+        .await
+        .expect("book");
+    let stale = f
+        .scheduler
+        .available_slots(&slug(), monday())
+        .await
+        .expect("slots");
+    assert!(stale.contains(&elsewhere.slot()), "the cache answered");
+    // Written through the cache: the very next answer leaves the slot out.
+    let here = f
+        .scheduler
+        .book(&slug(), request(before[1].start()))
+        .await
+        .expect("book");
+    let after = f
+        .scheduler
+        .available_slots(&slug(), monday())
+        .await
+        .expect("slots");
+    assert!(!after.contains(&here.slot()));
+    assert!(!after.contains(&elsewhere.slot()));
+    assert_eq!(after.len(), before.len() - 2);
+}
+
+#[tokio::test]
+async fn an_announced_change_drops_the_hosts_busy_ranges() {
+    let f = fixture().await;
+    let before = f
+        .scheduler
+        .available_slots(&slug(), monday())
+        .await
+        .expect("slots");
+    let booked = f
+        .elsewhere
+        .book(&slug(), request(before[3].start()))
+        .await
+        .expect("book");
+    let payload = CacheChange::Bookings(host().id()).payload();
+    f.cached
+        .cache()
+        .apply(CacheChange::parse(&payload).expect("payload"));
+    let after = f
+        .scheduler
+        .available_slots(&slug(), monday())
+        .await
+        .expect("slots");
+    assert!(!after.contains(&booked.slot()));
+}
+
+#[tokio::test]
+async fn entries_expire_after_their_time_to_live() {
+    let f = fixture().await;
+    let before = f
+        .scheduler
+        .available_slots(&slug(), monday())
+        .await
+        .expect("slots");
+    let booked = f
+        .elsewhere
+        .book(&slug(), request(before[5].start()))
+        .await
+        .expect("book");
+    f.raw
+        .save_link(&link(host().id(), "Renamed"))
+        .await
+        .expect("link");
+    f.clock
+        .advance(BUSY_TTL.min(LINK_TTL) - TimeDelta::milliseconds(1));
+    let cached_link = f
+        .cached
+        .link_by_slug(&slug())
+        .await
+        .expect("link")
+        .expect("some");
+    assert_eq!(cached_link.title(), "Intro call");
+    f.clock.advance(BUSY_TTL.max(LINK_TTL));
+    let after = f
+        .scheduler
+        .available_slots(&slug(), monday())
+        .await
+        .expect("slots");
+    assert!(!after.contains(&booked.slot()));
+    let fresh = f
+        .cached
+        .link_by_slug(&slug())
+        .await
+        .expect("link")
+        .expect("some");
+    assert_eq!(fresh.title(), "Renamed");
+}
+
+#[tokio::test]
+async fn a_link_saved_through_the_cache_is_read_back_at_once() {
+    let f = fixture().await;
+    f.cached.link_by_slug(&slug()).await.expect("link");
+    f.cached
+        .save_link(&link(host().id(), "Renamed"))
+        .await
+        .expect("save");
+    let by_slug = f
+        .cached
+        .link_by_slug(&slug())
+        .await
+        .expect("link")
+        .expect("some");
+    let by_id = f
+        .cached
+        .link(by_slug.id())
+        .await
+        .expect("link")
+        .expect("some");
+    assert_eq!((by_slug.title(), by_id.title()), ("Renamed", "Renamed"));
+}
+
+#[tokio::test]
+async fn a_read_that_raced_a_change_is_not_kept() {
+    let f = fixture().await;
+    let cache = f.cached.cache();
+    // A read started, then a commit landed before the read stored its answer.
+    let seen = cache.generation(Some(host().id()));
+    cache.apply(CacheChange::Bookings(host().id()));
+    let key = BusyKey {
+        host: host().id(),
+        window: monday(),
+        except: None,
+    };
+    cache.keep_busy(key.clone(), Vec::new(), seen, f.clock.now());
+    assert!(cache.busy(&key, f.clock.now()).is_none());
+    let seen = cache.generation(Some(host().id()));
+    cache.keep_busy(key.clone(), Vec::new(), seen, f.clock.now());
+    assert_eq!(cache.busy(&key, f.clock.now()), Some(Vec::new()));
+}
+
+#[test]
+fn windows_widen_to_whole_days() {
+    let w = TimeRange::new(t("2027-03-01T07:13"), t("2027-03-08T07:13")).expect("range");
+    assert_eq!(
+        day_window(w),
+        TimeRange::new(t("2027-03-01T00:00"), t("2027-03-09T00:00")).expect("range")
+    );
+    assert_eq!(day_window(monday()), monday());
+}
+
+#[test]
+fn payloads_read_back() {
+    let host = host().id();
+    for change in [CacheChange::Bookings(host), CacheChange::Links(host)] {
+        assert_eq!(CacheChange::parse(&change.payload()), Some(change));
+    }
+    assert_eq!(CacheChange::parse("x:nonsense"), None);
+    assert_eq!(CacheChange::parse(""), None);
+}

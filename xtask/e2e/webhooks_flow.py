@@ -52,10 +52,22 @@ def size(b, width, height, mobile):
         "width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}})
 
 
+PHONE = [False]
+
+
 def fits(b, path):
     """The page at `path` needs no horizontal scrolling."""
     widths = js(b, "return [document.documentElement.scrollWidth, window.innerWidth]")
     expect(widths[0] <= widths[1], f"{path} overflows horizontally: scrollWidth {widths[0]} > {widths[1]}")
+    # A mobile browser widens the layout viewport to fit content that is too wide, so an
+    # overflowing page shows up as a viewport wider than the screen rather than as scrolling.
+    if PHONE[0] and widths[1] != 390:
+        wide = js(b, "const over = e => e.getBoundingClientRect().right > 390;"
+                     " return Array.from(document.querySelectorAll('body *')).filter(e => over(e)"
+                     " && !Array.from(e.children).some(over)).slice(0, 4).map(e => e.tagName + '.'"
+                     " + e.className + ' ' + Math.round(e.getBoundingClientRect().right) + ': '"
+                     " + e.textContent.trim().slice(0, 40))")
+        expect(False, f"{path}: the phone viewport is {widths[1]} wide; too wide: {wide}")
     return widths
 
 
@@ -127,6 +139,7 @@ def main():
 
         # The phone: nothing wider than the screen, a navigation that wraps, cards.
         size(b, 390, 844, True)
+        PHONE[0] = True
         b.go(f"{base}/calendar")
         b.wait_for("Your meetings")
         b.click("table.meetings td a")

@@ -121,12 +121,37 @@ fn link_json(link: &BookingLink, url: &str) -> Value {
         "buffer_after_minutes": r.buffer_after_minutes,
         "minimum_notice_minutes": r.minimum_notice_minutes,
         "max_days_ahead": r.max_days_ahead,
+        "weekly_hours": weekly_json(&r.weekly),
+        "date_hours": r
+            .overrides
+            .iter()
+            .map(|(date, periods)| (date.format("%Y-%m-%d").to_string(), periods_json(periods)))
+            .collect::<serde_json::Map<_, _>>(),
         "questions": questions,
         "create_deal": r.create_deal,
         "reconfirm_ask_minutes": r.reconfirm_ask_minutes,
         "reconfirm_deadline_minutes": r.reconfirm_cancel_minutes,
         "own_workflow": link.workflow().is_some(),
     })
+}
+
+/// `{"mon": ["09:00-17:00"], …}`, closed days left out.
+fn weekly_json(weekly: &[Vec<(u16, u16)>]) -> Value {
+    const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    DAYS.iter()
+        .zip(weekly)
+        .filter(|(_, periods)| !periods.is_empty())
+        .map(|(day, periods)| ((*day).to_owned(), periods_json(periods)))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+fn periods_json(periods: &[(u16, u16)]) -> Value {
+    let hhmm = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
+    periods
+        .iter()
+        .map(|(a, b)| Value::from(format!("{}-{}", hhmm(*a), hhmm(*b))))
+        .collect()
 }
 
 /// Left-aligned columns two spaces apart, widths by characters.

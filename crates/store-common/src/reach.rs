@@ -45,10 +45,12 @@ where
             Ok(Err(e)) => return Err(Unreachable::Failed(e)),
             Err(_) => return Err(Unreachable::TimedOut { limit, last }),
         }
-        if tokio::time::Instant::now() + pause >= deadline {
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
             return Err(Unreachable::TimedOut { limit, last });
         }
-        tokio::time::sleep(pause).await;
+        // The last pause ends at the limit, for one more try there.
+        tokio::time::sleep_until((now + pause).min(deadline)).await;
         pause = (pause * 2).min(Duration::from_secs(1));
     }
 }

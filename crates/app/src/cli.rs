@@ -95,7 +95,7 @@ pub struct HostPassword {
 #[derive(Debug, Subcommand)]
 pub enum LinkCommand {
     /// Create (or replace, by slug) a booking link.
-    Add(LinkAdd),
+    Add(Box<LinkAdd>),
     /// List booking links (every host's, or one host's): id, host, slug, title, duration and
     /// booking URL.
     List(LinkList),

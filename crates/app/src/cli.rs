@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `migrate`, `host add`, `link add`, `demo`.
+//! The command line: `serve` (default), `migrate`, `host add|list|password`, `link add|list`,
+//! `demo`, `webhook …`, `outbox …`.
 
 use clap::{Args, Parser, Subcommand};
 
@@ -46,6 +47,16 @@ pub enum HostCommand {
     Add(HostAdd),
     /// Set or reset a host's login password.
     Password(HostPassword),
+    /// List every host: id, name, email, time zone and how many links it has.
+    List(Listing),
+}
+
+/// `host list`, `link list`: how to print.
+#[derive(Debug, Args)]
+pub struct Listing {
+    /// One JSON array instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `host add`
@@ -84,13 +95,28 @@ pub struct HostPassword {
 #[derive(Debug, Subcommand)]
 pub enum LinkCommand {
     /// Create (or replace, by slug) a booking link.
-    Add(LinkAdd),
+    Add(Box<LinkAdd>),
+    /// List booking links (every host's, or one host's): id, host, slug, title, duration and
+    /// booking URL.
+    List(LinkList),
 }
 
-/// `link add`
+/// `link list`
+#[derive(Debug, Args)]
+pub struct LinkList {
+    /// Only this host's links (an id as `host list` prints it).
+    #[arg(long)]
+    pub host: Option<String>,
+    /// How to print.
+    #[command(flatten)]
+    pub listing: Listing,
+}
+
+/// `link add`: every setting of the dashboard's link editor but the link's own workflow
+/// (reminders), which the editor and the API set.
 #[derive(Debug, Args)]
 pub struct LinkAdd {
-    /// The host's id, as printed by `host add`.
+    /// The host's id, as printed by `host add` and `host list`.
     #[arg(long)]
     pub host: String,
     /// URL name: /book/{slug}.
@@ -99,6 +125,21 @@ pub struct LinkAdd {
     /// Title shown to attendees.
     #[arg(long)]
     pub title: String,
+    /// What the meeting is about, shown on the booking page, in mails and invitations (up to
+    /// 5000 characters; line breaks kept).
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Where it takes place: an address or a video-call URL (one line, up to 500
+    /// characters).
+    #[arg(long)]
+    pub location: Option<String>,
+    /// A question on the booking form; repeat for more, in order (at most 20). End it with
+    /// `*` to make an answer required: --question "Company *" --question "Anything else?".
+    #[arg(long = "question", value_name = "TEXT")]
+    pub questions: Vec<String>,
+    /// Open a CRM deal for each booking.
+    #[arg(long)]
+    pub create_deal: bool,
     /// Meeting length in minutes.
     #[arg(long, default_value_t = 30)]
     pub duration: i64,
@@ -111,6 +152,14 @@ pub struct LinkAdd {
     /// Working days, e.g. mon,tue,wed,thu,fri.
     #[arg(long, default_value = "mon,tue,wed,thu,fri")]
     pub days: String,
+    /// Other hours on one weekday, e.g. sat=10:00-14:00 or fri=09:00-12:00 (opens the day if
+    /// --days leaves it out); repeatable.
+    #[arg(long = "day-hours", value_name = "DAY=HOURS")]
+    pub day_hours: Vec<String>,
+    /// Other hours on one date, e.g. 2027-03-03=closed or 2027-03-06=10:00-12:00;
+    /// repeatable.
+    #[arg(long = "date-hours", value_name = "DATE=HOURS")]
+    pub date_hours: Vec<String>,
     /// IANA zone of the hours (default: the host's).
     #[arg(long)]
     pub timezone: Option<String>,
@@ -123,7 +172,7 @@ pub struct LinkAdd {
     /// Minimum notice in minutes.
     #[arg(long, default_value_t = 0)]
     pub notice: i64,
-    /// How many days ahead slots are offered.
+    /// How many days ahead slots are offered, 1 to 3650 (default: no limit).
     #[arg(long)]
     pub max_days_ahead: Option<u32>,
     /// Ask attendees to reconfirm this many minutes before the meeting (with

@@ -1,16 +1,18 @@
 //! What the subcommands do, apart from serving.
 
-use anyhow::{Context, Result, anyhow, bail};
-use booking_core::availability::{AvailabilityRules, DayHours, DayPeriod, RulesDraft, WeeklyHours};
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow};
+use booking_core::availability::{AvailabilityRules, DayPeriod, RulesDraft};
+use booking_core::booking::Status;
 use booking_core::invitee::{Answers, Email, Invitee, PersonName, Tracking};
-use booking_core::link::{BookingLink, Host, LinkSettings, ReconfirmationPolicy, Slug};
-use booking_core::ports::{DashboardTab, Page};
+use booking_core::link::{BookingLink, Host, LinkSettings, Slug};
 use booking_core::service::BookingRequest;
-use booking_core::{Booking, HostId, LinkId, TimeRange, TimeZoneName};
-use chrono::{TimeDelta, Weekday};
+use booking_core::{Booking, BookingId, HostId, LinkId, TimeRange, TimeZoneName};
+use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
-use crate::cli::{HostAdd, LinkAdd};
+use crate::cli::HostAdd;
 use crate::storage::Storage;
 
 /// Creates a host; returns its id.
@@ -34,107 +36,30 @@ fn random_bytes() -> Result<[u8; 16]> {
     Ok(bytes)
 }
 
-fn parse_days(text: &str) -> Result<Vec<Weekday>> {
-    text.split(',')
-        .map(|d| {
-            d.trim()
-                .parse::<Weekday>()
-                .map_err(|_| anyhow!("--days: {d:?} is not a weekday (use mon,tue,…)"))
-        })
-        .collect()
+/// A fresh random (v4-shaped) id.
+pub fn random_uuid() -> Result<Uuid> {
+    Ok(uuid::Builder::from_random_bytes(random_bytes()?).into_uuid())
 }
-
-fn parse_hours(text: &str) -> Result<DayHours> {
-    let periods = text
-        .split(',')
-        .map(DayPeriod::parse)
-        .collect::<Result<Vec<_>, _>>()
-        .context("--hours")?;
-    DayHours::new(periods).context("--hours")
-}
-
-/// Creates or replaces a link (by slug); returns its slug.
-///
-/// # Errors
-/// Invalid settings, an unknown host, a slug taken by another host's link.
-pub async fn link_add(storage: &Storage, args: &LinkAdd) -> Result<Slug> {
-    let host_id = HostId::parse(&args.host)
-        .map_err(|_| anyhow!("--host must be a host id as printed by `host add`"))?;
-    let host = storage
-        .bookings
-        .host(host_id)
-        .await?
-        .ok_or_else(|| anyhow!("no host with id {host_id}"))?;
-    let zone = match &args.timezone {
-        Some(z) => TimeZoneName::parse(z).context("--timezone")?,
-        None => host.time_zone(),
-    };
-    let hours = parse_hours(&args.hours)?;
-    let mut draft = RulesDraft::weekdays(
-        zone,
-        DayPeriod::parse("00:00-24:00")?,
-        TimeDelta::minutes(args.duration),
-    );
-    draft.weekly = WeeklyHours::on(&parse_days(&args.days)?, &hours);
-    draft.interval = TimeDelta::minutes(args.interval.unwrap_or(args.duration));
-    draft.buffer_before = TimeDelta::minutes(args.buffer_before);
-    draft.buffer_after = TimeDelta::minutes(args.buffer_after);
-    draft.minimum_notice = TimeDelta::minutes(args.notice);
-    draft.max_days_ahead = args.max_days_ahead;
-    let rules = AvailabilityRules::new(draft)?;
-    let slug = Slug::parse(&args.slug).context("--slug")?;
-    let existing = storage.bookings.link_by_slug(&slug).await?;
-    if let Some(other) = existing.as_ref().filter(|l| l.host() != host_id) {
-        bail!(
-            "the slug {} is already used by another host's link ({})",
-            slug,
-            other.title()
-        );
-    }
-    let id = existing.map_or_else(
-        || {
-            Ok(LinkId::from_uuid(
-                uuid::Builder::from_random_bytes(random_bytes()?).into_uuid(),
-            ))
-        },
-        |l| Ok::<_, anyhow::Error>(l.id()),
-    )?;
-    let reconfirmation = match (args.reconfirm_ask_minutes, args.reconfirm_deadline_minutes) {
-        (Some(ask), Some(deadline)) if !(0..=MAX_LEAD_MINUTES).contains(&ask.max(deadline)) => {
-            bail!(
-                "--reconfirm-ask-minutes and --reconfirm-deadline-minutes must be 0 to {MAX_LEAD_MINUTES} (a year)"
-            )
-        }
-        (Some(ask), Some(deadline)) => Some(
-            ReconfirmationPolicy::new(TimeDelta::minutes(ask), TimeDelta::minutes(deadline))
-                .context("--reconfirm-ask-minutes / --reconfirm-deadline-minutes")?,
-        ),
-        _ => None,
-    };
-    let settings = LinkSettings {
-        title: args.title.clone(),
-        rules,
-        reconfirmation,
-        create_deal: false,
-        questions: vec![],
-    };
-    let link = BookingLink::new(id, host_id, slug.clone(), settings)?;
-    storage.bookings.save_link(&link).await?;
-    Ok(slug)
-}
-
-/// Longest reconfirmation lead time the CLI accepts, in minutes (366 days, as the host API).
-const MAX_LEAD_MINUTES: i64 = 366 * 24 * 60;
 
 /// The demo's fixed host id, so running `demo` again reuses its data.
 const DEMO_HOST: Uuid = Uuid::from_u128(0x5107_4ee9_e200_4000_8000_0000_0000_0001);
 const DEMO_LINK: Uuid = Uuid::from_u128(0x5107_4ee9_e200_4000_8000_0000_0000_0002);
 
-/// Sets up the demo host, the `intro` link and a sample booking; returns the booking.
+/// The file in the data directory that names the demo's sample booking, so a second run
+/// shows the same booking's links rather than whichever booking of the demo host comes first.
+const SAMPLE_FILE: &str = "demo_sample_booking";
+
+/// Sets up the demo host, the `intro` link and a sample booking; returns the booking: the
+/// one `data_dir` remembers while it is still on (followed where it was rescheduled to),
+/// else a new one, remembered from then on.
 ///
 /// # Errors
 /// Storage failures, or no free slot in the next 60 days.
-pub async fn demo_setup(storage: &Storage, scheduler: &web::DynScheduler) -> Result<Booking> {
+pub async fn demo_setup(
+    storage: &Storage,
+    scheduler: &web::DynScheduler,
+    data_dir: &Path,
+) -> Result<Booking> {
     let zone = std::env::var("DEMO_TIMEZONE")
         .ok()
         .and_then(|z| TimeZoneName::parse(&z).ok())
@@ -170,20 +95,9 @@ pub async fn demo_setup(storage: &Storage, scheduler: &web::DynScheduler) -> Res
         .await?;
 
     let now = scheduler.clock().now();
-    let upcoming = storage
-        .bookings
-        .dashboard(
-            host.id(),
-            DashboardTab::Upcoming,
-            now,
-            Page {
-                offset: 0,
-                limit: 1,
-            },
-        )
-        .await?;
-    if let Some(existing) = upcoming.rows.into_iter().next() {
-        return Ok(existing);
+    let marker = data_dir.join(SAMPLE_FILE);
+    if let Some(sample) = remembered_sample(storage, &marker, host.id(), now).await? {
+        return Ok(sample);
     }
     let window =
         TimeRange::new(now + TimeDelta::hours(2), now + TimeDelta::days(60)).expect("non-empty");
@@ -204,7 +118,41 @@ pub async fn demo_setup(storage: &Storage, scheduler: &web::DynScheduler) -> Res
         answers: Answers::default(),
         tracking: Tracking::default(),
     };
-    Ok(scheduler.book(&slug, request).await?)
+    let sample = scheduler.book(&slug, request).await?;
+    std::fs::create_dir_all(data_dir)
+        .and_then(|()| std::fs::write(&marker, sample.id().to_string()))
+        .with_context(|| format!("remembering the sample booking in {}", marker.display()))?;
+    Ok(sample)
+}
+
+/// The sample booking `marker` names, followed through reschedules, if it is still a
+/// confirmed upcoming booking of the demo host.
+async fn remembered_sample(
+    storage: &Storage,
+    marker: &Path,
+    host: HostId,
+    now: DateTime<Utc>,
+) -> Result<Option<Booking>> {
+    let Ok(text) = std::fs::read_to_string(marker) else {
+        return Ok(None);
+    };
+    let Ok(mut id) = BookingId::parse(text.trim()) else {
+        return Ok(None);
+    };
+    // A chain is short; the bound only guards against a cycle in a damaged database.
+    for _ in 0..100 {
+        let Some(booking) = storage.bookings.booking(id).await? else {
+            return Ok(None);
+        };
+        match booking.status() {
+            Status::Rescheduled { next, .. } => id = *next,
+            Status::Confirmed if booking.host() == host && booking.slot().start() > now => {
+                return Ok(Some(booking));
+            }
+            _ => return Ok(None),
+        }
+    }
+    Ok(None)
 }
 
 use booking_core::ports::Clock;

@@ -10,6 +10,8 @@ use sha2::{Digest, Sha256};
 
 /// `DATABASE_URL`'s default: the embedded SQLite file.
 const DEFAULT_DATABASE_URL: &str = "sqlite://data/slotkeeper.db";
+/// `DATABASE_CONNECT_TIMEOUT_SECONDS`'s default.
+const DEFAULT_CONNECT_TIMEOUT: &str = "10";
 /// `BIND`'s default.
 const DEFAULT_BIND: &str = "127.0.0.1:8080";
 /// `MAILER_URL`'s default: `.eml` files for development.
@@ -32,6 +34,11 @@ pub struct Settings {
     /// Where bookings live: sqlite://FILE (embedded) or postgres://…
     #[arg(long, global = true, value_name = "URL", env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     database_url: String,
+    /// Seconds to wait for the database server at start, 1 to 600: an unreachable Postgres
+    /// fails after this with a message naming the server (a refusing one is tried again until
+    /// then, as one still starting).
+    #[arg(long, global = true, value_name = "SECONDS", env = "DATABASE_CONNECT_TIMEOUT_SECONDS", default_value = DEFAULT_CONNECT_TIMEOUT)]
+    database_connect_timeout_seconds: String,
     /// Address to listen on (port 0 picks a free one).
     #[arg(long, global = true, value_name = "ADDR", env = "BIND", default_value = DEFAULT_BIND)]
     bind: String,
@@ -106,6 +113,9 @@ impl Settings {
 pub struct Config {
     /// `sqlite://…` (default `sqlite://data/slotkeeper.db`) or `postgres://…`.
     pub database_url: String,
+    /// `DATABASE_CONNECT_TIMEOUT_SECONDS`: how long to wait for the database server at start
+    /// (default 10 s).
+    pub database_connect_timeout: std::time::Duration,
     /// Address to listen on (default `127.0.0.1:8080`; port 0 picks a free one).
     pub bind: String,
     /// Public URL of the site, for links in mails and API answers; default `http://{bind}`.
@@ -125,11 +135,7 @@ pub struct Config {
     /// `WEBHOOKS_ALLOW_PRIVATE_TARGETS`: whether webhook URLs may point at loopback, private
     /// or link-local addresses (default false; true for development and tests).
     pub webhooks_allow_private_targets: bool,
-    /// Where generated files (the secret key, mail files) live.
-    #[allow(
-        dead_code,
-        reason = "only the secret key is read from it so far, at start-up"
-    )]
+    /// Where generated files (the secret key, the demo's sample booking) live.
     pub data_dir: PathBuf,
     /// Calendar integrations.
     pub calendars: crate::calendars::CalendarConfig,
@@ -180,6 +186,20 @@ impl Config {
                 scheme_of(&database_url)
             );
         }
+        let timeout = or_default(
+            &settings.database_connect_timeout_seconds,
+            DEFAULT_CONNECT_TIMEOUT,
+        );
+        let database_connect_timeout = timeout
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=600).contains(n))
+            .map(std::time::Duration::from_secs)
+            .with_context(|| {
+                format!(
+                    "DATABASE_CONNECT_TIMEOUT_SECONDS must be a number from 1 to 600, got {timeout:?}"
+                )
+            })?;
         let bind = or_default(&settings.bind, DEFAULT_BIND);
         bind.parse::<std::net::SocketAddr>().with_context(|| {
             format!("BIND must be an address such as 127.0.0.1:8080, got {bind:?}")
@@ -260,6 +280,7 @@ impl Config {
         };
         Ok(Self {
             database_url,
+            database_connect_timeout,
             bind,
             public_base_url,
             mailer_url,

@@ -8,6 +8,8 @@ mod config;
 mod counted;
 mod host_cmd;
 mod lifecycle;
+mod link_cmd;
+mod listing;
 mod outbound;
 mod server;
 mod storage;
@@ -52,8 +54,21 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<()> {
     let config = Config::from_settings(&cli.settings).context("configuration")?;
-    let storage = storage::open(&config.database_url, config.derived_key("token-seal")).await?;
-    match cli.command.unwrap_or(Command::Serve) {
+    let (storage, migrated) = storage::open_reporting(
+        &config.database_url,
+        config.derived_key("token-seal"),
+        config.database_connect_timeout,
+    )
+    .await?;
+    let command = cli.command.unwrap_or(Command::Serve);
+    if !matches!(command, Command::Migrate) && !migrated.applied.is_empty() {
+        tracing::info!(
+            count = migrated.applied.len(),
+            "applied migrations: {}",
+            migration_names(&migrated)
+        );
+    }
+    match command {
         Command::Serve => {
             let bound = server::bind(&config)?;
             let outbound = outbound::Outbound::from_config(&config)?;
@@ -71,8 +86,12 @@ async fn run(cli: Cli) -> Result<()> {
             .await
         }
         Command::Migrate => {
-            println!("database is up to date");
+            println!("{}", migrate_message(&migrated));
             Ok(())
+        }
+        Command::Host(HostCommand::List(how)) => listing::host_list(&storage, &how).await,
+        Command::Link(LinkCommand::List(args)) => {
+            listing::link_list(&storage, &args, &site(&config)).await
         }
         Command::Host(HostCommand::Add(args)) => {
             let id = host_cmd::host_add(&storage, &args).await?;
@@ -85,20 +104,40 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Link(LinkCommand::Add(args)) => {
-            let slug = commands::link_add(&storage, &args).await?;
-            println!(
-                "{}/book/{slug}",
-                config
-                    .public_base_url
-                    .clone()
-                    .unwrap_or_else(|| format!("http://{}", config.bind))
-            );
+            let slug = link_cmd::link_add(&storage, &args).await?;
+            println!("{}/book/{slug}", site(&config));
             Ok(())
         }
         Command::Demo => demo(&config, &storage).await,
         Command::Webhook(command) => webhook_cmd::webhook(&config, &storage, command).await,
         Command::Outbox(command) => webhook_cmd::outbox(&storage, command).await,
     }
+}
+
+/// Where the site is reached: `PUBLIC_BASE_URL`, else `http://{BIND}`.
+fn site(config: &Config) -> String {
+    config
+        .public_base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.bind))
+}
+
+/// What `migrate` says: which migrations it applied, or that there were none to apply.
+fn migrate_message(report: &storage::MigrationReport) -> String {
+    match report.applied.len() {
+        0 => format!("database is up to date ({} migrations)", report.known),
+        1 => format!("applied 1 migration ({})", migration_names(report)),
+        n => format!("applied {n} migrations ({})", migration_names(report)),
+    }
+}
+
+fn migration_names(report: &storage::MigrationReport) -> String {
+    report
+        .applied
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The calendar integrations of `config` on `storage`, and the receiving end of the queue the
@@ -141,7 +180,7 @@ fn mail_files(config: &Config) -> Option<(String, usize)> {
 async fn demo(config: &Config, storage: &storage::Storage) -> Result<()> {
     let bound = server::bind(config)?;
     let scheduler = server::scheduler(storage);
-    let booking = commands::demo_setup(storage, &scheduler).await?;
+    let booking = commands::demo_setup(storage, &scheduler, &config.data_dir).await?;
     // Deliver the sample booking's mails before showing where they went.
     let outbound = outbound::Outbound::from_config(config)?;
     let (wiring, requests) = calendar_wiring(config, storage)?;

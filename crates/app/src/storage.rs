@@ -1,17 +1,19 @@
 //! Opens the store named by `DATABASE_URL`: SQLite (the embedded default) or Postgres.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, anyhow};
 use booking_core::accounts::{AccountStore, LinkDirectory, LoginAttempts};
 use booking_core::calendar_sync::CalendarStore;
 use booking_core::connections::CalendarConnections;
 use booking_core::deals::DealStore;
 use booking_core::leases::JobLeases;
-use booking_core::ports::{BookingStore, Outbox, StoreHealth, TextOptOuts};
+use booking_core::ports::{BookingStore, Outbox, StoreError, StoreHealth, TextOptOuts};
 use booking_core::read_cache::{CachedStore, ChangeFeed, ReadCache};
 use booking_core::sessions::HostSessions;
 use booking_core::subscriptions::WebhookSubscriptions;
+pub use store_sqlite::MigrationReport;
 
 /// One database, seen through both of its ports.
 #[derive(Clone)]
@@ -92,11 +94,28 @@ where
     (storage, cache)
 }
 
-/// Connects and applies pending migrations.
+/// Connects and applies pending migrations (for tests; the binary uses [`open_reporting`]).
 ///
 /// # Errors
 /// When the database cannot be reached, created or migrated.
+#[cfg(test)]
 pub async fn open(database_url: &str, seal_key: [u8; 32]) -> Result<Storage> {
+    open_reporting(database_url, seal_key, Duration::from_secs(60))
+        .await
+        .map(|(storage, _)| storage)
+}
+
+/// [`open`], waiting at most `connect_timeout` for a Postgres server, and saying which
+/// migrations it applied.
+///
+/// # Errors
+/// When the database cannot be reached (the message names the server, never the password,
+/// and what to check), created or migrated.
+pub async fn open_reporting(
+    database_url: &str,
+    seal_key: [u8; 32],
+    connect_timeout: Duration,
+) -> Result<(Storage, MigrationReport)> {
     if database_url.starts_with("sqlite:") {
         let path = database_url
             .trim_start_matches("sqlite://")
@@ -108,18 +127,22 @@ pub async fn open(database_url: &str, seal_key: [u8; 32]) -> Result<Storage> {
         {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
-        let store = store_sqlite::SqliteStore::connect(database_url, seal_key)
+        let (store, report) = store_sqlite::SqliteStore::connect_reporting(database_url, seal_key)
             .await
             .with_context(|| format!("opening the SQLite database {path}"))?;
         // One process per file: what it commits, its cache drops at once.
-        Ok(both(store, None).0)
+        Ok((both(store, None).0, report))
     } else {
-        let store = store_postgres::PostgresStore::connect(database_url, seal_key)
-            .await
-            .context("connecting to Postgres (DATABASE_URL)")?;
+        let (store, report) = store_postgres::PostgresStore::connect_reporting(
+            database_url,
+            seal_key,
+            connect_timeout,
+        )
+        .await
+        .map_err(|e| unreachable_postgres(e, connect_timeout))?;
         let (storage, cache) = both(store.clone(), Some(Arc::new(store.clone())));
         tokio::spawn(follow_changes(store, cache));
-        Ok(storage)
+        Ok((storage, report))
     }
 }
 
@@ -131,5 +154,21 @@ async fn follow_changes(store: store_postgres::PostgresStore, cache: Arc<ReadCac
         let error = store.follow_changes(&cache).await;
         tracing::warn!(error = %error, "listening for other instances' changes failed; retrying");
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
+/// The error of a Postgres that could not be used, with what to check when it could not be
+/// reached.
+fn unreachable_postgres(error: StoreError, waited: Duration) -> anyhow::Error {
+    if error.is_unavailable() {
+        anyhow!(
+            "{:#}; check that the server is running and reachable from here (host, port, \
+             firewall) and that DATABASE_URL names it (waited {} s; \
+             DATABASE_CONNECT_TIMEOUT_SECONDS sets how long)",
+            anyhow::Error::new(error),
+            waited.as_secs()
+        )
+    } else {
+        anyhow::Error::new(error).context("connecting to Postgres (DATABASE_URL)")
     }
 }

@@ -1,6 +1,16 @@
 //! The `slotkeeper` binary over a real socket: the demo starts on a fresh SQLite file, its
 //! printed links work, a cancel goes through, SIGTERM stops it cleanly; bad configuration
-//! gets a clear error.
+//! gets a clear error. The modules under `cli/` cover the listings, `link add`'s options,
+//! `migrate`, the connect timeout, log colours and the demo's sample booking.
+
+#[path = "cli/colours.rs"]
+mod colours;
+#[path = "cli/database.rs"]
+mod database;
+#[path = "cli/demo_sample.rs"]
+mod demo_sample;
+#[path = "cli/listing.rs"]
+mod listing;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

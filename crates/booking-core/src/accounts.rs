@@ -410,6 +410,12 @@ pub trait LinkDirectory: Send + Sync {
     /// # Errors
     /// [`StoreError`] on any storage failure.
     async fn links_of(&self, host: HostId) -> Result<Vec<crate::link::BookingLink>, StoreError>;
+
+    /// Every host, by name then id (for operators: `slotkeeper host list`).
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure.
+    async fn hosts(&self) -> Result<Vec<crate::link::Host>, StoreError>;
 }
 
 /// How many attempts one key (a login name, a client address) may make in a window.
@@ -512,6 +518,9 @@ impl<T: LoginAttempts + ?Sized> LoginAttempts for std::sync::Arc<T> {
 impl<T: LinkDirectory + ?Sized> LinkDirectory for std::sync::Arc<T> {
     async fn links_of(&self, host: HostId) -> Result<Vec<crate::link::BookingLink>, StoreError> {
         (**self).links_of(host).await
+    }
+    async fn hosts(&self) -> Result<Vec<crate::link::Host>, StoreError> {
+        (**self).hosts().await
     }
 }
 

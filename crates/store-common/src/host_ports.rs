@@ -171,6 +171,20 @@ macro_rules! host_ports {
                 .map($crate::LinkRow::into_link)
                 .collect()
             }
+
+            async fn hosts(
+                &self,
+            ) -> Result<Vec<::booking_core::link::Host>, ::booking_core::ports::StoreError> {
+                ::sqlx::query_as::<_, $crate::HostRow>(
+                    "select id, name, email, time_zone from hosts order by name, id",
+                )
+                .fetch_all($crate::SqlStore::pool(self))
+                .await
+                .map_err($crate::db_error::<Self>("listing the hosts"))?
+                .into_iter()
+                .map($crate::HostRow::into_host)
+                .collect()
+            }
         }
 
         #[::async_trait::async_trait]

@@ -20,7 +20,9 @@ pub mod connections_port;
 mod host_ports;
 mod host_rows;
 pub mod leases_port;
+mod migrations;
 mod outbox_port;
+mod reach;
 mod rows;
 mod seal;
 pub mod sessions_port;
@@ -33,6 +35,8 @@ use std::time::Duration;
 pub use booking_store::{INSERT_BOOKING, UPDATE_BOOKING, UPSERT_LINK};
 pub use connection_rows::ConnectionRow;
 pub use host_rows::{AccountRow, DealRow, DeliveryRow, KeyRow, SubscriptionRow};
+pub use migrations::{AppliedMigration, MigrationReport};
+pub use reach::{Unreachable, first_connection};
 pub use rows::{
     BookingRow, DeadRow, EncodedBooking, EncodedLink, HostRow, LinkRow, OutboxRow, PendingRow,
     effect_chain, encode_booking, encode_link,

@@ -13,16 +13,20 @@ mod changes;
 
 pub use changes::CHANGE_CHANNEL;
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use booking_core::HostId;
 use booking_core::accounts::{Account, SaveAccountError};
 use booking_core::booking::Write;
 use booking_core::link::BookingLink;
-use booking_core::ports::{Change, CommitError, SaveLinkError, StoreError};
+use booking_core::ports::{Change, CommitError, SaveLinkError, StoreError, StoreHealth};
 use chrono::{DateTime, Utc};
-use sqlx::postgres::PgPoolOptions;
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection, PgPool, Postgres, Transaction};
+use store_common::Unreachable;
+/// What migrating at connect did ([`PostgresStore::connect_reporting`]).
+pub use store_common::{AppliedMigration, MigrationReport};
 use store_common::{
     EncodedBooking, INSERT_BOOKING, OutboxRow, SqlStore, TokenSeal, UPDATE_BOOKING, UPSERT_LINK,
     db_error, encode_link, outbox_columns,
@@ -43,13 +47,49 @@ impl PostgresStore {
     /// # Errors
     /// [`StoreError`] when the database cannot be reached or a migration fails.
     pub async fn connect(url: &str, seal_key: [u8; 32]) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new()
-            .max_connections(10)
-            .acquire_timeout(Duration::from_secs(60))
+        let pool = pool_options()
             .connect(url)
             .await
             .map_err(db_error::<Self>("connecting to Postgres"))?;
         Self::from_pool(pool, seal_key).await
+    }
+
+    /// [`connect`](Self::connect), but the first connection must succeed within
+    /// `connect_timeout` (a refusing server is tried again until then, as one still
+    /// starting), else the error names the server (`host:port`, user and database, never the
+    /// password) and the cause; also says which migrations it applied.
+    ///
+    /// # Errors
+    /// [`StoreError::unavailable`] when the server cannot be reached in time or refuses the
+    /// login; [`StoreError`] when the URL is invalid or a migration fails.
+    pub async fn connect_reporting(
+        url: &str,
+        seal_key: [u8; 32],
+        connect_timeout: Duration,
+    ) -> Result<(Self, MigrationReport), StoreError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::new("invalid Postgres URL", e))?;
+        let first = store_common::first_connection(connect_timeout, || {
+            PgConnection::connect_with(&options)
+        })
+        .await
+        .map_err(|e| {
+            let context = format!("could not connect to Postgres at {}", server_of(&options));
+            match e {
+                // A refused login or an unknown database does not pass by itself.
+                Unreachable::Failed(cause) if !<Self as SqlStore>::is_unavailable(&cause) => {
+                    StoreError::new(context, Unreachable::Failed(cause))
+                }
+                other => StoreError::unavailable(context, other),
+            }
+        })?;
+        // The pool opens its own; this one only proved the server answers.
+        let _ = first.close().await;
+        let pool = pool_options()
+            .connect_with(options)
+            .await
+            .map_err(db_error::<Self>("connecting to Postgres"))?;
+        Self::migrated(pool, seal_key).await
     }
 
     /// Uses an existing pool (shared with other parts of the binary) and applies the
@@ -58,20 +98,49 @@ impl PostgresStore {
     /// # Errors
     /// [`StoreError`] when a migration fails.
     pub async fn from_pool(pool: PgPool, seal_key: [u8; 32]) -> Result<Self, StoreError> {
-        MIGRATIONS
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::new("migrating the Postgres database", e))?;
-        Ok(Self {
+        Self::migrated(pool, seal_key).await.map(|(store, _)| store)
+    }
+
+    async fn migrated(
+        pool: PgPool,
+        seal_key: [u8; 32],
+    ) -> Result<(Self, MigrationReport), StoreError> {
+        let store = Self {
             pool,
             seal: TokenSeal::new(seal_key),
-        })
+        };
+        let pending = StoreHealth::pending_migrations(&store).await?;
+        MIGRATIONS
+            .run(&store.pool)
+            .await
+            .map_err(|e| StoreError::new("migrating the Postgres database", e))?;
+        Ok((store, MigrationReport::after(&MIGRATIONS, &pending)))
     }
 
     /// The connection pool, for health checks and tools.
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+}
+
+/// The pool every constructor builds.
+fn pool_options() -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(10)
+        .acquire_timeout(Duration::from_secs(60))
+}
+
+/// Where `options` connect, for messages: `host:port` (or the socket directory), the user
+/// and the database — never the password.
+fn server_of(options: &PgConnectOptions) -> String {
+    let place = options.get_socket().map_or_else(
+        || format!("{}:{}", options.get_host(), options.get_port()),
+        |dir| format!("{} (socket)", dir.display()),
+    );
+    let database = options
+        .get_database()
+        .map_or_else(String::new, |d| format!(", database {d}"));
+    format!("{place} (user {}{database})", options.get_username())
 }
 
 /// This build's migrations, applied at connect and checked by readiness probes.

@@ -15,10 +15,12 @@ use booking_core::Status;
 use booking_core::accounts::{Account, SaveAccountError};
 use booking_core::booking::Write;
 use booking_core::link::BookingLink;
-use booking_core::ports::{Change, CommitError, SaveLinkError, StoreError};
+use booking_core::ports::{Change, CommitError, SaveLinkError, StoreError, StoreHealth};
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, Sqlite, SqliteConnection, SqlitePool, Transaction};
+/// What migrating at connect did ([`SqliteStore::connect_reporting`]).
+pub use store_common::{AppliedMigration, MigrationReport};
 use store_common::{
     EncodedBooking, INSERT_BOOKING, OutboxRow, SqlStore, TokenSeal, UPDATE_BOOKING, UPSERT_LINK,
     db_error, encode_link, outbox_columns,
@@ -59,6 +61,27 @@ impl SqliteStore {
         options: SqliteConnectOptions,
         seal_key: [u8; 32],
     ) -> Result<Self, StoreError> {
+        Self::open(options, seal_key).await.map(|(store, _)| store)
+    }
+
+    /// [`connect`](Self::connect), also saying which migrations it applied (`slotkeeper
+    /// migrate` reports them).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the file cannot be opened or a migration fails.
+    pub async fn connect_reporting(
+        url: &str,
+        seal_key: [u8; 32],
+    ) -> Result<(Self, MigrationReport), StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::new("invalid SQLite URL", e))?;
+        Self::open(options, seal_key).await
+    }
+
+    async fn open(
+        options: SqliteConnectOptions,
+        seal_key: [u8; 32],
+    ) -> Result<(Self, MigrationReport), StoreError> {
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -80,14 +103,16 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(db_error::<Self>("opening the SQLite database"))?;
-        MIGRATIONS
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::new("migrating the SQLite database", e))?;
-        Ok(Self {
+        let store = Self {
             pool,
             seal: TokenSeal::new(seal_key),
-        })
+        };
+        let pending = StoreHealth::pending_migrations(&store).await?;
+        MIGRATIONS
+            .run(&store.pool)
+            .await
+            .map_err(|e| StoreError::new("migrating the SQLite database", e))?;
+        Ok((store, MigrationReport::after(&MIGRATIONS, &pending)))
     }
 
     /// The connection pool, for health checks and tools.

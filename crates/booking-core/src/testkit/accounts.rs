@@ -14,7 +14,7 @@ use crate::accounts::{
 };
 use crate::ids::HostId;
 use crate::invitee::Email;
-use crate::link::BookingLink;
+use crate::link::{BookingLink, Host};
 use crate::ports::StoreError;
 
 #[derive(Debug, Default)]
@@ -147,6 +147,12 @@ impl LinkDirectory for InMemoryStore {
             .collect();
         links.sort_by(|a, b| (a.title(), a.slug()).cmp(&(b.title(), b.slug())));
         Ok(links)
+    }
+
+    async fn hosts(&self) -> Result<Vec<Host>, StoreError> {
+        let mut hosts: Vec<Host> = self.lock().hosts.values().cloned().collect();
+        hosts.sort_by(|a, b| (a.name().as_str(), a.id()).cmp(&(b.name().as_str(), b.id())));
+        Ok(hosts)
     }
 }
 

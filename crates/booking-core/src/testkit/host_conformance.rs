@@ -35,7 +35,8 @@ macro_rules! host_conformance_tests {
             account_round_trip, logins_are_unique_and_case_insensitive, accounts_need_a_known_host,
             api_keys_are_found_by_hash_and_revoked_per_host, deals_open_once_per_chain,
             deals_list_per_host_and_move_stage, cancelling_never_touches_the_deal,
-            link_details_round_trip, resent_links_are_separate_outbox_entries);
+            link_details_round_trip, resent_links_are_separate_outbox_entries,
+            hosts_are_listed_by_name);
     };
     (@each #[$test:meta] $factory:expr; $($name:ident),* $(,)?) => {
         $(
@@ -618,4 +619,42 @@ where
         scheduler.resend_links(h.id(), booked.id()).await,
         Err(crate::service::ResendLinksError::Refused(_))
     ));
+}
+
+/// Every host is listed, by name, whatever the order they were saved in; a saved-again host
+/// is listed once, as saved last.
+pub async fn hosts_are_listed_by_name<F>(factory: &F)
+where
+    F: StoreFactory,
+    F::Store: AccountStore + DealStore + LinkDirectory,
+{
+    let (store, _scheduler, _clock, desk) = world(factory).await;
+    let named = |n: u128, name: &str| {
+        Host::new(
+            HostId::from_uuid(Uuid::from_u128(0x4057_2000 + n)),
+            PersonName::parse(name).expect("name"),
+            Email::parse(&format!("h{n}@example.com")).expect("email"),
+            TimeZoneName::parse("Asia/Tokyo").expect("zone"),
+        )
+    };
+    for host in [
+        named(1, "Zora Zeller"),
+        named(2, "Anna Alm"),
+        named(3, "Mia Moll"),
+    ] {
+        store.save_host(&host).await.expect("save");
+    }
+    store
+        .save_host(&named(3, "Karl Kern"))
+        .await
+        .expect("save again");
+    let listed = store.hosts().await.expect("list");
+    let names: Vec<&str> = listed.iter().map(|h| h.name().as_str()).collect();
+    assert_eq!(
+        names,
+        vec!["Anna Alm", "Desk Host", "Karl Kern", "Zora Zeller"],
+        "by name, each once"
+    );
+    assert_eq!(listed[1], desk);
+    assert_eq!(listed[0], named(2, "Anna Alm"), "every field read back");
 }

@@ -478,8 +478,16 @@ mod tests {
 
     #[test]
     fn only_a_one_word_web_address_is_a_join_url() {
-        let with = |location: &str| link(&[]).unwrap().with_details(None, Some(location)).unwrap();
-        for url in ["https://meet.example.com/abc-def", "HTTP://zoom.test/j/1?pwd=x"] {
+        let with = |location: &str| {
+            link(&[])
+                .unwrap()
+                .with_details(None, Some(location))
+                .unwrap()
+        };
+        for url in [
+            "https://meet.example.com/abc-def",
+            "HTTP://zoom.test/j/1?pwd=x",
+        ] {
             assert_eq!(with(url).location_url(), Some(url), "{url}");
         }
         for place in [

@@ -37,6 +37,7 @@ mod keys;
 mod landing;
 mod linkform;
 mod links;
+mod listing;
 mod login;
 mod page;
 mod planned;
@@ -198,5 +199,9 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         "/settings/api-keys/{id}/revoke",
         web::post().to(keys::key_revoke),
+    )
+    .route(
+        "/settings/home-listing",
+        web::post().to(listing::listing_submit),
     );
 }

@@ -70,7 +70,7 @@ pub(super) async fn reschedule_page(
     .await
     {
         Ok(vm) => token_html(actix_web::http::StatusCode::OK, token::reschedule(&vm)),
-        Err(failure) => token_failure_page(&failure),
+        Err(failure) => token_failure_page(&state, &token, &failure).await,
     }
 }
 
@@ -100,7 +100,7 @@ pub(super) async fn reschedule_submit(
         async move {
             match reschedule_view(&state, &token, &form, notice, errors, reason_text).await {
                 Ok(vm) => token_html(status, token::reschedule(&vm)),
-                Err(failure) => token_failure_page(&failure),
+                Err(failure) => token_failure_page(&state, &token, &failure).await,
             }
         }
     };
@@ -133,7 +133,7 @@ pub(super) async fn reschedule_submit(
             )
             .await
         }
-        Err(e) => token_failure_page(&e.into()),
+        Err(e) => token_failure_page(&state, &token, &e.into()).await,
     }
 }
 
@@ -179,7 +179,7 @@ pub(super) async fn cancel_page(
 ) -> HttpResponse {
     match cancel_view(&state, &token, FieldErrors::default(), String::new()).await {
         Ok(vm) => token_html(actix_web::http::StatusCode::OK, token::cancel(&vm)),
-        Err(failure) => token_failure_page(&failure),
+        Err(failure) => token_failure_page(&state, &token, &failure).await,
     }
 }
 
@@ -197,12 +197,12 @@ pub(super) async fn cancel_submit(
                 actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
                 token::cancel(&vm),
             ),
-            Err(failure) => token_failure_page(&failure),
+            Err(failure) => token_failure_page(&state, &token, &failure).await,
         };
     }
     match state.scheduler.cancel(&token, reason).await {
         Ok(_) => see_other(&format!("/book/cancel/{token}")),
-        Err(e) => token_failure_page(&e.into()),
+        Err(e) => token_failure_page(&state, &token, &e.into()).await,
     }
 }
 
@@ -232,7 +232,7 @@ pub(super) async fn reconfirm_page(
 ) -> HttpResponse {
     match reconfirm_view(&state, &token).await {
         Ok(vm) => token_html(actix_web::http::StatusCode::OK, token::reconfirm(&vm)),
-        Err(failure) => token_failure_page(&failure),
+        Err(failure) => token_failure_page(&state, &token, &failure).await,
     }
 }
 
@@ -242,6 +242,6 @@ pub(super) async fn reconfirm_submit(
 ) -> HttpResponse {
     match state.scheduler.reconfirm(&token).await {
         Ok(_) => see_other(&format!("/book/reconfirm/{token}")),
-        Err(e) => token_failure_page(&e.into()),
+        Err(e) => token_failure_page(&state, &token, &e.into()).await,
     }
 }

@@ -11,6 +11,7 @@ mod conformance;
 mod deals;
 mod detail;
 mod helpers;
+mod home;
 mod instances;
 mod integrations;
 mod links;

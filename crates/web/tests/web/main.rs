@@ -5,6 +5,7 @@ mod api;
 mod helpers;
 mod input;
 mod layering;
+mod no_dead_ends;
 mod observe;
 mod outage;
 mod pages;

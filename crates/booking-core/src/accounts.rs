@@ -416,6 +416,29 @@ pub trait LinkDirectory: Send + Sync {
     /// # Errors
     /// [`StoreError`] on any storage failure.
     async fn hosts(&self) -> Result<Vec<crate::link::Host>, StoreError>;
+    /// Whether the host shows their links on the deployment's home page (`false` until the
+    /// host turns it on; an unknown host lists nothing).
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure.
+    async fn lists_links(&self, host: HostId) -> Result<bool, StoreError>;
+
+    /// Turns the home-page listing of the host's links on or off (nothing for an unknown host).
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure.
+    async fn set_lists_links(
+        &self,
+        host: HostId,
+        listed: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Every link of the hosts who list theirs, by title then slug.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure.
+    async fn listed_links(&self) -> Result<Vec<crate::link::BookingLink>, StoreError>;
 }
 
 /// How many attempts one key (a login name, a client address) may make in a window.
@@ -521,6 +544,20 @@ impl<T: LinkDirectory + ?Sized> LinkDirectory for std::sync::Arc<T> {
     }
     async fn hosts(&self) -> Result<Vec<crate::link::Host>, StoreError> {
         (**self).hosts().await
+    }
+    async fn lists_links(&self, host: HostId) -> Result<bool, StoreError> {
+        (**self).lists_links(host).await
+    }
+    async fn set_lists_links(
+        &self,
+        host: HostId,
+        listed: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        (**self).set_lists_links(host, listed, now).await
+    }
+    async fn listed_links(&self) -> Result<Vec<crate::link::BookingLink>, StoreError> {
+        (**self).listed_links().await
     }
 }
 

@@ -332,6 +332,22 @@ impl BookingLink {
     pub fn location(&self) -> Option<&str> {
         self.location.as_deref()
     }
+    /// The location when it is a web address (one `http://` or `https://` word, as a video
+    /// call's): what pages and mails offer as a "Join" link rather than as a place.
+    pub fn location_url(&self) -> Option<&str> {
+        self.location.as_deref().filter(|l| is_web_address(l))
+    }
+}
+
+/// One word starting with `http://` or `https://` and naming a host.
+fn is_web_address(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"));
+    rest.is_some_and(|r| {
+        !r.is_empty() && !r.starts_with('/') && !text.chars().any(char::is_whitespace)
+    })
 }
 
 /// A host: the person whose time is booked.
@@ -458,6 +474,33 @@ mod tests {
             l.check_answers(&answers(&[("Company", "A"), ("Company", "B")])),
             Err(InvalidInput::DuplicateAnswer("Company".into()))
         );
+    }
+
+    #[test]
+    fn only_a_one_word_web_address_is_a_join_url() {
+        let with = |location: &str| {
+            link(&[])
+                .unwrap()
+                .with_details(None, Some(location))
+                .unwrap()
+        };
+        for url in [
+            "https://meet.example.com/abc-def",
+            "HTTP://zoom.test/j/1?pwd=x",
+        ] {
+            assert_eq!(with(url).location_url(), Some(url), "{url}");
+        }
+        for place in [
+            "Room 4, Main Street 1",
+            "https://",
+            "https:///path",
+            "see https://meet.example.com",
+            "https://meet.example.com and room 4",
+            "ftp://files.example.com",
+        ] {
+            assert_eq!(with(place).location_url(), None, "{place}");
+            assert_eq!(with(place).location(), Some(place));
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use booking_core::{Actor, Status};
 use chrono::{DateTime, Utc};
 use ics::parameters::{CN, PartStat, RSVP, Role};
 use ics::properties::{
-    Attendee, CalScale, Description, DtEnd, DtStart, Method, Organizer, Sequence,
+    Attendee, CalScale, Description, DtEnd, DtStart, Location, Method, Organizer, Sequence,
     Status as IcsStatus, Summary, Transp, URL,
 };
 use ics::{Event, ICalendar, escape_text};
@@ -90,7 +90,15 @@ pub fn render_invite(ctx: &NotificationContext<'_>, method: InviteMethod) -> Str
     attendee.add(RSVP::False);
     event.push(attendee);
 
+    if let Some(location) = ctx.link.location() {
+        event.push(Location::new(escape_text(clean(location))));
+    }
+
+    // What the meeting is about comes first, then what this version of it says.
     let mut description = String::new();
+    if let Some(about) = ctx.link.description() {
+        let _ = writeln!(description, "{about}\n");
+    }
     match (method, cancellation) {
         (InviteMethod::Cancel, cancellation) => {
             event.push(IcsStatus::cancelled());
@@ -103,6 +111,9 @@ pub fn render_invite(ctx: &NotificationContext<'_>, method: InviteMethod) -> Str
         (InviteMethod::Request, _) => {
             event.push(IcsStatus::confirmed());
             event.push(Transp::opaque());
+            if let Some(url) = ctx.link.location_url() {
+                let _ = writeln!(description, "Join: {url}");
+            }
             let _ = writeln!(description, "Reschedule: {}", ctx.reschedule_url());
             let _ = writeln!(description, "Cancel: {}", ctx.cancel_url());
             event.push(URL::new(ctx.reschedule_url()));

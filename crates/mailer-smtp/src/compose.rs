@@ -11,7 +11,7 @@ use maud::{DOCTYPE, Markup, html};
 use sha2::{Digest, Sha256};
 
 use crate::MailError;
-use crate::text::{Letter, letter};
+use crate::text::{Letter, Place, letter};
 use booking_core::ports::NotificationContext;
 use invite_ics::{InviteMethod, render_invite};
 
@@ -160,6 +160,18 @@ fn plain_text(letter: &Letter) -> String {
     for (label, value) in &letter.facts {
         let _ = writeln!(out, "{label}: {value}");
     }
+    match &letter.place {
+        Some(Place::Join(url)) => {
+            let _ = writeln!(out, "Join: {url}");
+        }
+        Some(Place::Text(place)) => {
+            let _ = writeln!(out, "Where: {place}");
+        }
+        None => {}
+    }
+    if let Some(about) = &letter.about {
+        let _ = writeln!(out, "\nAbout this meeting\n{about}");
+    }
     if !letter.answers.is_empty() {
         out.push_str("\nAnswers\n");
         for (question, answer) in &letter.answers {
@@ -198,6 +210,24 @@ fn html_page(letter: &Letter) -> Markup {
                             td style="white-space: pre-wrap; padding: 0.2em 0;" { (value) }
                         }
                     }
+                    @if let Some(place) = &letter.place {
+                        tr {
+                            th style="text-align: left; vertical-align: top; padding: 0.2em 1em 0.2em 0;" { "Where" }
+                            td style="white-space: pre-wrap; padding: 0.2em 0;" {
+                                @match place {
+                                    Place::Join(url) => {
+                                        a href=(url) style="color: #1f2933; font-weight: bold;" { "Join" }
+                                        " " span style="color: #52606d;" { (url) }
+                                    }
+                                    Place::Text(text) => (text),
+                                }
+                            }
+                        }
+                    }
+                }
+                @if let Some(about) = &letter.about {
+                    h2 style="font-size: 1em; margin-top: 1.5em;" { "About this meeting" }
+                    p style="white-space: pre-wrap;" { (about) }
                 }
                 @if !letter.answers.is_empty() {
                     h2 style="font-size: 1em; margin-top: 1.5em;" { "Answers" }

@@ -20,7 +20,32 @@ pub(crate) struct Letter {
     pub actions: Vec<(&'static str, String)>,
     /// The booking form's questions and answers.
     pub answers: Vec<(String, String)>,
+    /// Where the meeting takes place, if the link says.
+    pub place: Option<Place>,
+    /// What the meeting is about (the link's description), if the host wrote one.
+    pub about: Option<String>,
     pub footer: String,
+}
+
+/// A link's location as a mail shows it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Place {
+    /// A video call's address, offered as a "Join" link (the plain text shows the URL).
+    Join(String),
+    /// An address or any other text, shown as written (a cancelled meeting's call URL too:
+    /// nobody should be invited to join it).
+    Text(String),
+}
+
+impl Place {
+    fn of(ctx: &NotificationContext<'_>) -> Option<Self> {
+        let live = !matches!(ctx.booking.status(), Status::Cancelled(_));
+        match (ctx.link.location_url(), ctx.link.location()) {
+            (Some(url), _) if live => Some(Self::Join(url.to_owned())),
+            (_, Some(text)) => Some(Self::Text(text.to_owned())),
+            (_, None) => None,
+        }
+    }
 }
 
 /// `Monday, 1 March 2027, 09:30–10:00 (America/New_York, EST)`; the end repeats the date when
@@ -285,6 +310,8 @@ pub(crate) fn letter(kind: EmailKind, to: Recipient, ctx: &NotificationContext<'
         facts,
         actions,
         answers: booking.answers().pairs().to_vec(),
+        place: Place::of(ctx),
+        about: ctx.link.description().map(str::to_owned),
         footer,
     }
 }

@@ -185,6 +185,52 @@ macro_rules! host_ports {
                 .map($crate::HostRow::into_host)
                 .collect()
             }
+
+            async fn lists_links(
+                &self,
+                host: ::booking_core::ids::HostId,
+            ) -> Result<bool, ::booking_core::ports::StoreError> {
+                let listed: Option<bool> =
+                    ::sqlx::query_scalar("select lists_links from hosts where id = $1")
+                        .bind(host.as_uuid())
+                        .fetch_optional($crate::SqlStore::pool(self))
+                        .await
+                        .map_err($crate::db_error::<Self>("reading a host's listing choice"))?;
+                Ok(listed.unwrap_or(false))
+            }
+
+            async fn set_lists_links(
+                &self,
+                host: ::booking_core::ids::HostId,
+                listed: bool,
+                now: ::chrono::DateTime<::chrono::Utc>,
+            ) -> Result<(), ::booking_core::ports::StoreError> {
+                ::sqlx::query("update hosts set lists_links = $2, updated_at = $3 where id = $1")
+                    .bind(host.as_uuid())
+                    .bind(listed)
+                    .bind(now)
+                    .execute($crate::SqlStore::pool(self))
+                    .await
+                    .map_err($crate::db_error::<Self>("saving a host's listing choice"))?;
+                Ok(())
+            }
+
+            async fn listed_links(
+                &self,
+            ) -> Result<Vec<::booking_core::link::BookingLink>, ::booking_core::ports::StoreError> {
+                ::sqlx::query_as::<_, $crate::LinkRow>(concat!(
+                    "select ",
+                    $crate::link_columns!(),
+                    " from booking_links where host_id in \
+                     (select id from hosts where lists_links) order by title, slug"
+                ))
+                .fetch_all($crate::SqlStore::pool(self))
+                .await
+                .map_err($crate::db_error::<Self>("listing the home page's links"))?
+                .into_iter()
+                .map($crate::LinkRow::into_link)
+                .collect()
+            }
         }
 
         #[::async_trait::async_trait]

@@ -267,11 +267,11 @@ impl Failure {
         resp
     }
 
-    /// A public page for the failure, with its status.
+    /// A public page for the failure, with its status; it points to the home page.
     pub(crate) fn page(&self) -> HttpResponse {
         self.hinted(html(
             self.status(),
-            message::message_page(self.title(), &self.detail(), None),
+            message::refusal_page(self.title(), &self.detail(), None),
         ))
     }
 
@@ -290,13 +290,14 @@ impl Failure {
         resp
     }
 
-    /// The same with the token-page headers (no referrer, no caching).
-    pub(crate) fn token_page(&self) -> HttpResponse {
+    /// A token page's refusal (no referrer, no caching) with the next step from its booking
+    /// (book again, write to the host), or, without one, the way to the home page.
+    pub(crate) fn token_page_with(&self, next: Option<&message::NextStep>) -> HttpResponse {
         let mut builder = HttpResponse::build(self.status());
         self.hinted(
             token_page(&mut builder)
                 .content_type("text/html; charset=utf-8")
-                .body(message::message_page(self.title(), &self.detail(), None).into_string()),
+                .body(message::refusal_page(self.title(), &self.detail(), next).into_string()),
         )
     }
 

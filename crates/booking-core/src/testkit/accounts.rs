@@ -154,6 +154,40 @@ impl LinkDirectory for InMemoryStore {
         hosts.sort_by(|a, b| (a.name().as_str(), a.id()).cmp(&(b.name().as_str(), b.id())));
         Ok(hosts)
     }
+
+    async fn lists_links(&self, host: HostId) -> Result<bool, StoreError> {
+        Ok(self.lock().listed_hosts.contains(&host))
+    }
+
+    async fn set_lists_links(
+        &self,
+        host: HostId,
+        listed: bool,
+        _now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        if !state.hosts.contains_key(&host) {
+            return Ok(());
+        }
+        if listed {
+            state.listed_hosts.insert(host);
+        } else {
+            state.listed_hosts.remove(&host);
+        }
+        Ok(())
+    }
+
+    async fn listed_links(&self) -> Result<Vec<BookingLink>, StoreError> {
+        let state = self.lock();
+        let mut links: Vec<BookingLink> = state
+            .links
+            .values()
+            .filter(|l| state.listed_hosts.contains(&l.host()))
+            .cloned()
+            .collect();
+        links.sort_by(|a, b| (a.title(), a.slug()).cmp(&(b.title(), b.slug())));
+        Ok(links)
+    }
 }
 
 #[async_trait]

@@ -36,7 +36,7 @@ macro_rules! host_conformance_tests {
             api_keys_are_found_by_hash_and_revoked_per_host, deals_open_once_per_chain,
             deals_list_per_host_and_move_stage, cancelling_never_touches_the_deal,
             link_details_round_trip, resent_links_are_separate_outbox_entries,
-            hosts_are_listed_by_name);
+            hosts_are_listed_by_name, home_page_listing_is_opt_in_per_host);
     };
     (@each #[$test:meta] $factory:expr; $($name:ident),* $(,)?) => {
         $(
@@ -657,4 +657,58 @@ where
     );
     assert_eq!(listed[1], desk);
     assert_eq!(listed[0], named(2, "Anna Alm"), "every field read back");
+}
+
+/// No host's links are listed on the home page until the host says so; the choice survives
+/// saving the host again and can be taken back.
+pub async fn home_page_listing_is_opt_in_per_host<F>(factory: &F)
+where
+    F: StoreFactory,
+    F::Store: AccountStore + DealStore + LinkDirectory,
+{
+    let (store, _scheduler, _clock, h) = world(factory).await;
+    let other = host(2, "otto@example.com");
+    store.save_host(&other).await.expect("other");
+    store
+        .save_link(&link(4, other.id(), "otto", false))
+        .await
+        .expect("other link");
+    store
+        .save_link(&link(5, other.id(), "otto-later", false))
+        .await
+        .expect("other link");
+    assert!(!store.lists_links(h.id()).await.expect("read"));
+    assert!(store.listed_links().await.expect("list").is_empty());
+
+    store
+        .set_lists_links(other.id(), true, at(8, 0))
+        .await
+        .expect("on");
+    store
+        .save_host(&other)
+        .await
+        .expect("saving the host again");
+    assert!(store.lists_links(other.id()).await.expect("read"));
+    assert!(!store.lists_links(h.id()).await.expect("read"));
+    let slugs = |links: Vec<BookingLink>| -> Vec<String> {
+        links.iter().map(|l| l.slug().to_string()).collect()
+    };
+    assert_eq!(
+        slugs(store.listed_links().await.expect("list")),
+        vec!["otto", "otto-later"],
+        "only the listing host's links, by title then slug"
+    );
+
+    let unknown = host(9, "nobody@example.com");
+    store
+        .set_lists_links(unknown.id(), true, at(8, 0))
+        .await
+        .expect("an unknown host changes nothing");
+    assert!(!store.lists_links(unknown.id()).await.expect("read"));
+
+    store
+        .set_lists_links(other.id(), false, at(9, 0))
+        .await
+        .expect("off");
+    assert!(store.listed_links().await.expect("list").is_empty());
 }

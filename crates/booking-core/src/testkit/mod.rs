@@ -56,6 +56,8 @@ struct State {
     sessions: BTreeMap<crate::sessions::SessionId, crate::sessions::HostSession>,
     /// Phone number → (opted out, when that was said).
     text_opt_outs: BTreeMap<String, (bool, DateTime<Utc>)>,
+    /// Hosts who list their links on the home page.
+    listed_hosts: std::collections::BTreeSet<HostId>,
 }
 
 /// A [`BookingStore`] in memory, with the same guarantees as the database stores: atomic

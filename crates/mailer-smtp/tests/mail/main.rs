@@ -3,6 +3,7 @@
 //! (icalendar).
 
 mod address;
+mod details;
 mod support;
 
 use booking_core::Status;

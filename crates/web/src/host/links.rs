@@ -4,6 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use booking_core::LinkId;
+use booking_core::accounts::LinkDirectory;
 use booking_core::link::BookingLink;
 use booking_core::ports::{BookingStore, SaveLinkError, TokenSource};
 
@@ -56,7 +57,9 @@ pub(crate) async fn links_page(
     query: web::Query<ListQuery>,
 ) -> PageResult {
     let links = me.desk(&state).links(me.id()).await?;
+    let listed = me.side.links.lists_links(me.id()).await?;
     let vm = LinksView {
+        listed,
         viewer: me.viewer(),
         rows: links
             .iter()

@@ -39,6 +39,7 @@ mod keys;
 mod landing;
 mod linkform;
 mod links;
+mod listing;
 mod login;
 mod page;
 mod planned;
@@ -212,6 +213,10 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         "/settings/api-keys/{id}/revoke",
         web::post().to(keys::key_revoke),
+    )
+    .route(
+        "/settings/home-listing",
+        web::post().to(listing::listing_submit),
     );
     configure_webhooks_pages(cfg);
 }

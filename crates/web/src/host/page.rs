@@ -64,6 +64,8 @@ pub(crate) fn notice(done: Option<&str>) -> Option<String> {
         "link-saved" => "The link was saved.",
         "key-revoked" => "The key was revoked; it no longer opens the API.",
         "logged-out" => "You are logged out.",
+        "listed" => "Your links are listed on the home page.",
+        "unlisted" => "Your links are no longer listed on the home page.",
         "connected" => "Your calendar is connected.",
         "disconnected" => "The calendar is disconnected; Slotkeeper no longer reads or writes it.",
         "denied" => "Access was not granted, so no calendar was connected.",

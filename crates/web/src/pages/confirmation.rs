@@ -2,16 +2,18 @@
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
+use booking_core::Status;
 use booking_core::booking::Booking;
 use booking_core::ports::{BookingStore, Clock};
 
+use super::refusal::{link_and_host, next_step_of, place_of};
 use super::{token_failure_page, token_html};
 use crate::AppState;
 use crate::errors::Failure;
 use crate::headers::token_page;
-use crate::present::slot_label;
+use crate::present::{actor_label, slot_label};
 use crate::views::book;
-use crate::views::book::ConfirmedView;
+use crate::views::book::{ConfirmedState, ConfirmedView};
 
 pub(super) async fn booking_of(state: &AppState, token: &str) -> Result<Booking, Failure> {
     state
@@ -28,36 +30,87 @@ pub(super) async fn link_title(state: &AppState, booking: &Booking) -> Result<St
     }
 }
 
+/// The confirmation page of a booking, in whatever state it is now: live (the invite and
+/// the token links), cancelled (who, when, why, and booking again) or moved (the time it has
+/// now, without the new row's links). Only a started meeting's or an unknown token is refused.
 pub(super) async fn confirmed(
     state: web::Data<AppState>,
     token: web::Path<String>,
 ) -> HttpResponse {
-    let result = async {
-        let booking = booking_of(&state, &token).await?;
-        booking
-            .check_token(state.scheduler.clock().now())
-            .map_err(Failure::Refused)?;
-        let zone = booking.invitee().time_zone();
-        let t = booking.token().expose();
-        Ok(ConfirmedView {
-            heading: if booking.previous().is_some() {
-                "Your booking was moved".into()
-            } else {
-                "You are booked".into()
-            },
-            title: link_title(&state, &booking).await?,
-            when: slot_label(booking.slot(), zone),
-            invitee_email: booking.invitee().email().to_string(),
-            ics_href: format!("/book/confirmed/{t}/invite.ics"),
-            reschedule_href: format!("/book/reschedule/{t}"),
-            cancel_href: format!("/book/cancel/{t}"),
-        })
-    }
-    .await;
-    match result {
+    match confirmed_view(&state, &token).await {
         Ok(vm) => token_html(actix_web::http::StatusCode::OK, book::confirmed(&vm)),
-        Err(failure) => token_failure_page(&failure),
+        Err(failure) => token_failure_page(&state, &token, &failure).await,
     }
+}
+
+async fn confirmed_view(state: &AppState, token: &str) -> Result<ConfirmedView, Failure> {
+    let booking = booking_of(state, token).await?;
+    let (link, host) = link_and_host(state, &booking).await?;
+    let zone = booking.invitee().time_zone();
+    let current = match booking.status() {
+        Status::Rescheduled { .. } => current_of(state, &booking).await?,
+        _ => booking.clone(),
+    };
+    let (heading, state_view) = match (booking.status(), current.cancellation()) {
+        (_, Some(c)) => (
+            "This booking was cancelled",
+            ConfirmedState::Cancelled {
+                by: actor_label(c.by).to_owned(),
+                at: c
+                    .at
+                    .with_timezone(&zone.tz())
+                    .format("%B %-d, %Y at %H:%M")
+                    .to_string(),
+                reason: c.reason.as_ref().map(|r| r.as_str().to_owned()),
+                next: next_step_of(&link, &host),
+            },
+        ),
+        (Status::Rescheduled { .. }, None) => (
+            "This booking was moved",
+            ConfirmedState::Moved {
+                now: slot_label(current.slot(), zone),
+                next: next_step_of(&link, &host),
+            },
+        ),
+        _ => {
+            booking
+                .check_token(state.scheduler.clock().now())
+                .map_err(Failure::Refused)?;
+            let t = booking.token().expose();
+            let heading = if booking.previous().is_some() {
+                "Your booking was moved"
+            } else {
+                "You are booked"
+            };
+            (
+                heading,
+                ConfirmedState::Live {
+                    invitee_email: booking.invitee().email().to_string(),
+                    ics_href: format!("/book/confirmed/{t}/invite.ics"),
+                    reschedule_href: format!("/book/reschedule/{t}"),
+                    cancel_href: format!("/book/cancel/{t}"),
+                },
+            )
+        }
+    };
+    Ok(ConfirmedView {
+        heading: heading.to_owned(),
+        title: link.title().to_owned(),
+        host_name: host.name().as_str().to_owned(),
+        when: slot_label(booking.slot(), zone),
+        place: place_of(&link),
+        about: link.description().map(str::to_owned),
+        state: state_view,
+    })
+}
+
+/// The row a moved booking's chain ends in (moved again and again, perhaps cancelled since).
+async fn current_of(state: &AppState, booking: &Booking) -> Result<Booking, Failure> {
+    let chain = state.scheduler.store().chain(booking.chain()).await?;
+    chain
+        .into_iter()
+        .find(|row| !matches!(row.status(), Status::Rescheduled { .. }))
+        .ok_or(Failure::Internal)
 }
 
 /// The booking's calendar invitation, for "add to calendar". Only a live token gets it: a
@@ -97,6 +150,6 @@ pub(super) async fn invite(state: web::Data<AppState>, token: web::Path<String>)
                 ))
                 .body(ics)
         }
-        Err(failure) => token_failure_page(&failure),
+        Err(failure) => token_failure_page(&state, &token, &failure).await,
     }
 }

@@ -2,8 +2,10 @@
 //! state (mail scanners prefetch links); every change is a POST answered with a redirect.
 
 mod confirmation;
+mod home;
 mod link_page;
 mod picker;
+mod refusal;
 mod token_pages;
 mod zones;
 
@@ -130,7 +132,8 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     .route("/book/reconfirm/{token}", web::post().to(reconfirm_submit))
     .route("/book/zones.json", web::get().to(zones::zones_json))
     .route("/book/{slug}", web::get().to(link_page))
-    .route("/book/{slug}", web::post().to(book_submit));
+    .route("/book/{slug}", web::post().to(book_submit))
+    .route("/", web::get().to(home::home_page));
 }
 
 fn asset(content_type: &str, body: &'static str) -> HttpResponse {
@@ -155,9 +158,13 @@ fn failure_page(failure: &Failure) -> HttpResponse {
     failure.page()
 }
 
-/// The same with the token-page headers.
-fn token_failure_page(failure: &Failure) -> HttpResponse {
-    failure.token_page()
+/// The same for a token page, with the next step from the token's booking.
+async fn token_failure_page(
+    state: &crate::AppState,
+    token: &str,
+    failure: &Failure,
+) -> HttpResponse {
+    refusal::token_refusal(state, token, failure).await
 }
 
 fn token_html(status: actix_web::http::StatusCode, markup: Markup) -> HttpResponse {

@@ -101,7 +101,7 @@ pub(super) async fn reschedule_page(
     let outcome = Outcome::default();
     match reschedule_view(&state, &token, &query, accept_language(&req), outcome).await {
         Ok(vm) => token_html(StatusCode::OK, token::reschedule(&vm)),
-        Err(failure) => token_failure_page(&failure),
+        Err(failure) => token_failure_page(&state, &token, &failure).await,
     }
 }
 
@@ -127,7 +127,7 @@ pub(super) async fn reschedule_submit(
         async move {
             match reschedule_view(&state, &token, &form, language.as_deref(), outcome).await {
                 Ok(vm) => token_html(status, token::reschedule(&vm)),
-                Err(failure) => token_failure_page(&failure),
+                Err(failure) => token_failure_page(&state, &token, &failure).await,
             }
         }
     };
@@ -156,7 +156,7 @@ pub(super) async fn reschedule_submit(
             let notice = Failure::SameSlot.detail();
             again(refused(notice), StatusCode::UNPROCESSABLE_ENTITY).await
         }
-        Err(e) => token_failure_page(&e.into()),
+        Err(e) => token_failure_page(&state, &token, &e.into()).await,
     }
 }
 
@@ -224,7 +224,7 @@ pub(super) async fn cancel_page(
 ) -> HttpResponse {
     match cancel_view(&state, &token, FieldErrors::default(), String::new()).await {
         Ok(vm) => token_html(actix_web::http::StatusCode::OK, token::cancel(&vm)),
-        Err(failure) => token_failure_page(&failure),
+        Err(failure) => token_failure_page(&state, &token, &failure).await,
     }
 }
 
@@ -242,12 +242,12 @@ pub(super) async fn cancel_submit(
                 actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
                 token::cancel(&vm),
             ),
-            Err(failure) => token_failure_page(&failure),
+            Err(failure) => token_failure_page(&state, &token, &failure).await,
         };
     }
     match state.scheduler.cancel(&token, reason).await {
         Ok(_) => see_other(&format!("/book/cancel/{token}")),
-        Err(e) => token_failure_page(&e.into()),
+        Err(e) => token_failure_page(&state, &token, &e.into()).await,
     }
 }
 
@@ -278,7 +278,7 @@ pub(super) async fn reconfirm_page(
 ) -> HttpResponse {
     match reconfirm_view(&state, &token).await {
         Ok(vm) => token_html(actix_web::http::StatusCode::OK, token::reconfirm(&vm)),
-        Err(failure) => token_failure_page(&failure),
+        Err(failure) => token_failure_page(&state, &token, &failure).await,
     }
 }
 
@@ -288,6 +288,6 @@ pub(super) async fn reconfirm_submit(
 ) -> HttpResponse {
     match state.scheduler.reconfirm(&token).await {
         Ok(_) => see_other(&format!("/book/reconfirm/{token}")),
-        Err(e) => token_failure_page(&e.into()),
+        Err(e) => token_failure_page(&state, &token, &e.into()).await,
     }
 }

@@ -6,6 +6,7 @@ use maud::{Markup, html};
 use super::layout::layout;
 use super::picker::{Form, day, display, kept, meeting, month};
 use super::{DayTimes, MeetingView, PickerView};
+use super::message::{NextStep, PlaceView, meeting_details, next_step};
 use crate::forms::FieldErrors;
 
 #[derive(Debug)]
@@ -171,11 +172,33 @@ fn phone_field(vm: &BookingFormView) -> Markup {
 pub(crate) struct ConfirmedView {
     pub(crate) heading: String,
     pub(crate) title: String,
+    pub(crate) host_name: String,
     pub(crate) when: String,
-    pub(crate) invitee_email: String,
-    pub(crate) ics_href: String,
-    pub(crate) reschedule_href: String,
-    pub(crate) cancel_href: String,
+    pub(crate) place: Option<PlaceView>,
+    pub(crate) about: Option<String>,
+    pub(crate) state: ConfirmedState,
+}
+
+/// Where the booking a confirmation link names stands now.
+#[derive(Debug)]
+pub(crate) enum ConfirmedState {
+    /// On: the invite and the token links.
+    Live {
+        invitee_email: String,
+        ics_href: String,
+        reschedule_href: String,
+        cancel_href: String,
+    },
+    /// Called off: by whom, when, why, and what now.
+    Cancelled {
+        by: String,
+        at: String,
+        reason: Option<String>,
+        next: NextStep,
+    },
+    /// Moved: the time it has now (this link's token no longer acts, and the new one is only
+    /// in the attendee's mail).
+    Moved { now: String, next: NextStep },
 }
 
 pub(crate) fn confirmed(vm: &ConfirmedView) -> Markup {
@@ -183,15 +206,32 @@ pub(crate) fn confirmed(vm: &ConfirmedView) -> Markup {
         &vm.heading,
         html! {
             h1 { (vm.heading) }
-            p.when { strong { (vm.title) } br; (vm.when) }
-            p { "A confirmation with a calendar invitation is on its way to " (vm.invitee_email) "." }
-            p { a.button href=(vm.ics_href) download="invite.ics" { "Add to calendar (.ics)" } }
-            p.manage {
-                "Need a change? "
-                a #reschedule href=(vm.reschedule_href) { "Reschedule" }
-                " or "
-                a #cancel href=(vm.cancel_href) { "cancel" }
-                " — these links work until the meeting starts, so keep them private."
+            p.when { strong { (vm.title) } " with " (vm.host_name) br; (vm.when) }
+            (meeting_details(vm.place.as_ref(), vm.about.as_deref()))
+            @match &vm.state {
+                ConfirmedState::Live { invitee_email, ics_href, reschedule_href, cancel_href } => {
+                    p { "A confirmation with a calendar invitation is on its way to " (invitee_email) "." }
+                    p { a.button href=(ics_href) download="invite.ics" { "Add to calendar (.ics)" } }
+                    p.manage {
+                        "Need a change? "
+                        a #reschedule href=(reschedule_href) { "Reschedule" }
+                        " or "
+                        a #cancel href=(cancel_href) { "cancel" }
+                        " — these links work until the meeting starts, so keep them private."
+                    }
+                }
+                ConfirmedState::Cancelled { by, at, reason, next } => {
+                    p.state #cancelled { "This booking was cancelled by " (by) " on " (at) "." }
+                    @if let Some(reason) = reason {
+                        p.about { "Reason: " (reason) }
+                    }
+                    (next_step(Some(next)))
+                }
+                ConfirmedState::Moved { now, next } => {
+                    p.state #moved { "This booking was moved. It is now on " strong { (now) } "." }
+                    p { "The new confirmation, with its own links to reschedule or cancel, was sent to the attendee by email." }
+                    (next_step(Some(next)))
+                }
             }
         },
     )

@@ -1,6 +1,7 @@
 //! Pages as functions from a view model to markup, all wrapped by [`layout::layout`].
 
 pub(crate) mod book;
+pub(crate) mod home;
 pub(crate) mod host;
 pub(crate) mod layout;
 pub(crate) mod message;

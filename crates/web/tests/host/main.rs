@@ -12,6 +12,7 @@ mod dashboard;
 mod deals;
 mod detail;
 mod helpers;
+mod home;
 mod instances;
 mod integrations;
 mod links;

@@ -6,6 +6,7 @@ mod booking_page;
 mod helpers;
 mod input;
 mod layering;
+mod no_dead_ends;
 mod observe;
 mod outage;
 mod pages;

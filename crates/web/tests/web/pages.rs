@@ -410,7 +410,9 @@ async fn a_moved_bookings_old_token_opens_nothing_but_already_rescheduled() {
         .await
         .unwrap();
     let svc = service!(app);
-    for page in TOKEN_PAGES {
+    // The confirmation page itself says where the booking moved (200, without links):
+    // `no_dead_ends` checks it.
+    for page in TOKEN_PAGES.iter().filter(|p| **p != "/book/confirmed/{}") {
         let uri = page.replace("{}", &old);
         let resp = call_service(&svc, TestRequest::get().uri(&uri).to_request()).await;
         assert_eq!(resp.status(), 409, "{uri}");

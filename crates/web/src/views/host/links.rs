@@ -16,6 +16,8 @@ pub(crate) struct LinkRow {
 #[derive(Debug, Clone)]
 pub(crate) struct LinksView {
     pub(crate) viewer: Viewer,
+    /// Whether the host lists their links on the site's home page.
+    pub(crate) listed: bool,
     pub(crate) rows: Vec<LinkRow>,
     pub(crate) notice: Option<String>,
 }
@@ -28,6 +30,7 @@ pub(crate) fn list(vm: &LinksView) -> Markup {
             h1 { "Booking links" }
             @if let Some(notice) = &vm.notice { p.notice role="status" { (notice) } }
             p { a.button #new-link href="/links/new" { "New link" } }
+            (listing_form(vm))
             @if vm.rows.is_empty() {
                 p.empty { "No links yet." }
             } @else {
@@ -46,6 +49,21 @@ pub(crate) fn list(vm: &LinksView) -> Markup {
             }
         },
     )
+}
+
+/// The home-page listing switch (a checkbox, saved with its own button).
+fn listing_form(vm: &LinksView) -> Markup {
+    html! {
+        form.listing method="post" action="/settings/home-listing" {
+            (csrf_field(&vm.viewer.csrf))
+            label for="listed" {
+                input #listed type="checkbox" name="listed" value="on" checked[vm.listed];
+                " Show my links on the home page"
+            }
+            " "
+            button type="submit" { "Save" }
+        }
+    }
 }
 
 /// The form's fields as typed (strings), so a refused form comes back exactly as sent.

@@ -24,7 +24,7 @@ impl Form {
 /// The column saying who and what: host, title, length, place, description.
 pub(crate) fn meeting(vm: &MeetingView) -> Markup {
     html! {
-        div.host {
+        div.organiser {
             span.avatar aria-hidden="true" { (vm.initials) }
             span.host-name { (vm.host_name) }
         }

@@ -20,6 +20,9 @@ use crate::time::{OutsideHorizon, TimeRange, within_horizon};
 use crate::token::RescheduleToken;
 use crate::workflows::{Event, plan, reconfirm_deadline};
 
+mod host_reschedule;
+pub use host_reschedule::{HostMove, HostMoveSlots, HostRescheduleError};
+
 /// Longest window one slot query may cover.
 pub const MAX_WINDOW: TimeDelta = TimeDelta::days(62);
 /// Most slots one [`SlotPage`] holds.

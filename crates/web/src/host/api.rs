@@ -9,8 +9,8 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use booking_core::deals::{DealId, DealStage};
-use booking_core::ports::{BookingStore, Clock, SaveLinkError, TokenSource};
 use booking_core::invitee::Reason;
+use booking_core::ports::{BookingStore, Clock, SaveLinkError, TokenSource};
 use booking_core::service::{HostMove, ResendLinksError};
 use booking_core::{BookingId, HostId, LinkId};
 use serde::{Deserialize, Serialize};
@@ -86,9 +86,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(api_resource("/api/v1/deals", "GET").route(web::get().to(deals)))
         .service(api_resource("/api/v1/deals/{id}", "GET").route(web::get().to(deal)))
-        .service(
-            api_resource("/api/v1/deals/{id}/stage", "POST").route(web::post().to(deal_stage)),
-        )
+        .service(api_resource("/api/v1/deals/{id}/stage", "POST").route(web::post().to(deal_stage)))
         .service(
             api_resource("/api/v1/bookings/{id}/reschedule", "POST")
                 .route(web::post().to(reschedule)),

@@ -465,7 +465,6 @@ pub(crate) async fn booking_action(
         MoveInput::default()
     };
     let first = moving::first_day(moving::aimed_day(&kept, zone).as_deref(), zone, now);
-    vm.move_form =
-        moving::move_form(&state, me.id(), zone, &meeting.current, first, kept).await?;
+    vm.move_form = moving::move_form(&state, me.id(), zone, &meeting.current, first, kept).await?;
     Ok(page(status, booking::booking(&vm)))
 }

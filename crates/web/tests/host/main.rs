@@ -14,6 +14,7 @@ mod helpers;
 mod instances;
 mod integrations;
 mod links;
+mod moving;
 mod openapi;
 mod reconfirmation;
 mod sqlite;

@@ -36,7 +36,11 @@ pub(super) fn aimed_day(kept: &MoveInput, zone: TimeZoneName) -> Option<String> 
     let start = local_input(&kept.custom_start, zone)
         .ok()
         .flatten()
-        .or_else(|| DateTime::parse_from_rfc3339(kept.start.trim()).ok().map(|t| t.to_utc()))?;
+        .or_else(|| {
+            DateTime::parse_from_rfc3339(kept.start.trim())
+                .ok()
+                .map(|t| t.to_utc())
+        })?;
     Some(
         start
             .with_timezone(&zone.tz())

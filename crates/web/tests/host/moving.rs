@@ -348,6 +348,14 @@ async fn the_attendee_gets_the_new_time_fresh_links_and_a_newer_invite() {
     assert!(ics.contains("SEQUENCE:1"), "{ics}");
     assert!(ics.contains("DTSTART:20270301T100000Z"), "{ics}");
     assert!(ics.contains(&format!("UID:{}@slotkeeper", booked.chain())));
+    // The callRescheduled webhook carries the note as the reason and the old start.
+    let hook = webhooks_out::payload(webhooks_out::WebhookEvent::CallRescheduled, &ctx);
+    let hook = &hook[0];
+    assert_eq!(hook["hookType"], "Call rescheduled");
+    assert_eq!(hook["invitee"]["is_reschedule"], true);
+    assert_eq!(hook["invitee"]["reschedule_reason"], "Sorry, a clash");
+    assert_eq!(hook["event"]["old_start_time"], "2027-03-01T09:00:00+01:00");
+    assert_eq!(hook["event"]["utc_start_time"], "2027-03-01T10:00:00+00:00");
 }
 
 #[actix_web::test]

@@ -197,5 +197,21 @@ pub(crate) fn e2e() -> Result<(), String> {
             .arg(&shots)
             .arg(&demo.login)
             .arg(&demo.password),
+    )?;
+    drop(demo);
+    // The host's one-click move, on a fresh demo whose sample booking is still upcoming.
+    let workdir = target_dir().join("e2e/run-host-reschedule");
+    let _ = std::fs::remove_dir_all(&workdir);
+    std::fs::create_dir_all(&workdir).map_err(|e| e.to_string())?;
+    let demo = start_demo(&workdir, &[])?;
+    run(
+        "host reschedule browser test (Chromium)",
+        Command::new("python3")
+            .arg(root().join("xtask/e2e/host_reschedule_flow.py"))
+            .arg(&demo.base)
+            .arg(format!("http://127.0.0.1:{port}"))
+            .arg(&shots)
+            .arg(&demo.login)
+            .arg(&demo.password),
     )
 }

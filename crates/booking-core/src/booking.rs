@@ -8,6 +8,9 @@
 //! | cancelled | error: cancelled | no-op, same row | error: cancelled | no-op | error |
 //! | no_show | expired | expired | expired | error | no-op; undo → confirmed |
 //!
+//! The host moves a meeting ([`Booking::reschedule_by_host`]) as the token would, until it
+//! starts; a moved row follows the chain, a cancelled or no-show row refuses.
+//!
 //! Every method returns a [`Transition`]: the rows to write and the effects the change implies.
 //! A no-op is a transition with nothing to write and no effects.
 
@@ -258,6 +261,9 @@ pub enum HostActionRefusal {
     /// This row was moved; act on the chain's current row (the service follows the chain).
     #[error("the booking was rescheduled")]
     Rescheduled(BookingId),
+    /// A meeting that has started (or is over) can no longer be moved.
+    #[error("the meeting has already started")]
+    Started,
 }
 
 /// Where a new row after a move comes from.
@@ -346,6 +352,34 @@ impl Booking {
     pub fn reschedule(&self, now: DateTime<Utc>, to: MoveTo) -> Result<Transition, TokenRefusal> {
         self.check_token(now)?;
         Ok(self.moved(now, to, Some(CalendarOp::UpdateInPlace)))
+    }
+
+    /// The host moves the meeting from the dashboard or the host API: the same move as
+    /// [`Booking::reschedule`] (this row becomes `rescheduled`, a new confirmed row with a fresh
+    /// token and a higher ics sequence; rescheduled mail to attendee and host, calendar update in
+    /// place, `callRescheduled`), recorded as made by [`Actor::Host`] whatever `to.by` says.
+    ///
+    /// # Errors
+    /// [`HostActionRefusal::Rescheduled`] (follow the chain), [`HostActionRefusal::Cancelled`],
+    /// [`HostActionRefusal::NoShow`], [`HostActionRefusal::Started`] once the meeting has begun.
+    pub fn reschedule_by_host(
+        &self,
+        now: DateTime<Utc>,
+        to: MoveTo,
+    ) -> Result<Transition, HostActionRefusal> {
+        match self.status {
+            Status::Rescheduled { next, .. } => Err(HostActionRefusal::Rescheduled(next)),
+            Status::Cancelled(_) => Err(HostActionRefusal::Cancelled),
+            Status::NoShow { .. } => Err(HostActionRefusal::NoShow),
+            Status::Confirmed if now >= self.slot.start() => Err(HostActionRefusal::Started),
+            Status::Confirmed => {
+                let to = MoveTo {
+                    by: Actor::Host,
+                    ..to
+                };
+                Ok(self.moved(now, to, Some(CalendarOp::UpdateInPlace)))
+            }
+        }
     }
 
     /// The host moved the event in their own calendar: like [`Booking::reschedule`] but
@@ -1123,5 +1157,48 @@ mod tests {
             Booking::from_record(r).is_err(),
             "rescheduled without next id"
         );
+    }
+
+    // host reschedule
+    #[test]
+    fn the_host_moves_a_confirmed_meeting_as_the_host_with_the_reschedule_effects() {
+        let old = confirmed();
+        let tr = old
+            .reschedule_by_host(t(BEFORE.0, BEFORE.1), move_to(12))
+            .unwrap();
+        let new = tr.result.clone();
+        assert_eq!(tr.writes.len(), 2);
+        assert_eq!(tr.writes[0].booking().next(), Some(new.id()));
+        assert_ne!(new.token(), old.token());
+        assert_eq!(new.ics_sequence(), old.ics_sequence() + 1);
+        // Recorded as the host's move, with the note as the reason, even though `to` said attendee.
+        assert!(matches!(
+            new.origin(),
+            Origin::Rescheduled { by: Actor::Host, reason: Some(r), .. } if r.as_str() == "clash"
+        ));
+        let codes: Vec<String> = tr.effects.iter().map(|e| e.effect.code()).collect();
+        assert_eq!(
+            codes,
+            [
+                "email/Rescheduled/Attendee",
+                "email/Rescheduled/Host",
+                "calendar/UpdateInPlace",
+                "webhook/callRescheduled"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_host_cannot_move_a_started_cancelled_or_no_show_meeting() {
+        let started = confirmed().reschedule_by_host(t(DURING.0, DURING.1), move_to(12));
+        assert_eq!(started.unwrap_err(), HostActionRefusal::Started);
+        let at_start = confirmed().reschedule_by_host(t(10, 0), move_to(12));
+        assert_eq!(at_start.unwrap_err(), HostActionRefusal::Started);
+        let gone = cancelled().reschedule_by_host(t(BEFORE.0, BEFORE.1), move_to(12));
+        assert_eq!(gone.unwrap_err(), HostActionRefusal::Cancelled);
+        let absent = no_show().reschedule_by_host(t(AFTER_END.0, AFTER_END.1), move_to(12));
+        assert_eq!(absent.unwrap_err(), HostActionRefusal::NoShow);
+        let moved = rescheduled().reschedule_by_host(t(BEFORE.0, BEFORE.1), move_to(13));
+        assert_eq!(moved.unwrap_err(), HostActionRefusal::Rescheduled(id(2)));
     }
 }

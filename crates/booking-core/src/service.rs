@@ -20,6 +20,8 @@ use crate::time::{OutsideHorizon, TimeRange, within_horizon};
 use crate::token::RescheduleToken;
 use crate::workflows::{Event, plan, reconfirm_deadline};
 
+mod host_reschedule;
+pub use host_reschedule::{HostMove, HostMoveSlots, HostRescheduleError};
 mod open_days;
 
 /// Longest window one slot query may cover.

@@ -567,3 +567,29 @@ impl From<booking_core::ports::StoreError> for Failure {
         Self::internal(&e)
     }
 }
+
+into_error!(booking_core::service::HostRescheduleError);
+
+impl From<booking_core::service::HostRescheduleError> for Failure {
+    fn from(e: booking_core::service::HostRescheduleError) -> Self {
+        use booking_core::service::HostRescheduleError as E;
+        match e {
+            E::NotFound => Self::NotFound,
+            E::Refused(r) => Self::HostRefused(format!("The meeting cannot be moved: {r}.")),
+            E::SameSlot => Self::SameSlot,
+            E::OutsideHours => Self::Invalid(
+                "That time is outside the hours of this meeting's link. Allow a time outside your \
+                 hours to move it there anyway."
+                    .into(),
+            ),
+            E::InThePast => Self::Invalid("That time has already passed; pick a later one.".into()),
+            E::SlotTaken => Self::SlotUnavailable,
+            E::OutsideHorizon(_) => Self::Invalid(e.to_string()),
+            E::Calendar(ref c) => {
+                tracing::warn!(error = %c, "calendar unavailable");
+                Self::CalendarUnavailable
+            }
+            E::Store(ref s) => Self::internal(s),
+        }
+    }
+}

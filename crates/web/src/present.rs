@@ -52,6 +52,22 @@ pub(crate) fn rfc3339(instant: DateTime<Utc>, zone: Option<TimeZoneName>) -> Str
     }
 }
 
+/// Slots grouped by local day in `zone`, in order.
+pub(crate) fn group_by_day(
+    slots: &[TimeRange],
+    zone: TimeZoneName,
+) -> Vec<(NaiveDate, Vec<TimeRange>)> {
+    let mut days: Vec<(NaiveDate, Vec<TimeRange>)> = Vec::new();
+    for slot in slots {
+        let date = slot.start().with_timezone(&zone.tz()).date_naive();
+        match days.last_mut() {
+            Some((d, list)) if *d == date => list.push(*slot),
+            _ => days.push((date, vec![*slot])),
+        }
+    }
+    days
+}
+
 /// Who cancelled, in words.
 pub(crate) fn actor_label(actor: booking_core::Actor) -> &'static str {
     match actor {

@@ -1,5 +1,6 @@
 //! The host JSON API under `/api/v1/`: bookings by dashboard tab, booking detail with the
-//! chain's history, cancel, no-show and its undo, re-sending the attendee's links, links
+//! chain's history, cancel, move (reschedule on the attendee's behalf), no-show and its undo,
+//! re-sending the attendee's links, links
 //! (list, create, read, replace) and deals (list, read, move stage). Every call needs
 //! `Authorization: Bearer sk_…` (a key from `/settings/api-keys`, checked by the [`ApiHost`]
 //! extractor); rows are read through the host's desk, so another host's rows answer 404 like
@@ -8,8 +9,9 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use booking_core::deals::{DealId, DealStage};
+use booking_core::invitee::Reason;
 use booking_core::ports::{BookingStore, Clock, SaveLinkError, TokenSource};
-use booking_core::service::ResendLinksError;
+use booking_core::service::{HostMove, ResendLinksError};
 use booking_core::{BookingId, HostId, LinkId};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
@@ -25,7 +27,7 @@ use super::workflowform::{ActionName, StepInput, TriggerName, WorkflowInput};
 use crate::AppState;
 use crate::api::CancelBody;
 use crate::errors::{Failure, Problem};
-use crate::forms::{FieldErrors, parse_reason};
+use crate::forms::{FieldErrors, parse_instant, parse_reason};
 use crate::present::{BookingBody, booking_json};
 use crate::reject::{Body, api_resource};
 
@@ -45,7 +47,8 @@ use crate::reject::{Body, api_resource};
         replace_link,
         deals,
         deal,
-        deal_stage
+        deal_stage,
+        reschedule
     ),
     components(schemas(
         ReconfirmInput,
@@ -83,8 +86,10 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(api_resource("/api/v1/deals", "GET").route(web::get().to(deals)))
         .service(api_resource("/api/v1/deals/{id}", "GET").route(web::get().to(deal)))
+        .service(api_resource("/api/v1/deals/{id}/stage", "POST").route(web::post().to(deal_stage)))
         .service(
-            api_resource("/api/v1/deals/{id}/stage", "POST").route(web::post().to(deal_stage)),
+            api_resource("/api/v1/bookings/{id}/reschedule", "POST")
+                .route(web::post().to(reschedule)),
         );
 }
 
@@ -514,4 +519,68 @@ async fn deal_stage(
     let now = state.scheduler.clock().now();
     let d = desk.move_deal(key.host, existing.id(), stage, now).await?;
     Ok(ok(&deal_json(&d)))
+}
+
+/// Where the host moves a meeting.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct HostRescheduleBody {
+    /// The new start, RFC 3339 with an offset; the meeting keeps its link's duration.
+    #[schema(format = DateTime)]
+    start: String,
+    /// A note for the attendee, sent in the rescheduled mail and kept in the history. Line
+    /// breaks and tabs are kept; other control characters are refused.
+    #[schema(
+        max_length = 10000,
+        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+    )]
+    #[serde(default)]
+    note: Option<String>,
+    /// Accept a start the link would not offer (outside its hours, notice or reach). Another
+    /// meeting or a busy time in the host's calendar still refuses it.
+    #[serde(default)]
+    allow_outside_hours: bool,
+}
+
+/// Move a meeting on the attendee's behalf: they get the new time by email with a new invite and fresh links; the history says "moved by the host"
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/reschedule", operation_id = "hostReschedule", tag = "host", security(("apiKey" = [])),
+    params(("id" = String, Path, format = "uuid")),
+    request_body = HostRescheduleBody,
+    responses(
+        (status = 200, description = "The meeting's new row", body = BookingBody),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 256 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No usable API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such row for this host", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The meeting cannot be moved (cancelled, no-show, started), or the time is taken by another meeting or a busy time", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input: a time outside the link's hours without allow_outside_hours, the meeting's own time, a past time", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The host's calendar cannot be read", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn reschedule(
+    key: ApiHost,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: Body,
+) -> ApiResult {
+    let id = own_booking(&key, &state, &id).await?;
+    let parsed: HostRescheduleBody = required(&body.0)?;
+    let mut errors = FieldErrors::default();
+    let start = parse_instant(&parsed.start, "start", &mut errors);
+    let note = Reason::parse_optional(parsed.note.as_deref()).unwrap_or_else(|e| {
+        errors.add("note", e.to_string());
+        None
+    });
+    let Some(start) = start.filter(|_| errors.is_empty()) else {
+        return Err(Failure::Invalid(errors.summary()).into());
+    };
+    let request = HostMove {
+        start,
+        note,
+        allow_outside_hours: parsed.allow_outside_hours,
+    };
+    let moved = state
+        .scheduler
+        .host_reschedule(key.host, id, request)
+        .await?;
+    Ok(ok(&booking_json(&state, &moved, false)))
 }

@@ -1,6 +1,9 @@
-//! A meeting's detail page (its current row, reconfirmation, planned actions, the chain's
-//! history, answers, tracking and deal) and its actions: cancel, no-show and its undo, re-sending the attendee's links, and
-//! moving the deal.
+//! A meeting's detail page (its current row, the link's description and location,
+//! reconfirmation, planned actions, the chain's history, answers, tracking and deal) and its
+//! actions: move the meeting, cancel, no-show and its undo, re-sending the attendee's links,
+//! and moving the deal.
+
+mod moving;
 
 use actix_web::http::StatusCode;
 use actix_web::web;
@@ -20,14 +23,16 @@ use serde::Deserialize;
 use super::extract::{HostForm, LoggedIn, Posted};
 use super::fresh_links::FreshLinksError;
 use super::integrations::{host_connections, provider_name};
-use super::page::{ListQuery, PageResult, notice, page, see_other, stage_options};
+use super::page::{PageResult, notice, page, see_other, stage_options};
 use super::planned::{planned_lines, reconfirmation_lines};
 use super::summary::{self, StepKind, moment};
 use crate::AppState;
 use crate::errors::Failure;
 use crate::forms::{FieldErrors, parse_reason};
 use crate::present::{actor_label, slot_label};
-use crate::views::host::booking::{self, BookingView, DealBox, HistoryLine};
+use crate::views::host::booking::{
+    self, BookingView, DealBox, HistoryLine, MeetingDetails, MoveInput,
+};
 
 /// `calendar` is the provider's name ("Google") when the chain was mirrored to a calendar: a
 /// change the host made there reads "moved in Google Calendar".
@@ -137,6 +142,24 @@ fn undelivered_line(dead: &DeadEntry, zone: TimeZoneName) -> String {
     )
 }
 
+/// The link's description and location; a web address as location is also a "Join" link.
+fn meeting_details(link: Option<&booking_core::link::BookingLink>) -> MeetingDetails {
+    let Some(link) = link else {
+        return MeetingDetails::default();
+    };
+    let location = link.location().map(str::to_owned);
+    let join = location
+        .as_deref()
+        .filter(|l| l.starts_with("https://") || l.starts_with("http://"))
+        .filter(|l| url::Url::parse(l).is_ok())
+        .map(str::to_owned);
+    MeetingDetails {
+        description: link.description().map(str::to_owned),
+        location,
+        join,
+    }
+}
+
 /// The detail page's view of `meeting`.
 fn booking_view(
     me: &LoggedIn,
@@ -237,38 +260,76 @@ fn booking_view(
         send_links_action: current
             .token_is_live(now)
             .then(|| format!("{base}/send-links")),
-        notice: notice(done),
+        move_form: None,
+        details: meeting_details(link.as_ref()),
+        notice: notice(done).or_else(|| {
+            (done == Some("moved")).then(|| {
+                "The meeting is moved; the attendee is being sent the new time, a new invite \
+                 and fresh links by email."
+                    .to_owned()
+            })
+        }),
         error: None,
     }
+}
+
+/// The detail page's query: the notice after an action, the first day the move form lists.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct DetailQuery {
+    done: Option<String>,
+    from: Option<String>,
 }
 
 pub(crate) async fn booking_page(
     me: LoggedIn,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    query: web::Query<ListQuery>,
+    query: web::Query<DetailQuery>,
 ) -> PageResult {
     let id = BookingId::parse(&id).map_err(|_| Failure::NotFound)?;
     let meeting = me.desk(&state).meeting(me.id(), id).await?;
     let connections = host_connections(&state, me.id()).await?;
-    let vm = booking_view(
-        &me,
-        &meeting,
-        &connections,
-        state.scheduler.clock().now(),
-        query.done.as_deref(),
-    );
+    let now = state.scheduler.clock().now();
+    let mut vm = booking_view(&me, &meeting, &connections, now, query.done.as_deref());
+    let zone = me.host.time_zone();
+    let first = moving::first_day(query.from.as_deref(), zone, now);
+    vm.move_form = moving::move_form(
+        &state,
+        me.id(),
+        zone,
+        &meeting.current,
+        first,
+        MoveInput::default(),
+    )
+    .await?;
     Ok(page(StatusCode::OK, booking::booking(&vm)))
 }
 
 /// The fields of the detail page's forms (every action posts its CSRF token; cancel may
-/// carry a reason, the deal box a stage).
+/// carry a reason, the deal box a stage, the move form a start or a typed time, the override
+/// and a note).
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct ActionForm {
     #[serde(default)]
     csrf: String,
     reason: Option<String>,
     stage: Option<String>,
+    start: Option<String>,
+    custom_start: Option<String>,
+    allow_outside_hours: Option<String>,
+    note: Option<String>,
+}
+
+impl ActionForm {
+    /// The move form's fields, to act on or to show again.
+    fn move_input(&self) -> MoveInput {
+        MoveInput {
+            start: self.start.clone().unwrap_or_default(),
+            custom_start: self.custom_start.clone().unwrap_or_default(),
+            note: self.note.clone().unwrap_or_default(),
+            allow_outside_hours: self.allow_outside_hours.is_some(),
+        }
+    }
 }
 
 impl HostForm for ActionForm {
@@ -281,10 +342,9 @@ impl HostForm for ActionForm {
 enum Outcome {
     /// Done: show this row with this `done` notice.
     Done(BookingId, &'static str),
-    /// Refused: show the page again with this message.
-    Refused(String),
-    /// Refused for now, by a limit: show the page again with this message (429).
-    Limited(String),
+    /// Refused: show the page again with this message (409 for the state, 429 for a limit,
+    /// 422 for a move the host can correct).
+    Refused(StatusCode, String),
 }
 
 /// Runs one of the detail page's actions.
@@ -295,19 +355,35 @@ async fn act(
     action: &str,
     form: &ActionForm,
 ) -> Result<Outcome, Failure> {
-    use Outcome::{Done, Limited, Refused};
+    use Outcome::{Done, Refused};
     let host = me.id();
     let scheduler = &state.scheduler;
     let refused = |e: HostActionError| match e {
-        HostActionError::Refused(r) => Ok(Refused(format!("That is not possible now: {r}."))),
+        HostActionError::Refused(r) => Ok(Refused(
+            StatusCode::CONFLICT,
+            format!("That is not possible now: {r}."),
+        )),
         other => Err(Failure::from(other)),
     };
     Ok(match action {
+        "reschedule" => {
+            let request = match moving::host_move(&form.move_input(), me.host.time_zone()) {
+                Ok(request) => request,
+                Err(message) => return Ok(Refused(StatusCode::UNPROCESSABLE_ENTITY, message)),
+            };
+            match scheduler.host_reschedule(host, booking.id(), request).await {
+                Ok(b) => Done(b.id(), "moved"),
+                Err(e) => match moving::refusal(&e) {
+                    Some((status, message)) => Refused(status, message),
+                    None => return Err(Failure::from(e)),
+                },
+            }
+        }
         "cancel" => {
             let mut errors = FieldErrors::default();
             let reason = parse_reason(form.reason.as_deref(), &mut errors);
             if !errors.is_empty() {
-                return Ok(Refused(errors.summary()));
+                return Ok(Refused(StatusCode::CONFLICT, errors.summary()));
             }
             match scheduler.host_cancel(host, booking.id(), reason).await {
                 Ok(b) => Done(b.id(), "cancelled"),
@@ -326,12 +402,16 @@ async fn act(
             let side = state.host.as_ref().ok_or(Failure::NotFound)?;
             match side.fresh_links.send(scheduler, host, booking.id()).await {
                 Ok(b) => Done(b.id(), "links-sent"),
-                Err(FreshLinksError::TooMany) => Limited(FreshLinksError::limit_message()),
+                Err(FreshLinksError::TooMany) => Refused(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    FreshLinksError::limit_message(),
+                ),
                 Err(FreshLinksError::Resend(e)) => match e {
                     ResendLinksError::NotFound => return Err(Failure::NotFound),
-                    ResendLinksError::Refused(r) => {
-                        Refused(format!("The attendee's links no longer work: {r}."))
-                    }
+                    ResendLinksError::Refused(r) => Refused(
+                        StatusCode::CONFLICT,
+                        format!("The attendee's links no longer work: {r}."),
+                    ),
                     ResendLinksError::Store(e) => return Err(Failure::internal(&e)),
                 },
             }
@@ -370,18 +450,21 @@ pub(crate) async fn booking_action(
         Outcome::Done(id, done) => {
             return Ok(see_other(&format!("/calendar/bookings/{id}?done={done}")));
         }
-        Outcome::Refused(message) => (StatusCode::CONFLICT, message),
-        Outcome::Limited(message) => (StatusCode::TOO_MANY_REQUESTS, message),
+        Outcome::Refused(status, message) => (status, message),
     };
     let meeting = desk.meeting(me.id(), booking.id()).await?;
     let connections = host_connections(&state, me.id()).await?;
-    let mut vm = booking_view(
-        &me,
-        &meeting,
-        &connections,
-        state.scheduler.clock().now(),
-        None,
-    );
+    let now = state.scheduler.clock().now();
+    let mut vm = booking_view(&me, &meeting, &connections, now, None);
     vm.error = Some(message);
+    // A refused move shows its form again as posted, on the week it aimed at.
+    let zone = me.host.time_zone();
+    let kept = if action == "reschedule" {
+        form.move_input()
+    } else {
+        MoveInput::default()
+    };
+    let first = moving::first_day(moving::aimed_day(&kept, zone).as_deref(), zone, now);
+    vm.move_form = moving::move_form(&state, me.id(), zone, &meeting.current, first, kept).await?;
     Ok(page(status, booking::booking(&vm)))
 }

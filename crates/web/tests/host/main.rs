@@ -16,6 +16,7 @@ mod home;
 mod instances;
 mod integrations;
 mod links;
+mod moving;
 mod openapi;
 mod reconfirmation;
 mod sqlite;

@@ -943,6 +943,47 @@ async fn every_endpoint_answers_as_the_openapi_document_says() {
     );
     assert!(asked["booking"]["reconfirmation"]["requested_at"].is_string());
 
+    // The host moves a meeting.
+    let thursday = call!(
+        "POST",
+        create,
+        "/api/v1/links/intro/bookings",
+        None,
+        Some(&booking("2027-03-04T09:00:00Z"))
+    );
+    call!(
+        "POST",
+        create,
+        "/api/v1/links/intro/bookings",
+        None,
+        Some(&booking("2027-03-04T10:00:00Z"))
+    );
+    let thursday_id = thursday["id"].as_str().unwrap().to_owned();
+    let host_move = "/api/v1/bookings/{id}/reschedule";
+    let evening =
+        json!({"start": "2027-03-04T18:00:00Z", "note": "Evening", "allow_outside_hours": true});
+    let evening = evening.to_string();
+    let uri = format!("/api/v1/bookings/{thursday_id}/reschedule");
+    call!("POST", host_move, uri, o, Some(&evening));
+    call!("POST", host_move, uri, h, Some("{"));
+    call!(
+        "POST",
+        host_move,
+        uri,
+        h,
+        Some("{\"start\": \"2027-03-04T18:00:00Z\"}")
+    );
+    call!(
+        "POST",
+        host_move,
+        uri,
+        h,
+        Some("{\"start\": \"2027-03-04T10:00:00Z\"}")
+    );
+    let moved_by_host = call!("POST", host_move, uri, h, Some(&evening));
+    assert_eq!(moved_by_host["start"], "2027-03-04T18:00:00Z");
+    call!("POST", host_move, uri, h, Some(&evening));
+
     let missing = doc.never_succeeded();
     assert!(missing.is_empty(), "never seen succeeding: {missing:?}");
     for (status, what) in [

@@ -37,6 +37,46 @@ pub(crate) struct DealBox {
     pub(crate) stages: Vec<(String, String)>,
 }
 
+/// The fields of the "Move this meeting" form, as posted (kept when a move is refused).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MoveInput {
+    /// The chosen slot's start (RFC 3339, UTC).
+    pub(crate) start: String,
+    /// A typed `datetime-local` start, in the host's zone.
+    pub(crate) custom_start: String,
+    pub(crate) note: String,
+    pub(crate) allow_outside_hours: bool,
+}
+
+/// One day of offered times: its label and its (value, "09:30") options.
+#[derive(Debug, Clone)]
+pub(crate) struct MoveDay {
+    pub(crate) label: String,
+    pub(crate) times: Vec<(String, String)>,
+}
+
+/// The "Move this meeting" form: a week of the link's free times, the override and the note.
+#[derive(Debug, Clone)]
+pub(crate) struct MoveForm {
+    pub(crate) action: String,
+    /// "Week of Monday, March 1, 2027".
+    pub(crate) week: String,
+    pub(crate) days: Vec<MoveDay>,
+    /// Why no times are listed, when it is not simply a full week.
+    pub(crate) unlisted: Option<String>,
+    pub(crate) earlier: Option<String>,
+    pub(crate) later: Option<String>,
+    pub(crate) kept: MoveInput,
+}
+
+/// The link's description and location; a location that is a web address gets a "Join" link.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MeetingDetails {
+    pub(crate) description: Option<String>,
+    pub(crate) location: Option<String>,
+    pub(crate) join: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct BookingView {
     pub(crate) viewer: Viewer,
@@ -62,6 +102,9 @@ pub(crate) struct BookingView {
     pub(crate) no_show_action: Option<String>,
     pub(crate) undo_no_show_action: Option<String>,
     pub(crate) send_links_action: Option<String>,
+    /// Present while the meeting can still be moved.
+    pub(crate) move_form: Option<MoveForm>,
+    pub(crate) details: MeetingDetails,
     pub(crate) notice: Option<String>,
     pub(crate) error: Option<String>,
 }
@@ -75,6 +118,7 @@ pub(crate) fn booking(vm: &BookingView) -> Markup {
             p { a href="/calendar" { "← All meetings" } }
             h1 { (vm.title) }
             p.when { (vm.when) }
+            (details(&vm.details))
             p #status { "Status: " strong { (vm.status) } }
             @if let Some(calendar) = &vm.calendar { p #calendar-line { "Calendar: " (calendar) } }
             @if !vm.undelivered.is_empty() {
@@ -142,6 +186,7 @@ pub(crate) fn booking(vm: &BookingView) -> Markup {
                     }
                 }
             }
+            @if let Some(form) = &vm.move_form { (move_form(form, csrf, &vm.zone)) }
             h2 { "History" }
             ol.history {
                 @for line in &vm.history {
@@ -180,4 +225,70 @@ pub(crate) fn booking(vm: &BookingView) -> Markup {
             }
         },
     )
+}
+
+fn details(d: &MeetingDetails) -> Markup {
+    html! {
+        @if let Some(location) = &d.location {
+            p #location {
+                "Where: "
+                @if let Some(href) = &d.join {
+                    a.join href=(href) rel="noopener noreferrer" target="_blank" { "Join" }
+                    " " span.meta { (location) }
+                } @else {
+                    (location)
+                }
+            }
+        }
+        @if let Some(description) = &d.description { p #description.description { (description) } }
+    }
+}
+
+fn move_form(f: &MoveForm, csrf: &str, zone: &str) -> Markup {
+    let kept = &f.kept;
+    html! {
+        section #move {
+            h2 { "Move this meeting" }
+            p.meta {
+                "Pick one of the link's free times, or allow a time outside your hours and type one. "
+                "The attendee gets the new time by email, with a new invite and fresh links."
+            }
+            nav.week aria-label="Weeks" {
+                @if let Some(href) = &f.earlier { a #move-earlier href=(href) { "← Earlier" } }
+                " " strong { (f.week) } " "
+                @if let Some(href) = &f.later { a #move-later href=(href) { "Later →" } }
+            }
+            form #move-form method="post" action=(f.action) {
+                (csrf_field(csrf))
+                @if f.days.is_empty() {
+                    p #move-none.meta {
+                        (f.unlisted.as_deref().unwrap_or("No free times this week in this link's hours."))
+                    }
+                } @else {
+                    label for="move-start" { "New time (" (zone) ")" }
+                    select #move-start name="start" {
+                        @for day in &f.days {
+                            optgroup label=(day.label) {
+                                @for (value, time) in &day.times {
+                                    option value=(value) selected[*value == kept.start] {
+                                        (day.label) ", " (time)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                label.check for="allow-outside-hours" {
+                    input #allow-outside-hours type="checkbox" name="allow_outside_hours" value="on"
+                        checked[kept.allow_outside_hours];
+                    " Allow a time outside my hours"
+                }
+                label for="custom-start" { "Or type a time (" (zone) "; used instead of the list)" }
+                input #custom-start type="datetime-local" name="custom_start" value=(kept.custom_start);
+                label for="move-note" { "Note to the attendee (in the email)" }
+                textarea #move-note name="note" maxlength="10000" { (kept.note) }
+                button type="submit" { "Move the meeting" }
+            }
+        }
+    }
 }

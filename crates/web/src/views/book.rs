@@ -4,9 +4,9 @@
 use maud::{Markup, html};
 
 use super::layout::layout;
+use super::message::{NextStep, PlaceView, meeting_details, next_step};
 use super::picker::{Form, day, display, kept, meeting, month};
 use super::{DayTimes, MeetingView, PickerView};
-use super::message::{NextStep, PlaceView, meeting_details, next_step};
 use crate::forms::FieldErrors;
 
 #[derive(Debug)]

@@ -392,12 +392,13 @@ fn with_sms_url_the_site_offers_texts_and_takes_signed_replies() {
     let mut demo = Demo::start_with(&dir, &[("SMS_URL", &sms_url)]);
     let (base, book_path) = split(&demo.url("Booking page:"));
     let (_, picker) = http(&base, "GET", &book_path, None);
-    let slot = picker
-        .split("class=\"slot\" href=\"")
+    // The chosen day's first time: a `start` button of the page's GET form.
+    let start = picker
+        .split("name=\"start\" value=\"")
         .nth(1)
         .and_then(|rest| rest.split('"').next())
-        .expect("a slot link")
-        .replace("&amp;", "&");
+        .expect("a free time");
+    let slot = format!("{book_path}?start={}", start.replace('+', "%2B"));
     let (status, form) = http(&base, "GET", &slot, None);
     assert_eq!(status, 200);
     assert!(form.contains("Reply STOP"), "{form}");

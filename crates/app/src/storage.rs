@@ -8,7 +8,7 @@ use booking_core::calendar_sync::CalendarStore;
 use booking_core::connections::CalendarConnections;
 use booking_core::deals::DealStore;
 use booking_core::leases::JobLeases;
-use booking_core::ports::{BookingStore, Outbox, StoreHealth, TextOptOuts};
+use booking_core::ports::{BookingStore, Outbox, OutboxWake, StoreHealth, TextOptOuts};
 use booking_core::sessions::HostSessions;
 use booking_core::subscriptions::WebhookSubscriptions;
 
@@ -39,6 +39,9 @@ pub struct Storage {
     pub opt_outs: Arc<dyn TextOptOuts>,
     /// Schema completeness and connection pool, for `/readyz` and `/metrics`.
     pub health: Arc<dyn StoreHealth>,
+    /// Wakes the outbox workers on commits (in process on SQLite, `LISTEN/NOTIFY` on
+    /// Postgres); without it they poll every second.
+    pub wake: Option<Arc<dyn OutboxWake>>,
 }
 
 impl std::fmt::Debug for Storage {
@@ -78,6 +81,7 @@ where
         bookings: Arc::new(crate::counted::CountedChanges(store.clone())),
         subscriptions: store.clone(),
         outbox: store,
+        wake: None,
     }
 }
 
@@ -100,11 +104,25 @@ pub async fn open(database_url: &str, seal_key: [u8; 32]) -> Result<Storage> {
         let store = store_sqlite::SqliteStore::connect(database_url, seal_key)
             .await
             .with_context(|| format!("opening the SQLite database {path}"))?;
-        Ok(both(store))
+        let wake = store.outbox_wake();
+        Ok(Storage {
+            wake: Some(Arc::new(wake)),
+            ..both(store)
+        })
     } else {
         let store = store_postgres::PostgresStore::connect(database_url, seal_key)
             .await
             .context("connecting to Postgres (DATABASE_URL)")?;
-        Ok(both(store))
+        let wake = match store.outbox_wake().await {
+            Ok(wake) => Some(Arc::new(wake) as Arc<dyn OutboxWake>),
+            Err(e) => {
+                tracing::warn!(error = %e, "no outbox listener; the workers poll instead");
+                None
+            }
+        };
+        Ok(Storage {
+            wake,
+            ..both(store)
+        })
     }
 }

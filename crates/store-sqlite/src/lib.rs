@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, Sqlite, SqliteConnection, SqlitePool, Transaction};
 use store_common::{
-    EncodedBooking, INSERT_BOOKING, OutboxRow, SqlStore, TokenSeal, UPDATE_BOOKING, UPSERT_LINK,
+    CommitSignal, EncodedBooking, INSERT_BOOKING, OutboxRow, SqlStore, TokenSeal, UPDATE_BOOKING, UPSERT_LINK,
     db_error, encode_link, outbox_columns,
 };
 
@@ -32,6 +32,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct SqliteStore {
     pool: SqlitePool,
     seal: TokenSeal,
+    wake: CommitSignal,
 }
 
 impl SqliteStore {
@@ -73,8 +74,11 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::new(format!("creating {}", dir.display()), e))?;
         }
+        // No ping per acquire (a round trip through the driver's worker thread each time);
+        // `after_release` already turns away a connection left inside a transaction.
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(60))
             .after_release(|conn, _| Box::pin(outside_transaction(conn)))
             .connect_with(options)
@@ -87,7 +91,14 @@ impl SqliteStore {
         Ok(Self {
             pool,
             seal: TokenSeal::new(seal_key),
+            wake: CommitSignal::default(),
         })
+    }
+
+    /// The wake-up of outbox workers, raised after every commit of this store (and its clones)
+    /// that wrote outbox entries. A SQLite file has one process writing it, so this is all.
+    pub fn outbox_wake(&self) -> CommitSignal {
+        self.wake.clone()
     }
 
     /// The connection pool, for health checks and tools.
@@ -213,6 +224,9 @@ impl SqlStore for SqliteStore {
         }
         Self::insert_effects(&mut tx, change, now).await?;
         tx.commit().await?;
+        if !change.effects.is_empty() {
+            self.wake.raise();
+        }
         Ok(Ok(()))
     }
 

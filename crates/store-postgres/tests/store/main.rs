@@ -5,6 +5,7 @@
 //! `cargo xtask test`, which provisions a server. `racing` has bookings of one host racing
 //! from several pools; `outage` a server that stops being reachable.
 
+mod contended;
 mod outage;
 mod racing;
 

@@ -43,7 +43,8 @@ use std::time::Duration;
 use booking_core::effects::{Effect, RetryPolicy};
 use booking_core::ports::{
     BookingStore, CalendarSync, Clock, DealSink, FailureOutcome, NoCalendarConnected, Notifier,
-    Outbox, OutboxEntry, OutboxWake, StoreError, TargetCheck, TextOptOuts, TextSender, WebhookSender,
+    Outbox, OutboxEntry, OutboxWake, StoreError, TargetCheck, TextOptOuts, TextSender,
+    WebhookSender,
 };
 use booking_core::subscriptions::WebhookSubscriptions;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -69,6 +70,8 @@ pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
 pub const WAKE_FALLBACK_POLL: Duration = Duration::from_secs(5);
 /// Entries a worker claims at once (one statement).
 const BATCH: u32 = 32;
+/// Entries [`Dispatcher::run_once`] claims at once.
+const STEP_BATCH: u32 = 10;
 /// Deliveries a worker has in flight at once; those delivered are then marked in one
 /// statement. A worker killed mid-way can thus repeat up to this many deliveries.
 pub const IN_FLIGHT: usize = 8;
@@ -244,18 +247,20 @@ impl Dispatcher {
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
         let mut delivered = 0;
         loop {
-            let batch = self.parts.outbox.claim_due(now, self.lease, BATCH).await?;
+            let batch = self.parts.outbox.claim_due(now, self.lease, STEP_BATCH).await?;
             if batch.is_empty() {
                 return Ok(delivered);
             }
-            let mut done = Vec::new();
+            // One at a time, each marked before the next starts: a run cut off repeats nothing.
             for entry in batch {
                 if self.process(&entry, now).await? {
-                    done.push(entry.key);
+                    self.parts
+                        .outbox
+                        .mark_all_delivered(std::slice::from_ref(&entry.key), now)
+                        .await?;
+                    delivered += 1;
                 }
             }
-            self.parts.outbox.mark_all_delivered(&done, now).await?;
-            delivered += done.len();
         }
     }
 

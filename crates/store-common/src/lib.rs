@@ -25,8 +25,8 @@ mod rows;
 mod seal;
 pub mod sessions_port;
 pub mod text_opt_outs_port;
-mod webhook_ports;
 mod wake;
+mod webhook_ports;
 
 use std::future::Future;
 use std::time::Duration;

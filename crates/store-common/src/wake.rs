@@ -62,7 +62,10 @@ mod tests {
         let signal = CommitSignal::default();
         let seen = signal.seen();
         let waiting = tokio::time::timeout(Duration::from_millis(50), signal.wait_after(seen));
-        assert!(waiting.await.is_err(), "nothing was committed: still waiting");
+        assert!(
+            waiting.await.is_err(),
+            "nothing was committed: still waiting"
+        );
         let waiter = tokio::spawn({
             let signal = signal.clone();
             async move { signal.wait_after(seen).await }

@@ -20,8 +20,8 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgListener, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
 use store_common::{
-    CommitSignal, EncodedBooking, INSERT_BOOKING, OutboxRow, SqlStore, TokenSeal, UPDATE_BOOKING, UPSERT_LINK,
-    db_error, encode_link, outbox_columns,
+    CommitSignal, EncodedBooking, INSERT_BOOKING, OutboxRow, SqlStore, TokenSeal, UPDATE_BOOKING,
+    UPSERT_LINK, db_error, encode_link, outbox_columns,
 };
 
 /// Every port of booking-core's a database store offers (`BookingStore`, `Outbox`, the host

@@ -20,8 +20,8 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, Sqlite, SqliteConnection, SqlitePool, Transaction};
 use store_common::{
-    CommitSignal, EncodedBooking, INSERT_BOOKING, OutboxRow, SqlStore, TokenSeal, UPDATE_BOOKING, UPSERT_LINK,
-    db_error, encode_link, outbox_columns,
+    CommitSignal, EncodedBooking, INSERT_BOOKING, OutboxRow, SqlStore, TokenSeal, UPDATE_BOOKING,
+    UPSERT_LINK, db_error, encode_link, outbox_columns,
 };
 
 /// How long a writer waits for the write lock inside SQLite before `SQLITE_BUSY`.

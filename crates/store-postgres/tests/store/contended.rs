@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use booking_core::Scheduler;
+use booking_core::TimeRange;
 use booking_core::ports::{BookingStore, OutboxWake};
 use booking_core::service::BookError;
 use booking_core::testkit::{FixedBusy, ManualClock, SequentialTokens, model};
-use booking_core::TimeRange;
 use chrono::TimeDelta;
 use sqlx::postgres::PgPoolOptions;
 use store_postgres::PostgresStore;
@@ -90,22 +90,28 @@ async fn many_clients_booking_one_host_get_consistent_answers_and_wake_the_other
     .await
     .expect("overlaps");
     assert_eq!(overlaps, 0, "no two confirmed bookings overlap");
-    let confirmed: i64 =
-        sqlx::query_scalar("select count(*) from scheduling_calendar_events where status = 'confirmed'")
-            .fetch_one(pool)
-            .await
-            .expect("rows");
-    assert_eq!(confirmed, booked, "every acknowledged booking is stored, no other");
-    // Every booking wrote the same, complete set of outbox rows in its one statement.
-    let per_booking: Vec<i64> = sqlx::query_scalar(
-        "select count(*) from outbox group by booking_id order by 1",
+    let confirmed: i64 = sqlx::query_scalar(
+        "select count(*) from scheduling_calendar_events where status = 'confirmed'",
     )
-    .fetch_all(pool)
+    .fetch_one(pool)
     .await
-    .expect("outbox rows");
+    .expect("rows");
+    assert_eq!(
+        confirmed, booked,
+        "every acknowledged booking is stored, no other"
+    );
+    // Every booking wrote the same, complete set of outbox rows in its one statement.
+    let per_booking: Vec<i64> =
+        sqlx::query_scalar("select count(*) from outbox group by booking_id order by 1")
+            .fetch_all(pool)
+            .await
+            .expect("outbox rows");
     assert_eq!(per_booking.len(), usize::try_from(booked).expect("count"));
     assert!(per_booking[0] >= 2, "a booking queues mails to both sides");
-    assert!(per_booking.iter().all(|n| *n == per_booking[0]), "{per_booking:?}");
+    assert!(
+        per_booking.iter().all(|n| *n == per_booking[0]),
+        "{per_booking:?}"
+    );
     tokio::time::timeout(Duration::from_secs(10), wake.wait_after(seen))
         .await
         .expect("the other instance's commits woke the listening one");

@@ -247,7 +247,11 @@ impl Dispatcher {
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
         let mut delivered = 0;
         loop {
-            let batch = self.parts.outbox.claim_due(now, self.lease, STEP_BATCH).await?;
+            let batch = self
+                .parts
+                .outbox
+                .claim_due(now, self.lease, STEP_BATCH)
+                .await?;
             if batch.is_empty() {
                 return Ok(delivered);
             }

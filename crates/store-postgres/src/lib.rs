@@ -74,7 +74,8 @@ impl PostgresStore {
     /// entries and, once this has started listening (`LISTEN slotkeeper_outbox` on a
     /// connection of its own, which the `outbox_notify` trigger's notifications reach from
     /// every instance's commits), after other instances' too. A lost listening connection is
-    /// reopened; the workers' slow poll covers what was missed meanwhile.
+    /// reopened; the workers' slow poll covers what was missed meanwhile. The listening
+    /// connection is one of the pool's until the pool closes.
     ///
     /// # Errors
     /// [`StoreError`] when the listening connection cannot be opened.
@@ -94,6 +95,9 @@ impl PostgresStore {
                     // The connection was lost (and is reopened by the next call): whatever was
                     // committed meanwhile was not heard, so wake anyway.
                     Ok(None) => {}
+                    // The pool is closing (shutdown): give the connection back, or closing
+                    // would wait for it for ever.
+                    Err(sqlx::Error::PoolClosed) => return,
                     Err(_) => tokio::time::sleep(Duration::from_secs(1)).await,
                 }
                 wake.raise();

@@ -12,6 +12,7 @@ use booking_core::Scheduler;
 use booking_core::TimeRange;
 use booking_core::ports::{BookingStore, OutboxWake};
 use booking_core::service::BookError;
+use booking_core::testkit::conformance::StoreFactory;
 use booking_core::testkit::{FixedBusy, ManualClock, SequentialTokens, model};
 use chrono::TimeDelta;
 use sqlx::postgres::PgPoolOptions;

@@ -107,6 +107,10 @@ impl Outbound {
         })
         .with_deal_sink(Arc::new(DealRecorder::new(storage.deals.clone(), clock)))
         .with_lease(self.lease);
+        let dispatcher = match &storage.wake {
+            Some(wake) => dispatcher.with_wake(wake.clone()),
+            None => dispatcher,
+        };
         match &self.texts {
             Some(texts) => dispatcher.with_texts(TextChannel {
                 sender: texts.sender.clone(),

@@ -9,7 +9,7 @@ use booking_core::calendar_sync::CalendarStore;
 use booking_core::connections::CalendarConnections;
 use booking_core::deals::DealStore;
 use booking_core::leases::JobLeases;
-use booking_core::ports::{BookingStore, Outbox, StoreError, StoreHealth, TextOptOuts};
+use booking_core::ports::{BookingStore, Outbox, OutboxWake, StoreError, StoreHealth, TextOptOuts};
 use booking_core::read_cache::{CachedStore, ChangeFeed, ReadCache};
 use booking_core::sessions::HostSessions;
 use booking_core::subscriptions::WebhookSubscriptions;
@@ -42,6 +42,9 @@ pub struct Storage {
     pub opt_outs: Arc<dyn TextOptOuts>,
     /// Schema completeness and connection pool, for `/readyz` and `/metrics`.
     pub health: Arc<dyn StoreHealth>,
+    /// Wakes the outbox workers on commits (in process on SQLite, `LISTEN/NOTIFY` on
+    /// Postgres); without it they poll every second.
+    pub wake: Option<Arc<dyn OutboxWake>>,
 }
 
 impl std::fmt::Debug for Storage {
@@ -90,6 +93,7 @@ where
         bookings: Arc::new(crate::counted::CountedChanges(Arc::new(cached))),
         subscriptions: store.clone(),
         outbox: store,
+        wake: None,
     };
     (storage, cache)
 }
@@ -130,8 +134,16 @@ pub async fn open_reporting(
         let (store, report) = store_sqlite::SqliteStore::connect_reporting(database_url, seal_key)
             .await
             .with_context(|| format!("opening the SQLite database {path}"))?;
+        let wake = store.outbox_wake();
         // One process per file: what it commits, its cache drops at once.
-        Ok((both(store, None).0, report))
+        let (storage, _) = both(store, None);
+        Ok((
+            Storage {
+                wake: Some(Arc::new(wake)),
+                ..storage
+            },
+            report,
+        ))
     } else {
         let (store, report) = store_postgres::PostgresStore::connect_reporting(
             database_url,
@@ -140,9 +152,16 @@ pub async fn open_reporting(
         )
         .await
         .map_err(|e| unreachable_postgres(e, connect_timeout))?;
+        let wake = match store.outbox_wake().await {
+            Ok(wake) => Some(Arc::new(wake) as Arc<dyn OutboxWake>),
+            Err(e) => {
+                tracing::warn!(error = %e, "no outbox listener; the workers poll instead");
+                None
+            }
+        };
         let (storage, cache) = both(store.clone(), Some(Arc::new(store.clone())));
         tokio::spawn(follow_changes(store, cache));
-        Ok((storage, report))
+        Ok((Storage { wake, ..storage }, report))
     }
 }
 

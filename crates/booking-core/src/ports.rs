@@ -433,6 +433,22 @@ pub trait Outbox: Send + Sync {
     /// [`StoreError`] on any storage failure (an unknown key is not an error).
     async fn mark_delivered(&self, key: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
 
+    /// Records the successful delivery of every entry in `keys` at once (a worker's batch);
+    /// the same as [`Outbox::mark_delivered`] for each, which the default does one by one.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure (unknown keys are not an error).
+    async fn mark_all_delivered(
+        &self,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        for key in keys {
+            self.mark_delivered(key, now).await?;
+        }
+        Ok(())
+    }
+
     /// Records a failed attempt: schedules a retry per `policy` (with `jitter` in `[0, 1)`),
     /// or marks the entry dead after its last attempt.
     ///
@@ -593,6 +609,13 @@ mod shared {
         async fn mark_delivered(&self, key: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
             (**self).mark_delivered(key, now).await
         }
+        async fn mark_all_delivered(
+            &self,
+            keys: &[String],
+            now: DateTime<Utc>,
+        ) -> Result<(), StoreError> {
+            (**self).mark_all_delivered(keys, now).await
+        }
         async fn mark_failed(
             &self,
             key: &str,
@@ -676,4 +699,18 @@ pub trait TextOptOuts: Send + Sync {
         opted_out: bool,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+}
+
+/// Wakes outbox workers when entries were committed, so they need not poll often: a count of
+/// wake-ups that only rises. A worker reads [`OutboxWake::seen`] before it claims; finding
+/// nothing, it waits with [`OutboxWake::wait_after`], which returns at once if a commit came in
+/// between — no wake-up is lost. Stores raise it after their own commits, and where the
+/// database can tell (Postgres `LISTEN/NOTIFY`) after other instances' commits too.
+#[async_trait]
+pub trait OutboxWake: Send + Sync + fmt::Debug {
+    /// The wake-ups so far.
+    fn seen(&self) -> u64;
+
+    /// Returns once there were more than `seen` wake-ups (at once if there already were).
+    async fn wait_after(&self, seen: u64);
 }

@@ -34,6 +34,7 @@ pub mod observe;
 pub mod periodic;
 mod step;
 mod text;
+mod together;
 mod webhook;
 
 use std::sync::Arc;
@@ -42,7 +43,8 @@ use std::time::Duration;
 use booking_core::effects::{Effect, RetryPolicy};
 use booking_core::ports::{
     BookingStore, CalendarSync, Clock, DealSink, FailureOutcome, NoCalendarConnected, Notifier,
-    Outbox, OutboxEntry, StoreError, TargetCheck, TextOptOuts, TextSender, WebhookSender,
+    Outbox, OutboxEntry, OutboxWake, StoreError, TargetCheck, TextOptOuts, TextSender,
+    WebhookSender,
 };
 use booking_core::subscriptions::WebhookSubscriptions;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -63,8 +65,16 @@ pub const DEFAULT_LEASE: TimeDelta = TimeDelta::seconds(60);
 pub const DEFAULT_POLL: Duration = Duration::from_secs(1);
 /// How often the reconfirmation deadline sweep runs.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
-/// Entries a worker claims at once.
-const BATCH: u32 = 10;
+/// How long an idle worker with an [`OutboxWake`] waits before looking anyway (for entries
+/// that became due with time: retries, reminders; and commits a wake-up missed).
+pub const WAKE_FALLBACK_POLL: Duration = Duration::from_secs(5);
+/// Entries a worker claims at once (one statement).
+const BATCH: u32 = 32;
+/// Entries [`Dispatcher::run_once`] claims at once.
+const STEP_BATCH: u32 = 10;
+/// Deliveries a worker has in flight at once; those delivered are then marked in one
+/// statement. A worker killed mid-way can thus repeat up to this many deliveries.
+pub const IN_FLIGHT: usize = 8;
 /// Bookings the sweep cancels per run at most.
 pub const SWEEP_LIMIT: u32 = 100;
 
@@ -130,6 +140,7 @@ pub struct Dispatcher {
     lease: TimeDelta,
     poll: Duration,
     texts: Option<TextChannel>,
+    wake: Option<Arc<dyn OutboxWake>>,
 }
 
 /// Where text messages (SMS) go, and the opt-outs they are checked against.
@@ -161,7 +172,18 @@ impl Dispatcher {
             lease: DEFAULT_LEASE,
             poll: DEFAULT_POLL,
             texts: None,
+            wake: None,
         }
+    }
+
+    /// Idle workers wait for `wake` (a commit that wrote outbox entries) instead of polling
+    /// every second; they still look every [`WAKE_FALLBACK_POLL`] (a later
+    /// [`Dispatcher::with_poll_interval`] changes that).
+    #[must_use]
+    pub fn with_wake(mut self, wake: Arc<dyn OutboxWake>) -> Self {
+        self.wake = Some(wake);
+        self.poll = WAKE_FALLBACK_POLL;
+        self
     }
 
     /// Sends text messages (SMS) through `channel`; without one no text is sent.
@@ -225,12 +247,21 @@ impl Dispatcher {
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
         let mut delivered = 0;
         loop {
-            let batch = self.parts.outbox.claim_due(now, self.lease, BATCH).await?;
+            let batch = self
+                .parts
+                .outbox
+                .claim_due(now, self.lease, STEP_BATCH)
+                .await?;
             if batch.is_empty() {
                 return Ok(delivered);
             }
+            // One at a time, each marked before the next starts: a run cut off repeats nothing.
             for entry in batch {
                 if self.process(&entry, now).await? {
+                    self.parts
+                        .outbox
+                        .mark_all_delivered(std::slice::from_ref(&entry.key), now)
+                        .await?;
                     delivered += 1;
                 }
             }
@@ -266,6 +297,8 @@ impl Dispatcher {
     async fn work(&self, worker: usize, mut shutdown: watch::Receiver<bool>) {
         tracing::debug!(worker, "outbox worker started");
         while !*shutdown.borrow() {
+            // Read before claiming: a commit after this point ends the idle wait at once.
+            let seen = self.wake.as_ref().map(|w| w.seen());
             let now = self.parts.clock.now();
             let batch = match self.parts.outbox.claim_due(now, self.lease, BATCH).await {
                 Ok(batch) => batch,
@@ -275,24 +308,20 @@ impl Dispatcher {
                 }
             };
             if batch.is_empty() {
-                tokio::select! {
-                    () = tokio::time::sleep(self.poll) => {}
-                    _ = shutdown.changed() => {}
-                }
+                self.idle(seen, &mut shutdown).await;
                 continue;
             }
-            // The claim is this worker's until `claimed_until`. A delivery starts only while a
+            // The claim is this worker's until `claimed_until`. Deliveries start only while a
             // quarter of the lease is left: a batch that outlasted its lease would otherwise be
             // claimed, and delivered again, by another worker.
             let claimed_until = now + self.lease;
             let mut held = batch.into_iter().peekable();
-            while let Some(entry) =
-                held.next_if(|_| !*shutdown.borrow() && !self.lease_running_out(claimed_until))
+            while !*shutdown.borrow()
+                && !self.lease_running_out(claimed_until)
+                && held.peek().is_some()
             {
-                if let Err(e) = self.process(&entry, self.parts.clock.now()).await {
-                    // The lease runs out and another attempt follows; nothing is lost.
-                    tracing::error!(worker, key = %entry.key, error = %error_chain(&e), "recording an outbox outcome failed");
-                }
+                let flight: Vec<OutboxEntry> = held.by_ref().take(IN_FLIGHT).collect();
+                self.fly(worker, flight).await;
             }
             // Give back what this worker holds but will not deliver (shutdown, or a lease
             // running out) — only while the claim is still its own to give back.
@@ -307,13 +336,60 @@ impl Dispatcher {
         tracing::debug!(worker, "outbox worker stopped");
     }
 
+    /// Waits, with nothing due, for a wake-up after `seen`, the poll interval or shutdown.
+    async fn idle(&self, seen: Option<u64>, shutdown: &mut watch::Receiver<bool>) {
+        let woken = async {
+            match (&self.wake, seen) {
+                (Some(wake), Some(seen)) => wake.wait_after(seen).await,
+                _ => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = tokio::time::sleep(self.poll) => {}
+            () = woken => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+
+    /// Delivers `flight` at once, then marks those delivered in one statement.
+    async fn fly(&self, worker: usize, flight: Vec<OutboxEntry>) {
+        let outcomes = together::all(
+            flight
+                .iter()
+                .map(|entry| self.process(entry, self.parts.clock.now()))
+                .collect(),
+        )
+        .await;
+        let mut done = Vec::new();
+        for (entry, outcome) in flight.into_iter().zip(outcomes) {
+            match outcome {
+                Ok(true) => done.push(entry.key),
+                Ok(false) => {}
+                // The lease runs out and another attempt follows; nothing is lost.
+                Err(e) => {
+                    tracing::error!(worker, key = %entry.key, error = %error_chain(&e), "recording an outbox outcome failed");
+                }
+            }
+        }
+        if let Err(e) = self
+            .parts
+            .outbox
+            .mark_all_delivered(&done, self.parts.clock.now())
+            .await
+        {
+            // Their leases run out and they are delivered again, with the same keys.
+            tracing::error!(worker, entries = done.len(), error = %error_chain(&e), "marking outbox entries delivered failed");
+        }
+    }
+
     /// Whether a claim held until `claimed_until` has less than a quarter of the lease left.
     fn lease_running_out(&self, claimed_until: DateTime<Utc>) -> bool {
         self.parts.clock.now() + self.lease / 4 >= claimed_until
     }
 
-    /// Delivers one claimed entry and records the outcome, inside a `delivery` span (key,
-    /// kind, attempt) so every log line about it says which; true when it was marked delivered.
+    /// Delivers one claimed entry and records a failed outcome, inside a `delivery` span (key,
+    /// kind, attempt) so every log line about it says which; true when it is to be marked
+    /// delivered (the caller marks its batch's in one statement).
     async fn process(&self, entry: &OutboxEntry, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let span = tracing::info_span!(
             "delivery",
@@ -330,16 +406,13 @@ impl Dispatcher {
             Ok(outcome) => outcome,
             Err(e) => Outcome::Failed(error_chain(&e)),
         };
-        let outbox = &self.parts.outbox;
         match outcome {
             Outcome::Delivered => {
-                outbox.mark_delivered(&entry.key, now).await?;
                 observe::delivery(kind, "delivered");
                 tracing::info!(key = %entry.key, attempt = entry.attempts + 1, "delivered");
                 Ok(true)
             }
             Outcome::Skipped(why) => {
-                outbox.mark_delivered(&entry.key, now).await?;
                 observe::delivery(kind, "skipped");
                 tracing::debug!(key = %entry.key, why, "nothing to deliver");
                 Ok(true)

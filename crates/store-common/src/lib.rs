@@ -27,12 +27,13 @@ mod rows;
 mod seal;
 pub mod sessions_port;
 pub mod text_opt_outs_port;
+mod wake;
 mod webhook_ports;
 
 use std::future::Future;
 use std::time::Duration;
 
-pub use booking_store::{INSERT_BOOKING, UPDATE_BOOKING, UPSERT_LINK};
+pub use booking_store::{INSERT_BOOKING, INSERT_OUTBOX, UPDATE_BOOKING, UPSERT_LINK};
 pub use connection_rows::ConnectionRow;
 pub use host_rows::{AccountRow, DealRow, DeliveryRow, KeyRow, SubscriptionRow};
 pub use migrations::{AppliedMigration, MigrationReport};
@@ -42,6 +43,7 @@ pub use rows::{
     effect_chain, encode_booking, encode_link,
 };
 pub use seal::{SealError, TokenSeal};
+pub use wake::CommitSignal;
 
 use booking_core::accounts::{Account, SaveAccountError};
 use booking_core::link::BookingLink;

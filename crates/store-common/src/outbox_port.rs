@@ -45,6 +45,33 @@ macro_rules! outbox_port {
                 .map_err($crate::db_error::<Self>("marking an outbox entry delivered"))
             }
 
+            async fn mark_all_delivered(
+                &self,
+                keys: &[String],
+                now: ::chrono::DateTime<::chrono::Utc>,
+            ) -> Result<(), ::booking_core::ports::StoreError> {
+                if keys.is_empty() {
+                    return Ok(());
+                }
+                $crate::retry::<Self, _, _, _>(|| async {
+                    let mut tx = $crate::SqlStore::begin_write(self).await?;
+                    let mut update = ::sqlx::QueryBuilder::<$db>::new(
+                        "update outbox set leased_until = null, delivered_at = ",
+                    );
+                    update.push_bind(now).push(", updated_at = ").push_bind(now);
+                    update.push(" where key in (");
+                    let mut listed = update.separated(", ");
+                    for key in keys {
+                        listed.push_bind(key.as_str());
+                    }
+                    update.push(")");
+                    update.build().execute(&mut *tx).await?;
+                    tx.commit().await
+                })
+                .await
+                .map_err($crate::db_error::<Self>("marking outbox entries delivered"))
+            }
+
             async fn mark_failed(
                 &self,
                 key: &str,

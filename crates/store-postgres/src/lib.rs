@@ -22,14 +22,14 @@ use booking_core::booking::Write;
 use booking_core::link::BookingLink;
 use booking_core::ports::{Change, CommitError, SaveLinkError, StoreError, StoreHealth};
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool, Postgres, Transaction};
 use store_common::Unreachable;
 /// What migrating at connect did ([`PostgresStore::connect_reporting`]).
 pub use store_common::{AppliedMigration, MigrationReport};
 use store_common::{
-    EncodedBooking, INSERT_BOOKING, OutboxRow, SqlStore, TokenSeal, UPDATE_BOOKING, UPSERT_LINK,
-    db_error, encode_link, outbox_columns,
+    CommitSignal, EncodedBooking, INSERT_BOOKING, OutboxRow, SqlStore, TokenSeal, UPDATE_BOOKING,
+    UPSERT_LINK, db_error, encode_link, outbox_columns,
 };
 
 /// Every port of booking-core's a database store offers (`BookingStore`, `Outbox`, the host
@@ -38,6 +38,7 @@ use store_common::{
 pub struct PostgresStore {
     pool: PgPool,
     seal: TokenSeal,
+    wake: CommitSignal,
 }
 
 impl PostgresStore {
@@ -108,6 +109,7 @@ impl PostgresStore {
         let store = Self {
             pool,
             seal: TokenSeal::new(seal_key),
+            wake: CommitSignal::default(),
         };
         let pending = StoreHealth::pending_migrations(&store).await?;
         MIGRATIONS
@@ -115,6 +117,42 @@ impl PostgresStore {
             .await
             .map_err(|e| StoreError::new("migrating the Postgres database", e))?;
         Ok((store, MigrationReport::after(&MIGRATIONS, &pending)))
+    }
+
+    /// The wake-up of outbox workers: raised after this process's commits that wrote outbox
+    /// entries and, once this has started listening (`LISTEN slotkeeper_outbox` on a
+    /// connection of its own, which the `outbox_notify` trigger's notifications reach from
+    /// every instance's commits), after other instances' too. A lost listening connection is
+    /// reopened; the workers' slow poll covers what was missed meanwhile. The listening
+    /// connection is one of the pool's until the pool closes.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the listening connection cannot be opened.
+    pub async fn outbox_wake(&self) -> Result<CommitSignal, StoreError> {
+        let mut listener = PgListener::connect_with(&self.pool)
+            .await
+            .map_err(db_error::<Self>("opening the outbox listener"))?;
+        listener
+            .listen(OUTBOX_CHANNEL)
+            .await
+            .map_err(db_error::<Self>("listening for outbox commits"))?;
+        let wake = self.wake.clone();
+        tokio::spawn(async move {
+            loop {
+                match listener.try_recv().await {
+                    Ok(Some(_)) => {}
+                    // The connection was lost (and is reopened by the next call): whatever was
+                    // committed meanwhile was not heard, so wake anyway.
+                    Ok(None) => {}
+                    // The pool is closing (shutdown): give the connection back, or closing
+                    // would wait for it for ever.
+                    Err(sqlx::Error::PoolClosed) => return,
+                    Err(_) => tokio::time::sleep(Duration::from_secs(1)).await,
+                }
+                wake.raise();
+            }
+        });
+        Ok(self.wake.clone())
     }
 
     /// The connection pool, for health checks and tools.
@@ -125,8 +163,12 @@ impl PostgresStore {
 
 /// The pool every constructor builds.
 fn pool_options() -> PgPoolOptions {
+    // No ping per acquire: a dead connection fails its query, which `is_unavailable`
+    // reports, and the pool replaces it. 20 connections serve 16 busy clients and the
+    // outbox workers without queueing.
     PgPoolOptions::new()
-        .max_connections(10)
+        .max_connections(20)
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(60))
 }
 
@@ -142,6 +184,9 @@ fn server_of(options: &PgConnectOptions) -> String {
         .map_or_else(String::new, |d| format!(", database {d}"));
     format!("{place} (user {}{database})", options.get_username())
 }
+
+/// The channel the `outbox_notify` trigger notifies on commits that wrote outbox entries.
+const OUTBOX_CHANNEL: &str = "slotkeeper_outbox";
 
 /// This build's migrations, applied at connect and checked by readiness probes.
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -200,8 +245,8 @@ impl SqlStore for PostgresStore {
         encoded: &[EncodedBooking],
     ) -> Result<Result<(), CommitError>, sqlx::Error> {
         let now = Utc::now();
-        let mut tx = self.begin_write().await?;
-        lock_hosts(&mut tx, change).await?;
+        // `begin` and the hosts' locks go in one round trip.
+        let mut tx = self.pool.begin_with(begin_locking_hosts(change)).await?;
         for (write, row) in change.writes.iter().zip(encoded) {
             // A failed statement aborts the transaction; dropping it rolls back.
             let done = match write {
@@ -232,7 +277,13 @@ impl SqlStore for PostgresStore {
         Self::insert_effects(&mut tx, change, now).await?;
         match tx.commit().await {
             Err(e) if is_double_booking(&e) => Ok(Err(CommitError::SlotTaken)),
-            other => other.map(Ok),
+            Err(e) => Err(e),
+            Ok(()) => {
+                if !change.effects.is_empty() {
+                    self.wake.raise();
+                }
+                Ok(Ok(()))
+            }
         }
     }
 
@@ -310,15 +361,13 @@ impl SqlStore for PostgresStore {
 /// locks, such as the one sqlx takes while migrating.
 const BOOKING_LOCK_SPACE: i32 = 0x534B_424B;
 
-/// Takes, in one order, the transaction-scoped advisory lock of every host whose bookings
-/// `change` writes, before any row is written. Two commits for one host then run one after
-/// the other: the second sees the first's rows and gets `no_double_booking` at once, instead of
-/// both inserting, waiting on each other inside the exclusion constraint's index and one being
-/// killed by the deadlock detector after `deadlock_timeout`. The locks end with the transaction.
-async fn lock_hosts(
-    tx: &mut Transaction<'static, Postgres>,
-    change: &Change,
-) -> Result<(), sqlx::Error> {
+/// `begin`, then, in one order, the transaction-scoped advisory lock of every host whose
+/// bookings `change` writes, before any row is written — one simple-protocol message, so one
+/// round trip. Two commits for one host then run one after the other: the second sees the
+/// first's rows and gets `no_double_booking` at once, instead of both inserting, waiting on
+/// each other inside the exclusion constraint's index and one being killed by the deadlock
+/// detector after `deadlock_timeout`. The locks end with the transaction.
+fn begin_locking_hosts(change: &Change) -> sqlx::AssertSqlSafe<String> {
     let mut keys: Vec<i32> = change
         .writes
         .iter()
@@ -326,14 +375,14 @@ async fn lock_hosts(
         .collect();
     keys.sort_unstable();
     keys.dedup();
+    let mut sql = String::from("begin");
     for key in keys {
-        sqlx::query("select pg_advisory_xact_lock($1, $2)")
-            .bind(BOOKING_LOCK_SPACE)
-            .bind(key)
-            .execute(&mut **tx)
-            .await?;
+        // Both keys are integers formatted here, never text from outside.
+        sql.push_str(&format!(
+            "; select pg_advisory_xact_lock({BOOKING_LOCK_SPACE}, {key})"
+        ));
     }
-    Ok(())
+    sqlx::AssertSqlSafe(sql)
 }
 
 /// A host's id folded to the lock's 32-bit second key. Two hosts sharing a key only wait for

@@ -22,8 +22,8 @@ use sqlx::{Connection, Sqlite, SqliteConnection, SqlitePool, Transaction};
 /// What migrating at connect did ([`SqliteStore::connect_reporting`]).
 pub use store_common::{AppliedMigration, MigrationReport};
 use store_common::{
-    EncodedBooking, INSERT_BOOKING, OutboxRow, SqlStore, TokenSeal, UPDATE_BOOKING, UPSERT_LINK,
-    db_error, encode_link, outbox_columns,
+    CommitSignal, EncodedBooking, INSERT_BOOKING, OutboxRow, SqlStore, TokenSeal, UPDATE_BOOKING,
+    UPSERT_LINK, db_error, encode_link, outbox_columns,
 };
 
 /// How long a writer waits for the write lock inside SQLite before `SQLITE_BUSY`.
@@ -34,6 +34,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct SqliteStore {
     pool: SqlitePool,
     seal: TokenSeal,
+    wake: CommitSignal,
 }
 
 impl SqliteStore {
@@ -96,8 +97,11 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::new(format!("creating {}", dir.display()), e))?;
         }
+        // No ping per acquire (a round trip through the driver's worker thread each time);
+        // `after_release` already turns away a connection left inside a transaction.
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(60))
             .after_release(|conn, _| Box::pin(outside_transaction(conn)))
             .connect_with(options)
@@ -106,6 +110,7 @@ impl SqliteStore {
         let store = Self {
             pool,
             seal: TokenSeal::new(seal_key),
+            wake: CommitSignal::default(),
         };
         let pending = StoreHealth::pending_migrations(&store).await?;
         MIGRATIONS
@@ -113,6 +118,12 @@ impl SqliteStore {
             .await
             .map_err(|e| StoreError::new("migrating the SQLite database", e))?;
         Ok((store, MigrationReport::after(&MIGRATIONS, &pending)))
+    }
+
+    /// The wake-up of outbox workers, raised after every commit of this store (and its clones)
+    /// that wrote outbox entries. A SQLite file has one process writing it, so this is all.
+    pub fn outbox_wake(&self) -> CommitSignal {
+        self.wake.clone()
     }
 
     /// The connection pool, for health checks and tools.
@@ -238,6 +249,9 @@ impl SqlStore for SqliteStore {
         }
         Self::insert_effects(&mut tx, change, now).await?;
         tx.commit().await?;
+        if !change.effects.is_empty() {
+            self.wake.raise();
+        }
         Ok(Ok(()))
     }
 

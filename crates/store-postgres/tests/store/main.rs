@@ -6,6 +6,7 @@
 //! from several pools; `outage` a server that stops being reachable.
 
 mod cache;
+mod contended;
 mod outage;
 mod racing;
 

@@ -524,6 +524,11 @@ impl Mailer for SlowMailer {
 /// A worker whose batch takes longer than its lease stops starting deliveries while a
 /// quarter of the lease is left and claims the rest anew: no mail is begun on a lapsed claim
 /// (which another worker could take and send again), and each goes out once.
+///
+/// Each mail moves the clock 20 s and a worker sends up to `IN_FLIGHT` (8) at once, so one
+/// flight spans at most 160 s whatever order its sends run in. The 200-second lease fits one
+/// flight but not the 24 mails' three: without the quarter rule the third flight would begin
+/// after the claim ended.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_that_outlasts_its_lease_is_not_delivered_on_a_lapsed_claim() {
     let poll = std::time::Duration::from_millis(20);
@@ -531,7 +536,7 @@ async fn a_batch_that_outlasts_its_lease_is_not_delivered_on_a_lapsed_claim() {
     let inbox = Inbox::start();
     let world = World::new(Ports::of(sqlite(&dir).await)).await;
     let mut rows = Vec::new();
-    for slot in 0..5 {
+    for slot in 0..12 {
         rows.push(world.book("Pricing", slot).await.id());
     }
     let slow = Arc::new(SlowMailer {
@@ -544,13 +549,13 @@ async fn a_batch_that_outlasts_its_lease_is_not_delivered_on_a_lapsed_claim() {
     let dispatcher = Arc::new(
         world
             .dispatcher(slow.clone())
-            .with_lease(TimeDelta::seconds(60))
+            .with_lease(TimeDelta::seconds(200))
             .with_poll_interval(poll),
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let workers = tokio::spawn(dispatcher.run(1, None, stopped));
     for _ in 0..1500 {
-        if inbox.all().len() >= 10 {
+        if inbox.all().len() >= 24 {
             break;
         }
         tokio::time::sleep(poll).await;
@@ -558,7 +563,7 @@ async fn a_batch_that_outlasts_its_lease_is_not_delivered_on_a_lapsed_claim() {
     stop.send(true).unwrap();
     workers.await.unwrap();
     assert_eq!(slow.lapsed.lock().unwrap().clone(), Vec::<String>::new());
-    assert_eq!(inbox.all().len(), 10, "two mails per booking, once each");
+    assert_eq!(inbox.all().len(), 24, "two mails per booking, once each");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

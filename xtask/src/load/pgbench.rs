@@ -117,7 +117,7 @@ tps = 2883.842113 (without initial connection time)
     #[test]
     fn the_summary_gives_tps_and_transactions() {
         let bench = summary(OUTPUT).unwrap();
-        assert!((bench.tps - 2883.842_113).abs() < 1e-6);
+        assert!((bench.tps - 2_883.842_113).abs() < 1e-6);
         assert_eq!((bench.transactions, bench.failed), (23071, 0));
         let older = OUTPUT.replace("number of failed transactions: 0 (0.000%)\n", "");
         assert_eq!(summary(&older).unwrap().failed, 0);

@@ -193,7 +193,7 @@ fn benches(url: &str, workdir: &Path) -> Result<Vec<Bench>, String> {
         .iter()
         .map(|op| {
             let script = root().join("xtask/load").join(format!("{op}.sql"));
-            let vars = [("rows", PREPARED.to_string())];
+            let vars = [("rows", PREPARED.to_string()), ("k", "0".to_owned())];
             pgbench::run(url, &script, SECONDS, &vars, &workdir.join("pgbench"))
         })
         .collect()

@@ -167,16 +167,20 @@ fn fresh_postgres(database: &str) -> Result<String, String> {
 struct Options {
     read: bool,
     write: bool,
+    /// The write half with `synchronous_commit = off`, so commits do not wait for the disk.
+    async_commit: bool,
     histories: Vec<u64>,
 }
 
-const USAGE: &str = "usage: cargo xtask load [--read-only | --write-only] [--history N[,M…]]";
+const USAGE: &str =
+    "usage: cargo xtask load [--read-only | --write-only] [--async-commit] [--history N[,M…]]";
 
 impl Options {
     fn parse(args: &[String]) -> Result<Self, String> {
         let mut options = Self {
             read: true,
             write: true,
+            async_commit: false,
             histories: vec![0],
         };
         let mut rest = args.iter();
@@ -184,6 +188,7 @@ impl Options {
             match arg.as_str() {
                 "--read-only" => options.write = false,
                 "--write-only" => options.read = false,
+                "--async-commit" => options.async_commit = true,
                 "--history" => options.histories = histories(rest.next().ok_or(USAGE)?)?,
                 _ => return Err(USAGE.into()),
             }
@@ -221,8 +226,14 @@ pub(crate) fn load(args: &[String]) -> Result<(), String> {
     }
     if options.write {
         let workdir = fresh_workdir("load-write")?;
-        let url = fresh_postgres("slotkeeper_load_write")?;
-        tables.push((write::HEADER, write::measure(&url, &workdir)?));
+        let database = "slotkeeper_load_write";
+        let url = fresh_postgres(database)?;
+        let commit = if options.async_commit {
+            write::Commit::Async(database)
+        } else {
+            write::Commit::Synchronous
+        };
+        tables.push((write::HEADER, write::measure(&url, &workdir, commit)?));
     }
     for (header, rows) in tables {
         println!("{header}");
@@ -273,8 +284,12 @@ mod tests {
             (both.read, both.write, both.histories),
             (true, true, vec![0])
         );
-        let write = parse(&["--write-only"]).unwrap();
-        assert_eq!((write.read, write.write), (false, true));
+        let write = parse(&["--write-only", "--async-commit"]).unwrap();
+        assert_eq!(
+            (write.read, write.write, write.async_commit),
+            (false, true, true)
+        );
+        assert!(!both.async_commit);
         let read = parse(&["--history", "100,100000", "--read-only"]).unwrap();
         assert_eq!((read.read, read.write), (true, false));
         assert_eq!(read.histories, vec![100, 100_000]);

@@ -50,8 +50,28 @@ struct Dispatch {
     drained: Duration,
 }
 
+/// How the run's database commits.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Commit {
+    /// As configured (`synchronous_commit = on` by default): a commit waits for its WAL flush.
+    Synchronous,
+    /// `synchronous_commit = off` for the named database, server and pgbench alike: commits
+    /// do not wait for the disk, so the figures show the CPU's bound, not the disk's.
+    Async(&'static str),
+}
+
 /// The write rows for the Postgres database `url`.
-pub(crate) fn measure(url: &str, workdir: &Path) -> Result<Vec<String>, String> {
+pub(crate) fn measure(url: &str, workdir: &Path, commit: Commit) -> Result<Vec<String>, String> {
+    let store = match commit {
+        Commit::Synchronous => "Postgres",
+        Commit::Async(database) => {
+            fixture::psql(
+                url,
+                &format!("alter database {database} set synchronous_commit = off"),
+            )?;
+            "Postgres, synchronous_commit off"
+        }
+    };
     let smtp = sinks::smtp()?;
     let hooks = sinks::webhooks()?;
     let port = free_ports(1)?[0];
@@ -76,7 +96,10 @@ pub(crate) fn measure(url: &str, workdir: &Path) -> Result<Vec<String>, String> 
         rows.extend(op_rows(op, figures, bench));
         rows.push(dispatch_row(op, figures, dispatch));
     }
-    Ok(rows)
+    Ok(rows
+        .into_iter()
+        .map(|row| row.replacen("| Postgres |", &format!("| {store} |"), 1))
+        .collect())
 }
 
 fn limit() -> Duration {

@@ -72,24 +72,7 @@ pub(crate) fn measure(url: &str, workdir: &Path, commit: Commit) -> Result<Vec<S
             "Postgres, synchronous_commit off"
         }
     };
-    let smtp = sinks::smtp()?;
-    let hooks = sinks::webhooks()?;
-    let port = free_ports(1)?[0];
-    let launch = fixture::launch(url, workdir, port, smtp.port);
-    let slugs = fixture::set_up(&launch, CLIENTS, hooks.port)?;
-    let fleet = Fleet::start(launch, vec![port])?;
-    let sinks = [&smtp, &hooks];
-    let first = (unix_now() / 86_400 + 2) * 86_400;
-    let mut mark = Mark::default();
-    let mut http = Vec::new();
-    let (figures, bodies) = drive(port, book_requests(&slugs, first), limit());
-    http.push((figures, dispatched(url, &sinks, &mut mark)?));
-    let moved = first + BOOK_DAYS * 86_400;
-    let (figures, bodies) = drive(port, reschedule_requests(&tokens(&bodies), moved), limit());
-    http.push((figures, dispatched(url, &sinks, &mut mark)?));
-    let (figures, _) = drive(port, cancel_requests(&tokens(&bodies)), limit());
-    http.push((figures, dispatched(url, &sinks, &mut mark)?));
-    drop(fleet);
+    let http = http_phases(url, workdir)?;
     let benches = benches(url, workdir)?;
     let mut rows = Vec::new();
     for ((op, (figures, dispatch)), bench) in OPERATIONS.iter().zip(&http).zip(&benches) {
@@ -100,6 +83,29 @@ pub(crate) fn measure(url: &str, workdir: &Path, commit: Commit) -> Result<Vec<S
         .into_iter()
         .map(|row| row.replacen("| Postgres |", &format!("| {store} |"), 1))
         .collect())
+}
+
+/// Starts the server, books, reschedules and cancels over HTTP, draining the outbox after
+/// each phase; stops the server.
+fn http_phases(url: &str, workdir: &Path) -> Result<Vec<(Figures, Dispatch)>, String> {
+    let smtp = sinks::smtp()?;
+    let hooks = sinks::webhooks()?;
+    let port = free_ports(1)?[0];
+    let launch = fixture::launch(url, workdir, port, smtp.port);
+    let slugs = fixture::set_up(&launch, CLIENTS, hooks.port)?;
+    let _server = Fleet::start(launch, vec![port])?;
+    let sinks = [&smtp, &hooks];
+    let first = (unix_now() / 86_400 + 2) * 86_400;
+    let mut mark = Mark::default();
+    let mut phases = Vec::new();
+    let (figures, bodies) = drive(port, book_requests(&slugs, first), limit());
+    phases.push((figures, dispatched(url, &sinks, &mut mark)?));
+    let moved = first + BOOK_DAYS * 86_400;
+    let (figures, bodies) = drive(port, reschedule_requests(&tokens(&bodies), moved), limit());
+    phases.push((figures, dispatched(url, &sinks, &mut mark)?));
+    let (figures, _) = drive(port, cancel_requests(&tokens(&bodies)), limit());
+    phases.push((figures, dispatched(url, &sinks, &mut mark)?));
+    Ok(phases)
 }
 
 fn limit() -> Duration {

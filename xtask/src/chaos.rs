@@ -6,12 +6,12 @@
 //! overwrites a repeated message and so could not show a redelivery.
 
 mod audit;
-mod fleet;
-mod http;
+pub(crate) mod fleet;
+pub(crate) mod http;
 mod session;
 mod sha256;
-mod sinks;
-mod traffic;
+pub(crate) mod sinks;
+pub(crate) mod traffic;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;

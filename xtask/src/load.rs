@@ -1,17 +1,25 @@
-//! `cargo xtask load [--history N[,M…]]`: a load run on loopback with wrk against the release
-//! binary, on SQLite and on Postgres, printed as one table. Each store's run measures the bare
+//! `cargo xtask load [--read-only | --write-only] [--history N[,M…]]`: a load run on loopback
+//! against the release binary, printed as two tables. The read half (wrk, on SQLite and on
+//! Postgres) is below and in `load/read.rs`; the write half (HTTP bookings, reschedules and
+//! cancels against pgbench running the same SQL, and the dispatcher, on Postgres) in
+//! `load/write.rs`. Each store's run measures the bare
 //! `/healthz` of the same process as the baseline, then the pages and the slots API, and gives
 //! requests/s, p99 and the ratio to the baseline (a shared, noisy machine makes only same-run
 //! ratios meaningful). `--history` first gives the demo host that many past bookings, once per
-//! size listed, so the rows show whether a request's cost grows with a host's history. The
-//! read half lives in `load/read.rs`.
+//! size listed, so the rows show whether a request's cost grows with a host's history.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use crate::{cargo, postgres, run, target_dir};
 
+mod driver;
+mod fixture;
+mod keepalive;
+mod outbox;
+mod pgbench;
 mod read;
+mod write;
 
 /// A running `slotkeeper demo`, killed when dropped.
 pub(crate) struct Server(Child);
@@ -153,35 +161,95 @@ fn fresh_postgres(database: &str) -> Result<String, String> {
     })
 }
 
-/// The history sizes `--history` lists (none: the demo as it starts).
-fn histories(args: &[String]) -> Result<Vec<u64>, String> {
-    match args {
-        [] => Ok(vec![0]),
-        [flag, sizes] if flag == "--history" => sizes
-            .split(',')
-            .map(|n| {
-                n.trim()
-                    .parse()
-                    .map_err(|_| format!("--history takes counts like 100,100000, not {n:?}"))
-            })
-            .collect(),
-        _ => Err("usage: cargo xtask load [--history N[,M…]]".into()),
+/// Which halves a run makes, and the history sizes `--history` lists (none: the demo as it
+/// starts).
+#[derive(Debug, PartialEq)]
+struct Options {
+    read: bool,
+    write: bool,
+    /// The write half with `synchronous_commit = off`, so commits do not wait for the disk.
+    async_commit: bool,
+    histories: Vec<u64>,
+}
+
+const USAGE: &str =
+    "usage: cargo xtask load [--read-only | --write-only] [--async-commit] [--history N[,M…]]";
+
+impl Options {
+    fn parse(args: &[String]) -> Result<Self, String> {
+        let mut options = Self {
+            read: true,
+            write: true,
+            async_commit: false,
+            histories: vec![0],
+        };
+        let mut rest = args.iter();
+        while let Some(arg) = rest.next() {
+            match arg.as_str() {
+                "--read-only" => options.write = false,
+                "--write-only" => options.read = false,
+                "--async-commit" => options.async_commit = true,
+                "--history" => options.histories = histories(rest.next().ok_or(USAGE)?)?,
+                _ => return Err(USAGE.into()),
+            }
+        }
+        if !options.read && !options.write {
+            return Err(USAGE.into());
+        }
+        Ok(options)
     }
 }
 
+fn histories(sizes: &str) -> Result<Vec<u64>, String> {
+    sizes
+        .split(',')
+        .map(|n| {
+            n.trim()
+                .parse()
+                .map_err(|_| format!("--history takes counts like 100,100000, not {n:?}"))
+        })
+        .collect()
+}
+
 pub(crate) fn load(args: &[String]) -> Result<(), String> {
-    let histories = histories(args)?;
-    ensure_wrk()?;
+    let options = Options::parse(args)?;
+    if options.read {
+        ensure_wrk()?;
+    }
     run(
         "build slotkeeper (release)",
         cargo().args(["build", "--release", "-p", "app"]),
     )?;
+    let mut tables = Vec::new();
+    if options.read {
+        tables.push((read::HEADER, read_rows(&options.histories)?));
+    }
+    if options.write {
+        let workdir = fresh_workdir("load-write")?;
+        let database = "slotkeeper_load_write";
+        let url = fresh_postgres(database)?;
+        let commit = if options.async_commit {
+            write::Commit::Async(database)
+        } else {
+            write::Commit::Synchronous
+        };
+        tables.push((write::HEADER, write::measure(&url, &workdir, commit)?));
+    }
+    for (header, rows) in tables {
+        println!("{header}");
+        for row in rows {
+            println!("{row}");
+        }
+        println!();
+    }
+    Ok(())
+}
+
+fn read_rows(histories: &[u64]) -> Result<Vec<String>, String> {
     let mut rows = Vec::new();
-    for &history in &histories {
+    for &history in histories {
         for postgres in [false, true] {
-            let workdir = target_dir().join("load");
-            let _ = std::fs::remove_dir_all(&workdir);
-            std::fs::create_dir_all(&workdir).map_err(|e| e.to_string())?;
+            let workdir = fresh_workdir("load")?;
             let store = if postgres {
                 Store::Postgres(fresh_postgres("slotkeeper_load")?)
             } else {
@@ -190,9 +258,44 @@ pub(crate) fn load(args: &[String]) -> Result<(), String> {
             rows.extend(read::measure(&store, &workdir, history)?);
         }
     }
-    println!("{}", read::HEADER);
-    for row in rows {
-        println!("{row}");
+    Ok(rows)
+}
+
+/// An empty directory under the target directory.
+fn fresh_workdir(name: &str) -> Result<std::path::PathBuf, String> {
+    let workdir = target_dir().join(name);
+    let _ = std::fs::remove_dir_all(&workdir);
+    std::fs::create_dir_all(&workdir).map_err(|e| format!("{}: {e}", workdir.display()))?;
+    Ok(workdir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Options, String> {
+        Options::parse(&args.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>())
     }
-    Ok(())
+
+    #[test]
+    fn options_choose_the_halves_and_the_histories() {
+        let both = parse(&[]).unwrap();
+        assert_eq!(
+            (both.read, both.write, both.histories),
+            (true, true, vec![0])
+        );
+        let write = parse(&["--write-only", "--async-commit"]).unwrap();
+        assert_eq!(
+            (write.read, write.write, write.async_commit),
+            (false, true, true)
+        );
+        assert!(!both.async_commit);
+        let read = parse(&["--history", "100,100000", "--read-only"]).unwrap();
+        assert_eq!((read.read, read.write), (true, false));
+        assert_eq!(read.histories, vec![100, 100_000]);
+        assert!(parse(&["--read-only", "--write-only"]).is_err());
+        assert!(parse(&["--history"]).is_err());
+        assert!(parse(&["--history", "lots"]).is_err());
+        assert!(parse(&["--fast"]).is_err());
+    }
 }

@@ -127,7 +127,7 @@ fn seed_history(store: &Store, workdir: &Path, count: u64) -> Result<(), String>
     }
 }
 
-const COLUMNS: &str = "id, chain_id, host_id, link_id, start_at, end_at, blocked_start, blocked_end, \
+pub(super) const COLUMNS: &str = "id, chain_id, host_id, link_id, start_at, end_at, blocked_start, blocked_end, \
      status, status_changed_at, token_hash, token_sealed, invitee_name, invitee_email, invitee_phone, \
      invitee_time_zone, answers, tracking, ics_sequence, version, created_at";
 

@@ -1,0 +1,26 @@
+-- The statements `POST /api/v1/bookings/by-token/{token}/reschedule` sends on Postgres, in
+-- its order (read off `log_statement = 'all'`): the booking by its token's hash, the host's
+-- busy ranges around the new slot leaving the booking's own chain out, the commit (`begin`
+-- and the host's advisory lock in one round trip, the old row marked rescheduled under its
+-- version, the new row, their outbox rows in one statement, `commit`) and the change
+-- notification for other instances' read caches. Run by `cargo xtask load` as
+--   pgbench -n -M prepared -c 16 -j 2 -T 8 -D k=0 -D rows=N -f xtask/load/reschedule.sql URL
+-- on the N bookings it prepared with the token hashes sha256('load 1') … sha256('load N');
+-- client c takes the rows c+1, c+17, … and moves each to a slot of its own from the year
+-- 3047 on. Values the application computes are computed here by the database; columns that
+-- are null on these rows are written as null (pgbench reads a null as an empty string).
+\set k :k + 1
+\set n 1 + (:k * 16 + :client_id) % :rows
+\set start 34000000000 + (:k * 16 + :client_id) * 300
+\set day :start - :start % 86400
+select id, chain_id, host_id, link_id, start_at, end_at, blocked_start, blocked_end, status, status_changed_at, next_id, cancelled_by, cancel_reason, previous_id, rescheduled_by, reschedule_reason, token_sealed, invitee_name, invitee_email, invitee_phone, invitee_time_zone, answers, tracking, provider, provider_event_id, reconfirm_by, reconfirmed_at, ics_sequence, version, created_at, reconfirm_requested_at from scheduling_calendar_events where token_hash = sha256(convert_to('load ' || :n::text, 'UTF8')) \gset b_
+select blocked_start, blocked_end from scheduling_calendar_events where host_id = :b_host_id and status = 'confirmed' and tstzrange(blocked_start, blocked_end, '[)') && tstzrange(to_timestamp(:day::float8), to_timestamp(:day::float8 + 86400), '[)') and coalesce(chain_id <> :b_chain_id, true) order by blocked_start;
+\startpipeline
+begin;
+select pg_advisory_xact_lock(1397441099, ('x' || substr(replace(:b_host_id::text, '-', ''), 1, 8))::bit(32)::int # ('x' || substr(replace(:b_host_id::text, '-', ''), 9, 8))::bit(32)::int # ('x' || substr(replace(:b_host_id::text, '-', ''), 17, 8))::bit(32)::int # ('x' || substr(replace(:b_host_id::text, '-', ''), 25, 8))::bit(32)::int);
+\endpipeline
+update scheduling_calendar_events set chain_id = :b_chain_id, host_id = :b_host_id, link_id = :b_link_id, start_at = :b_start_at, end_at = :b_end_at, blocked_start = :b_blocked_start, blocked_end = :b_blocked_end, status = 'rescheduled', status_changed_at = now(), next_id = md5('moved ' || :client_id::text || ' ' || :k::text)::uuid, cancelled_by = null, cancel_reason = null, previous_id = null, rescheduled_by = null, reschedule_reason = null, invitee_name = :b_invitee_name, invitee_email = :b_invitee_email, invitee_phone = null, invitee_time_zone = :b_invitee_time_zone, answers = :b_answers, tracking = :b_tracking, provider = null, provider_event_id = null, reconfirm_by = null, reconfirmed_at = null, ics_sequence = :b_ics_sequence, version = :b_version::bigint + 1, updated_at = now(), reconfirm_requested_at = null where id = :b_id and version = :b_version and :b_token_sealed::bytea is not null and :b_created_at::timestamptz is not null;
+insert into scheduling_calendar_events (id, chain_id, host_id, link_id, start_at, end_at, blocked_start, blocked_end, status, status_changed_at, next_id, cancelled_by, cancel_reason, previous_id, rescheduled_by, reschedule_reason, token_hash, token_sealed, invitee_name, invitee_email, invitee_phone, invitee_time_zone, answers, tracking, provider, provider_event_id, reconfirm_by, reconfirmed_at, ics_sequence, version, created_at, updated_at, reconfirm_requested_at) values (md5('moved ' || :client_id::text || ' ' || :k::text)::uuid, :b_chain_id, :b_host_id, :b_link_id, to_timestamp(:start::float8), to_timestamp(:start::float8 + 300), to_timestamp(:start::float8), to_timestamp(:start::float8 + 300), 'confirmed', null, null, null, null, :b_id, 'attendee', null, sha256(convert_to(gen_random_uuid()::text, 'UTF8')), :b_token_sealed, :b_invitee_name, :b_invitee_email, null, :b_invitee_time_zone, :b_answers, :b_tracking, null, null, null, null, :b_ics_sequence::bigint + 1, 1, now(), now(), null) returning id as booking, chain_id as chain \gset
+insert into outbox (key, effect, booking_id, chain_id, due_at, attempts, created_at, updated_at) VALUES (concat_ws(chr(58), :booking::text, 'email', 'Rescheduled', 'Attendee'), 'email/Rescheduled/Attendee', :booking, :chain, now(), 0, now(), now()), (concat_ws(chr(58), :booking::text, 'email', 'Rescheduled', 'Host'), 'email/Rescheduled/Host', :booking, :chain, now(), 0, now(), now()), (concat_ws(chr(58), :booking::text, 'calendar', 'UpdateInPlace'), 'calendar/UpdateInPlace', :booking, :chain, now(), 0, now(), now()), (concat_ws(chr(58), :booking::text, 'webhook', 'callRescheduled'), 'webhook/callRescheduled', :booking, :chain, now(), 0, now(), now()), (concat_ws(chr(58), :booking::text, 'email', 'Reminder', 'Attendee'), 'email/Reminder/Attendee', :booking, :chain, to_timestamp(:start::float8 - 86400), 0, now(), now());
+commit;
+select pg_notify('slotkeeper_busy', 'b:' || :b_host_id::text);

@@ -33,7 +33,9 @@ mod webhook_ports;
 use std::future::Future;
 use std::time::Duration;
 
-pub use booking_store::{INSERT_BOOKING, INSERT_OUTBOX, UPDATE_BOOKING, UPSERT_LINK};
+pub use booking_store::{
+    BOOKING_VALUES, INSERT_BOOKING, INSERT_BOOKING_INTO, INSERT_OUTBOX, UPDATE_BOOKING, UPSERT_LINK,
+};
 pub use connection_rows::ConnectionRow;
 pub use host_rows::{AccountRow, DealRow, DeliveryRow, KeyRow, SubscriptionRow};
 pub use migrations::{AppliedMigration, MigrationReport};

@@ -6,7 +6,10 @@
 //! fixes their order — the locks before any row is written, an old row's update before its
 //! successor's insert — and skips everything after a write that matched nothing (a stale
 //! version). The statement then ends with an error raised by `slotkeeper_all_written` (a
-//! Postgres migration), which names the write and undoes whatever the writes before it did. The exclusion constraint
+//! Postgres migration), which names the write and undoes whatever the writes before it did.
+//! A commit that stands also notifies the read caches of every instance that its hosts' busy
+//! ranges changed (`pg_notify` in the same statement, delivered as it commits), so the cache
+//! in front of the store needs no round trip of its own to announce it. The exclusion constraint
 //! `no_double_booking` is the overlap check: its violation fails the whole statement, so
 //! nothing of the change remains. A row's previous version updated earlier in the same
 //! statement no longer counts for the constraint, so a booking may move to a slot that
@@ -14,8 +17,10 @@
 
 use std::fmt::Write as _;
 
+use booking_core::HostId;
 use booking_core::booking::Write;
 use booking_core::ports::{Change, CommitError};
+use booking_core::read_cache::CacheChange;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgArguments, PgDatabaseError};
 use sqlx::query::Query;
@@ -25,7 +30,7 @@ use store_common::{
     effect_chain,
 };
 
-use crate::{BOOKING_LOCK_SPACE, PostgresStore, host_lock_key, is_double_booking};
+use crate::{BOOKING_LOCK_SPACE, CHANGE_CHANNEL, PostgresStore, host_lock_key, is_double_booking};
 
 /// The SQLSTATE `slotkeeper_all_written` (a Postgres migration) raises for a write that
 /// matched no row.
@@ -49,7 +54,7 @@ pub(crate) async fn commit(
         return Ok(Ok(()));
     }
     let locks = lock_keys(change);
-    let sql = statement(change, locks.len());
+    let sql = statement(change, locks.len(), hosts(change).len());
     let now = Utc::now();
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for key in locks {
@@ -64,7 +69,10 @@ pub(crate) async fn commit(
             query = query.bind(i64::try_from(*expected_version).unwrap_or(i64::MAX));
         }
     }
-    let query = bind_effects(query, change, now);
+    let mut query = bind_effects(query, change, now);
+    for host in hosts(change) {
+        query = query.bind(CacheChange::Bookings(host).payload());
+    }
     match query.execute(&store.pool).await {
         Ok(_) => Ok(Ok(())),
         Err(e) if is_double_booking(&e) => Ok(Err(CommitError::SlotTaken)),
@@ -101,6 +109,14 @@ fn lock_keys(change: &Change) -> Vec<i32> {
     keys
 }
 
+/// The hosts whose bookings `change` writes, each once.
+fn hosts(change: &Change) -> Vec<HostId> {
+    let mut hosts: Vec<HostId> = change.writes.iter().map(|w| w.booking().host()).collect();
+    hosts.sort_unstable();
+    hosts.dedup();
+    hosts
+}
+
 /// Binds the outbox part: `now`, then each effect's key, code, booking, chain and due time.
 fn bind_effects<'q>(
     mut query: Query<'q, Postgres, PgArguments>,
@@ -124,9 +140,10 @@ fn bind_effects<'q>(
 }
 
 /// The statement's text for `change`'s shape (its writes' kinds, its number of effects) and
-/// `locks` host locks; parameters are numbered in the order [`commit`] binds them. It fails
-/// with [`STALE_WRITE`] when a write touched no row.
-fn statement(change: &Change, locks: usize) -> String {
+/// `locks` host locks and `hosts` hosts to announce; parameters are numbered in the order
+/// [`commit`] binds them. It fails with [`STALE_WRITE`] when a write touched no row, and
+/// otherwise notifies [`CHANGE_CHANNEL`] of each host's changed bookings (sent as it commits).
+fn statement(change: &Change, locks: usize, hosts: usize) -> String {
     let mut parts = Vec::new();
     let mut next = 1;
     let mut previous: Option<String> = None;
@@ -173,9 +190,13 @@ fn statement(change: &Change, locks: usize) -> String {
                 .as_ref()
                 .map_or_else(String::new, |p| gate(" where", p))
         ));
+        next += 1 + change.effects.len() * OUTBOX_PARAMS;
     }
+    let notify: String = (next..next + hosts)
+        .map(|p| format!(", pg_notify('{CHANGE_CHANNEL}', ${p})"))
+        .collect();
     format!(
-        "with {} select slotkeeper_all_written(array[{}]::int8[])",
+        "with {} select slotkeeper_all_written(array[{}]::int8[]){notify}",
         parts.join(", "),
         writes.join(", ")
     )

@@ -73,6 +73,12 @@ pub trait SqlStore: Sync {
     /// and a host's cost does not grow with its history.
     const BLOCKED_RANGES: &'static str;
 
+    /// Whether a single write statement may run on the pool by itself: it is then a
+    /// transaction of its own, atomic, holding its row locks to its end (Postgres), and needs
+    /// no `begin` and `commit` round trips around it. `false` where a write must take its lock
+    /// up front instead ([`SqlStore::begin_write`], SQLite).
+    const ONE_STATEMENT_WRITES: bool;
+
     /// Starts a transaction that writes (SQLite: `BEGIN IMMEDIATE`, which takes the write lock
     /// up front, so what it reads stays true until it commits).
     fn begin_write(

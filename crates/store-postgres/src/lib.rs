@@ -206,6 +206,9 @@ impl SqlStore for PostgresStore {
          and tstzrange(blocked_start, blocked_end, '[)') && tstzrange($2, $3, '[)') \
          and coalesce(chain_id <> $4, true) order by blocked_start";
 
+    // Every statement outside a transaction block is a transaction by itself.
+    const ONE_STATEMENT_WRITES: bool = true;
+
     fn pool(&self) -> &PgPool {
         &self.pool
     }

@@ -1,15 +1,37 @@
 //! `BookingStore` for both stores: hosts, links and booking reads, and the statements a commit
 //! writes. Only the commit itself and saving a link are the store's own ([`crate::SqlStore`]).
 
+/// The head of a booking row's insert: the table and its columns, in the order of
+/// [`BOOKING_VALUES`].
+macro_rules! insert_booking_into {
+    () => {
+        "insert into scheduling_calendar_events (id, chain_id, host_id, link_id, start_at, end_at, \
+         blocked_start, blocked_end, status, status_changed_at, next_id, cancelled_by, cancel_reason, previous_id, \
+         rescheduled_by, reschedule_reason, token_hash, token_sealed, invitee_name, invitee_email, invitee_phone, \
+         invitee_time_zone, answers, tracking, provider, provider_event_id, reconfirm_by, reconfirmed_at, ics_sequence, \
+         version, created_at, updated_at, reconfirm_requested_at)"
+    };
+}
+
+/// The parameters of a booking row's insert, `$1`..`$33`.
+macro_rules! booking_values {
+    () => {
+        "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
+         $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33"
+    };
+}
+
 /// Inserts a booking row: `$1`..`$33` bound by the `bind_booking` helper [`booking_store!`]
 /// generates.
-pub const INSERT_BOOKING: &str = "insert into scheduling_calendar_events (id, chain_id, host_id, link_id, start_at, end_at, \
-     blocked_start, blocked_end, status, status_changed_at, next_id, cancelled_by, cancel_reason, previous_id, \
-     rescheduled_by, reschedule_reason, token_hash, token_sealed, invitee_name, invitee_email, invitee_phone, \
-     invitee_time_zone, answers, tracking, provider, provider_event_id, reconfirm_by, reconfirmed_at, ics_sequence, \
-     version, created_at, updated_at, reconfirm_requested_at) \
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
-     $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)";
+pub const INSERT_BOOKING: &str =
+    concat!(insert_booking_into!(), " values (", booking_values!(), ")");
+
+/// [`INSERT_BOOKING`] without its values, for a store that inserts from a `select` (Postgres
+/// gates each write of a one-statement commit on the one before).
+pub const INSERT_BOOKING_INTO: &str = insert_booking_into!();
+
+/// [`INSERT_BOOKING`]'s parameters.
+pub const BOOKING_VALUES: &str = booking_values!();
 
 /// Updates every column but the row's identity, its token (fixed for the life of a row) and
 /// its creation time; `$34` is the version the row must still have. `$17`, `$18` and `$31` are

@@ -243,12 +243,11 @@ macro_rules! host_ports {
             ) -> Result<bool, ::booking_core::ports::StoreError> {
                 let closes = now + limit.window();
                 let attempts = $crate::retry::<Self, _, _, _>(|| async {
-                    let mut tx = $crate::SqlStore::begin_write(self).await?;
                     // One statement counts and answers: the upsert holds the key's row (the
                     // write lock on SQLite, a row lock on Postgres) from read to write, so
                     // racing attempts are counted one after the other. A closed window starts
                     // again at 1; every `set` expression sees the row as it was.
-                    let attempts: i64 = ::sqlx::query_scalar(
+                    let upsert = ::sqlx::query_scalar::<_, i64>(
                         "insert into login_attempts (key, attempts, closes_at, created_at, updated_at) \
                          values ($1, 1, $2, $3, $3) on conflict (key) do update set \
                          attempts = case when login_attempts.closes_at <= $3 then 1 \
@@ -260,9 +259,12 @@ macro_rules! host_ports {
                     )
                     .bind(key)
                     .bind(closes)
-                    .bind(now)
-                    .fetch_one(&mut *tx)
-                    .await?;
+                    .bind(now);
+                    if <Self as $crate::SqlStore>::ONE_STATEMENT_WRITES {
+                        return upsert.fetch_one($crate::SqlStore::pool(self)).await;
+                    }
+                    let mut tx = $crate::SqlStore::begin_write(self).await?;
+                    let attempts = upsert.fetch_one(&mut *tx).await?;
                     tx.commit().await?;
                     Ok(attempts)
                 })
@@ -272,11 +274,13 @@ macro_rules! host_ports {
                 // other row, so two prunes and an upsert can never wait on each other in a
                 // circle.
                 $crate::retry::<Self, _, _, _>(|| async {
+                    let prune =
+                        ::sqlx::query("delete from login_attempts where closes_at <= $1").bind(now);
+                    if <Self as $crate::SqlStore>::ONE_STATEMENT_WRITES {
+                        return prune.execute($crate::SqlStore::pool(self)).await.map(|_| ());
+                    }
                     let mut tx = $crate::SqlStore::begin_write(self).await?;
-                    ::sqlx::query("delete from login_attempts where closes_at <= $1")
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
+                    prune.execute(&mut *tx).await?;
                     tx.commit().await
                 })
                 .await

@@ -33,7 +33,9 @@ mod webhook_ports;
 use std::future::Future;
 use std::time::Duration;
 
-pub use booking_store::{INSERT_BOOKING, INSERT_OUTBOX, UPDATE_BOOKING, UPSERT_LINK};
+pub use booking_store::{
+    BOOKING_VALUES, INSERT_BOOKING, INSERT_BOOKING_INTO, INSERT_OUTBOX, UPDATE_BOOKING, UPSERT_LINK,
+};
 pub use connection_rows::ConnectionRow;
 pub use host_rows::{AccountRow, DealRow, DeliveryRow, KeyRow, SubscriptionRow};
 pub use migrations::{AppliedMigration, MigrationReport};
@@ -70,6 +72,12 @@ pub trait SqlStore: Sync {
     /// (null: none), earliest first; written so that the store's index for the window is used,
     /// and a host's cost does not grow with its history.
     const BLOCKED_RANGES: &'static str;
+
+    /// Whether a single write statement may run on the pool by itself: it is then a
+    /// transaction of its own, atomic, holding its row locks to its end (Postgres), and needs
+    /// no `begin` and `commit` round trips around it. `false` where a write must take its lock
+    /// up front instead ([`SqlStore::begin_write`], SQLite).
+    const ONE_STATEMENT_WRITES: bool;
 
     /// Starts a transaction that writes (SQLite: `BEGIN IMMEDIATE`, which takes the write lock
     /// up front, so what it reads stays true until it commits).

@@ -1,6 +1,7 @@
 //! Change notifications between instances sharing the database, for booking-core's read
-//! cache: a commit or a saved link is announced with `NOTIFY slotkeeper_busy, '<change>'`,
-//! and every instance's listener drops what the change made stale.
+//! cache: a commit or a saved link is announced with `NOTIFY slotkeeper_busy, '<change>'`
+//! (a commit by its own statement, whether or not it went through the cache), and every
+//! instance's listener drops what the change made stale.
 
 use async_trait::async_trait;
 use booking_core::ports::StoreError;
@@ -23,6 +24,11 @@ impl ChangeFeed for PostgresStore {
             .await
             .map_err(db_error::<Self>("announcing a change"))?;
         Ok(())
+    }
+
+    /// Every commit notifies its hosts' changed bookings in its own statement (`commit.rs`).
+    fn commits_announce_bookings(&self) -> bool {
+        true
     }
 }
 

@@ -10,6 +10,7 @@
 //! with `for update skip locked` and a lease, so several instances share the work.
 
 mod changes;
+mod commit;
 
 pub use changes::CHANGE_CHANNEL;
 
@@ -18,7 +19,6 @@ use std::time::Duration;
 
 use booking_core::HostId;
 use booking_core::accounts::{Account, SaveAccountError};
-use booking_core::booking::Write;
 use booking_core::link::BookingLink;
 use booking_core::ports::{Change, CommitError, SaveLinkError, StoreError, StoreHealth};
 use chrono::{DateTime, Utc};
@@ -28,8 +28,8 @@ use store_common::Unreachable;
 /// What migrating at connect did ([`PostgresStore::connect_reporting`]).
 pub use store_common::{AppliedMigration, MigrationReport};
 use store_common::{
-    CommitSignal, EncodedBooking, INSERT_BOOKING, OutboxRow, SqlStore, TokenSeal, UPDATE_BOOKING,
-    UPSERT_LINK, db_error, encode_link, outbox_columns,
+    CommitSignal, EncodedBooking, OutboxRow, SqlStore, TokenSeal, UPSERT_LINK, db_error,
+    encode_link, outbox_columns,
 };
 
 /// Every port of booking-core's a database store offers (`BookingStore`, `Outbox`, the host
@@ -206,6 +206,9 @@ impl SqlStore for PostgresStore {
          and tstzrange(blocked_start, blocked_end, '[)') && tstzrange($2, $3, '[)') \
          and coalesce(chain_id <> $4, true) order by blocked_start";
 
+    // Every statement outside a transaction block is a transaction by itself.
+    const ONE_STATEMENT_WRITES: bool = true;
+
     fn pool(&self) -> &PgPool {
         &self.pool
     }
@@ -237,54 +240,18 @@ impl SqlStore for PostgresStore {
             })
     }
 
-    /// The exclusion constraint refuses overlapping confirmed rows, at the insert or update
-    /// or, deferred, at commit.
+    /// One statement, so one round trip ([`commit::commit`]): the hosts' locks, the rows and
+    /// the outbox entries; the exclusion constraint refuses overlapping confirmed rows.
     async fn try_commit(
         &self,
         change: &Change,
         encoded: &[EncodedBooking],
     ) -> Result<Result<(), CommitError>, sqlx::Error> {
-        let now = Utc::now();
-        // `begin` and the hosts' locks go in one round trip.
-        let mut tx = self.pool.begin_with(begin_locking_hosts(change)).await?;
-        for (write, row) in change.writes.iter().zip(encoded) {
-            // A failed statement aborts the transaction; dropping it rolls back.
-            let done = match write {
-                Write::Insert(_) => {
-                    Self::bind_booking(sqlx::query(INSERT_BOOKING), row, now)
-                        .execute(&mut *tx)
-                        .await
-                }
-                Write::Update {
-                    expected_version, ..
-                } => {
-                    let expected = i64::try_from(*expected_version).unwrap_or(i64::MAX);
-                    Self::bind_booking(sqlx::query(UPDATE_BOOKING), row, now)
-                        .bind(expected)
-                        .execute(&mut *tx)
-                        .await
-                }
-            };
-            match done {
-                Ok(done) if done.rows_affected() == 0 => {
-                    return Ok(Err(CommitError::VersionConflict(write.booking().id())));
-                }
-                Ok(_) => {}
-                Err(e) if is_double_booking(&e) => return Ok(Err(CommitError::SlotTaken)),
-                Err(e) => return Err(e),
-            }
+        let done = commit::commit(self, change, encoded).await?;
+        if done.is_ok() && !change.effects.is_empty() {
+            self.wake.raise();
         }
-        Self::insert_effects(&mut tx, change, now).await?;
-        match tx.commit().await {
-            Err(e) if is_double_booking(&e) => Ok(Err(CommitError::SlotTaken)),
-            Err(e) => Err(e),
-            Ok(()) => {
-                if !change.effects.is_empty() {
-                    self.wake.raise();
-                }
-                Ok(Ok(()))
-            }
-        }
+        Ok(done)
     }
 
     /// A taken slug and an unknown host are the named constraints' violations.
@@ -359,31 +326,14 @@ impl SqlStore for PostgresStore {
 /// The first key of the advisory locks that serialise a host's booking commits ("SKBK" in
 /// ASCII); the second is the host's. The two-key form keeps them apart from single-key
 /// locks, such as the one sqlx takes while migrating.
+///
+/// A commit takes the transaction-scoped lock of every host whose bookings it writes, in one
+/// order, before any row is written ([`commit`]). Two commits for one host then run one after
+/// the other: the second finds the first's rows and gets `no_double_booking` at once, instead
+/// of both inserting, waiting on each other inside the exclusion constraint's index and one
+/// being killed by the deadlock detector after `deadlock_timeout`. The locks end with the
+/// commit's transaction.
 const BOOKING_LOCK_SPACE: i32 = 0x534B_424B;
-
-/// `begin`, then, in one order, the transaction-scoped advisory lock of every host whose
-/// bookings `change` writes, before any row is written — one simple-protocol message, so one
-/// round trip. Two commits for one host then run one after the other: the second sees the
-/// first's rows and gets `no_double_booking` at once, instead of both inserting, waiting on
-/// each other inside the exclusion constraint's index and one being killed by the deadlock
-/// detector after `deadlock_timeout`. The locks end with the transaction.
-fn begin_locking_hosts(change: &Change) -> sqlx::AssertSqlSafe<String> {
-    let mut keys: Vec<i32> = change
-        .writes
-        .iter()
-        .map(|w| host_lock_key(w.booking().host()))
-        .collect();
-    keys.sort_unstable();
-    keys.dedup();
-    let mut sql = String::from("begin");
-    for key in keys {
-        // Both keys are integers formatted here, never text from outside.
-        sql.push_str(&format!(
-            "; select pg_advisory_xact_lock({BOOKING_LOCK_SPACE}, {key})"
-        ));
-    }
-    sqlx::AssertSqlSafe(sql)
-}
 
 /// A host's id folded to the lock's 32-bit second key. Two hosts sharing a key only wait for
 /// each other now and then; they never deadlock, since keys are taken in order.

@@ -160,6 +160,10 @@ impl SqlStore for SqliteStore {
          and coalesce(chain_id <> $4, true) order by blocked_start";
     type Db = Sqlite;
 
+    // A statement that reads before it writes would take the write lock only when it writes,
+    // and could fail busy then; `BEGIN IMMEDIATE` takes it first.
+    const ONE_STATEMENT_WRITES: bool = false;
+
     fn pool(&self) -> &SqlitePool {
         &self.pool
     }

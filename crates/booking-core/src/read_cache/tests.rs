@@ -388,3 +388,72 @@ fn payloads_read_back() {
     assert_eq!(CacheChange::parse("x:nonsense"), None);
     assert_eq!(CacheChange::parse(""), None);
 }
+
+/// Records what is announced on it.
+#[derive(Default)]
+struct RecordingFeed {
+    announced: std::sync::Mutex<Vec<CacheChange>>,
+    commits_announce: bool,
+}
+
+#[async_trait]
+impl ChangeFeed for RecordingFeed {
+    async fn announce(&self, change: CacheChange) -> Result<(), StoreError> {
+        self.announced.lock().expect("lock").push(change);
+        Ok(())
+    }
+
+    fn commits_announce_bookings(&self) -> bool {
+        self.commits_announce
+    }
+}
+
+/// Books the first Monday slot through a cache announcing on `feed`; returns what was
+/// announced and whether the booked slot was still offered right after.
+async fn book_announcing_on(feed: Arc<RecordingFeed>) -> (Vec<CacheChange>, bool) {
+    let f = fixture().await;
+    let cached = Arc::new(CachedStore::new(
+        f.raw.clone(),
+        f.clock.clone(),
+        Arc::new(ReadCache::new()),
+        Some(feed.clone() as Arc<dyn ChangeFeed>),
+    ));
+    let scheduler = Scheduler::new(
+        cached,
+        f.clock.clone(),
+        SequentialTokens::new(),
+        FixedBusy::default(),
+    );
+    let before = scheduler
+        .available_slots(&slug(), monday())
+        .await
+        .expect("slots");
+    let booked = scheduler
+        .book(&slug(), request(before[0].start()))
+        .await
+        .expect("book");
+    let after = scheduler
+        .available_slots(&slug(), monday())
+        .await
+        .expect("slots");
+    let announced = feed.announced.lock().expect("lock").clone();
+    (announced, after.contains(&booked.slot()))
+}
+
+#[tokio::test]
+async fn a_commit_is_announced_unless_the_store_announces_its_own_commits() {
+    let (announced, still_offered) = book_announcing_on(Arc::new(RecordingFeed::default())).await;
+    assert_eq!(announced, vec![CacheChange::Bookings(host().id())]);
+    assert!(!still_offered);
+
+    let (announced, still_offered) = book_announcing_on(Arc::new(RecordingFeed {
+        commits_announce: true,
+        ..RecordingFeed::default()
+    }))
+    .await;
+    assert_eq!(announced, Vec::new(), "the store's commit announced it");
+    assert!(
+        !still_offered,
+        "this process's cache is dropped all the same"
+    );
+}

@@ -1,7 +1,8 @@
 //! booking-core's read cache across two instances on one database: a booking committed
 //! through one instance's cache is seen by that instance at once and by the other once the
-//! `NOTIFY` on `slotkeeper_busy` arrives. The clock never moves, so only a notification (not
-//! the time to live) can refresh the other instance's answer.
+//! `NOTIFY` on `slotkeeper_busy` arrives — the commit's own, sent by its statement even
+//! when it went past every cache. The clock never moves, so only a notification (not the time
+//! to live) can refresh the other instance's answer.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -143,5 +144,12 @@ async fn a_booking_reaches_the_other_instances_cache_by_notify() {
         .expect("busy");
     assert_eq!(after_a, vec![first_slot, second_slot]);
     assert!(until_seen(&cached_b, window, second_slot, || async {}).await);
+
+    // Written past every cache again, now that B listens: the commit's own statement
+    // notifies, with no announcement from anyone.
+    let third = booking(&link, start + TimeDelta::hours(4), 3);
+    let third_slot = third.writes[0].booking().blocked();
+    a.commit(third).await.expect("commit");
+    assert!(until_seen(&cached_b, window, third_slot, || async {}).await);
     databases.finish().await;
 }

@@ -3,12 +3,14 @@
 //! the admin URL in `TEST_DATABASE_URL` and dropped after a passing test (a failing test leaves
 //! its database behind for a look). Without `TEST_DATABASE_URL` the tests fail: run them with
 //! `cargo xtask test`, which provisions a server. `racing` has bookings of one host racing
-//! from several pools; `outage` a server that stops being reachable.
+//! from several pools; `rescheduling` attendees moving into one slot at once; `outage` a
+//! server that stops being reachable.
 
 mod cache;
 mod contended;
 mod outage;
 mod racing;
+mod rescheduling;
 
 use std::str::FromStr;
 use std::sync::Mutex;

@@ -1,6 +1,6 @@
-//! The store benchmark both store crates run (the Postgres bench includes this file): commit
-//! latency of single bookings made one after another, and throughput of many tasks booking
-//! distinct slots at once. Prints a small table; a benchmark, not a test.
+//! The store benchmark both store crates run (the Postgres bench includes this file): latency
+//! of single bookings, commits, reschedules and cancels made one after another, and
+//! throughput of many tasks booking distinct slots at once. Prints a small table; a benchmark, not a test.
 
 use std::time::{Duration, Instant};
 
@@ -124,15 +124,41 @@ pub async fn run<S: BookingStore + Outbox + Clone + 'static>(name: &str, store: 
     }
 
     let mut book = Vec::with_capacity(SEQUENTIAL);
+    let mut booked = Vec::with_capacity(SEQUENTIAL);
     for i in 0..SEQUENTIAL {
         let started = Instant::now();
-        scheduler
+        let b = scheduler
             .book(&slug, request(at(1_000 + i)))
             .await
             .expect("booking");
         book.push(started.elapsed());
+        booked.push(b);
     }
     book.sort();
+
+    // Each of those moved once (by its token), then the moved one cancelled.
+    let mut reschedule = Vec::with_capacity(SEQUENTIAL);
+    let mut moved = Vec::with_capacity(SEQUENTIAL);
+    for (i, b) in booked.iter().enumerate() {
+        let started = Instant::now();
+        let m = scheduler
+            .reschedule(b.token().expose(), at(3_000 + i), None)
+            .await
+            .expect("reschedule");
+        reschedule.push(started.elapsed());
+        moved.push(m);
+    }
+    reschedule.sort();
+    let mut cancel = Vec::with_capacity(SEQUENTIAL);
+    for m in &moved {
+        let started = Instant::now();
+        scheduler
+            .cancel(m.token().expose(), None)
+            .await
+            .expect("cancel");
+        cancel.push(started.elapsed());
+    }
+    cancel.sort();
 
     // The commit alone: a booking built by hand, no availability query.
     let mut commit = Vec::with_capacity(SEQUENTIAL);
@@ -203,6 +229,16 @@ pub async fn run<S: BookingStore + Outbox + Clone + 'static>(name: &str, store: 
         "| BookingStore::commit (1 row + 4 effects)  | {:>10} | {:>10} |",
         ms(percentile(&commit, 50)),
         ms(percentile(&commit, 99))
+    );
+    println!(
+        "| Scheduler::reschedule (by token)          | {:>10} | {:>10} |",
+        ms(percentile(&reschedule, 50)),
+        ms(percentile(&reschedule, 99))
+    );
+    println!(
+        "| Scheduler::cancel (by token)              | {:>10} | {:>10} |",
+        ms(percentile(&cancel, 50)),
+        ms(percentile(&cancel, 99))
     );
     println!(
         "| concurrent Scheduler::book, {TASKS} tasks      | {rate:>7.0} bookings/s ({} in {:.2} s) |",

@@ -172,7 +172,12 @@ impl ReadCache {
     pub fn stamp(&self, epoch: u64, host: HostId) -> Stamp {
         Stamp {
             epoch,
-            host: self.lock().host_generations.get(&host).copied().unwrap_or(0),
+            host: self
+                .lock()
+                .host_generations
+                .get(&host)
+                .copied()
+                .unwrap_or(0),
         }
     }
 

@@ -299,7 +299,13 @@ where
         now: DateTime<Utc>,
     ) -> Result<Vec<TimeRange>, SlotsOrStore> {
         let busy = self.busy_around(link, window, moving).await?;
-        Ok(offered_slots_up_to(link.rules(), &window, now, &busy, limit))
+        Ok(offered_slots_up_to(
+            link.rules(),
+            &window,
+            now,
+            &busy,
+            limit,
+        ))
     }
 
     /// What blocks the link's host around `window`: the buffered ranges of other bookings and

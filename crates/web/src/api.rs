@@ -150,7 +150,10 @@ async fn slots(
         .await?
         .ok_or(Failure::NotFound)?;
     let build = async {
-        let page = state.scheduler.slot_page_at(&link, window, None, now).await?;
+        let page = state
+            .scheduler
+            .slot_page_at(&link, window, None, now)
+            .await?;
         let body = SlotsBody {
             slots: page.slots.iter().map(|s| SlotBody::of(*s, zone)).collect(),
             next: page.next.map(|next| rfc3339(next, None)),

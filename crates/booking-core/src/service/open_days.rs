@@ -35,7 +35,9 @@ where
             .link_by_slug(slug)
             .await?
             .ok_or(SlotsError::LinkNotFound)?;
-        Ok(self.open_days_of(&link, days, None, self.clock.now()).await?)
+        Ok(self
+            .open_days_of(&link, days, None, self.clock.now())
+            .await?)
     }
 
     /// [`Scheduler::open_days`] for the reschedule page of a live token: the booking being

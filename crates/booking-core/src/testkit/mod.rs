@@ -84,7 +84,8 @@ impl InMemoryStore {
 
     /// How many times a booking was looked up by its token so far.
     pub fn token_lookups(&self) -> usize {
-        self.token_lookups.load(std::sync::atomic::Ordering::Relaxed)
+        self.token_lookups
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Every effect committed so far, in commit order.

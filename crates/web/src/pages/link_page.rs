@@ -83,11 +83,14 @@ pub(super) async fn link_page(
 ) -> HttpResponse {
     // Built as of the whole second, so the picker can be kept for that second (`answers.rs`).
     let now = whole_second(state.scheduler.clock().now());
-    let key = query.get("start").is_none().then(|| AnswerKey::BookingPage {
-        slug: slug.as_str().to_owned(),
-        query: req.query_string().to_owned(),
-        clock: PickerQuery::clock_of(&query, accept_language(&req)).param(),
-    });
+    let key = query
+        .get("start")
+        .is_none()
+        .then(|| AnswerKey::BookingPage {
+            slug: slug.as_str().to_owned(),
+            query: req.query_string().to_owned(),
+            clock: PickerQuery::clock_of(&query, accept_language(&req)).param(),
+        });
     if let Some(body) = key.as_ref().and_then(|key| kept(&state, now, key)) {
         return html_body(StatusCode::OK, body);
     }

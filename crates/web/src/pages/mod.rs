@@ -182,7 +182,10 @@ fn token_html(status: actix_web::http::StatusCode, markup: Markup) -> HttpRespon
 }
 
 /// A token page already rendered (a kept answer).
-fn token_html_body(status: actix_web::http::StatusCode, body: actix_web::web::Bytes) -> HttpResponse {
+fn token_html_body(
+    status: actix_web::http::StatusCode,
+    body: actix_web::web::Bytes,
+) -> HttpResponse {
     let mut builder = HttpResponse::build(status);
     token_page(&mut builder)
         .content_type("text/html; charset=utf-8")

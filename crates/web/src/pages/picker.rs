@@ -2,8 +2,8 @@
 //! the month shown (the first with free times unless asked), which of its days have times,
 //! and the chosen day's times.
 
-use booking_core::invitee::UtmParam;
 use booking_core::booking::Booking;
+use booking_core::invitee::UtmParam;
 use booking_core::link::BookingLink;
 use booking_core::{TimeRange, TimeZoneName};
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, TimeZone, Utc};
@@ -151,10 +151,7 @@ pub(super) async fn build_picker(
     let zone = query.zone;
     let today = now.with_timezone(&zone.tz()).date_naive();
     let (month, open) = match query.month {
-        Some(month) => (
-            month,
-            open_days_in(state, source, month, zone, now).await?,
-        ),
+        Some(month) => (month, open_days_in(state, source, month, zone, now).await?),
         None => first_open_month(state, source, zone, now).await?,
     };
     let chosen = query

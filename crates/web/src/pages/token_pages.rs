@@ -13,9 +13,7 @@ use chrono::{DateTime, Utc};
 use super::confirmation::{booking_of, link_title};
 use super::link_page::{accept_language, meeting_of};
 use super::picker::{PickerQuery, Source, build_picker};
-use super::{
-    PageFields, Query, see_other, token_failure_page, token_html, token_html_body,
-};
+use super::{PageFields, Query, see_other, token_failure_page, token_html, token_html_body};
 use crate::AppState;
 use crate::answers::{AnswerKey, build_and_keep, kept, links_epoch};
 use crate::errors::Failure;

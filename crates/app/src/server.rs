@@ -182,7 +182,8 @@ pub fn start(
         sync_requests: calendars.sync_requests.clone(),
         cron_secret: calendars.cron_secret.clone(),
     })
-    .with_store_health(storage.health.clone());
+    .with_store_health(storage.health.clone())
+    .with_answer_cache(storage.read_cache.clone());
     let state = match &outbound.texts {
         Some(texts) => state.with_texts(web::TextSide {
             replies: texts.replies.clone(),

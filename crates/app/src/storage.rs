@@ -45,6 +45,8 @@ pub struct Storage {
     /// Wakes the outbox workers on commits (in process on SQLite, `LISTEN/NOTIFY` on
     /// Postgres); without it they poll every second.
     pub wake: Option<Arc<dyn OutboxWake>>,
+    /// The read cache in front of `bookings`, whose changes also retire web's kept answers.
+    pub read_cache: Arc<ReadCache>,
 }
 
 impl std::fmt::Debug for Storage {
@@ -94,6 +96,7 @@ where
         subscriptions: store.clone(),
         outbox: store,
         wake: None,
+        read_cache: cache.clone(),
     };
     (storage, cache)
 }

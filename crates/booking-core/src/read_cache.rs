@@ -127,6 +127,13 @@ pub struct ReadCache {
     entries: Mutex<Entries>,
 }
 
+/// The generations an answer cached beside this one was built under (see [`answers`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    epoch: u64,
+    host: u64,
+}
+
 /// What a read saw before it asked the database.
 #[derive(Debug, Clone, Copy)]
 struct Generation {
@@ -160,6 +167,32 @@ impl ReadCache {
                 e.hosts.remove(&host);
             }
         }
+    }
+
+    /// The links' epoch, to be read before the link an answer is built from (see
+    /// [`answers::Answers`]).
+    pub fn links_epoch(&self) -> u64 {
+        self.lock().epoch
+    }
+
+    /// What an answer about `host`'s link built from now on is computed under: `epoch` (read
+    /// before the link was) and the host's current bookings generation.
+    pub fn stamp(&self, epoch: u64, host: HostId) -> Stamp {
+        Stamp {
+            epoch,
+            host: self
+                .lock()
+                .host_generations
+                .get(&host)
+                .copied()
+                .unwrap_or(0),
+        }
+    }
+
+    /// Whether nothing an answer stamped `stamp` for `host` was built from has changed since.
+    pub fn is_current(&self, host: HostId, stamp: Stamp) -> bool {
+        let e = self.lock();
+        e.epoch == stamp.epoch && e.host_generations.get(&host).copied().unwrap_or(0) == stamp.host
     }
 
     /// Drops everything (a change feed reconnected: what it missed is unknown).
@@ -478,6 +511,8 @@ impl<S: BookingStore, C: Clock> BookingStore for CachedStore<S, C> {
         committed
     }
 }
+
+pub mod answers;
 
 #[cfg(test)]
 mod tests;

@@ -23,6 +23,7 @@ use crate::workflows::{Event, plan, reconfirm_deadline};
 mod host_reschedule;
 pub use host_reschedule::{HostMove, HostMoveSlots, HostRescheduleError};
 mod open_days;
+mod pages;
 
 /// Longest window one slot query may cover.
 pub const MAX_WINDOW: TimeDelta = TimeDelta::days(62);
@@ -251,22 +252,23 @@ where
             .link_by_slug(slug)
             .await?
             .ok_or(SlotsError::LinkNotFound)?;
-        Ok(self.page_for(&link, window, None).await?)
+        Ok(self.page_for(&link, window, None, self.clock.now()).await?)
     }
 
-    /// The page of `window`: cut to the link's step budget, one slot more asked of the engine
-    /// than is kept, to know whether the page is the last.
+    /// The page of `window` as of `now`: cut to the link's step budget, one slot more asked of
+    /// the engine than is kept, to know whether the page is the last.
     async fn page_for(
         &self,
         link: &BookingLink,
         window: TimeRange,
         moving: Option<&Booking>,
+        now: DateTime<Utc>,
     ) -> Result<SlotPage, SlotsOrStore> {
         let budget = link.rules().interval() * MAX_STEPS_PER_PAGE;
         let cut = TimeRange::new(window.start(), window.end().min(window.start() + budget))
             .unwrap_or(window);
         let mut slots = self
-            .slots_for(link, cut, moving, MAX_SLOTS_PER_PAGE + 1)
+            .slots_at(link, cut, moving, MAX_SLOTS_PER_PAGE + 1, now)
             .await?;
         let next = if slots.len() > MAX_SLOTS_PER_PAGE {
             slots.pop().map(|extra| extra.start())
@@ -283,11 +285,24 @@ where
         moving: Option<&Booking>,
         limit: usize,
     ) -> Result<Vec<TimeRange>, SlotsOrStore> {
+        self.slots_at(link, window, moving, limit, self.clock.now())
+            .await
+    }
+
+    /// The slots of `window` as of `now` (the pages read a whole page as of one instant).
+    async fn slots_at(
+        &self,
+        link: &BookingLink,
+        window: TimeRange,
+        moving: Option<&Booking>,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<TimeRange>, SlotsOrStore> {
         let busy = self.busy_around(link, window, moving).await?;
         Ok(offered_slots_up_to(
             link.rules(),
             &window,
-            self.clock.now(),
+            now,
             &busy,
             limit,
         ))
@@ -434,7 +449,7 @@ where
         )
         .unwrap_or(window);
         let page = self
-            .page_for(&link, window, Some(&booking))
+            .page_for(&link, window, Some(&booking), self.clock.now())
             .await
             .map_err(TokenActionError::from)?;
         Ok(ReschedulePage {

@@ -5,17 +5,21 @@
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
+use actix_web::http::header::ContentType;
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use booking_core::TimeRange;
 use booking_core::invitee::Tracking;
 use booking_core::link::Slug;
-use booking_core::ports::Clock;
+use booking_core::ports::{BookingStore, Clock};
+use booking_core::read_cache::answers::whole_second;
 use booking_core::service::BookingRequest;
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::AppState;
+use crate::answers::{AnswerKey, build_and_keep, kept, links_epoch};
 use crate::errors::{Api, Error, Failure, Problem};
 use crate::forms::{
     FieldErrors, InviteeInput, ZoneName, parse_answers, parse_instant, parse_invitee, parse_reason,
@@ -102,7 +106,9 @@ async fn slots(
 ) -> ApiResult {
     let slug = Slug::parse(&slug).map_err(|_| Failure::NotFound)?;
     let mut errors = FieldErrors::default();
-    let now = state.scheduler.clock().now();
+    // The answer is built as of the current whole second (so it can be kept for that second:
+    // `answers.rs`); "now", the default start, is that second too.
+    let now = whole_second(state.scheduler.clock().now());
     let from = query
         .from
         .as_deref()
@@ -127,11 +133,43 @@ async fn slots(
     };
     let window = TimeRange::new(from, to)
         .map_err(|_| Failure::Invalid("`to` must be after `from`".into()))?;
-    let page = state.scheduler.slot_page(&slug, window).await?;
-    Ok(HttpResponse::Ok().json(SlotsBody {
-        slots: page.slots.iter().map(|s| SlotBody::of(*s, zone)).collect(),
-        next: page.next.map(|next| rfc3339(next, None)),
-    }))
+    let key = AnswerKey::Slots {
+        slug: slug.to_string(),
+        from,
+        to,
+        zone: zone.map(|z| z.name().to_owned()),
+    };
+    if let Some(body) = kept(&state, now, &key) {
+        return Ok(json_body(body));
+    }
+    let epoch = links_epoch(&state);
+    let link = state
+        .scheduler
+        .store()
+        .link_by_slug(&slug)
+        .await?
+        .ok_or(Failure::NotFound)?;
+    let build = async {
+        let page = state
+            .scheduler
+            .slot_page_at(&link, window, None, now)
+            .await?;
+        let body = SlotsBody {
+            slots: page.slots.iter().map(|s| SlotBody::of(*s, zone)).collect(),
+            next: page.next.map(|next| rfc3339(next, None)),
+        };
+        serde_json::to_vec(&body)
+            .map(Bytes::from)
+            .map_err(|_| Failure::Internal)
+    };
+    let body = build_and_keep(&state, now, key, (link.host(), epoch), build).await?;
+    Ok(json_body(body))
+}
+
+fn json_body(body: Bytes) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(body)
 }
 
 /// Who books.

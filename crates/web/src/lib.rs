@@ -15,6 +15,7 @@ use booking_core::ports::{
 };
 use booking_core::text_replies::ReplySignature;
 
+mod answers;
 mod api;
 mod calendars;
 mod errors;
@@ -58,6 +59,9 @@ pub struct AppState {
     pub(crate) texts: Option<Arc<TextSide>>,
     /// What `/readyz` asks; `None` answers it with 404.
     pub(crate) health: Option<Arc<dyn StoreHealth>>,
+    /// The slots API's and picker pages' answers of the current second; `None` builds each
+    /// request's answer anew.
+    pub(crate) answers: Option<Arc<answers::AnswerCache>>,
 }
 
 /// Text messages (SMS) are configured: the booking form says texts may come and how to stop
@@ -119,7 +123,19 @@ impl AppState {
             booking_limit: None,
             texts: None,
             health: None,
+            answers: None,
         }
+    }
+
+    /// The same state keeping the slots API's and the picker pages' answers for the second
+    /// they are asked in, retired by `reads`' changes: `reads` must be the read cache in
+    /// front of the scheduler's store (booking-core's `read_cache::CachedStore`), so that
+    /// every change the scheduler commits, and every change other instances announce to it,
+    /// retires them.
+    #[must_use]
+    pub fn with_answer_cache(mut self, reads: Arc<booking_core::read_cache::ReadCache>) -> Self {
+        self.answers = Some(Arc::new(answers::answer_cache(reads)));
+        self
     }
 
     /// The same state with text messages configured: the booking form mentions them, and

@@ -129,7 +129,7 @@ fn seed_history(store: &Store, workdir: &Path, count: u64) -> Result<(), String>
 
 pub(super) const COLUMNS: &str = "id, chain_id, host_id, link_id, start_at, end_at, blocked_start, blocked_end, \
      status, status_changed_at, token_hash, token_sealed, invitee_name, invitee_email, invitee_phone, \
-     invitee_time_zone, answers, tracking, ics_sequence, version, created_at";
+     invitee_time_zone, answers, tracking, ics_sequence, version, created_at, updated_at";
 
 fn postgres_history(count: u64) -> String {
     format!(
@@ -138,7 +138,7 @@ fn postgres_history(count: u64) -> String {
          b.s + (e.start_at - e.blocked_start), b.s + (e.end_at - e.blocked_start), \
          b.s, b.s + (e.blocked_end - e.blocked_start), 'confirmed', b.s, \
          sha256(convert_to('history ' || g, 'UTF8')), e.token_sealed, e.invitee_name, e.invitee_email, \
-         e.invitee_phone, e.invitee_time_zone, e.answers, e.tracking, 0, 1, b.s \
+         e.invitee_phone, e.invitee_time_zone, e.answers, e.tracking, 0, 1, b.s, b.s \
          from (select * from scheduling_calendar_events order by created_at limit 1) e \
          cross join generate_series(1, {count}) g \
          cross join lateral (select date_trunc('hour', now()) - interval '1 day' \
@@ -162,7 +162,7 @@ fn sqlite_history(count: u64) -> String {
          insert into scheduling_calendar_events ({COLUMNS}) \
          select randomblob(16), randomblob(16), host_id, link_id, {start}, {end}, {bstart}, {bend}, \
          'confirmed', {bstart}, randomblob(32), token_sealed, invitee_name, invitee_email, \
-         invitee_phone, invitee_time_zone, answers, tracking, 0, 1, {bstart} from r; analyze;",
+         invitee_phone, invitee_time_zone, answers, tracking, 0, 1, {bstart}, {bstart} from r; analyze;",
         start = from_s("start_at"),
         end = from_s("end_at"),
         bstart = at("s"),

@@ -108,7 +108,9 @@ where
             window.end().min(window.start() + MAX_WINDOW),
         )
         .unwrap_or(window);
-        let page = self.page_for(&link, window, Some(&booking)).await?;
+        let page = self
+            .page_for(&link, window, Some(&booking), self.clock.now())
+            .await?;
         Ok(HostMoveSlots {
             booking,
             link,

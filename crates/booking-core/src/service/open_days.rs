@@ -35,7 +35,9 @@ where
             .link_by_slug(slug)
             .await?
             .ok_or(SlotsError::LinkNotFound)?;
-        Ok(self.open_days_of(&link, days, None).await?)
+        Ok(self
+            .open_days_of(&link, days, None, self.clock.now())
+            .await?)
     }
 
     /// [`Scheduler::open_days`] for the reschedule page of a live token: the booking being
@@ -52,14 +54,18 @@ where
         let booking = self.booking_by_token(token).await?;
         booking.check_token(self.clock.now())?;
         let link = self.link_of(&booking).await?;
-        Ok(self.open_days_of(&link, days, Some(&booking)).await?)
+        Ok(self
+            .open_days_of(&link, days, Some(&booking), self.clock.now())
+            .await?)
     }
 
-    async fn open_days_of(
+    /// Of `days`, those on which `link` offers a slot as of `now`.
+    pub(super) async fn open_days_of(
         &self,
         link: &BookingLink,
         days: &[TimeRange],
         moving: Option<&Booking>,
+        now: DateTime<Utc>,
     ) -> Result<Vec<TimeRange>, SlotsOrStore> {
         let Some(first) = days.first() else {
             return Ok(Vec::new());
@@ -80,7 +86,6 @@ where
             return Ok(Vec::new());
         };
         let busy = self.busy_around(link, span, moving).await?;
-        let now = self.clock.now();
         Ok(days
             .into_iter()
             .filter(|day| !offered_slots_up_to(link.rules(), day, now, &busy, 1).is_empty())

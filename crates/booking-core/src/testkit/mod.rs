@@ -65,6 +65,8 @@ struct State {
 #[derive(Debug, Clone, Default)]
 pub struct InMemoryStore {
     state: Arc<Mutex<State>>,
+    /// Bookings looked up by token so far (a page's trips to the store are counted).
+    token_lookups: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl InMemoryStore {
@@ -78,6 +80,12 @@ impl InMemoryStore {
         self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// How many times a booking was looked up by its token so far.
+    pub fn token_lookups(&self) -> usize {
+        self.token_lookups
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Every effect committed so far, in commit order.
@@ -149,6 +157,8 @@ impl BookingStore for InMemoryStore {
         &self,
         token: &RescheduleToken,
     ) -> Result<Option<Booking>, StoreError> {
+        self.token_lookups
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let hash = token.lookup_hash();
         Ok(self
             .lock()

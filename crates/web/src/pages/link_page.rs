@@ -2,17 +2,20 @@
 //! form and its submission.
 
 use actix_web::http::{StatusCode, header};
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use booking_core::invitee::Tracking;
 use booking_core::link::{BookingLink, Slug};
 use booking_core::ports::{BookingStore, Clock};
+use booking_core::read_cache::answers::whole_second;
 use booking_core::service::BookingRequest;
 use booking_core::{TimeRange, TimeZoneName};
 use chrono::{DateTime, Utc};
 
 use super::picker::{PickerQuery, Source, build_picker, query_string, slot_views, utm_pairs};
-use super::{PageFields, Query, failure_page, html, ok_html, see_other};
+use super::{PageFields, Query, failure_page, html, html_body, see_other};
 use crate::AppState;
+use crate::answers::{AnswerKey, build_and_keep, kept, links_epoch};
 use crate::errors::Failure;
 use crate::forms::{FieldErrors, InviteeInput, parse_answers, parse_instant, parse_invitee};
 use crate::present::{rfc3339, search_zones, slot_label};
@@ -78,18 +81,42 @@ pub(super) async fn link_page(
     slug: web::Path<String>,
     query: Query,
 ) -> HttpResponse {
+    // Built as of the whole second, so the picker can be kept for that second (`answers.rs`).
+    let now = whole_second(state.scheduler.clock().now());
+    let key = query
+        .get("start")
+        .is_none()
+        .then(|| AnswerKey::BookingPage {
+            slug: slug.as_str().to_owned(),
+            query: req.query_string().to_owned(),
+            clock: PickerQuery::clock_of(&query, accept_language(&req)).param(),
+        });
+    if let Some(body) = key.as_ref().and_then(|key| kept(&state, now, key)) {
+        return html_body(StatusCode::OK, body);
+    }
+    let epoch = links_epoch(&state);
     let link = match link_of(&state, &slug).await {
         Ok(link) => link,
         Err(failure) => return failure_page(&failure),
     };
-    let now = state.scheduler.clock().now();
     let ask = PickerQuery::read(&query, link.rules().zone(), accept_language(&req), now);
-    let result = match query.get("start") {
-        Some(start) => booking_form_page(&state, &link, &query, &ask, start).await,
-        None => picker_page(&state, &link, &query, &ask, now).await,
+    let result = match (key, query.get("start")) {
+        (Some(key), _) => {
+            let build = async {
+                let page = picker_page(&state, &link, &query, &ask, now).await?;
+                Ok(Bytes::from(page.into_string()))
+            };
+            build_and_keep(&state, now, key, (link.host(), epoch), build).await
+        }
+        (None, start) => {
+            let start = start.map_or("", String::as_str);
+            booking_form_page(&state, &link, &query, &ask, start)
+                .await
+                .map(|page| Bytes::from(page.into_string()))
+        }
     };
     match result {
-        Ok(page) => ok_html(page),
+        Ok(page) => html_body(StatusCode::OK, page),
         Err(failure) => failure_page(&failure),
     }
 }
@@ -101,7 +128,8 @@ async fn picker_page(
     ask: &PickerQuery,
     now: DateTime<Utc>,
 ) -> Result<maud::Markup, Failure> {
-    let mut picker = build_picker(state, Source::Link(link.slug()), ask, now).await?;
+    let source = Source { link, moving: None };
+    let mut picker = build_picker(state, source, ask, now).await?;
     if query.get("zones").is_some_and(|z| z == "all") {
         picker.display.zones = search_zones("", now);
     }

@@ -149,6 +149,13 @@ fn html(status: actix_web::http::StatusCode, markup: Markup) -> HttpResponse {
         .body(markup.into_string())
 }
 
+/// A page already rendered (a kept answer).
+fn html_body(status: actix_web::http::StatusCode, body: actix_web::web::Bytes) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(body)
+}
+
 fn ok_html(markup: Markup) -> HttpResponse {
     html(actix_web::http::StatusCode::OK, markup)
 }
@@ -172,6 +179,17 @@ fn token_html(status: actix_web::http::StatusCode, markup: Markup) -> HttpRespon
     token_page(&mut builder)
         .content_type("text/html; charset=utf-8")
         .body(markup.into_string())
+}
+
+/// A token page already rendered (a kept answer).
+fn token_html_body(
+    status: actix_web::http::StatusCode,
+    body: actix_web::web::Bytes,
+) -> HttpResponse {
+    let mut builder = HttpResponse::build(status);
+    token_page(&mut builder)
+        .content_type("text/html; charset=utf-8")
+        .body(body)
 }
 
 fn see_other(location: &str) -> HttpResponse {

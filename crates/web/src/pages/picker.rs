@@ -2,8 +2,9 @@
 //! the month shown (the first with free times unless asked), which of its days have times,
 //! and the chosen day's times.
 
+use booking_core::booking::Booking;
 use booking_core::invitee::UtmParam;
-use booking_core::link::Slug;
+use booking_core::link::BookingLink;
 use booking_core::{TimeRange, TimeZoneName};
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, TimeZone, Utc};
 
@@ -19,11 +20,13 @@ const MONTHS_AHEAD: u32 = 18;
 /// How many months the first load looks through for the first free time.
 const MONTHS_SEARCHED: u32 = 12;
 
-/// Where the picker's slots come from: a link's page, or the booking a token moves.
+/// Where the picker's slots come from: a link, and on the reschedule page the booking being
+/// moved (checked live by the caller; it does not block itself). Every question is answered
+/// as of the `now` the picker is built for, with the link and booking already in hand.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Source<'a> {
-    Link(&'a Slug),
-    Token(&'a str),
+pub(super) struct Source<'a> {
+    pub(super) link: &'a BookingLink,
+    pub(super) moving: Option<&'a Booking>,
 }
 
 impl Source<'_> {
@@ -31,11 +34,12 @@ impl Source<'_> {
         &self,
         state: &AppState,
         days: &[TimeRange],
+        now: DateTime<Utc>,
     ) -> Result<Vec<TimeRange>, Failure> {
-        Ok(match self {
-            Self::Link(slug) => state.scheduler.open_days(slug, days).await?,
-            Self::Token(token) => state.scheduler.reschedule_open_days(token, days).await?,
-        })
+        Ok(state
+            .scheduler
+            .open_days_at(self.link, days, self.moving, now)
+            .await?)
     }
 
     /// The slots of `window` (the booking being moved left out) and where they continue.
@@ -43,21 +47,20 @@ impl Source<'_> {
         &self,
         state: &AppState,
         window: TimeRange,
+        now: DateTime<Utc>,
     ) -> Result<(Vec<TimeRange>, Option<DateTime<Utc>>), Failure> {
-        Ok(match self {
-            Self::Link(slug) => {
-                let page = state.scheduler.slot_page(slug, window).await?;
-                (page.slots, page.next)
+        let page = state
+            .scheduler
+            .slot_page_at(self.link, window, self.moving, now)
+            .await?;
+        let slots = match self.moving {
+            Some(moving) => {
+                let own = moving.slot();
+                page.slots.into_iter().filter(|s| *s != own).collect()
             }
-            Self::Token(token) => {
-                let page = state.scheduler.reschedule_page(token, window).await?;
-                let own = page.booking.slot();
-                (
-                    page.slots.into_iter().filter(|s| *s != own).collect(),
-                    page.next,
-                )
-            }
-        })
+            None => page.slots,
+        };
+        Ok((slots, page.next))
     }
 }
 
@@ -78,6 +81,14 @@ pub(super) struct PickerQuery {
 }
 
 impl PickerQuery {
+    /// The clock asked for (`clock`), else the reader's language's.
+    pub(super) fn clock_of(query: &PageFields, accept_language: Option<&str>) -> HourCycle {
+        query
+            .get("clock")
+            .and_then(|c| HourCycle::parse(c))
+            .unwrap_or_else(|| HourCycle::from_accept_language(accept_language))
+    }
+
     /// Reads `tz`, `clock`, `show` (a month button) or `month`, `day` (a day button) or
     /// `date`, and `after`; a zone we do not know falls back to `fallback` with a notice.
     pub(super) fn read(
@@ -96,10 +107,7 @@ impl PickerQuery {
             _ => None,
         };
         let zone = named.unwrap_or(fallback);
-        let clock = query
-            .get("clock")
-            .and_then(|c| HourCycle::parse(c))
-            .unwrap_or_else(|| HourCycle::from_accept_language(accept_language));
+        let clock = Self::clock_of(query, accept_language);
         let today = now.with_timezone(&zone.tz()).date_naive();
         let last = first_of_month(today) + Months::new(MONTHS_AHEAD);
         let in_range = |d: &NaiveDate| *d >= first_of_month(today) && *d <= last;
@@ -143,11 +151,8 @@ pub(super) async fn build_picker(
     let zone = query.zone;
     let today = now.with_timezone(&zone.tz()).date_naive();
     let (month, open) = match query.month {
-        Some(month) => (
-            month,
-            open_days_in(state, source, month, zone, today).await?,
-        ),
-        None => first_open_month(state, source, zone, today).await?,
+        Some(month) => (month, open_days_in(state, source, month, zone, now).await?),
+        None => first_open_month(state, source, zone, now).await?,
     };
     let chosen = query
         .date
@@ -180,13 +185,14 @@ async fn open_days_in(
     source: Source<'_>,
     month: NaiveDate,
     zone: TimeZoneName,
-    today: NaiveDate,
+    now: DateTime<Utc>,
 ) -> Result<Vec<NaiveDate>, Failure> {
+    let today = now.with_timezone(&zone.tz()).date_naive();
     let days: Vec<TimeRange> = month_days(month)
         .filter(|d| *d >= today)
         .filter_map(|d| day_range(d, zone))
         .collect();
-    let open = source.open_days(state, &days).await?;
+    let open = source.open_days(state, &days, now).await?;
     Ok(open
         .iter()
         .map(|r| r.start().with_timezone(&zone.tz()).date_naive())
@@ -198,12 +204,13 @@ async fn first_open_month(
     state: &AppState,
     source: Source<'_>,
     zone: TimeZoneName,
-    today: NaiveDate,
+    now: DateTime<Utc>,
 ) -> Result<(NaiveDate, Vec<NaiveDate>), Failure> {
+    let today = now.with_timezone(&zone.tz()).date_naive();
     let first = first_of_month(today);
     for ahead in 0..MONTHS_SEARCHED {
         let month = first + Months::new(ahead);
-        let open = open_days_in(state, source, month, zone, today).await?;
+        let open = open_days_in(state, source, month, zone, now).await?;
         if !open.is_empty() {
             return Ok((month, open));
         }
@@ -228,7 +235,7 @@ async fn day_times(
         .unwrap_or(whole.start())
         .max(now.min(whole.end() - chrono::TimeDelta::seconds(1)));
     let window = TimeRange::new(start, whole.end()).unwrap_or(whole);
-    let (slots, next) = source.slots(state, window).await?;
+    let (slots, next) = source.slots(state, window, now).await?;
     Ok(DayTimes {
         label: date.format("%A, %B %-d").to_string(),
         date: date.to_string(),

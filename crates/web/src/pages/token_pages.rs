@@ -1,17 +1,21 @@
 //! The attendee's token pages: reschedule, cancel and reconfirm.
 
 use actix_web::http::StatusCode;
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use booking_core::booking::Booking;
+use booking_core::link::BookingLink;
 use booking_core::ports::{BookingStore, Clock};
+use booking_core::read_cache::answers::whole_second;
 use booking_core::service::TokenActionError;
 use chrono::{DateTime, Utc};
 
 use super::confirmation::{booking_of, link_title};
 use super::link_page::{accept_language, meeting_of};
 use super::picker::{PickerQuery, Source, build_picker};
-use super::{PageFields, Query, see_other, token_failure_page, token_html};
+use super::{PageFields, Query, see_other, token_failure_page, token_html, token_html_body};
 use crate::AppState;
+use crate::answers::{AnswerKey, build_and_keep, kept, links_epoch};
 use crate::errors::Failure;
 use crate::forms::{FieldErrors, parse_instant, parse_reason};
 use crate::present::{HourCycle, actor_label, search_zones, slot_label};
@@ -25,6 +29,32 @@ pub(super) struct Outcome {
     errors: FieldErrors,
 }
 
+/// The booking a live token moves, looked up once per page, and its link.
+#[derive(Debug, Clone, Copy)]
+struct Moving<'a> {
+    token: &'a str,
+    booking: &'a Booking,
+    link: &'a BookingLink,
+}
+
+/// The live booking of `token` (one lookup by token), refused when the token is dead.
+async fn live_booking(state: &AppState, token: &str) -> Result<Booking, Failure> {
+    let booking = booking_of(state, token).await?;
+    booking
+        .check_token(state.scheduler.clock().now())
+        .map_err(Failure::Refused)?;
+    Ok(booking)
+}
+
+async fn link_of_booking(state: &AppState, booking: &Booking) -> Result<BookingLink, Failure> {
+    state
+        .scheduler
+        .store()
+        .link(booking.link())
+        .await?
+        .ok_or(Failure::Internal)
+}
+
 pub(super) async fn reschedule_view(
     state: &AppState,
     token: &str,
@@ -32,19 +62,37 @@ pub(super) async fn reschedule_view(
     accept_language: Option<&str>,
     outcome: Outcome,
 ) -> Result<RescheduleView, Failure> {
-    let booking = booking_of(state, token).await?;
-    booking
-        .check_token(state.scheduler.clock().now())
-        .map_err(Failure::Refused)?;
-    let link = state
-        .scheduler
-        .store()
-        .link(booking.link())
-        .await?
-        .ok_or(Failure::Internal)?;
-    let now = state.scheduler.clock().now();
+    let booking = live_booking(state, token).await?;
+    let link = link_of_booking(state, &booking).await?;
+    let now = whole_second(state.scheduler.clock().now());
     let ask = PickerQuery::read(query, booking.invitee().time_zone(), accept_language, now);
-    let mut picker = build_picker(state, Source::Token(token), &ask, now).await?;
+    let moving = Moving {
+        token,
+        booking: &booking,
+        link: &link,
+    };
+    view_of(state, moving, query, &ask, now, outcome).await
+}
+
+/// The reschedule page's view as of `now`, for a booking already looked up.
+async fn view_of(
+    state: &AppState,
+    moving: Moving<'_>,
+    query: &PageFields,
+    ask: &PickerQuery,
+    now: DateTime<Utc>,
+    outcome: Outcome,
+) -> Result<RescheduleView, Failure> {
+    let Moving {
+        token,
+        booking,
+        link,
+    } = moving;
+    let source = Source {
+        link,
+        moving: Some(booking),
+    };
+    let mut picker = build_picker(state, source, ask, now).await?;
     if query.get("zones").is_some_and(|z| z == "all") {
         picker.display.zones = search_zones("", now);
     }
@@ -62,7 +110,7 @@ pub(super) async fn reschedule_view(
         .map(|c| chosen_label(c, ask.zone, ask.clock))
         .filter(|s| !on_the_day(&s.start));
     Ok(RescheduleView {
-        meeting: meeting_of(state, &link).await?,
+        meeting: meeting_of(state, link).await?,
         original: slot_label(booking.slot(), ask.zone),
         invitee_name: booking.invitee().name().as_str().to_owned(),
         action: format!("/book/reschedule/{token}"),
@@ -73,6 +121,42 @@ pub(super) async fn reschedule_view(
         notice: outcome.notice,
         errors: outcome.errors,
     })
+}
+
+/// The reschedule page as first shown, rendered: one lookup of the token, the rest from the
+/// read cache, and the page kept for the second it is asked in (`answers.rs`).
+async fn reschedule_body(
+    req: &HttpRequest,
+    state: &AppState,
+    token: &str,
+    query: &PageFields,
+) -> Result<Bytes, Failure> {
+    let booking = live_booking(state, token).await?;
+    let now = whole_second(state.scheduler.clock().now());
+    let language = accept_language(req);
+    let key = AnswerKey::Reschedule {
+        booking: booking.id(),
+        version: booking.version(),
+        token: token.to_owned(),
+        query: req.query_string().to_owned(),
+        clock: PickerQuery::clock_of(query, language).param(),
+    };
+    if let Some(body) = kept(state, now, &key) {
+        return Ok(body);
+    }
+    let epoch = links_epoch(state);
+    let link = link_of_booking(state, &booking).await?;
+    let ask = PickerQuery::read(query, booking.invitee().time_zone(), language, now);
+    let moving = Moving {
+        token,
+        booking: &booking,
+        link: &link,
+    };
+    let build = async {
+        let vm = view_of(state, moving, query, &ask, now, Outcome::default()).await?;
+        Ok(Bytes::from(token::reschedule(&vm).into_string()))
+    };
+    build_and_keep(state, now, key, (link.host(), epoch), build).await
 }
 
 /// "Thursday, March 4, 10:00 AM" for a chosen start shown beside another day.
@@ -98,9 +182,8 @@ pub(super) async fn reschedule_page(
     token: web::Path<String>,
     query: Query,
 ) -> HttpResponse {
-    let outcome = Outcome::default();
-    match reschedule_view(&state, &token, &query, accept_language(&req), outcome).await {
-        Ok(vm) => token_html(StatusCode::OK, token::reschedule(&vm)),
+    match reschedule_body(&req, &state, &token, &query).await {
+        Ok(body) => token_html_body(StatusCode::OK, body),
         Err(failure) => token_failure_page(&state, &token, &failure).await,
     }
 }

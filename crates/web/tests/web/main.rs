@@ -1,6 +1,7 @@
 //! The web crate's integration tests: every page state and every API error, through actix's
 //! test service on the in-memory store with a fixed clock.
 
+mod answers;
 mod api;
 mod booking_page;
 mod helpers;

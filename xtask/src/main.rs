@@ -102,7 +102,30 @@ fn target_dir() -> PathBuf {
 fn cargo() -> Command {
     let mut cmd = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(root());
+    // `cargo run` gave this process xtask's own package variables. Build scripts that declare
+    // `rerun-if-env-changed` on them (ring's does) would see different values than in a
+    // direct `cargo` call and run again, rebuilding everything above them each time the two
+    // alternate.
+    for (name, _) in env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        if is_package_variable(name) {
+            cmd.env_remove(name);
+        }
+    }
     cmd
+}
+
+/// Whether `name` is one of the variables cargo sets for the package it runs.
+fn is_package_variable(name: &str) -> bool {
+    name.starts_with("CARGO_PKG_")
+        || name.starts_with("CARGO_MANIFEST_")
+        || matches!(
+            name,
+            "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_RUSTC_CURRENT_DIR"
+        )
 }
 
 fn run(what: &str, cmd: &mut Command) -> Result<(), String> {
@@ -248,4 +271,30 @@ fn callgrind_slots() -> Result<(), String> {
         return Err("callgrind counted nothing inside offered_slots; check the toggle".into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod cargo_env_tests {
+    use super::is_package_variable;
+
+    #[test]
+    fn only_the_package_variables_are_dropped() {
+        for name in [
+            "CARGO_PKG_NAME",
+            "CARGO_PKG_VERSION_MAJOR",
+            "CARGO_MANIFEST_DIR",
+            "CARGO_CRATE_NAME",
+        ] {
+            assert!(is_package_variable(name), "{name}");
+        }
+        for name in [
+            "CARGO",
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_TERM_COLOR",
+            "PATH",
+        ] {
+            assert!(!is_package_variable(name), "{name}");
+        }
+    }
 }

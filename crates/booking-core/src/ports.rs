@@ -215,6 +215,20 @@ pub trait BookingStore: Send + Sync {
         token: &RescheduleToken,
     ) -> Result<Option<Booking>, StoreError>;
 
+    /// The row of `token` for a page to show: like [`BookingStore::booking_by_token`], but a
+    /// cache may answer it (a cached answer is dropped by every change of the host's bookings,
+    /// so it is stale for no longer than the busy ranges are). Use cases that write look the
+    /// token up with [`BookingStore::booking_by_token`].
+    ///
+    /// # Errors
+    /// [`StoreError`] on any storage failure (unknown token is `Ok(None)`).
+    async fn booking_by_token_to_show(
+        &self,
+        token: &RescheduleToken,
+    ) -> Result<Option<Booking>, StoreError> {
+        self.booking_by_token(token).await
+    }
+
     /// Loads the newest row of the chain mirrored to this external calendar event.
     ///
     /// # Errors
@@ -540,6 +554,12 @@ mod shared {
             token: &RescheduleToken,
         ) -> Result<Option<Booking>, StoreError> {
             (**self).booking_by_token(token).await
+        }
+        async fn booking_by_token_to_show(
+            &self,
+            token: &RescheduleToken,
+        ) -> Result<Option<Booking>, StoreError> {
+            (**self).booking_by_token_to_show(token).await
         }
         async fn booking_by_provider_event(
             &self,

@@ -1,6 +1,6 @@
-//! A read-through cache in front of a [`BookingStore`]: links, hosts and busy ranges, kept in
-//! process memory so the pages and the slots API do not ask the database for what has not
-//! changed.
+//! A read-through cache in front of a [`BookingStore`]: links, hosts, busy ranges and the
+//! bookings token pages show, kept in process memory so the pages and the slots API do not ask
+//! the database for what has not changed.
 //!
 //! How it stays correct:
 //!
@@ -45,6 +45,10 @@ pub const BUSY_TTL: TimeDelta = TimeDelta::seconds(3);
 const MAX_BUSY_WINDOWS: usize = 4096;
 /// Most links kept at once; past it the link cache starts over.
 const MAX_LINKS: usize = 4096;
+/// Longest a booking shown by token is used when no change notification arrived.
+pub const TOKEN_TTL: TimeDelta = TimeDelta::seconds(3);
+/// Most bookings kept by token at once; past it the token cache starts over.
+const MAX_TOKENS: usize = 4096;
 
 /// What changed, as announced to the other instances.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +122,11 @@ struct Entries {
     host_generations: HashMap<HostId, u64>,
     /// Raised by every change of any link or host, and by [`ReadCache::forget_all`].
     epoch: u64,
+    /// Bookings shown by token (keyed by the token's lookup hash), each with its host's
+    /// bookings generation when it was read.
+    tokens: HashMap<[u8; 32], Timed<(Booking, u64)>>,
+    /// Raised by every change of any host's bookings and by [`ReadCache::forget_all`].
+    booking_changes: u64,
 }
 
 /// The cached reads, shared by every [`CachedStore`] of a process and by the listener that
@@ -158,7 +167,9 @@ impl ReadCache {
         match change {
             CacheChange::Bookings(host) => {
                 *e.host_generations.entry(host).or_default() += 1;
+                e.booking_changes += 1;
                 e.busy.retain(|k, _| k.host != host);
+                e.tokens.retain(|_, t| t.value.0.host() != host);
             }
             CacheChange::Links(host) => {
                 e.epoch += 1;
@@ -199,6 +210,8 @@ impl ReadCache {
     pub fn forget_all(&self) {
         let mut e = self.lock();
         e.epoch += 1;
+        e.booking_changes += 1;
+        e.tokens.clear();
         let hosts: Vec<HostId> = e.host_generations.keys().copied().collect();
         for host in hosts {
             *e.host_generations.entry(host).or_default() += 1;
@@ -285,6 +298,55 @@ impl ReadCache {
             e.busy.clear();
         }
         e.busy.insert(key, Timed { value: ranges, at });
+    }
+}
+
+impl ReadCache {
+    /// The booking of the token hashed `hash`, if kept, fresh and its host's bookings have not
+    /// changed since it was read.
+    fn shown_booking(&self, hash: &[u8; 32], now: DateTime<Utc>) -> Option<Booking> {
+        let e = self.lock();
+        let (booking, generation) = Self::fresh(e.tokens.get(hash), now, TOKEN_TTL)?;
+        let current = e
+            .host_generations
+            .get(&booking.host())
+            .copied()
+            .unwrap_or(0);
+        (current == generation).then_some(booking)
+    }
+
+    /// How many changes of bookings this cache has seen, read before a token lookup.
+    fn booking_changes(&self) -> u64 {
+        self.lock().booking_changes
+    }
+
+    /// Keeps `booking`, read by the token hashed `hash`, unless any host's bookings changed
+    /// since `seen` (the host was not known before the read, so any change counts).
+    fn keep_shown_booking(&self, hash: [u8; 32], booking: &Booking, seen: u64, at: DateTime<Utc>) {
+        let mut e = self.lock();
+        if e.booking_changes != seen {
+            return;
+        }
+        if e.tokens.len() >= MAX_TOKENS {
+            e.tokens.clear();
+        }
+        let generation = e
+            .host_generations
+            .get(&booking.host())
+            .copied()
+            .unwrap_or(0);
+        e.tokens.insert(
+            hash,
+            Timed {
+                value: (booking.clone(), generation),
+                at,
+            },
+        );
+    }
+
+    /// Drops the kept rows of `booking` (a write outside a commit touched it).
+    fn forget_shown_booking(&self, booking: BookingId) {
+        self.lock().tokens.retain(|_, t| t.value.0.id() != booking);
     }
 }
 
@@ -413,6 +475,23 @@ impl<S: BookingStore, C: Clock> BookingStore for CachedStore<S, C> {
         self.store.booking_by_token(token).await
     }
 
+    async fn booking_by_token_to_show(
+        &self,
+        token: &RescheduleToken,
+    ) -> Result<Option<Booking>, StoreError> {
+        let now = self.clock.now();
+        let hash = token.lookup_hash();
+        if let Some(booking) = self.cache.shown_booking(&hash, now) {
+            return Ok(Some(booking));
+        }
+        let seen = self.cache.booking_changes();
+        let booking = self.store.booking_by_token(token).await?;
+        if let Some(b) = &booking {
+            self.cache.keep_shown_booking(hash, b, seen, now);
+        }
+        Ok(booking)
+    }
+
     async fn booking_by_provider_event(
         &self,
         provider: &str,
@@ -482,7 +561,9 @@ impl<S: BookingStore, C: Clock> BookingStore for CachedStore<S, C> {
         booking: BookingId,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.store.record_reconfirmation_request(booking, at).await
+        let recorded = self.store.record_reconfirmation_request(booking, at).await;
+        self.cache.forget_shown_booking(booking);
+        recorded
     }
 
     async fn commit(&self, change: Change) -> Result<(), CommitError> {

@@ -416,6 +416,20 @@ where
             .ok_or(TokenActionError::NotFound)
     }
 
+    /// The booking a token belongs to, live or dead, for a page or an answer that only shows
+    /// it: a cached row may answer (see [`BookingStore::booking_by_token_to_show`]); what
+    /// changes a booking looks its token up afresh.
+    ///
+    /// # Errors
+    /// [`TokenActionError::NotFound`] for an unknown or malformed token.
+    pub async fn booking_to_show(&self, token: &str) -> Result<Booking, TokenActionError> {
+        let token = RescheduleToken::parse(token).map_err(|_| TokenActionError::NotFound)?;
+        self.store
+            .booking_by_token_to_show(&token)
+            .await?
+            .ok_or(TokenActionError::NotFound)
+    }
+
     /// What the reschedule page shows for a live token.
     ///
     /// # Errors
@@ -439,7 +453,7 @@ where
         token: &str,
         window_of: impl FnOnce(&Booking) -> TimeRange + Send,
     ) -> Result<ReschedulePage, TokenActionError> {
-        let booking = self.booking_by_token(token).await?;
+        let booking = self.booking_to_show(token).await?;
         booking.check_token(self.clock.now())?;
         let window = window_of(&booking);
         let link = self.link_of(&booking).await?;

@@ -290,7 +290,7 @@ async fn create_booking(
         (status = 404, description = "Unknown or malformed token", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn by_token(state: web::Data<AppState>, token: web::Path<String>) -> ApiResult {
-    let b = state.scheduler.booking_by_token(&token).await?;
+    let b = state.scheduler.booking_to_show(&token).await?;
     let live = b.token_is_live(state.scheduler.clock().now());
     Ok(token_json(StatusCode::OK, &booking_json(&state, &b, live)))
 }

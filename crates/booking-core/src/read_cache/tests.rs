@@ -457,3 +457,93 @@ async fn a_commit_is_announced_unless_the_store_announces_its_own_commits() {
         "this process's cache is dropped all the same"
     );
 }
+
+/// Books the first Monday slot through `scheduler` and returns the booking's token text.
+async fn booked_token<S: BookingStore, C: Clock>(
+    scheduler: &Scheduler<S, C, SequentialTokens, FixedBusy>,
+) -> (Booking, String) {
+    let slots = scheduler
+        .available_slots(&slug(), monday())
+        .await
+        .expect("slots");
+    let booking = scheduler
+        .book(&slug(), request(slots[0].start()))
+        .await
+        .expect("book");
+    let token = booking.token().expose().to_owned();
+    (booking, token)
+}
+
+#[tokio::test]
+async fn a_shown_booking_is_read_once_and_dropped_by_a_commit_here() {
+    let f = fixture().await;
+    let (_, token) = booked_token(&f.scheduler).await;
+    let lookups = || f.raw.inner.token_lookups();
+    let start = lookups();
+    let first = f.scheduler.booking_to_show(&token).await.expect("shown");
+    let again = f.scheduler.booking_to_show(&token).await.expect("shown");
+    assert_eq!(first, again);
+    assert_eq!(
+        lookups(),
+        start + 1,
+        "the second page was answered from memory"
+    );
+    // What writes looks the token up afresh every time.
+    f.scheduler.booking_by_token(&token).await.expect("row");
+    assert_eq!(lookups(), start + 2);
+    f.scheduler.cancel(&token, None).await.expect("cancel");
+    let shown = f.scheduler.booking_to_show(&token).await.expect("shown");
+    assert!(
+        shown.cancellation().is_some(),
+        "the commit dropped the kept row"
+    );
+}
+
+#[tokio::test]
+async fn a_shown_booking_follows_announced_changes_and_its_time_to_live() {
+    let f = fixture().await;
+    let (_, token) = booked_token(&f.elsewhere).await;
+    let shown = f.scheduler.booking_to_show(&token).await.expect("shown");
+    assert!(shown.cancellation().is_none());
+    // Cancelled by another instance: this one shows the kept row until it is told.
+    f.elsewhere.cancel(&token, None).await.expect("cancel");
+    let stale = f.scheduler.booking_to_show(&token).await.expect("shown");
+    assert!(stale.cancellation().is_none(), "the cache answered");
+    f.cached.cache().apply(CacheChange::Bookings(host().id()));
+    let told = f.scheduler.booking_to_show(&token).await.expect("shown");
+    assert!(told.cancellation().is_some());
+    // With no notification, the time to live ends it.
+    let (_, other) = booked_token(&f.elsewhere).await;
+    f.scheduler.booking_to_show(&other).await.expect("shown");
+    f.elsewhere.cancel(&other, None).await.expect("cancel");
+    f.clock.advance(TOKEN_TTL);
+    let expired = f.scheduler.booking_to_show(&other).await.expect("shown");
+    assert!(expired.cancellation().is_some());
+}
+
+#[tokio::test]
+async fn a_token_read_that_raced_any_change_of_bookings_is_not_kept() {
+    let f = fixture().await;
+    let (booking, token) = booked_token(&f.scheduler).await;
+    let hash = RescheduleToken::parse(&token).expect("token").lookup_hash();
+    let cache = f.cached.cache();
+    // The host is unknown before the read, so a change of any host's bookings counts.
+    let seen = cache.booking_changes();
+    cache.apply(CacheChange::Bookings(HostId::from_uuid(Uuid::from_u128(
+        0x4002,
+    ))));
+    cache.keep_shown_booking(hash, &booking, seen, f.clock.now());
+    assert!(cache.shown_booking(&hash, f.clock.now()).is_none());
+    let seen = cache.booking_changes();
+    cache.keep_shown_booking(hash, &booking, seen, f.clock.now());
+    assert_eq!(
+        cache.shown_booking(&hash, f.clock.now()),
+        Some(booking.clone())
+    );
+    // A reconfirmation request written outside a commit drops the row too.
+    f.cached
+        .record_reconfirmation_request(booking.id(), f.clock.now())
+        .await
+        .expect("recorded");
+    assert!(cache.shown_booking(&hash, f.clock.now()).is_none());
+}

@@ -51,7 +51,7 @@ where
         token: &str,
         days: &[TimeRange],
     ) -> Result<Vec<TimeRange>, TokenActionError> {
-        let booking = self.booking_by_token(token).await?;
+        let booking = self.booking_to_show(token).await?;
         booking.check_token(self.clock.now())?;
         let link = self.link_of(&booking).await?;
         Ok(self

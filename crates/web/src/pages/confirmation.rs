@@ -18,7 +18,7 @@ use crate::views::book::{ConfirmedState, ConfirmedView};
 pub(super) async fn booking_of(state: &AppState, token: &str) -> Result<Booking, Failure> {
     state
         .scheduler
-        .booking_by_token(token)
+        .booking_to_show(token)
         .await
         .map_err(Failure::from)
 }

@@ -140,18 +140,23 @@ async fn a_change_announced_by_another_instance_retires_them_at_once() {
 
 #[actix_web::test]
 async fn the_reschedule_page_looks_its_token_up_once() {
-    for (app, _) in [
-        setup_cached().await,
-        (setup().await, Arc::new(ReadCache::new())),
+    // Without the cache every page looks the token up once; with it, the booking shown is
+    // kept until its host's bookings change, so the next page (another month) needs none.
+    for ((app, _), lookups) in [
+        ((setup().await, Arc::new(ReadCache::new())), [1, 1]),
+        (setup_cached().await, [1, 0]),
     ] {
         let token = book(&app, at(9, 0)).await.token().expose().to_owned();
-        for path in [
+        for (path, expected) in [
             format!("/book/reschedule/{token}"),
             format!("/book/reschedule/{token}?show=2027-05&tz=Asia/Tokyo"),
-        ] {
+        ]
+        .into_iter()
+        .zip(lookups)
+        {
             let before = app.store.token_lookups();
             get(&app, &path).await;
-            assert_eq!(app.store.token_lookups() - before, 1, "{path}");
+            assert_eq!(app.store.token_lookups() - before, expected, "{path}");
         }
     }
 }

@@ -1,4 +1,5 @@
-//! `cargo xtask load [--read-only | --write-only] [--history N[,M…]]`: a load run on loopback
+//! `cargo xtask load [--read-only | --write-only] [--async-commit] [--database NAME]
+//! [--history N[,M…]]`: a load run on loopback
 //! against the release binary, printed as two tables. The read half (wrk, on SQLite and on
 //! Postgres) is below and in `load/read.rs`; the write half (HTTP bookings, reschedules and
 //! cancels against pgbench running the same SQL, and the dispatcher, on Postgres) in
@@ -7,6 +8,8 @@
 //! requests/s, p99 and the ratio to the baseline (a shared, noisy machine makes only same-run
 //! ratios meaningful). `--history` first gives the demo host that many past bookings, once per
 //! size listed, so the rows show whether a request's cost grows with a host's history.
+//! `--database` names the write half's Postgres database (dropped and made afresh), so two
+//! runs on one machine need not drop each other's.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -169,11 +172,16 @@ struct Options {
     write: bool,
     /// The write half with `synchronous_commit = off`, so commits do not wait for the disk.
     async_commit: bool,
+    /// The write half's database, dropped and created afresh.
+    database: String,
     histories: Vec<u64>,
 }
 
-const USAGE: &str =
-    "usage: cargo xtask load [--read-only | --write-only] [--async-commit] [--history N[,M…]]";
+const USAGE: &str = "usage: cargo xtask load [--read-only | --write-only] [--async-commit] \
+     [--database NAME] [--history N[,M…]]";
+
+/// The write half's database unless `--database` names another.
+const WRITE_DATABASE: &str = "slotkeeper_load_write";
 
 impl Options {
     fn parse(args: &[String]) -> Result<Self, String> {
@@ -181,6 +189,7 @@ impl Options {
             read: true,
             write: true,
             async_commit: false,
+            database: WRITE_DATABASE.to_owned(),
             histories: vec![0],
         };
         let mut rest = args.iter();
@@ -189,6 +198,7 @@ impl Options {
                 "--read-only" => options.write = false,
                 "--write-only" => options.read = false,
                 "--async-commit" => options.async_commit = true,
+                "--database" => options.database = database(rest.next().ok_or(USAGE)?)?,
                 "--history" => options.histories = histories(rest.next().ok_or(USAGE)?)?,
                 _ => return Err(USAGE.into()),
             }
@@ -197,6 +207,21 @@ impl Options {
             return Err(USAGE.into());
         }
         Ok(options)
+    }
+}
+
+/// A database name fit to splice into `create database` unquoted.
+fn database(name: &str) -> Result<String, String> {
+    let plain = name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain && name.len() <= 63 {
+        Ok(name.to_owned())
+    } else {
+        Err(format!(
+            "--database takes a name like h5_load_write (a-z, 0-9, _), not {name:?}"
+        ))
     }
 }
 
@@ -226,7 +251,7 @@ pub(crate) fn load(args: &[String]) -> Result<(), String> {
     }
     if options.write {
         let workdir = fresh_workdir("load-write")?;
-        let database = "slotkeeper_load_write";
+        let database = options.database.as_str();
         let url = fresh_postgres(database)?;
         let commit = if options.async_commit {
             write::Commit::Async(database)
@@ -297,5 +322,11 @@ mod tests {
         assert!(parse(&["--history"]).is_err());
         assert!(parse(&["--history", "lots"]).is_err());
         assert!(parse(&["--fast"]).is_err());
+        assert_eq!(both.database, "slotkeeper_load_write");
+        let named = parse(&["--write-only", "--database", "h5_load_write"]).unwrap();
+        assert_eq!(named.database, "h5_load_write");
+        assert!(parse(&["--database"]).is_err());
+        assert!(parse(&["--database", "x; drop table outbox"]).is_err());
+        assert!(parse(&["--database", "Load"]).is_err());
     }
 }

@@ -35,13 +35,15 @@ fn main() -> ExitCode {
                  \u{20}                    chaos run, the browser test and a short schemathesis pass;\n\
                  \u{20}                    provisions Postgres when TEST_DATABASE_URL is unset\n\
                  tidy                 the tree's own rules (file headers, booking-core's dependencies)\n\
-                 load [--read-only | --write-only] [--async-commit] [--history N[,M…]]\n\
+                 load [--read-only | --write-only] [--async-commit] [--database NAME]\n\
+                 \u{20}    [--history N[,M…]]\n\
                  \u{20}                    load run on loopback, two tables (docs/PERFORMANCE.md): reads, wrk\n\
                  \u{20}                    on the pages and the slots API vs /healthz on SQLite and Postgres\n\
                  \u{20}                    (--history: the host's past bookings first); writes, 16 HTTP\n\
                  \u{20}                    clients booking, rescheduling and cancelling vs pgbench running\n\
                  \u{20}                    the same SQL (xtask/load/*.sql), and the outbox's delivery, on\n\
-                 \u{20}                    Postgres (--async-commit: with synchronous_commit off)\n\
+                 \u{20}                    Postgres (--async-commit: with synchronous_commit off;\n\
+                 \u{20}                    --database: its database, slotkeeper_load_write by default)\n\
                  chaos [--short | --instances N] [--seconds S] [--sqlite] [--release] [--clients C]\n\
                  \u{20}                    [--workers W] [--seed X]\n\
                  \u{20}                    N `slotkeeper serve` (default 3) on one fresh Postgres database\n\

@@ -3,8 +3,9 @@
 //! for 8 s, then reschedule those bookings by their tokens, then cancel them; after each
 //! phase the outbox is drained (the dispatcher's figures: effects created and delivered per
 //! second, the backlog when the load stopped, the time to drain it). Then the server stops and
-//! pgbench runs `xtask/load/{book,reschedule,cancel}.sql` — the statements those use cases
-//! send — with 16 clients on the same database, the bar each HTTP figure is a ratio of.
+//! pgbench runs `xtask/load/{book,reschedule,cancel}.sql` — the statements those requests
+//! send, in the same round trips, the booking limit's included — with 16 clients on the same
+//! database, the bar each HTTP figure is a ratio of.
 
 use std::path::Path;
 use std::time::Duration;
@@ -52,16 +53,20 @@ struct Dispatch {
 
 /// How the run's database commits.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Commit {
+pub(crate) enum Commit<'a> {
     /// As configured (`synchronous_commit = on` by default): a commit waits for its WAL flush.
     Synchronous,
     /// `synchronous_commit = off` for the named database, server and pgbench alike: commits
     /// do not wait for the disk, so the figures show the CPU's bound, not the disk's.
-    Async(&'static str),
+    Async(&'a str),
 }
 
 /// The write rows for the Postgres database `url`.
-pub(crate) fn measure(url: &str, workdir: &Path, commit: Commit) -> Result<Vec<String>, String> {
+pub(crate) fn measure(
+    url: &str,
+    workdir: &Path,
+    commit: Commit<'_>,
+) -> Result<Vec<String>, String> {
     let store = match commit {
         Commit::Synchronous => "Postgres",
         Commit::Async(database) => {
@@ -259,10 +264,24 @@ fn op_rows(op: &str, http: &Figures, bench: &Bench) -> [String; 2] {
             http.quantile_ms(0.99),
         ),
         format!(
-            "| Postgres | write | pgbench `{op}.sql` ({CLIENTS} clients, prepared; {} transactions, {} failed) | {:.0} | {:.2} | 1.00 |",
-            bench.transactions, bench.failed, bench.tps, bench.p99_ms,
+            "| Postgres | write | pgbench `{op}.sql` ({}{CLIENTS} clients, prepared; {} transactions, {} failed) | {:.0} | {:.2} | 1.00 |",
+            script_extras(op),
+            bench.transactions,
+            bench.failed,
+            bench.tps,
+            bench.p99_ms,
         ),
     ]
+}
+
+/// What a script sends besides the use case's own statements, for its row's label: the
+/// booking limit's upsert and prune, which web runs before every booking.
+fn script_extras(op: &str) -> &'static str {
+    if op == "book" {
+        "with the booking limit's upsert and prune; "
+    } else {
+        ""
+    }
 }
 
 /// The dispatcher's row of one phase: delivered against created effects per second over the
@@ -301,4 +320,62 @@ fn prepare_rows(count: u64) -> String {
          analyze scheduling_calendar_events;",
         columns = super::read::COLUMNS,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The SQL lines of a script run on every transaction: one statement a line, so one
+    /// round trip each; comments, meta-commands and the `\if` block run once are left out.
+    fn statements(script: &str) -> Vec<&str> {
+        let mut once = false;
+        script
+            .lines()
+            .filter(|line| {
+                once = (once || line.starts_with("\\if")) && !line.starts_with("\\endif");
+                !once && !line.starts_with("--") && !line.starts_with('\\') && !line.is_empty()
+            })
+            .collect()
+    }
+
+    /// Each script sends what `docs/PERFORMANCE.md`'s round-trip table counts for its
+    /// request over HTTP: 4 for a booking (the booking limit's two included), 3 for a
+    /// reschedule, 2 for a cancel, the last one the commit statement of store-postgres.
+    #[test]
+    fn the_scripts_make_the_requests_round_trips() {
+        let expected: [(&str, &[&str]); 3] = [
+            (
+                "book",
+                &[
+                    "insert into login_attempts",
+                    "delete from login_attempts",
+                    "select blocked_start",
+                ],
+            ),
+            (
+                "reschedule",
+                &["select id, chain_id", "select blocked_start"],
+            ),
+            ("cancel", &["select id, chain_id"]),
+        ];
+        for (op, before) in expected {
+            let path = root().join("xtask/load").join(format!("{op}.sql"));
+            let script = std::fs::read_to_string(&path).unwrap();
+            let sent = statements(&script);
+            assert_eq!(sent.len(), before.len() + 1, "{op}: {sent:#?}");
+            for (line, start) in sent.iter().zip(before) {
+                assert!(line.starts_with(start), "{op}: {line}");
+            }
+            let commit = sent[before.len()];
+            for part in [
+                "with l0 as (select pg_advisory_xact_lock(",
+                "where exists (select 1 from w0)",
+                "select slotkeeper_all_written(array[",
+                "pg_notify('slotkeeper_busy'",
+            ] {
+                assert!(commit.contains(part), "{op}: no {part} in {commit}");
+            }
+        }
+    }
 }

@@ -50,6 +50,13 @@ impl BookingStore for CountedChanges {
     ) -> Result<Option<Booking>, StoreError> {
         self.0.booking_by_token(token).await
     }
+    async fn booking_by_token_to_show(
+        &self,
+        token: &RescheduleToken,
+    ) -> Result<Option<Booking>, StoreError> {
+        // Forwarded, not left to the default: the default would skip the read cache below.
+        self.0.booking_by_token_to_show(token).await
+    }
     async fn booking_by_provider_event(
         &self,
         provider: &str,

@@ -54,7 +54,6 @@ impl BookingStore for CountedChanges {
         &self,
         token: &RescheduleToken,
     ) -> Result<Option<Booking>, StoreError> {
-        // Forwarded, not left to the default: the default would skip the read cache below.
         self.0.booking_by_token_to_show(token).await
     }
     async fn booking_by_provider_event(

@@ -218,16 +218,16 @@ pub trait BookingStore: Send + Sync {
     /// The row of `token` for a page to show: like [`BookingStore::booking_by_token`], but a
     /// cache may answer it (a cached answer is dropped by every change of the host's bookings,
     /// so it is stale for no longer than the busy ranges are). Use cases that write look the
-    /// token up with [`BookingStore::booking_by_token`].
+    /// token up with [`BookingStore::booking_by_token`]. A store answers it as
+    /// `booking_by_token`; a decorator must forward it (there is no default, so one that
+    /// forgets cannot silently skip a cache below it).
     ///
     /// # Errors
     /// [`StoreError`] on any storage failure (unknown token is `Ok(None)`).
     async fn booking_by_token_to_show(
         &self,
         token: &RescheduleToken,
-    ) -> Result<Option<Booking>, StoreError> {
-        self.booking_by_token(token).await
-    }
+    ) -> Result<Option<Booking>, StoreError>;
 
     /// Loads the newest row of the chain mirrored to this external calendar event.
     ///

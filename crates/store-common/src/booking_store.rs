@@ -316,6 +316,14 @@ macro_rules! booking_store {
                 .await
             }
 
+            async fn booking_by_token_to_show(
+                &self,
+                token: &::booking_core::token::RescheduleToken,
+            ) -> Result<Option<::booking_core::booking::Booking>, ::booking_core::ports::StoreError>
+            {
+                self.booking_by_token(token).await
+            }
+
             async fn booking_by_provider_event(
                 &self,
                 provider: &str,

@@ -103,6 +103,12 @@ impl BookingStore for Counted {
     ) -> Result<Option<Booking>, StoreError> {
         self.inner.booking_by_token(token).await
     }
+    async fn booking_by_token_to_show(
+        &self,
+        token: &RescheduleToken,
+    ) -> Result<Option<Booking>, StoreError> {
+        self.inner.booking_by_token_to_show(token).await
+    }
     async fn booking_by_provider_event(
         &self,
         provider: &str,

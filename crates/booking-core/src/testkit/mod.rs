@@ -168,6 +168,13 @@ impl BookingStore for InMemoryStore {
             .cloned())
     }
 
+    async fn booking_by_token_to_show(
+        &self,
+        token: &RescheduleToken,
+    ) -> Result<Option<Booking>, StoreError> {
+        self.booking_by_token(token).await
+    }
+
     async fn booking_by_provider_event(
         &self,
         provider: &str,

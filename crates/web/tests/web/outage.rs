@@ -54,6 +54,12 @@ impl BookingStore for DownStore {
     async fn booking_by_token(&self, _: &RescheduleToken) -> Result<Option<Booking>, StoreError> {
         Err(down())
     }
+    async fn booking_by_token_to_show(
+        &self,
+        _: &RescheduleToken,
+    ) -> Result<Option<Booking>, StoreError> {
+        Err(down())
+    }
     async fn booking_by_provider_event(
         &self,
         _: &str,

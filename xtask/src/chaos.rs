@@ -404,7 +404,7 @@ fn prove_sessions(
 
 /// Deliveries an outbox worker has in flight at once (`dispatch::IN_FLIGHT`): what one killed
 /// worker can at most deliver again.
-const IN_FLIGHT: usize = 8;
+const IN_FLIGHT: usize = 32;
 
 /// Adds the run's own violations: server errors, a failed session round or drain, too few
 /// kills, more repeats than killed workers can explain.

@@ -525,10 +525,10 @@ impl Mailer for SlowMailer {
 /// quarter of the lease is left and claims the rest anew: no mail is begun on a lapsed claim
 /// (which another worker could take and send again), and each goes out once.
 ///
-/// Each mail moves the clock 20 s and a worker sends up to `IN_FLIGHT` (8) at once, so one
-/// flight spans at most 160 s whatever order its sends run in. The 200-second lease fits one
-/// flight but not the 24 mails' three: without the quarter rule the third flight would begin
-/// after the claim ended.
+/// Each mail moves the clock 20 s and the worker sends up to 8 at once (`with_in_flight`), so
+/// one flight spans at most 160 s whatever order its sends run in. The 200-second lease fits
+/// one flight but not the three of the 24 mails, which one claim (up to 64 entries) holds:
+/// without the quarter rule the third flight would begin after the claim ended.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_that_outlasts_its_lease_is_not_delivered_on_a_lapsed_claim() {
     let poll = std::time::Duration::from_millis(20);
@@ -550,6 +550,7 @@ async fn a_batch_that_outlasts_its_lease_is_not_delivered_on_a_lapsed_claim() {
         world
             .dispatcher(slow.clone())
             .with_lease(TimeDelta::seconds(200))
+            .with_in_flight(8)
             .with_poll_interval(poll),
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -9,6 +9,7 @@ use booking_core::effects::{EmailKind, Recipient};
 use booking_core::ports::{NotificationContext, Notifier, NotifyError};
 use booking_core::workflows::Rendered;
 use lettre::message::Mailbox;
+use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -89,6 +90,11 @@ pub fn mailer_from_url(url: &str, from: &str) -> Result<Box<dyn Mailer>, MailErr
     Ok(Box::new(SmtpMailer::from_url(url, sender)?))
 }
 
+/// SMTP connections kept open between mails: as many as the outbox workers send at once
+/// (2 workers × `dispatch::IN_FLIGHT`), so a busy dispatcher does not reconnect (TCP, EHLO,
+/// perhaps TLS and AUTH) for most mails. lettre keeps 10 by default.
+const IDLE_CONNECTIONS: u32 = 64;
+
 /// Sends over SMTP with lettre's pooled async transport (tokio, rustls with ring).
 pub struct SmtpMailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
@@ -164,7 +170,9 @@ impl SmtpMailer {
             let _ = shown.set_password(Some("***"));
         }
         Ok(Self {
-            transport: builder.build(),
+            transport: builder
+                .pool_config(PoolConfig::new().max_size(IDLE_CONNECTIONS))
+                .build(),
             sender,
             shown: shown.to_string(),
         })

@@ -5,7 +5,7 @@
 //! second count of the same id.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
@@ -103,15 +103,33 @@ fn read_message(lines: &mut impl BufRead) -> std::io::Result<Option<String>> {
     }
 }
 
+/// Answers the POSTs of one connection, keeping it open between them as HTTP/1.1 senders
+/// expect (a sender's connection pool then reuses it).
 fn webhook_request(mut stream: TcpStream, counts: &Counts) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
+    while let Some(id) = read_post(&mut reader)? {
+        *counts.lock().expect("sink counts").entry(id).or_default() += 1;
+        stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")?;
+    }
+    Ok(())
+}
+
+/// Reads one request with its body; its `webhook-id`, or `None` when the sender closed the
+/// connection before a request began.
+fn read_post(reader: &mut impl BufRead) -> std::io::Result<Option<String>> {
     let (mut id, mut length) = (None, 0usize);
     let mut line = String::new();
+    let mut started = false;
     loop {
         line.clear();
         if reader.read_line(&mut line)? == 0 {
-            return Ok(());
+            return if started {
+                Err(std::io::ErrorKind::UnexpectedEof.into())
+            } else {
+                Ok(None)
+            };
         }
+        started = true;
         if line == "\r\n" {
             break;
         }
@@ -125,7 +143,5 @@ fn webhook_request(mut stream: TcpStream, counts: &Counts) -> std::io::Result<()
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body)?;
-    let id = id.unwrap_or_else(|| "no-webhook-id".to_owned());
-    *counts.lock().expect("sink counts").entry(id).or_default() += 1;
-    stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    Ok(Some(id.unwrap_or_else(|| "no-webhook-id".to_owned())))
 }

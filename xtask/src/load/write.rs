@@ -310,7 +310,7 @@ fn prepare_rows(count: u64) -> String {
          select gen_random_uuid(), gen_random_uuid(), t.host_id, t.link_id, s.at, \
          s.at + (t.end_at - t.start_at), s.at, s.at + (t.end_at - t.start_at), 'confirmed', now(), \
          sha256(convert_to('load ' || g, 'UTF8')), t.token_sealed, t.invitee_name, t.invitee_email, \
-         t.invitee_phone, t.invitee_time_zone, t.answers, t.tracking, 0, 1, now() \
+         t.invitee_phone, t.invitee_time_zone, t.answers, t.tracking, 0, 1, now(), now() \
          from generate_series(1, {count}) g \
          join (select d.*, row_number() over (order by d.host_id) - 1 as k from \
            (select distinct on (host_id) * from scheduling_calendar_events \

@@ -9,16 +9,17 @@ use booking_core::ports::{
     CalendarSync, CalendarSyncError, CalendarWrite, OutboxEntry, StoreError,
 };
 
-use crate::{Outcome, Parts, context};
+use crate::Outcome;
+use crate::context::Rows;
 
 pub(crate) async fn deliver(
-    parts: &Parts,
+    rows: &Rows<'_>,
     calendar: &dyn CalendarSync,
     entry: &OutboxEntry,
     op: CalendarOp,
     booking: BookingId,
 ) -> Result<Outcome, StoreError> {
-    let loaded = match context::load(parts.bookings.as_ref(), booking).await? {
+    let loaded = match rows.load(booking).await? {
         Ok(loaded) => loaded,
         Err(outcome) => return Ok(outcome),
     };

@@ -1,11 +1,17 @@
 //! Loads the rows a message is rendered from: the booking, the row it replaced, its link and
-//! its host.
+//! its host — once per booking for a flight of deliveries ([`Rows`]): a booking's mails,
+//! webhook and calendar entries usually fly together.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::OnceCell;
 
 use booking_core::Booking;
 use booking_core::booking::Origin;
 use booking_core::ids::BookingId;
 use booking_core::link::{BookingLink, Host};
-use booking_core::ports::{BookingStore, NotificationContext, StoreError};
+use booking_core::ports::{BookingStore, NotificationContext, OutboxEntry, StoreError};
 
 use crate::Outcome;
 
@@ -31,9 +37,40 @@ impl Loaded {
     }
 }
 
+/// What loading a booking's rows came to: the rows, or the outcome to record.
+type Found = Result<Arc<Loaded>, Outcome>;
+
+/// The rows of the bookings one flight delivers about, each read from the store once, by the
+/// first delivery that needs it, and shared by the rest (they all start together, so each
+/// would have read the same rows). A failed read is not kept: the next delivery tries again.
+pub(crate) struct Rows<'a> {
+    store: &'a dyn BookingStore,
+    shared: HashMap<BookingId, OnceCell<Found>>,
+}
+
+impl<'a> Rows<'a> {
+    /// Rows for a flight of `entries`, read from `store`.
+    pub(crate) fn for_flight(store: &'a dyn BookingStore, entries: &[OutboxEntry]) -> Self {
+        let shared = entries
+            .iter()
+            .map(|entry| (entry.effect.booking(), OnceCell::new()))
+            .collect();
+        Self { store, shared }
+    }
+
+    /// The rows about `id`, or the outcome to record when they cannot all be found.
+    pub(crate) async fn load(&self, id: BookingId) -> Result<Found, StoreError> {
+        let read = || async { Ok(load(self.store, id).await?.map(Arc::new)) };
+        match self.shared.get(&id) {
+            Some(cell) => cell.get_or_try_init(read).await.cloned(),
+            None => read().await,
+        }
+    }
+}
+
 /// The rows about `id`, or the outcome to record when they cannot all be found (rows are
 /// never deleted, so a missing one will not come back: retrying cannot help).
-pub(crate) async fn load(
+async fn load(
     store: &dyn BookingStore,
     id: BookingId,
 ) -> Result<Result<Loaded, Outcome>, StoreError> {

@@ -11,7 +11,8 @@ use booking_core::deals::{Deal, DealStore};
 use booking_core::ids::{BookingId, ChainId};
 use booking_core::ports::{Clock, DealSink, DealSinkError, OutboxEntry, StoreError};
 
-use crate::{Outcome, Parts, context};
+use crate::Outcome;
+use crate::context::Rows;
 
 #[derive(Debug)]
 pub(crate) struct DealHandler {
@@ -29,7 +30,7 @@ impl DealHandler {
 
     pub(crate) async fn deliver(
         &self,
-        parts: &Parts,
+        rows: &Rows<'_>,
         entry: &OutboxEntry,
         chain: ChainId,
         booking: BookingId,
@@ -46,7 +47,7 @@ impl DealHandler {
             // the lease ends, with no attempt counted.
             return Ok(Outcome::NotYet);
         };
-        let loaded = match context::load(parts.bookings.as_ref(), booking).await? {
+        let loaded = match rows.load(booking).await? {
             Ok(loaded) => loaded,
             Err(outcome) => return Ok(outcome),
         };

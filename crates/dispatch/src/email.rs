@@ -9,17 +9,19 @@ use booking_core::reconfirmation::{self, NotAsked};
 use booking_core::workflows::{TimedMessage, skip_reason};
 use chrono::{DateTime, Utc};
 
-use crate::{Outcome, Parts, context};
+use crate::context::Rows;
+use crate::{Outcome, Parts};
 
 pub(crate) async fn deliver(
     parts: &Parts,
+    rows: &Rows<'_>,
     entry: &OutboxEntry,
     kind: EmailKind,
     to: Recipient,
     booking: BookingId,
     now: DateTime<Utc>,
 ) -> Result<Outcome, StoreError> {
-    let loaded = match context::load(parts.bookings.as_ref(), booking).await? {
+    let loaded = match rows.load(booking).await? {
         Ok(loaded) => loaded,
         Err(outcome) => return Ok(outcome),
     };

@@ -52,6 +52,8 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::Instrument as _;
 
+use context::Rows;
+
 pub use deal::DealRecorder;
 
 /// Where the retry jitter comes from: a number in `[0, 1)` per failed attempt, spreading the
@@ -273,7 +275,8 @@ impl Dispatcher {
             }
             // One at a time, each marked before the next starts: a run cut off repeats nothing.
             for entry in batch {
-                if self.process(&entry, now).await? {
+                let rows = Rows::for_flight(self.parts.bookings.as_ref(), &[]);
+                if self.process(&entry, &rows, now).await? {
                     self.parts
                         .outbox
                         .mark_all_delivered(std::slice::from_ref(&entry.key), now)
@@ -370,10 +373,11 @@ impl Dispatcher {
 
     /// Delivers `flight` at once, then marks those delivered in one statement.
     async fn fly(&self, worker: usize, flight: Vec<OutboxEntry>) {
+        let rows = Rows::for_flight(self.parts.bookings.as_ref(), &flight);
         let outcomes = together::all(
             flight
                 .iter()
-                .map(|entry| self.process(entry, self.parts.clock.now()))
+                .map(|entry| self.process(entry, &rows, self.parts.clock.now()))
                 .collect(),
         )
         .await;
@@ -407,19 +411,29 @@ impl Dispatcher {
     /// Delivers one claimed entry and records a failed outcome, inside a `delivery` span (key,
     /// kind, attempt) so every log line about it says which; true when it is to be marked
     /// delivered (the caller marks its batch's in one statement).
-    async fn process(&self, entry: &OutboxEntry, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    async fn process(
+        &self,
+        entry: &OutboxEntry,
+        rows: &Rows<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let span = tracing::info_span!(
             "delivery",
             key = %entry.key,
             kind = observe::kind_of(&entry.effect),
             attempt = entry.attempts + 1
         );
-        self.settle(entry, now).instrument(span).await
+        self.settle(entry, rows, now).instrument(span).await
     }
 
-    async fn settle(&self, entry: &OutboxEntry, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    async fn settle(
+        &self,
+        entry: &OutboxEntry,
+        rows: &Rows<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let kind = observe::kind_of(&entry.effect);
-        let outcome = match self.deliver(entry, now).await {
+        let outcome = match self.deliver(entry, rows, now).await {
             Ok(outcome) => outcome,
             Err(e) => Outcome::Failed(error_chain(&e)),
         };
@@ -495,27 +509,28 @@ impl Dispatcher {
     async fn deliver(
         &self,
         entry: &OutboxEntry,
+        rows: &Rows<'_>,
         now: DateTime<Utc>,
     ) -> Result<Outcome, StoreError> {
         // Every mail effect (also a resend of the links) goes through the mailer.
         if let Some((kind, to, booking)) = entry.effect.as_email() {
-            return email::deliver(&self.parts, entry, kind, to, booking, now).await;
+            return email::deliver(&self.parts, rows, entry, kind, to, booking, now).await;
         }
         match entry.effect {
             Effect::Webhook { event, booking } => {
-                webhook::deliver(&self.parts, entry, event, booking, now).await
+                webhook::deliver(&self.parts, rows, entry, event, booking, now).await
             }
             Effect::Calendar { op, booking } => {
-                calendar::deliver(&self.parts, self.calendar.as_ref(), entry, op, booking).await
+                calendar::deliver(rows, self.calendar.as_ref(), entry, op, booking).await
             }
             Effect::CreateDeal { chain, booking } => {
-                self.deals.deliver(&self.parts, entry, chain, booking).await
+                self.deals.deliver(rows, entry, chain, booking).await
             }
             Effect::Text { kind, booking } => {
-                text::deliver(&self.parts, self.texts(), entry, kind, booking, now).await
+                text::deliver(&self.parts, rows, self.texts(), entry, kind, booking, now).await
             }
             Effect::Step { booking, step } => {
-                step::deliver(&self.parts, self.texts(), entry, booking, step, now).await
+                step::deliver(&self.parts, rows, self.texts(), entry, booking, step, now).await
             }
             other => Ok(Outcome::Permanent(format!(
                 "no handler for outbox effect {}",

@@ -9,17 +9,19 @@ use booking_core::ports::{NotifyError, OutboxEntry, StoreError};
 use booking_core::workflows::{Action, step_skip_reason, step_text_body, text_body};
 use chrono::{DateTime, Utc};
 
-use crate::{Outcome, Parts, TextChannel, context, text, webhook};
+use crate::context::Rows;
+use crate::{Outcome, Parts, TextChannel, text, webhook};
 
 pub(crate) async fn deliver(
     parts: &Parts,
+    rows: &Rows<'_>,
     texts: Option<&TextChannel>,
     entry: &OutboxEntry,
     booking: BookingId,
     id: u16,
     now: DateTime<Utc>,
 ) -> Result<Outcome, StoreError> {
-    let loaded = match context::load(parts.bookings.as_ref(), booking).await? {
+    let loaded = match rows.load(booking).await? {
         Ok(loaded) => loaded,
         Err(outcome) => return Ok(outcome),
     };
@@ -66,7 +68,7 @@ pub(crate) async fn deliver(
             text::send(texts, &loaded.booking, &body, &entry.key).await?
         }
         Action::Webhook => {
-            webhook::deliver(parts, entry, WebhookEvent::WorkflowStep, booking, now).await?
+            webhook::deliver(parts, rows, entry, WebhookEvent::WorkflowStep, booking, now).await?
         }
     })
 }

@@ -15,10 +15,12 @@ use booking_core::reconfirmation;
 use booking_core::workflows::{skip_reason, text_body};
 use chrono::{DateTime, Utc};
 
-use crate::{Outcome, Parts, TextChannel, context};
+use crate::context::Rows;
+use crate::{Outcome, Parts, TextChannel};
 
 pub(crate) async fn deliver(
     parts: &Parts,
+    rows: &Rows<'_>,
     channel: Option<&TextChannel>,
     entry: &OutboxEntry,
     kind: TextKind,
@@ -28,7 +30,7 @@ pub(crate) async fn deliver(
     if channel.is_none() {
         return Ok(Outcome::Skipped("no text channel is configured"));
     }
-    let loaded = match context::load(parts.bookings.as_ref(), booking).await? {
+    let loaded = match rows.load(booking).await? {
         Ok(loaded) => loaded,
         Err(outcome) => return Ok(outcome),
     };

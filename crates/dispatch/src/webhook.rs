@@ -10,16 +10,18 @@ use booking_core::ports::{DeliveryReport, OutboxEntry, StoreError, WebhookMessag
 use booking_core::subscriptions::{DeliveryAttempt, WebhookSubscription};
 use chrono::{DateTime, Utc};
 
-use crate::{Outcome, Parts, context};
+use crate::context::Rows;
+use crate::{Outcome, Parts};
 
 pub(crate) async fn deliver(
     parts: &Parts,
+    rows: &Rows<'_>,
     entry: &OutboxEntry,
     event: WebhookEvent,
     booking: BookingId,
     now: DateTime<Utc>,
 ) -> Result<Outcome, StoreError> {
-    let loaded = match context::load(parts.bookings.as_ref(), booking).await? {
+    let loaded = match rows.load(booking).await? {
         Ok(loaded) => loaded,
         Err(outcome) => return Ok(outcome),
     };

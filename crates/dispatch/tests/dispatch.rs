@@ -25,6 +25,7 @@ use icalendar::Component;
 use mailer_smtp::{MailError, Mailbox, Mailer, Message, message_id};
 use store_postgres::PostgresStore;
 use store_sqlite::SqliteStore;
+use support::reads::CountsBookingReads;
 use support::{Inbox, Parsed, PgDatabase, Ports, Receiver, World, hostile_text, logs};
 
 const SEAL_KEY: [u8; 32] = [42; 32];
@@ -565,6 +566,45 @@ async fn a_batch_that_outlasts_its_lease_is_not_delivered_on_a_lapsed_claim() {
     workers.await.unwrap();
     assert_eq!(slow.lapsed.lock().unwrap().clone(), Vec::<String>::new());
     assert_eq!(inbox.all().len(), 24, "two mails per booking, once each");
+}
+
+/// A worker's flight reads a booking's rows once for all its entries about that booking
+/// (here two mails, a webhook and a calendar entry each), not once per entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flight_reads_each_bookings_rows_once() {
+    let poll = std::time::Duration::from_millis(20);
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = Inbox::start();
+    let receiver = Receiver::start(ok_receiver).await;
+    let store = Arc::new(sqlite(&dir).await);
+    let counted = Arc::new(CountsBookingReads::new(store.clone()));
+    let world = World::new(Ports {
+        bookings: counted.clone(),
+        outbox: store.clone(),
+        subscriptions: store,
+    })
+    .await;
+    world
+        .subscribe(1, &receiver.url("/all"), "callBooked")
+        .await;
+    for slot in [1, 3, 5] {
+        world.book("Pricing", slot).await;
+    }
+    let before = counted.reads();
+    let dispatcher = Arc::new(world.dispatcher(inbox.mailer()).with_poll_interval(poll));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let workers = tokio::spawn(dispatcher.run(1, None, stopped));
+    for _ in 0..500 {
+        if inbox.all().len() >= 6 && receiver.hooks("/all").len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(poll).await;
+    }
+    stop.send(true).unwrap();
+    workers.await.unwrap();
+    assert_eq!(inbox.all().len(), 6);
+    assert_eq!(receiver.hooks("/all").len(), 3);
+    assert_eq!(counted.reads() - before, 3, "one read of each booking");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

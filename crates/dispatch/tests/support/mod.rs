@@ -4,6 +4,8 @@
 
 #![allow(dead_code, reason = "each test uses part of the fixtures")]
 
+pub mod reads;
+
 use std::collections::BTreeMap;
 use std::net::TcpListener as StdListener;
 use std::str::FromStr;
@@ -286,7 +288,13 @@ impl Inbox {
             received: received.clone(),
             current: None,
         });
-        server.with_name("inbox.test").with_tcp_listener(listener);
+        // A session per connection the senders may hold: lettre keeps up to 64 idle, and two
+        // workers have up to 64 mails in flight (mailin-embedded serves 4 by default; a fifth
+        // connection would wait for one of them to close).
+        server
+            .with_name("inbox.test")
+            .with_num_threads(128)
+            .with_tcp_listener(listener);
         // mailin-embedded has no shutdown: the thread ends with the test binary.
         std::thread::spawn(move || {
             let _ = server.serve();

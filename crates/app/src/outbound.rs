@@ -42,8 +42,7 @@ pub fn webhook_sender(config: &Config) -> Result<Arc<dyn WebhookSender>> {
     ))
 }
 
-/// The mail notifier `MAILER_URL` and `MAIL_FROM` name. Call it inside the Tokio runtime (the
-/// SMTP pool lives on it).
+/// The mail notifier `MAILER_URL` and `MAIL_FROM` name.
 ///
 /// # Errors
 /// A bad `MAILER_URL` or `MAIL_FROM`.

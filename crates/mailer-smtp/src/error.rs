@@ -17,6 +17,21 @@ pub enum MailError {
     /// The SMTP server refused the message or could not be reached.
     #[error("SMTP delivery failed")]
     Smtp(#[from] lettre::transport::smtp::Error),
+    /// The SMTP server could not be reached.
+    #[error("cannot connect to the SMTP server {server}")]
+    Connect {
+        /// `host:port`.
+        server: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `MAILER_URL` asks for STARTTLS, and the server does not offer it.
+    #[error("the SMTP server {0} does not offer STARTTLS")]
+    NoStartTls(String),
+    /// Connecting, or a mail on a connection, took longer than this.
+    #[error("the SMTP server did not finish within {0:?}")]
+    TimedOut(std::time::Duration),
     /// The file mailer could not write its `.eml` file.
     #[error("cannot write mail file {path}")]
     File {
@@ -36,7 +51,9 @@ impl MailError {
         match self {
             Self::Address(_) | Self::Url(_) | Self::Build(_) => true,
             Self::Smtp(e) => e.is_permanent(),
-            Self::File { .. } => false,
+            Self::File { .. } | Self::Connect { .. } | Self::NoStartTls(_) | Self::TimedOut(_) => {
+                false
+            }
         }
     }
 }

@@ -27,6 +27,7 @@
 //! into the invite (escaped and folded).
 
 mod compose;
+mod connections;
 mod error;
 mod text;
 mod transport;

@@ -8,11 +8,12 @@ use async_trait::async_trait;
 use booking_core::effects::{EmailKind, Recipient};
 use booking_core::ports::{NotificationContext, Notifier, NotifyError};
 use booking_core::workflows::Rendered;
+use lettre::Message;
 use lettre::message::Mailbox;
-use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::client::TlsParameters;
 
+use crate::connections::{Connections, Security, Server};
 use crate::{MailError, compose, compose_written};
 
 /// Sends composed messages. Implementations must be safe to call again with the same message
@@ -70,8 +71,7 @@ pub trait Mailer: Send + Sync + fmt::Debug {
 /// - `file://DIR` — [`FileMailer`] writing into `DIR` (relative paths allowed:
 ///   `file://data/mail`; absolute: `file:///var/mail`).
 ///
-/// `from` is the sender, e.g. `Slotkeeper <noreply@example.com>`. Call it inside a Tokio
-/// runtime (lettre's SMTP connection pool lives on it).
+/// `from` is the sender, e.g. `Slotkeeper <noreply@example.com>`.
 ///
 /// # Errors
 /// [`MailError::Url`] for anything else, [`MailError::Address`] for a bad sender.
@@ -90,14 +90,10 @@ pub fn mailer_from_url(url: &str, from: &str) -> Result<Box<dyn Mailer>, MailErr
     Ok(Box::new(SmtpMailer::from_url(url, sender)?))
 }
 
-/// SMTP connections kept open between mails: as many as the outbox workers send at once
-/// (2 workers × `dispatch::IN_FLIGHT`), so a busy dispatcher does not reconnect (TCP, EHLO,
-/// perhaps TLS and AUTH) for most mails. lettre keeps 10 by default.
-const IDLE_CONNECTIONS: u32 = 64;
-
-/// Sends over SMTP with lettre's pooled async transport (tokio, rustls with ring).
+/// Sends over SMTP: lettre's protocol on connections of our own, kept open between mails
+/// (see `connections.rs`; tokio, rustls with ring).
 pub struct SmtpMailer {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    connections: Connections,
     sender: Mailbox,
     /// The URL without its password, for logs.
     shown: String,
@@ -112,20 +108,13 @@ impl fmt::Debug for SmtpMailer {
     }
 }
 
-/// How the connection to the SMTP server is protected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Security {
-    Plain,
-    StartTls,
-    Tls,
-}
-
 impl SmtpMailer {
-    /// A mailer for an `smtp://` or `smtps://` URL (see [`mailer_from_url`]). Call it inside
-    /// a Tokio runtime: lettre's connection pool lives on it.
+    /// A mailer for an `smtp://` or `smtps://` URL (see [`mailer_from_url`]). It connects
+    /// when the first mail is sent.
     ///
     /// # Errors
-    /// [`MailError::Url`] when the URL is not one of those forms.
+    /// [`MailError::Url`] when the URL is not one of those forms, [`MailError::Smtp`] when
+    /// its host is no name a TLS certificate can carry.
     pub fn from_url(url: &str, sender: Mailbox) -> Result<Self, MailError> {
         let bad = |why: &str| {
             MailError::Url(format!(
@@ -150,29 +139,32 @@ impl SmtpMailer {
             .filter(|h| !h.is_empty())
             .ok_or_else(|| bad("no host"))?;
         let host = host.trim_start_matches('[').trim_end_matches(']');
-        let builder = match security {
-            Security::Plain => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-                .port(parsed.port().unwrap_or(25)),
-            Security::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)?
-                .port(parsed.port().unwrap_or(587)),
-            Security::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)?
-                .port(parsed.port().unwrap_or(465)),
+        let port = parsed.port().unwrap_or(match security {
+            Security::Plain => 25,
+            Security::StartTls => 587,
+            Security::Tls => 465,
+        });
+        let tls = match security {
+            Security::Plain => None,
+            Security::StartTls | Security::Tls => Some(TlsParameters::new(host.to_owned())?),
         };
-        let builder = if parsed.username().is_empty() {
-            builder
-        } else {
+        let credentials = (!parsed.username().is_empty()).then(|| {
             let user = percent_decode(parsed.username());
             let password = parsed.password().map(percent_decode).unwrap_or_default();
-            builder.credentials(Credentials::new(user, password))
-        };
+            Credentials::new(user, password)
+        });
         let mut shown = parsed.clone();
         if shown.password().is_some() {
             let _ = shown.set_password(Some("***"));
         }
         Ok(Self {
-            transport: builder
-                .pool_config(PoolConfig::new().max_size(IDLE_CONNECTIONS))
-                .build(),
+            connections: Connections::new(Server {
+                host: host.to_owned(),
+                port,
+                security,
+                tls,
+                credentials,
+            }),
             sender,
             shown: shown.to_string(),
         })
@@ -209,8 +201,9 @@ impl Mailer for SmtpMailer {
     }
 
     async fn send(&self, message: &Message) -> Result<(), MailError> {
-        self.transport.send(message.clone()).await?;
-        Ok(())
+        self.connections
+            .send(message.envelope(), &message.formatted())
+            .await
     }
 }
 

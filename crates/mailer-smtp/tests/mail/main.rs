@@ -3,6 +3,7 @@
 //! (icalendar).
 
 mod address;
+mod connections;
 mod details;
 mod support;
 

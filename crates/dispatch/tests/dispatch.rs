@@ -17,6 +17,7 @@ use booking_core::ids::ChainId;
 use booking_core::invitee::ANSWER_MAX;
 use booking_core::link::{BookingLink, LinkSettings, ReconfirmationPolicy};
 use booking_core::ports::{BookingStore, DealSink, DealSinkError, Page};
+use booking_core::testkit::CountedReads;
 use booking_core::{Booking, Status};
 use chrono::TimeDelta;
 use dispatch::DealRecorder;
@@ -25,7 +26,6 @@ use icalendar::Component;
 use mailer_smtp::{MailError, Mailbox, Mailer, Message, message_id};
 use store_postgres::PostgresStore;
 use store_sqlite::SqliteStore;
-use support::reads::CountsBookingReads;
 use support::{Inbox, Parsed, PgDatabase, Ports, Receiver, World, hostile_text, logs};
 
 const SEAL_KEY: [u8; 32] = [42; 32];
@@ -577,7 +577,7 @@ async fn a_flight_reads_each_bookings_rows_once() {
     let inbox = Inbox::start();
     let receiver = Receiver::start(ok_receiver).await;
     let store = Arc::new(sqlite(&dir).await);
-    let counted = Arc::new(CountsBookingReads::new(store.clone()));
+    let counted = Arc::new(CountedReads::new(store.clone()));
     let world = World::new(Ports {
         bookings: counted.clone(),
         outbox: store.clone(),
@@ -590,7 +590,7 @@ async fn a_flight_reads_each_bookings_rows_once() {
     for slot in [1, 3, 5] {
         world.book("Pricing", slot).await;
     }
-    let before = counted.reads();
+    let before = counted.booking_reads();
     let dispatcher = Arc::new(world.dispatcher(inbox.mailer()).with_poll_interval(poll));
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let workers = tokio::spawn(dispatcher.run(1, None, stopped));
@@ -604,7 +604,11 @@ async fn a_flight_reads_each_bookings_rows_once() {
     workers.await.unwrap();
     assert_eq!(inbox.all().len(), 6);
     assert_eq!(receiver.hooks("/all").len(), 3);
-    assert_eq!(counted.reads() - before, 3, "one read of each booking");
+    assert_eq!(
+        counted.booking_reads() - before,
+        3,
+        "one read of each booking"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

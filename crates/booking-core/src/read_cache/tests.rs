@@ -2,7 +2,6 @@
 //! says otherwise, and a commit made through it is seen by the very next read.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
@@ -13,7 +12,7 @@ use crate::availability::{AvailabilityRules, DayPeriod, RulesDraft};
 use crate::invitee::{Answers, Email, Invitee, PersonName, Tracking};
 use crate::link::LinkSettings;
 use crate::service::BookingRequest;
-use crate::testkit::{FixedBusy, InMemoryStore, ManualClock, SequentialTokens};
+use crate::testkit::{CountedReads, FixedBusy, InMemoryStore, ManualClock, SequentialTokens};
 use crate::time::TimeZoneName;
 
 fn t(s: &str) -> DateTime<Utc> {
@@ -68,101 +67,7 @@ fn request(start: DateTime<Utc>) -> BookingRequest {
 }
 
 /// Counts how often each cached read reaches the store.
-#[derive(Clone, Default)]
-struct Counted {
-    inner: InMemoryStore,
-    busy_reads: Arc<AtomicUsize>,
-    link_reads: Arc<AtomicUsize>,
-}
-
-#[async_trait]
-impl BookingStore for Counted {
-    async fn save_host(&self, host: &Host) -> Result<(), StoreError> {
-        self.inner.save_host(host).await
-    }
-    async fn host(&self, id: HostId) -> Result<Option<Host>, StoreError> {
-        self.inner.host(id).await
-    }
-    async fn save_link(&self, link: &BookingLink) -> Result<(), SaveLinkError> {
-        self.inner.save_link(link).await
-    }
-    async fn link_by_slug(&self, slug: &Slug) -> Result<Option<BookingLink>, StoreError> {
-        self.link_reads.fetch_add(1, Ordering::SeqCst);
-        self.inner.link_by_slug(slug).await
-    }
-    async fn link(&self, id: LinkId) -> Result<Option<BookingLink>, StoreError> {
-        self.link_reads.fetch_add(1, Ordering::SeqCst);
-        self.inner.link(id).await
-    }
-    async fn booking(&self, id: BookingId) -> Result<Option<Booking>, StoreError> {
-        self.inner.booking(id).await
-    }
-    async fn booking_by_token(
-        &self,
-        token: &RescheduleToken,
-    ) -> Result<Option<Booking>, StoreError> {
-        self.inner.booking_by_token(token).await
-    }
-    async fn booking_by_token_to_show(
-        &self,
-        token: &RescheduleToken,
-    ) -> Result<Option<Booking>, StoreError> {
-        self.inner.booking_by_token_to_show(token).await
-    }
-    async fn booking_by_provider_event(
-        &self,
-        provider: &str,
-        event_id: &str,
-    ) -> Result<Option<Booking>, StoreError> {
-        self.inner
-            .booking_by_provider_event(provider, event_id)
-            .await
-    }
-    async fn chain(&self, chain: ChainId) -> Result<Vec<Booking>, StoreError> {
-        self.inner.chain(chain).await
-    }
-    async fn blocked_ranges(
-        &self,
-        host: HostId,
-        within: TimeRange,
-        except: Option<ChainId>,
-    ) -> Result<Vec<TimeRange>, StoreError> {
-        self.busy_reads.fetch_add(1, Ordering::SeqCst);
-        self.inner.blocked_ranges(host, within, except).await
-    }
-    async fn dashboard(
-        &self,
-        host: HostId,
-        tab: DashboardTab,
-        now: DateTime<Utc>,
-        page: Page,
-    ) -> Result<DashboardPage, StoreError> {
-        self.inner.dashboard(host, tab, now, page).await
-    }
-    async fn reconfirmation_overdue(
-        &self,
-        now: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<Booking>, StoreError> {
-        self.inner.reconfirmation_overdue(now, limit).await
-    }
-    async fn dead_effects(&self, booking: BookingId) -> Result<Vec<DeadEntry>, StoreError> {
-        self.inner.dead_effects(booking).await
-    }
-    async fn pending_effects(&self, booking: BookingId) -> Result<Vec<PendingEntry>, StoreError> {
-        self.inner.pending_effects(booking).await
-    }
-    async fn record_reconfirmation_request(
-        &self,
-        booking: BookingId,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.inner.record_reconfirmation_request(booking, at).await
-    }
-    async fn commit(&self, change: Change) -> Result<(), CommitError> {
-        self.inner.commit(change).await
-    }
-}
+type Counted = CountedReads<InMemoryStore>;
 
 struct Fixture {
     raw: Counted,
@@ -226,8 +131,8 @@ async fn repeated_slot_answers_read_the_store_once() {
         .expect("slots");
     assert_eq!(first, again);
     assert_eq!(first.len(), 16);
-    assert_eq!(f.raw.busy_reads.load(Ordering::SeqCst), 1);
-    assert_eq!(f.raw.link_reads.load(Ordering::SeqCst), 1);
+    assert_eq!(f.raw.busy_reads(), 1);
+    assert_eq!(f.raw.link_reads(), 1);
 }
 
 #[tokio::test]

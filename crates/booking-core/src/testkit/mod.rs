@@ -26,6 +26,8 @@ pub mod attempts_conformance;
 mod calendar;
 pub use calendar::InMemoryCalendar;
 pub mod conformance;
+mod counted;
+pub use counted::CountedReads;
 mod connections;
 pub mod connections_conformance;
 mod deals;

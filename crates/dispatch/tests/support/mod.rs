@@ -4,8 +4,6 @@
 
 #![allow(dead_code, reason = "each test uses part of the fixtures")]
 
-pub mod reads;
-
 use std::collections::BTreeMap;
 use std::net::TcpListener as StdListener;
 use std::str::FromStr;

@@ -1,5 +1,5 @@
-//! `cargo xtask load [--read-only | --write-only] [--async-commit] [--database NAME]
-//! [--history N[,M…]]`: a load run on loopback
+//! `cargo xtask load [--read-only | --write-only] [--async-commit] [--delivery-apart]
+//! [--database NAME] [--history N[,M…]]`: a load run on loopback
 //! against the release binary, printed as two tables. The read half (wrk, on SQLite and on
 //! Postgres) is below and in `load/read.rs`; the write half (HTTP bookings, reschedules and
 //! cancels against pgbench running the same SQL, and the dispatcher, on Postgres) in
@@ -8,6 +8,8 @@
 //! requests/s, p99 and the ratio to the baseline (a shared, noisy machine makes only same-run
 //! ratios meaningful). `--history` first gives the demo host that many past bookings, once per
 //! size listed, so the rows show whether a request's cost grows with a host's history.
+//! `--delivery-apart` keeps the write half's server from delivering during the load (another
+//! instance drains the outbox after each phase), so its rows show the write path alone.
 //! `--database` names the write half's Postgres database (dropped and made afresh), so two
 //! runs on one machine need not drop each other's.
 
@@ -172,13 +174,16 @@ struct Options {
     write: bool,
     /// The write half with `synchronous_commit = off`, so commits do not wait for the disk.
     async_commit: bool,
+    /// The write half's server delivers nothing during the load; another instance drains
+    /// the outbox after each phase.
+    delivery_apart: bool,
     /// The write half's database, dropped and created afresh.
     database: String,
     histories: Vec<u64>,
 }
 
 const USAGE: &str = "usage: cargo xtask load [--read-only | --write-only] [--async-commit] \
-     [--database NAME] [--history N[,M…]]";
+     [--delivery-apart] [--database NAME] [--history N[,M…]]";
 
 /// The write half's database unless `--database` names another.
 const WRITE_DATABASE: &str = "slotkeeper_load_write";
@@ -189,6 +194,7 @@ impl Options {
             read: true,
             write: true,
             async_commit: false,
+            delivery_apart: false,
             database: WRITE_DATABASE.to_owned(),
             histories: vec![0],
         };
@@ -198,6 +204,7 @@ impl Options {
                 "--read-only" => options.write = false,
                 "--write-only" => options.read = false,
                 "--async-commit" => options.async_commit = true,
+                "--delivery-apart" => options.delivery_apart = true,
                 "--database" => options.database = database(rest.next().ok_or(USAGE)?)?,
                 "--history" => options.histories = histories(rest.next().ok_or(USAGE)?)?,
                 _ => return Err(USAGE.into()),
@@ -258,7 +265,15 @@ pub(crate) fn load(args: &[String]) -> Result<(), String> {
         } else {
             write::Commit::Synchronous
         };
-        tables.push((write::HEADER, write::measure(&url, &workdir, commit)?));
+        let delivery = if options.delivery_apart {
+            write::Delivery::Apart
+        } else {
+            write::Delivery::InServer
+        };
+        tables.push((
+            write::HEADER,
+            write::measure(&url, &workdir, commit, delivery)?,
+        ));
     }
     for (header, rows) in tables {
         println!("{header}");
@@ -315,6 +330,12 @@ mod tests {
             (false, true, true)
         );
         assert!(!both.async_commit);
+        assert!(!both.delivery_apart);
+        assert!(
+            parse(&["--write-only", "--delivery-apart"])
+                .unwrap()
+                .delivery_apart
+        );
         let read = parse(&["--history", "100,100000", "--read-only"]).unwrap();
         assert_eq!((read.read, read.write), (true, false));
         assert_eq!(read.histories, vec![100, 100_000]);

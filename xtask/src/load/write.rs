@@ -14,7 +14,7 @@ use super::driver::{Figures, Request, drive};
 use super::fixture::{self, SLOT_MINUTES};
 use super::outbox;
 use super::pgbench::{self, Bench};
-use crate::chaos::fleet::{Fleet, free_ports};
+use crate::chaos::fleet::{Fleet, Launch, free_ports};
 use crate::chaos::http::json_str;
 use crate::chaos::sinks::{self, Sink};
 use crate::chaos::traffic::{rfc3339, unix_now};
@@ -61,23 +61,40 @@ pub(crate) enum Commit<'a> {
     Async(&'a str),
 }
 
+/// Where the outbox is delivered from while the clients write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Delivery {
+    /// By the server the clients talk to (2 workers, the default): the dispatcher's rows show
+    /// what it delivers during the load, on the same cores.
+    InServer,
+    /// Not during the load: the server runs with `DISPATCH_WORKERS=0`, and after each phase
+    /// another instance (2 workers) starts and drains the outbox, as a deployment that keeps
+    /// delivery off the instances answering requests would. The HTTP rows show the write path
+    /// alone, as pgbench's do; the drain, the dispatcher's rate with the machine to itself.
+    Apart,
+}
+
 /// The write rows for the Postgres database `url`.
 pub(crate) fn measure(
     url: &str,
     workdir: &Path,
     commit: Commit<'_>,
+    delivery: Delivery,
 ) -> Result<Vec<String>, String> {
-    let store = match commit {
-        Commit::Synchronous => "Postgres",
+    let mut store = match commit {
+        Commit::Synchronous => "Postgres".to_owned(),
         Commit::Async(database) => {
             fixture::psql(
                 url,
                 &format!("alter database {database} set synchronous_commit = off"),
             )?;
-            "Postgres, synchronous_commit off"
+            "Postgres, synchronous_commit off".to_owned()
         }
     };
-    let http = http_phases(url, workdir)?;
+    if delivery == Delivery::Apart {
+        store.push_str(", delivery apart");
+    }
+    let http = http_phases(url, workdir, delivery)?;
     let benches = benches(url, workdir)?;
     let mut rows = Vec::new();
     for ((op, (figures, dispatch)), bench) in OPERATIONS.iter().zip(&http).zip(&benches) {
@@ -92,24 +109,38 @@ pub(crate) fn measure(
 
 /// Starts the server, books, reschedules and cancels over HTTP, draining the outbox after
 /// each phase; stops the server.
-fn http_phases(url: &str, workdir: &Path) -> Result<Vec<(Figures, Dispatch)>, String> {
+fn http_phases(
+    url: &str,
+    workdir: &Path,
+    delivery: Delivery,
+) -> Result<Vec<(Figures, Dispatch)>, String> {
     let smtp = sinks::smtp()?;
     let hooks = sinks::webhooks()?;
-    let port = free_ports(1)?[0];
+    let [port, drainer] = free_ports(2)?[..] else {
+        return Err("two free ports".into());
+    };
     let launch = fixture::launch(url, workdir, port, smtp.port);
     let slugs = fixture::set_up(&launch, CLIENTS, hooks.port)?;
-    let _server = Fleet::start(launch, vec![port])?;
-    let sinks = [&smtp, &hooks];
+    let mut serving = launch.clone();
+    if delivery == Delivery::Apart {
+        serving.env.push(("DISPATCH_WORKERS".into(), "0".into()));
+    }
+    let _server = Fleet::start(serving, vec![port])?;
+    let drain = Drain {
+        url,
+        sinks: [&smtp, &hooks],
+        apart: (delivery == Delivery::Apart).then_some((&launch, drainer)),
+    };
     let first = (unix_now() / 86_400 + 2) * 86_400;
     let mut mark = Mark::default();
     let mut phases = Vec::new();
     let (figures, bodies) = drive(port, book_requests(&slugs, first), limit());
-    phases.push((figures, dispatched(url, &sinks, &mut mark)?));
+    phases.push((figures, drain.dispatched(&mut mark)?));
     let moved = first + BOOK_DAYS * 86_400;
     let (figures, bodies) = drive(port, reschedule_requests(&tokens(&bodies), moved), limit());
-    phases.push((figures, dispatched(url, &sinks, &mut mark)?));
+    phases.push((figures, drain.dispatched(&mut mark)?));
     let (figures, _) = drive(port, cancel_requests(&tokens(&bodies)), limit());
-    phases.push((figures, dispatched(url, &sinks, &mut mark)?));
+    phases.push((figures, drain.dispatched(&mut mark)?));
     Ok(phases)
 }
 
@@ -198,26 +229,44 @@ struct Mark {
     received: usize,
 }
 
-/// The dispatcher's figures of the phase that just stopped, then the drain; `mark` moves to
-/// where things stand after it.
-fn dispatched(url: &str, sinks: &[&Sink], mark: &mut Mark) -> Result<Dispatch, String> {
-    let received_by_end = received(sinks);
-    let at_end = outbox::counts(url)?;
-    let drained = outbox::drain(url, DRAIN_LIMIT)?;
-    let dispatch = Dispatch {
-        created: at_end.created - mark.created,
-        delivered: at_end.delivered - mark.delivered,
-        received: received_by_end - mark.received,
-        backlog: at_end.pending,
-        drained,
-    };
-    let after = outbox::counts(url)?;
-    *mark = Mark {
-        created: after.created,
-        delivered: after.delivered,
-        received: received(sinks),
-    };
-    Ok(dispatch)
+/// How the outbox is drained after a phase: by the server itself, or by an instance of
+/// `launch` started on the port for the drain alone (`Delivery::Apart`).
+struct Drain<'a> {
+    url: &'a str,
+    sinks: [&'a Sink; 2],
+    apart: Option<(&'a Launch, u16)>,
+}
+
+impl Drain<'_> {
+    /// The dispatcher's figures of the phase that just stopped, then the drain; `mark` moves
+    /// to where things stand after it.
+    fn dispatched(&self, mark: &mut Mark) -> Result<Dispatch, String> {
+        let received_by_end = received(&self.sinks);
+        let at_end = outbox::counts(self.url)?;
+        // Started after the counts, so nothing it delivers counts as delivered meanwhile; its
+        // start-up counts in the drain's time.
+        let started = std::time::Instant::now();
+        let _drainer = match self.apart {
+            Some((launch, port)) => Some(Fleet::start(launch.clone(), vec![port])?),
+            None => None,
+        };
+        outbox::drain(self.url, DRAIN_LIMIT)?;
+        let drained = started.elapsed();
+        let dispatch = Dispatch {
+            created: at_end.created - mark.created,
+            delivered: at_end.delivered - mark.delivered,
+            received: received_by_end - mark.received,
+            backlog: at_end.pending,
+            drained,
+        };
+        let after = outbox::counts(self.url)?;
+        *mark = Mark {
+            created: after.created,
+            delivered: after.delivered,
+            received: received(&self.sinks),
+        };
+        Ok(dispatch)
+    }
 }
 
 /// Prepares the rows the reschedule and cancel scripts act on, then runs the three scripts.

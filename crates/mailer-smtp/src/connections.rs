@@ -28,7 +28,8 @@ use crate::MailError;
 pub(crate) const IDLE_CONNECTIONS: usize = 64;
 /// How long an unused connection is kept.
 pub(crate) const IDLE_FOR: Duration = Duration::from_secs(60);
-/// How long connecting, or one whole mail on a connection, may take.
+/// How long one mail may take, from finding or opening its connection to the server's
+/// answer (a silent server must not hold a delivery, and its outbox lease, for ever).
 pub(crate) const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How the connection to the SMTP server is protected.
@@ -64,6 +65,7 @@ pub(crate) struct Connections {
     server: Server,
     hello: ClientId,
     idle: Mutex<Vec<Parked>>,
+    timeout: Duration,
 }
 
 impl Connections {
@@ -72,25 +74,38 @@ impl Connections {
             server,
             hello: ClientId::default(),
             idle: Mutex::new(Vec::new()),
+            timeout: TIMEOUT,
         }
     }
 
-    /// Sends `email` to `envelope`'s recipients on an idle connection or a new one; the
-    /// connection is kept for the next mail unless something went wrong on it.
+    /// Gives each mail `limit` instead of [`TIMEOUT`].
+    pub(crate) fn with_timeout(mut self, limit: Duration) -> Self {
+        self.timeout = limit;
+        self
+    }
+
+    /// Sends `email` to `envelope`'s recipients on an idle connection or a new one, all within
+    /// the time limit ([`TIMEOUT`] by default); the connection is kept for the next mail unless something went wrong on
+    /// it.
     pub(crate) async fn send(&self, envelope: &Envelope, email: &[u8]) -> Result<(), MailError> {
+        tokio::time::timeout(self.timeout, self.send_now(envelope, email))
+            .await
+            .map_err(|_| MailError::TimedOut(self.timeout))?
+    }
+
+    async fn send_now(&self, envelope: &Envelope, email: &[u8]) -> Result<(), MailError> {
         let mut connection = self.checkout().await?;
-        let sent = tokio::time::timeout(TIMEOUT, connection.send(envelope, email)).await;
-        match sent {
-            Ok(Ok(_)) if !connection.has_broken() => {
-                self.park(connection);
+        match connection.send(envelope, email).await {
+            Ok(_) => {
+                if !connection.has_broken() {
+                    self.park(connection);
+                }
                 Ok(())
             }
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => {
+            Err(e) => {
                 connection.abort().await;
                 Err(MailError::Smtp(e))
             }
-            Err(_) => Err(MailError::TimedOut(TIMEOUT)),
         }
     }
 
@@ -102,9 +117,7 @@ impl Connections {
             }
             parked.connection.abort().await;
         }
-        tokio::time::timeout(TIMEOUT, self.connect())
-            .await
-            .map_err(|_| MailError::TimedOut(TIMEOUT))?
+        self.connect().await
     }
 
     fn unpark(&self) -> Option<Parked> {
@@ -132,7 +145,7 @@ impl Connections {
             Security::Tls => {
                 AsyncSmtpConnection::connect_tokio1(
                     (server.host.as_str(), server.port),
-                    Some(TIMEOUT),
+                    None,
                     &self.hello,
                     server.tls.clone(),
                     None,

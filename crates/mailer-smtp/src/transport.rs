@@ -171,6 +171,17 @@ impl SmtpMailer {
     }
 }
 
+impl SmtpMailer {
+    /// Gives each mail `limit` (60 s by default) from finding or opening its connection to
+    /// the server's answer; after it the send fails with [`MailError::TimedOut`], which may
+    /// be retried.
+    #[must_use]
+    pub fn with_timeout(mut self, limit: std::time::Duration) -> Self {
+        self.connections = self.connections.with_timeout(limit);
+        self
+    }
+}
+
 /// Percent-decodes a URL's user or password (`%40` → `@`); `+` stays a plus.
 fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();

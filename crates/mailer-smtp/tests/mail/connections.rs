@@ -125,3 +125,17 @@ async fn a_server_nobody_listens_on_is_named_and_may_be_retried() {
     );
     assert!(!error.is_permanent());
 }
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out_and_may_be_retried() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Accepts and keeps the connection, but never greets.
+    let held = tokio::spawn(async move { listener.accept().await });
+    let mailer = mailer(&format!("smtp://127.0.0.1:{port}"))
+        .with_timeout(std::time::Duration::from_millis(200));
+    let error = mailer.send(&message(0)).await.unwrap_err();
+    assert!(matches!(error, MailError::TimedOut(_)), "{error:?}");
+    assert!(!error.is_permanent());
+    held.abort();
+}

@@ -335,7 +335,9 @@ fn set_up(launch: &Launch, hooks: u16) -> Result<Plan, String> {
     }
     Ok(Plan {
         slugs,
-        first_day: (traffic::unix_now() / 86_400 + 1) * 86_400,
+        // The day after tomorrow: a run started just before midnight UTC must not find its
+        // first slots under way (a reschedule then answers 410, a violation).
+        first_day: (traffic::unix_now() / 86_400 + 2) * 86_400,
         slots: 55 * 24 * 60 / usize::try_from(traffic::SLOT_MINUTES).unwrap_or(15),
         hot: 4,
     })

@@ -58,6 +58,12 @@ impl<'a> Rows<'a> {
         Self { store, shared }
     }
 
+    /// Rows read afresh for every delivery (`run_once` delivers one entry at a time, each
+    /// after the previous one's writes).
+    pub(crate) fn unshared(store: &'a dyn BookingStore) -> Self {
+        Self::for_flight(store, &[])
+    }
+
     /// The rows about `id`, or the outcome to record when they cannot all be found.
     pub(crate) async fn load(&self, id: BookingId) -> Result<Found, StoreError> {
         let read = || async { Ok(load(self.store, id).await?.map(Arc::new)) };

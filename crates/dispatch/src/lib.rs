@@ -80,7 +80,7 @@ const STEP_BATCH: u32 = 10;
 ///
 /// Sending a mail or a webhook is mostly waiting on the receiver, and a flight waits for its
 /// slowest member, so a flight of 32 takes about as long as one delivery. With 2 workers the
-/// dispatcher drained ~2,200–2,500 entries/s on loopback (docs/PERFORMANCE.md).
+/// dispatcher drained ~2,000–2,650 entries/s on loopback (docs/PERFORMANCE.md).
 pub const IN_FLIGHT: usize = 32;
 /// Bookings the sweep cancels per run at most.
 pub const SWEEP_LIMIT: u32 = 100;
@@ -274,7 +274,7 @@ impl Dispatcher {
             }
             // One at a time, each marked before the next starts: a run cut off repeats nothing.
             for entry in batch {
-                let rows = Rows::for_flight(self.parts.bookings.as_ref(), &[]);
+                let rows = Rows::unshared(self.parts.bookings.as_ref());
                 if self.process(&entry, &rows, now).await? {
                     self.parts
                         .outbox
